@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+// gpucomm: measure and explain GPU-to-GPU communication.
+// No CUDA, NCCL or NVSHMEM at build time: the GPU target loads them at run time.
+import PackageDescription
+
+let package = Package(
+    name: "gpucomm",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "gpucomm", targets: ["gpucomm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C declarations only (typedefs, enums, struct mirrors, function-pointer types). Nothing linked.
+        .target(name: "CGPU"),
+        // Library discovery and loading, owners for CUDA objects, run-time compiler, NCCL, NVSHMEM, NVML.
+        .target(name: "GPU", dependencies: ["CGPU"]),
+        // CUDA C++ kernel sources, embedded in the binary and compiled at run time.
+        .target(name: "Kernels", resources: [.embedInCode("cuda")]),
+        // Rank discovery, TCP rendezvous, local spawning, timeouts.
+        .target(name: "Launch"),
+        // Sweeps, statistics, byte accounting.
+        .target(name: "Measure"),
+        // NCCL collective benchmarks: descriptors, data fill and check, run.
+        .target(name: "Collectives", dependencies: ["GPU", "Measure", "Kernels", "Launch"]),
+        // Record schema, writer, reader, importers of other tools' output.
+        .target(name: "Results"),
+        // Results -> chart model -> SVG / Markdown / HTML.
+        .target(name: "Report", dependencies: ["Results"]),
+        // Live NVLink and RDMA counters, rate math, views.
+        .target(name: "Monitor", dependencies: ["GPU"]),
+        // Multi-NIC selection simulator and scaling model.
+        .target(name: "Simulate", dependencies: ["Results"]),
+        .target(name: "GPUCommCLI", dependencies: [
+            "GPU", "Kernels", "Launch", "Measure", "Collectives", "Results", "Report", "Monitor", "Simulate",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),
+
+        .testTarget(name: "GPUTests", dependencies: ["GPU"]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "gpucomm"]),
+        .testTarget(name: "MeasureTests", dependencies: ["Measure"]),
+        .testTarget(name: "ResultsTests", dependencies: ["Results"], resources: [.copy("Fixtures"), .copy("Golden")]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Results"], resources: [.copy("Golden")]),
+        .testTarget(name: "MonitorTests", dependencies: ["Monitor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SimulateTests", dependencies: ["Simulate", "Results"]),
+        .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
+    ]
+)

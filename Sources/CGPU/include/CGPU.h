@@ -1,0 +1,3 @@
+#ifndef CGPU_H
+#define CGPU_H
+#endif

@@ -1,0 +1,1 @@
+// Collectives target; see STYLE layout.

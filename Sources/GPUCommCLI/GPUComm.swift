@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+
+/// The root command: `gpucomm <subcommand>`.
+public struct GPUComm: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "gpucomm",
+        abstract: "Measure and explain GPU-to-GPU communication (NCCL, NVSHMEM, NVLink, RDMA NICs).",
+        discussion: """
+        Start with `gpucomm suite`: a short standard sweep of every benchmark that applies to \
+        the visible GPUs, one results file, a summary. `gpucomm env` shows what was found.
+        Exit codes: 0 ok, 1 failure, 2 usage, 3 wrong results, 4 regression, \
+        5 GPU or library unavailable, 6 a rank failed or never arrived (docs/errors.md).
+        """,
+        version: GPUCommVersion.description,
+        subcommands: [
+            SuiteCommand.self, EnvCommand.self, NCCLCommand.self, SelftestCommand.self,
+            ImportCommand.self, ReportCommand.self, CompareCommand.self,
+            TopCommand.self, SimulateCommand.self, ModelCommand.self,
+        ]
+    )
+
+    public init() {}
+}
+
+/// Entry point used by `main.swift`: parses, runs, maps errors to documented exit codes.
+public enum GPUCommMain {
+    public static func run() -> Never {
+        do {
+            var command = try GPUComm.parseAsRoot()
+            try command.run()
+            exit(ExitStatus.ok.rawValue)
+        } catch let f as Failure {
+            FileHandle.standardError.write(Data("gpucomm: \(f.message)\n".utf8))
+            exit(f.status.rawValue)
+        } catch {
+            let code = GPUComm.exitCode(for: error)
+            let message = GPUComm.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                exit(ExitStatus.ok.rawValue)
+            }
+            FileHandle.standardError.write(Data("gpucomm: \(message)\n".utf8))
+            exit(code == .validationFailure ? ExitStatus.usage.rawValue : ExitStatus.failure.rawValue)
+        }
+    }
+}
+
+/// Version of this build; the git revision is filled in at run time when the binary sits in a checkout.
+public enum GPUCommVersion {
+    public static let version = "0.1.0"
+    public static var description: String { version }
+}

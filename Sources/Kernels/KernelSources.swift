@@ -1,0 +1,8 @@
+/// CUDA C++ sources shipped inside the binary and compiled at run time (NVRTC).
+///
+/// Each `.cu` file under `cuda/` is embedded by SwiftPM (`.embedInCode`), so the static
+/// binary carries its kernels and needs no resource bundle beside it.
+public enum KernelSources {
+    /// Fill and check kernels for collective data (see cuda/fill_check.cu).
+    public static var fillCheck: String { String(decoding: PackageResources.fill_check_cu, as: UTF8.self) }
+}

@@ -1,0 +1,1 @@
+// Measure target; see STYLE layout.

@@ -1,0 +1,1 @@
+// Monitor target; see STYLE layout.

@@ -1,0 +1,1 @@
+// Report target; see STYLE layout.

@@ -1,0 +1,134 @@
+import Foundation
+
+/// A problem with a results input, naming the place.
+public struct ResultsError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int?
+    public var message: String
+
+    public init(file: String, line: Int? = nil, _ message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "\(file):\(line): \(message)" }
+        return "\(file): \(message)"
+    }
+}
+
+extension ResultsLine: Codable {
+    private enum TypeKey: String, CodingKey { case type }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: TypeKey.self)
+        switch try c.decode(String.self, forKey: .type) {
+        case "run": self = .run(try RunInfo(from: decoder))
+        case "result": self = .result(try ResultRow(from: decoder))
+        case let other:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: c,
+                debugDescription: "unknown line type '\(other)' (expected 'run' or 'result')")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: TypeKey.self)
+        switch self {
+        case .run(let r): try c.encode("run", forKey: .type); try r.encode(to: encoder)
+        case .result(let r): try c.encode("result", forKey: .type); try r.encode(to: encoder)
+        }
+    }
+}
+
+/// Encodes and decodes single lines with stable key order.
+public enum ResultsCodec {
+    public static func encode(_ line: ResultsLine) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try e.encode(line), as: UTF8.self)
+    }
+
+    public static func decode(_ text: Substring, file: String, line: Int) throws -> ResultsLine {
+        do {
+            let l = try JSONDecoder().decode(ResultsLine.self, from: Data(text.utf8))
+            if case .run(let r) = l, !ResultsSchema.readable.contains(r.schema) {
+                throw ResultsError(file: file, line: line,
+                    "schema version \(r.schema) is not readable by this gpucomm (reads \(ResultsSchema.readable))")
+            }
+            return l
+        } catch let e as ResultsError {
+            throw e
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw ResultsError(file: file, line: line, "missing field '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ResultsError(file: file, line: line, "field '\(path)': \(ctx.debugDescription)")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            throw ResultsError(file: file, line: line, "not a gpucomm results line: \(ctx.debugDescription)")
+        } catch {
+            throw ResultsError(file: file, line: line, "not a gpucomm results line: \(error)")
+        }
+    }
+}
+
+/// Appends lines to a JSON Lines results file, each written and flushed as it completes,
+/// so a crash keeps every finished row.
+public final class ResultsWriter: @unchecked Sendable {
+    private let handle: FileHandle
+    public let path: String
+
+    /// Opens (creating if needed) `path` for appending.
+    public init(path: String) throws {
+        self.path = path
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw ResultsError(file: path, "cannot create results file")
+            }
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw ResultsError(file: path, "cannot open results file for writing")
+        }
+        h.seekToEndOfFile()
+        handle = h
+    }
+
+    public func write(_ line: ResultsLine) throws {
+        let text = try ResultsCodec.encode(line) + "\n"
+        handle.write(Data(text.utf8))
+    }
+
+    deinit { try? handle.close() }
+}
+
+/// Runs and rows read from gpucomm results files.
+public struct ResultSet: Sendable, Equatable {
+    public var runs: [RunInfo] = []
+    public var rows: [ResultRow] = []
+
+    public init(runs: [RunInfo] = [], rows: [ResultRow] = []) {
+        self.runs = runs
+        self.rows = rows
+    }
+
+    public mutating func append(_ other: ResultSet) {
+        runs += other.runs
+        rows += other.rows
+    }
+
+    /// Reads gpucomm JSON Lines text; blank lines are skipped, anything else malformed is an error naming file:line.
+    public static func parseJSONLines(_ text: String, file: String) throws -> ResultSet {
+        var set = ResultSet()
+        var n = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            n += 1
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty { continue }
+            switch try ResultsCodec.decode(Substring(line), file: file, line: n) {
+            case .run(let r): set.runs.append(r)
+            case .result(let r): set.rows.append(r)
+            }
+        }
+        return set
+    }
+}

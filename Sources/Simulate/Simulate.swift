@@ -1,0 +1,1 @@
+// Simulate target; see STYLE layout.

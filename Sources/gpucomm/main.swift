@@ -1,0 +1,3 @@
+import GPUCommCLI
+
+GPUCommMain.run()
