@@ -1,1 +1,0 @@
-// Measure target; see STYLE layout.
