@@ -99,6 +99,12 @@ public final class Stream: @unchecked Sendable {
         try device.cuda.check(device.cuda.streamSynchronize(raw), "cuStreamSynchronize(device \(device.ordinal))")
     }
 
+    /// Device-to-device copy enqueued on this stream (`cuMemcpyDtoDAsync`).
+    public func copy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, bytes: Int) throws {
+        try device.cuda.check(device.cuda.memcpyDtoDAsync(CUdeviceptr(UInt(bitPattern: dst)), CUdeviceptr(UInt(bitPattern: src)),
+                                                          bytes, raw), "cuMemcpyDtoDAsync(\(bytes) bytes)")
+    }
+
     public func wait(for event: Event) throws {
         try device.cuda.check(device.cuda.streamWaitEvent(raw, event.raw, 0), "cuStreamWaitEvent")
     }
@@ -142,6 +148,7 @@ public final class DeviceBuffer: @unchecked Sendable {
     public let device: Device
     public let address: CUdeviceptr
     public let bytes: Int
+    private let release: @Sendable (CUdeviceptr) -> Void
 
     public init(device: Device, bytes: Int) throws {
         self.device = device
@@ -150,6 +157,16 @@ public final class DeviceBuffer: @unchecked Sendable {
         var p: CUdeviceptr = 0
         try device.cuda.check(device.cuda.memAlloc(&p, max(bytes, 1)), "cuMemAlloc(\(bytes) bytes on device \(device.ordinal))")
         address = p
+        let cuda = device.cuda
+        release = { _ = cuda.memFree($0) }
+    }
+
+    /// Takes ownership of memory allocated elsewhere (ncclMemAlloc, nvshmem_malloc); `release` frees it.
+    public init(device: Device, adopting address: CUdeviceptr, bytes: Int, release: @escaping @Sendable (CUdeviceptr) -> Void) {
+        self.device = device
+        self.address = address
+        self.bytes = bytes
+        self.release = release
     }
 
     /// The address as a pointer for NCCL/NVSHMEM calls, offset by `offset` bytes.
@@ -177,7 +194,7 @@ public final class DeviceBuffer: @unchecked Sendable {
         }
     }
 
-    deinit { _ = device.cuda.memFree(address) }
+    deinit { release(address) }
 }
 
 /// A loaded module (cubin) and its kernels.
@@ -271,20 +288,45 @@ public final class GraphExec: @unchecked Sendable {
     let graph: CUgraph
     let exec: CUgraphExec
 
-    /// Captures everything `body` enqueues on `stream` (thread-local capture mode) into a graph.
-    public init(capturing stream: Stream, _ body: () throws -> Void) throws {
-        cuda = stream.device.cuda
-        try cuda.check(cuda.streamBeginCapture(stream.raw, 1 /* CU_STREAM_CAPTURE_MODE_THREAD_LOCAL */), "cuStreamBeginCapture")
-        var bodyError: Error?
-        do { try body() } catch { bodyError = error }
-        var g: CUgraph?
-        let r = cuda.streamEndCapture(stream.raw, &g)
-        if let bodyError { throw bodyError }
-        try cuda.check(r, "cuStreamEndCapture")
-        graph = g!
+    init(cuda: CUDA, graph: CUgraph) throws {
+        self.cuda = cuda
+        self.graph = graph
         var e: CUgraphExec?
-        try cuda.check(cuda.graphInstantiate(&e, g!, 0), "cuGraphInstantiateWithFlags")
+        do {
+            try cuda.check(cuda.graphInstantiate(&e, graph, 0), "cuGraphInstantiateWithFlags")
+        } catch {
+            _ = cuda.graphDestroy(graph)
+            throw error
+        }
         exec = e!
+    }
+
+    /// Captures everything `body` enqueues on `streams` (thread-local capture mode, one graph per
+    /// stream, as nccl-tests does for several GPUs in one thread).
+    public static func capture(streams: [Stream], _ body: () throws -> Void) throws -> [GraphExec] {
+        guard let cuda = streams.first?.device.cuda else { return [] }
+        var begun: [Stream] = []
+        var bodyError: Error?
+        for s in streams {
+            try s.device.makeCurrent()
+            do {
+                try cuda.check(cuda.streamBeginCapture(s.raw, 1 /* CU_STREAM_CAPTURE_MODE_THREAD_LOCAL */), "cuStreamBeginCapture")
+                begun.append(s)
+            } catch { bodyError = error; break }
+        }
+        if bodyError == nil { do { try body() } catch { bodyError = error } }
+        var graphs: [CUgraph] = []
+        var endError: Error?
+        for s in begun {
+            var g: CUgraph?
+            let r = cuda.streamEndCapture(s.raw, &g)
+            if r != 0 { if endError == nil { endError = CUDAError.from(cuda, r, "cuStreamEndCapture") } } else if let g { graphs.append(g) }
+        }
+        if let e = bodyError ?? endError {
+            graphs.forEach { _ = cuda.graphDestroy($0) }
+            throw e
+        }
+        return try graphs.map { try GraphExec(cuda: cuda, graph: $0) }
     }
 
     public func launch(on stream: Stream) throws {
@@ -294,5 +336,12 @@ public final class GraphExec: @unchecked Sendable {
     deinit {
         _ = cuda.graphExecDestroy(exec)
         _ = cuda.graphDestroy(graph)
+    }
+}
+
+extension CUDAError {
+    static func from(_ cuda: CUDA, _ r: CUresult, _ call: String) -> Error {
+        do { try cuda.check(r, call) } catch { return error }
+        return CUDAError(call: call, code: r, name: "", text: "")
     }
 }

@@ -1,1 +1,0 @@
-// Collectives target; see STYLE layout.

@@ -1,0 +1,107 @@
+import Measure
+
+/// Element counts and in-place offsets of one collective at one size on one rank, as nccl-tests
+/// computes them (its `Get<Coll>CollByteCount` functions).
+public struct Layout: Sendable, Equatable {
+    /// Elements in this rank's send buffer.
+    public var sendCount: Int
+    /// Elements in this rank's receive buffer.
+    public var recvCount: Int
+    /// The count argument NCCL gets (nccl-tests' "count" column).
+    public var paramCount: Int
+    /// In-place: where the send data sits inside the receive buffer (elements).
+    public var sendInPlaceOffset: Int
+    /// In-place: where the receive pointer sits inside the shared buffer (elements).
+    public var recvInPlaceOffset: Int
+    /// Bytes nccl-tests prints in its "size" column and uses for algbw.
+    public var sizeBytes: Int
+
+    /// Elements of the one buffer an in-place run uses.
+    public var inPlaceElements: Int { Swift.max(sendInPlaceOffset + sendCount, recvInPlaceOffset + recvCount) }
+}
+
+/// Where a range of a receive buffer comes from: `srcRank`'s send elements starting at
+/// `srcOffset`, or (srcRank nil) the reduction of every rank's elements there.
+public struct Segment: Sendable, Equatable {
+    public var dstOffset: Int
+    public var length: Int
+    public var srcRank: Int?
+    public var srcOffset: Int
+
+    public init(dstOffset: Int, length: Int, srcRank: Int?, srcOffset: Int) {
+        self.dstOffset = dstOffset; self.length = length; self.srcRank = srcRank; self.srcOffset = srcOffset
+    }
+}
+
+/// How a collective splits a buffer among ranks.
+public enum Split: Sendable, Equatable {
+    /// Every rank handles the whole count (all_reduce, broadcast, reduce, sendrecv).
+    case whole
+    /// The size is the total over ranks; each rank's part is count / n (all_gather, alltoall, ...).
+    case perRank
+}
+
+/// One NCCL collective benchmark: stable key, byte accounting, expected data, and how it is issued.
+public struct CollectiveDescriptor: Sendable {
+    public var key: String
+    public var summary: String
+    public var busFactor: BusFactor
+    public var split: Split
+    public var usesOp: Bool
+    public var usesRoot: Bool
+    /// Needs a power-of-two rank count (hypercube).
+    public var needsPowerOfTwo: Bool = false
+    /// In-place variant exists.
+    public var hasInPlace: Bool = true
+    let layoutFn: @Sendable (_ count: Int, _ n: Int, _ rank: Int) -> Layout
+    let expectedFn: @Sendable (_ layout: Layout, _ n: Int, _ rank: Int, _ root: Int) -> [Segment]
+    /// Communication steps; each step is issued for all local ranks inside one NCCL group.
+    let steps: @Sendable (_ n: Int) -> [IssueStep]
+
+    /// Multiple of bytes every size must be (element size × ranks for split collectives).
+    public func granularity(typeSize: Int, ranks: Int) -> Int {
+        split == .perRank ? typeSize * ranks : typeSize
+    }
+
+    public func layout(sizeBytes: Int, typeSize: Int, ranks: Int, rank: Int) -> Layout {
+        layoutFn(sizeBytes / typeSize, ranks, rank)
+    }
+
+    /// Segments of this rank's receive buffer to check (empty: nothing defined, e.g. non-root of reduce).
+    public func expected(_ layout: Layout, ranks: Int, rank: Int, root: Int) -> [Segment] {
+        expectedFn(layout, ranks, rank, root)
+    }
+
+    public func busbw(algbw: Double, ranks: Int) -> Double { algbw * busFactor.factor(ranks: ranks) }
+}
+
+/// What one step of a collective gets to issue its NCCL call(s) on one rank.
+public struct IssueContext {
+    public var send: UnsafeMutableRawPointer
+    public var recv: UnsafeMutableRawPointer
+    public var layout: Layout
+    public var typeSize: Int
+    public var rank: Int
+    public var ranks: Int
+    public var root: Int
+    public var op: Int32
+    public var dtype: Int32
+    public var issuer: any NCCLIssuer
+}
+
+/// The NCCL calls a step may make on one communicator and stream (implemented over GPU.Communicator).
+public protocol NCCLIssuer {
+    func allReduce(_ s: UnsafeRawPointer, _ r: UnsafeMutableRawPointer, count: Int, dtype: Int32, op: Int32) throws
+    func reduce(_ s: UnsafeRawPointer, _ r: UnsafeMutableRawPointer, count: Int, dtype: Int32, op: Int32, root: Int) throws
+    func broadcast(_ s: UnsafeRawPointer, _ r: UnsafeMutableRawPointer, count: Int, dtype: Int32, root: Int) throws
+    func allGather(_ s: UnsafeRawPointer, _ r: UnsafeMutableRawPointer, count: Int, dtype: Int32) throws
+    func reduceScatter(_ s: UnsafeRawPointer, _ r: UnsafeMutableRawPointer, count: Int, dtype: Int32, op: Int32) throws
+    func alltoAll(_ s: UnsafeRawPointer, _ r: UnsafeMutableRawPointer, count: Int, dtype: Int32) throws
+    func gather(_ s: UnsafeRawPointer, _ r: UnsafeMutableRawPointer, count: Int, dtype: Int32, root: Int) throws
+    func scatter(_ s: UnsafeRawPointer, _ r: UnsafeMutableRawPointer, count: Int, dtype: Int32, root: Int) throws
+    func send(_ s: UnsafeRawPointer, count: Int, dtype: Int32, peer: Int) throws
+    func recv(_ r: UnsafeMutableRawPointer, count: Int, dtype: Int32, peer: Int) throws
+    func copy(_ s: UnsafeRawPointer, _ r: UnsafeMutableRawPointer, bytes: Int) throws
+}
+
+public typealias IssueStep = @Sendable (IssueContext) throws -> Void
