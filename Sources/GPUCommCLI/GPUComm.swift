@@ -17,6 +17,7 @@ public struct GPUComm: ParsableCommand {
             SuiteCommand.self, EnvCommand.self, NCCLCommand.self, SelftestCommand.self,
             ImportCommand.self, ReportCommand.self, CompareCommand.self,
             TopCommand.self, SimulateCommand.self, ModelCommand.self,
+            RendezvousProbeCommand.self,
         ]
     )
 
