@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Results"], resources: [.copy("Golden")]),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SimulateTests", dependencies: ["Simulate", "Results"]),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
         .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
     ]
 )

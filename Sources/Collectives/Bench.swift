@@ -98,7 +98,7 @@ public struct BenchCase: Sendable {
 }
 
 /// What one case measured.
-public struct Measurement: Sendable {
+public struct CollectiveMeasurement: Sendable {
     public var layout: Layout
     /// Time per operation in microseconds, combined across processes by the aggregation mode.
     public var timeUs: Double
@@ -152,7 +152,7 @@ public final class CollectiveBench {
         _ = nccl.groupEnd()
     }
 
-    public func measure(_ c: BenchCase, _ o: BenchOptions) throws -> Measurement {
+    public func measure(_ c: BenchCase, _ o: BenchOptions) throws -> CollectiveMeasurement {
         let n = worldSize
         try reserve(bytes: bytesNeeded(c), mode: o.buffers)
         let ts = c.type.size
@@ -236,7 +236,7 @@ public final class CollectiveBench {
         }
         for lr in ranks { try lr.comm.checkAsync() }
         let algbw = Bandwidth.gbps(bytes: c.sizeBytes, microseconds: timeUs)
-        return Measurement(layout: contexts[0].layout, timeUs: timeUs, stats: stats, wrong: wrong, algbw: algbw,
+        return CollectiveMeasurement(layout: contexts[0].layout, timeUs: timeUs, stats: stats, wrong: wrong, algbw: algbw,
                            busbw: c.collective.busbw(algbw: algbw, ranks: n), iterations: o.iterations * o.aggregate)
     }
 

@@ -53,6 +53,9 @@ public struct CollectiveDescriptor: Sendable {
     public var needsPowerOfTwo: Bool = false
     /// In-place variant exists.
     public var hasInPlace: Bool = true
+    /// Why in-place results may be wrong although the call succeeds: the library does not support
+    /// it. gpucomm still runs and checks it, reports the wrong count, and does not fail on it.
+    public var inPlaceUnsupported: String? = nil
     let layoutFn: @Sendable (_ count: Int, _ n: Int, _ rank: Int) -> Layout
     let expectedFn: @Sendable (_ layout: Layout, _ n: Int, _ rank: Int, _ root: Int) -> [Segment]
     /// Communication steps; each step is issued for all local ranks inside one NCCL group.

@@ -258,7 +258,7 @@ public final class Communicator: @unchecked Sendable {
         var bytes = ScalarBytes.encode(scalar, as: type)
         var op: Int32 = 0
         try bytes.withUnsafeMutableBytes { p in
-            try check(create(&op, p.baseAddress!, type.rawValue, 0 /* ncclScalarHostImmediate */, raw), "ncclRedOpCreatePreMulSum")
+            try check(create(&op, p.baseAddress!, type.rawValue, 1 /* ncclScalarHostImmediate (ncclScalarDevice is 0) */, raw), "ncclRedOpCreatePreMulSum")
         }
         return op
     }

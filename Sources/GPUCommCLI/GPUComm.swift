@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GPU
+import Launch
 
 /// The root command: `gpucomm <subcommand>`.
 public struct GPUComm: ParsableCommand {
@@ -32,17 +34,30 @@ public enum GPUCommMain {
             try command.run()
             exit(ExitStatus.ok.rawValue)
         } catch let f as Failure {
-            FileHandle.standardError.write(Data("gpucomm: \(f.message)\n".utf8))
+            if !f.message.isEmpty { FileHandle.standardError.write(Data("gpucomm: \(f.message)\n".utf8)) }
             exit(f.status.rawValue)
+        } catch let e as LaunchError {
+            FileHandle.standardError.write(Data("gpucomm: \(e)\n".utf8))
+            exit(ExitStatus.rankFailed.rawValue)
+        } catch let e as LibraryNotFound {
+            FileHandle.standardError.write(Data("gpucomm: \(e)\n".utf8))
+            exit(ExitStatus.unavailable.rawValue)
+        } catch let e as MissingSymbol {
+            FileHandle.standardError.write(Data("gpucomm: \(e)\n".utf8))
+            exit(ExitStatus.unavailable.rawValue)
         } catch {
             let code = GPUComm.exitCode(for: error)
-            let message = GPUComm.fullMessage(for: error)
             if code == .success {
-                print(message)
+                print(GPUComm.fullMessage(for: error))
                 exit(ExitStatus.ok.rawValue)
             }
-            FileHandle.standardError.write(Data("gpucomm: \(message)\n".utf8))
-            exit(code == .validationFailure ? ExitStatus.usage.rawValue : ExitStatus.failure.rawValue)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data("gpucomm: \(GPUComm.fullMessage(for: error))\n".utf8))
+                exit(ExitStatus.usage.rawValue)
+            }
+            // A library's or the system's error (CUDAError, NCCLError, CompileError, I/O): its own words.
+            FileHandle.standardError.write(Data("gpucomm: \(error)\n".utf8))
+            exit(ExitStatus.failure.rawValue)
         }
     }
 }

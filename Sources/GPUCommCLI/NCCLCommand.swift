@@ -1,9 +1,123 @@
 import ArgumentParser
+import Collectives
+import Foundation
+import GPU
+import Measure
 
 struct NCCLCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "nccl", abstract: "Benchmark NCCL collectives (nccl-tests compatible flags and table).")
+    static let configuration = CommandConfiguration(
+        commandName: "nccl",
+        abstract: "Benchmark NCCL collectives with nccl-tests' flags and table, every result checked.",
+        discussion: """
+        Examples:
+          gpucomm nccl all_reduce -b 8 -e 1G -f 2            one process drives every visible GPU
+          gpucomm nccl all -b 1M -e 64M -d all -o all          every collective, type and op
+          gpucomm nccl alltoall --np 4 -b 1M -e 256M           4 local processes, one GPU each
+          mpirun -np 16 gpucomm nccl alltoall -b 1M -e 1G      any launcher: mpirun, srun, torchrun, Kubernetes
+          gpucomm nccl alltoallv --skew 1.2 -b 1M -e 64M       imbalanced all-to-all (MoE-like hot receiver)
+        Sizes are per rank buffer as nccl-tests counts them (the 'size' column); algbw = size / time,
+        busbw = algbw × the collective's factor (docs/method.md). Split collectives (all_gather,
+        reduce_scatter, alltoall, gather, scatter, hypercube, alltoallv) need sizes that are multiples
+        of ranks × element size. Every row is checked (#wrong) unless -c 0; any wrong element makes the
+        exit status 3. Rows are appended to --results as they complete.
+        """)
+
+    @Argument(help: "Collectives: all_reduce all_gather reduce_scatter broadcast reduce alltoall alltoallv gather scatter sendrecv hypercube, or all.")
+    var collectives: [String] = ["all_reduce"]
+
+    @OptionGroup var options: NCCLOptions
+    @OptionGroup var launch: LaunchOptions
+
+    func validate() throws {
+        _ = try options.plan()
+        _ = try resolveCollectives(collectives, matrix: TrafficMatrix(skew: 0))
+    }
 
     func run() throws {
-        throw Failure(.failure, "'nccl' is not built yet")
+        if let status = try Job.spawnIfAsked(launch) {
+            throw Failure(ExitStatus(rawValue: status) ?? .failure, "")
+        }
+        let plan = try options.plan()
+        let colls = try resolveCollectives(collectives, matrix: plan.matrix)
+        var types = plan.types
+        let job = try Job(launch) { world, devices in
+            let n = try subSize(world: world, mask: options.splitMask)
+            if plan.typesFromAll {
+                types = types.filter { typeSupported($0, devices) }
+            } else if let t = types.first(where: { !typeSupported($0, devices) }) {
+                throw Failure(.usage, "\(t.name) needs compute capability \(t == .bfloat16 ? "8.0" : "8.9") or newer; \(devices[0].name) is \(devices[0].computeCapability.major).\(devices[0].computeCapability.minor)")
+            }
+            try checkSizes(colls, types: types, sizes: plan.sizes, ranks: n, roots: plan.roots, matrix: plan.matrix)
+        }
+        let output: CollectiveRun.Output = options.json ? .json : options.csv ? .csv : .table
+        let run = try CollectiveRun(job: job, splitMask: options.splitMask, resultsPath: options.noResults ? nil : options.results,
+                                    output: output)
+        defer { run.finish() }
+        try execute(run, colls: colls, types: types, plan: plan)
+        if run.wrongTotal > 0 {
+            throw Failure(.wrongResults, "\(run.wrongTotal) wrong elements in \(run.rowsWithWrong) measurements (see #wrong)")
+        }
+    }
+
+    func execute(_ run: CollectiveRun, colls: [CollectiveDescriptor], types: [NCCLDataType], plan: NCCLOptions.Plan) throws {
+        let n = run.ranks
+        for cycle in 0..<plan.options.iterations.signum() * options.cycles {
+            if options.cycles > 1 { run.progress("cycle \(cycle + 1)/\(options.cycles)") }
+            for c in colls {
+                run.header(c, plan)
+                let reserve = types.flatMap { t in plan.sizes.map { s in
+                    run.bench.bytesNeeded(BenchCase(collective: c, type: t, op: nil, root: 0, sizeBytes: s, inPlace: true)) } }.max() ?? 0
+                try run.bench.reserve(bytes: reserve, mode: plan.buffers)
+                for t in types {
+                    for op in c.usesOp ? plan.ops.map(Optional.some) : [nil] {
+                        for root in c.usesRoot ? (plan.roots ?? Array(0..<n)) : [0] {
+                            for (k, s) in plan.sizes.enumerated() {
+                                if plan.sizes.count > 4 { run.progress("\(c.key) \(t.name)\(op.map { " " + $0.rawValue } ?? "") \(ByteSize.format(s)) (\(k + 1)/\(plan.sizes.count))") }
+                                try run.measure(c, type: t, op: op, root: root, size: s, options: plan.options)
+                            }
+                        }
+                    }
+                }
+                run.footer()
+            }
+        }
+    }
+}
+
+/// bf16 needs sm_80, fp8 sm_89 (NCCL's own requirements).
+func typeSupported(_ t: NCCLDataType, _ devices: [Device]) -> Bool {
+    switch t {
+    case .bfloat16: return devices.allSatisfy(\.supportsBF16)
+    case .float8e4m3, .float8e5m2: return devices.allSatisfy(\.supportsFP8)
+    default: return true
+    }
+}
+
+/// Ranks in each sub-communicator when splitting by color = rank & mask; all must be equal.
+func subSize(world: Int, mask: Int) throws -> Int {
+    guard mask != 0 else { return world }
+    var counts: [Int: Int] = [:]
+    for r in 0..<world { counts[r & mask, default: 0] += 1 }
+    let sizes = Set(counts.values)
+    guard sizes.count == 1, let s = sizes.first else {
+        throw Failure(.usage, "--split-mask \(mask) splits \(world) ranks into groups of different sizes \(counts.values.sorted())")
+    }
+    return s
+}
+
+/// Every size must divide among the ranks; roots must exist; hypercube needs a power of two.
+func checkSizes(_ colls: [CollectiveDescriptor], types: [NCCLDataType], sizes: [Int], ranks n: Int, roots: [Int]?, matrix: TrafficMatrix) throws {
+    if let r = roots?.first, r >= n { throw Failure(.usage, "root \(r) (-r) does not exist: the job has \(n) ranks (0..<\(n))") }
+    for c in colls {
+        if c.needsPowerOfTwo && n & (n - 1) != 0 { throw Failure(.usage, "\(c.key) needs a power-of-two number of ranks (got \(n))") }
+        if c.key == "alltoallv", let m = matrix.fixedRanks, m != n {
+            throw Failure(.usage, "--matrix is \(m)×\(m) but the job has \(n) ranks")
+        }
+        for t in types {
+            let g = c.granularity(typeSize: t.size, ranks: n)
+            if let bad = sizes.first(where: { $0 % g != 0 }) {
+                throw Failure(.usage, "\(c.key): size \(bad) B does not divide among \(n) ranks of \(t.size)-byte \(t.name) elements (sizes must be multiples of \(g) B; e.g. -b \(max(g, (bad / g) * g)))")
+            }
+        }
     }
 }

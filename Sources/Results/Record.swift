@@ -84,7 +84,7 @@ public struct GPUInfo: Codable, Sendable, Equatable {
 public struct Topology: Codable, Sendable, Equatable {
     /// Active NVLink links per GPU (18 on H100/H200 SXM).
     public var nvlinksPerGPU: Int?
-    /// Unidirectional rate of one link in GB/s (26.5625 for NVLink4).
+    /// Unidirectional data rate of one link in GB/s (25 for NVLink4: 450 GB/s over 18 links).
     public var nvlinkGBpsPerLink: Double?
     /// Peak unidirectional NVLink bandwidth per GPU in GB/s (450 for NVLink4 × 18).
     public var nvlinkPeakGBps: Double?

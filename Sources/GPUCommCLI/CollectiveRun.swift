@@ -1,0 +1,167 @@
+import Collectives
+import Foundation
+import GPU
+import Measure
+import Results
+
+/// Runs a plan of collectives on a job: table or JSON/CSV on stdout (rank 0), rows appended to the
+/// results file as they complete, progress on stderr.
+final class CollectiveRun {
+    let job: Job
+    let nccl: NCCL
+    let bench: CollectiveBench
+    let writer: ResultsWriter?
+    let run: RunInfo
+    var output: Output
+    let label: [String: String]
+    var wrongTotal: Int64 = 0
+    /// Wrong elements in variants the library does not support (reported, not failing).
+    var knownWrong: [String: Int64] = [:]
+    var rowsWithWrong = 0
+    var rowsWritten = 0
+    /// Every row this process reported, in order (rank 0 only).
+    var rows: [ResultRow] = []
+    var busbwSum = 0.0
+    var busbwCount = 0
+
+    enum Output { case table, json, csv, none }
+
+    /// Loads NCCL, creates communicators (split by `splitMask` when non-zero) and check kernels on every local GPU.
+    init(job: Job, splitMask: Int, resultsPath: String?, output: Output, label: [String: String] = [:]) throws {
+        self.job = job
+        self.output = output
+        self.label = label
+        nccl = try NCCL()
+        let compiler = try RuntimeCompiler()
+        var comms = try job.communicators(nccl)
+        if splitMask != 0 {
+            comms = try comms.map { c in
+                guard let s = try c.split(color: c.rank & splitMask, key: c.rank) else {
+                    throw Failure(.failure, "ncclCommSplit returned no communicator for rank \(c.rank)")
+                }
+                return s
+            }
+        }
+        let ranks = try zip(job.devices, comms).map { try LocalRank(device: $0, comm: $1, compiler: compiler) }
+        bench = CollectiveBench(ranks: ranks, channel: job.channel)
+        run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
+        if job.reports, let path = resultsPath {
+            let w = try ResultsWriter(path: path)
+            try w.write(.run(run))
+            writer = w
+        } else {
+            writer = nil
+        }
+    }
+
+    var ranks: Int { bench.worldSize }
+
+    func header(_ c: CollectiveDescriptor, _ p: NCCLOptions.Plan) {
+        guard job.reports, output == .table else { return }
+        let o = p.options
+        print("# gpucomm \(GPUCommVersion.version)  nccl \(nccl.version)  cuda-driver \(job.inventory.cudaDriverAPI ?? "?")")
+        print("# Collective test starting: \(c.key)")
+        print("# nThread 1 nGpus \(job.devices.count) minBytes \(p.sizes.first!) maxBytes \(p.sizes.last!) step: \(p.sizes.count > 1 ? "\(p.sizes[1] - p.sizes[0] == p.sizes[0] * (p.sizes[1] / p.sizes[0] - 1) ? "" : "")" : "")\(stepText(p.sizes)) warmup iters: \(o.warmup) iters: \(o.iterations) agg iters: \(o.aggregate) validation: \(o.check ? 1 : 0) graph: \(o.graphLaunches)")
+        print("#\n# Using devices")
+        for (d, r) in zip(job.devices, job.globalRanks) {
+            let host = String(ProcessInfo.processInfo.hostName.prefix(12))
+            print("#  Rank \(pad(r, 2)) Group  0 Pid \(pad(Int(getpid()), 6)) on \(String(repeating: " ", count: max(0, 10 - host.count)))\(host) device \(pad(d.ordinal, 2)) [\(d.pciBusId.prefix(10))] \(d.name)")
+        }
+        print("#")
+        print(NcclTestsTable.header)
+        if output == .csv { print(csvHeader) }
+    }
+
+    func stepText(_ s: [Int]) -> String {
+        guard s.count > 1 else { return "1(factor)" }
+        return s[1] % s[0] == 0 && s[1] / s[0] > 1 ? "\(s[1] / s[0])(factor)" : "\(s[1] - s[0])(bytes)"
+    }
+
+    func pad(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: " ", count: max(0, w - s.count)) + s }
+
+    let csvHeader = "benchmark,backend,variant,dtype,op,root,size_bytes,count,ranks,buffer,timing,iterations,time_us,algbw_gbps,busbw_gbps,wrong"
+
+    /// Measures one size out-of-place and in-place, prints the row, writes the results.
+    func measure(_ c: CollectiveDescriptor, type: NCCLDataType, op: NCCLReduceOp?, root: Int, size: Int, options o: BenchOptions) throws {
+        var sides: [CollectiveMeasurement?] = []
+        for inPlace in [false, true] {
+            guard !inPlace || c.hasInPlace else { sides.append(nil); continue }
+            let m = try bench.measure(BenchCase(collective: c, type: type, op: op, root: root, sizeBytes: size, inPlace: inPlace), o)
+            sides.append(m)
+            try record(c, type: type, op: op, root: root, size: size, inPlace: inPlace, m: m, o: o)
+        }
+        guard job.reports else { return }
+        if output == .table {
+            func side(_ m: CollectiveMeasurement?) -> NcclTestsTable.Side? {
+                m.map { .init(timeUs: $0.timeUs, algbw: $0.algbw, busbw: $0.busbw, wrong: $0.wrong) }
+            }
+            print(NcclTestsTable.row(size: size, count: size / type.size, type: type.name, op: op?.tableName ?? "none",
+                                     root: c.usesRoot ? root : -1, outOfPlace: side(sides[0]), inPlace: side(sides[1])))
+            fflush(nil)
+        }
+    }
+
+    func record(_ c: CollectiveDescriptor, type: NCCLDataType, op: NCCLReduceOp?, root: Int, size: Int, inPlace: Bool,
+                m: CollectiveMeasurement, o: BenchOptions) throws {
+        if let w = m.wrong, w > 0 {
+            if inPlace, c.inPlaceUnsupported != nil { knownWrong[c.key, default: 0] += w } else { wrongTotal += w; rowsWithWrong += 1 }
+        }
+        busbwSum += m.busbw
+        busbwCount += 1
+        guard job.reports else { return }
+        var r = ResultRow(run: run.run, benchmark: c.key, backend: "nccl", ranks: ranks)
+        r.variant = inPlace ? "in_place" : "out_of_place"
+        r.dtype = type.name
+        r.op = op?.rawValue
+        r.root = c.usesRoot ? root : nil
+        r.sizeBytes = Int64(size)
+        r.count = Int64(size / type.size)
+        r.buffer = o.buffers.rawValue
+        r.timing = o.graphLaunches > 0 ? "graph" : o.timing.rawValue
+        r.iterations = m.iterations
+        r.timeUs = m.timeUs
+        r.stats = m.stats.map { TimeStats(min: $0.min, p50: $0.p50, p95: $0.p95, p99: $0.p99, max: $0.max, mean: $0.mean, cv: $0.cv, samples: $0.count) }
+        r.algbwGBps = m.algbw
+        r.busbwGBps = m.busbw
+        r.wrong = m.wrong
+        var labels = label
+        if inPlace, let why = c.inPlaceUnsupported { labels["unsupported"] = why }
+        if !labels.isEmpty { r.labels = labels }
+        try writer?.write(.result(r))
+        rows.append(r)
+        rowsWritten += 1
+        switch output {
+        case .json: print(try ResultsCodec.encode(.result(r)))
+        case .csv:
+            let f = [r.benchmark, r.backend, r.variant ?? "", r.dtype ?? "", r.op ?? "", r.root.map(String.init) ?? "",
+                     String(size), String(size / type.size), String(ranks), r.buffer ?? "", r.timing ?? "", String(m.iterations),
+                     String(format: "%.3f", m.timeUs), String(format: "%.4f", m.algbw), String(format: "%.4f", m.busbw),
+                     m.wrong.map(String.init) ?? ""]
+            print(f.joined(separator: ","))
+        default: break
+        }
+    }
+
+    func footer() {
+        guard job.reports, output == .table else { return }
+        print("# Out of bounds values : \(wrongTotal) \(wrongTotal == 0 ? "OK" : "FAILED")")
+        for (key, w) in knownWrong.sorted(by: { $0.key < $1.key }) {
+            print("# Known library limitation: \(key) in-place had \(w) wrong elements — \(Collectives.named(key)?.inPlaceUnsupported ?? "")")
+        }
+        print("# Avg bus bandwidth    : \(String(format: "%.4f", busbwCount > 0 ? busbwSum / Double(busbwCount) : 0))")
+        print("#")
+    }
+
+    func progress(_ text: String) {
+        guard job.reports else { return }
+        FileHandle.standardError.write(Data("[gpucomm] \(text)\n".utf8))
+    }
+
+    func finish() {
+        bench.releaseBuffers()
+        job.close()
+        if job.reports, let w = writer {
+            FileHandle.standardError.write(Data("[gpucomm] \(rowsWritten) rows appended to \(w.path)\n".utf8))
+        }
+    }
+}
