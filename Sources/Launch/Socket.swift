@@ -131,7 +131,14 @@ enum Net {
             let bound = address.withUnsafeBytes {
                 bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(address.count))
             }
-            guard bound == 0 else { lastError = "bind \(host):\(port): \(errorText())"; close(fd); continue }
+            guard bound == 0 else {
+                let code = errno
+                lastError = "rank 0 cannot listen on \(host):\(port): \(errorText(code))"
+                if code == EADDRINUSE { lastError += "; pick a free port with GPUCOMM_RENDEZVOUS=host:port" }
+                if code == EADDRNOTAVAIL { lastError += "; GPUCOMM_BIND must be an address of this host" }
+                close(fd)
+                continue
+            }
             guard Glibc.listen(fd, 1024) == 0 else { lastError = "listen: \(errorText())"; close(fd); continue }
             return (fd, localPort(fd) ?? port)
         }
