@@ -306,6 +306,7 @@ final class Session: @unchecked Sendable {
 
     /// Rank `r` died or went silent: rank 0 tells everybody else first; then this process ends.
     private func peerFailed(_ r: Int, detail: String) {
+        if isClosing() { return }  // our own hang-up, not theirs
         if rank == 0 {
             for (other, link) in links where other != r {
                 try? link.send(.died(rank: r, host: peers[r].host, pid: peers[r].pid, detail: detail))
@@ -334,11 +335,17 @@ final class Session: @unchecked Sendable {
         closing = true
         condition.broadcast()
         condition.unlock()
-        for link in links.values { try? link.send(.goodbye) }
+        for link in links.values {
+            try? link.send(.goodbye)
+            link.hangUp()
+        }
+        // The descriptors are closed only once the watcher has stopped using them: a descriptor number
+        // reused by NCCL's own sockets must never be read by us. Everything the watcher does is bounded.
         condition.lock()
-        let until = Date(timeIntervalSinceNow: policy.heartbeat * 2 + 0.5)
+        let until = Date(timeIntervalSinceNow: policy.silence + policy.heartbeat * 2 + 1)
         while !watcherDone && condition.wait(until: until) {}
+        let stopped = watcherDone
         condition.unlock()
-        for link in links.values { link.shut() }
+        if stopped { for link in links.values { link.shut() } }
     }
 }

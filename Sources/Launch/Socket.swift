@@ -28,6 +28,14 @@ final class Connection: @unchecked Sendable {
         if !closed { closed = true; Glibc.close(fd) }
     }
 
+    /// Ends both directions (the goodbye already sent still arrives) without freeing the descriptor,
+    /// so a thread polling it wakes up.
+    func hangUp() {
+        sendLock.lock()
+        defer { sendLock.unlock() }
+        if !closed { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
     /// Raises the frame limit once the peer has proved it is a rank.
     func trust() { frames.limit = Message.maxFrame }
 

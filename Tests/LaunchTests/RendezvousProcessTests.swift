@@ -162,6 +162,13 @@ struct LocalLauncherTests {
                           environment: ["PATH": "/usr/bin:/bin", "GPUCOMM_TEST_TAG": tag], timeout: timeout)
     }
 
+    @Test func launcherFlagIsRemovedFromTheRanksArguments() {
+        #expect(LocalLauncher.arguments(["nccl", "--np", "4", "-b", "8"], removing: "--np") == ["nccl", "-b", "8"])
+        #expect(LocalLauncher.arguments(["--np=4", "x"], removing: "--np") == ["x"])
+        #expect(LocalLauncher.arguments(["a", "--", "--np", "2"], removing: "--np") == ["a", "--", "--np", "2"])
+        #expect(LocalLauncher.arguments(["--npx", "1"], removing: "--np") == ["--npx", "1"])
+    }
+
     @Test func exitStatuses() {
         #expect(shell(3, "exit 0") == 0)
         #expect(shell(3, #"[ "$GPUCOMM_RANK" = 2 ] && exit 5; exit 0"#) == 5)
