@@ -12,7 +12,8 @@ import Glibc
 /// goodbye) or stops answering for the liveness timeout, every rank runs `onAbort`, prints
 /// `gpucomm: rank r on h died: …` on stderr and exits with status 6. The exit comes from the watcher
 /// because the main thread may be stuck inside an NCCL call that only the process's end can stop.
-/// Call `close()` before a normal exit, or the other ranks will take the exit for a death.
+/// Call `close()` before a normal exit, or the other ranks will take the exit for a death. Call the
+/// collectives from one thread at a time.
 public final class RankGroup: @unchecked Sendable {
     /// This process's rank.
     public let rank: Int

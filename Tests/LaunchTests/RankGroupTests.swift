@@ -33,6 +33,23 @@ struct RankGroupTests {
         }
     }
 
+    @Test func largePayloadsCrossManyReads() throws {
+        let ranks = infos(3, port: try Net.freeLoopbackPort())
+        let mib = 1 << 20
+        let outcomes = onThreads(3) { r -> Result<Bool, LaunchError> in
+            Result { () throws(LaunchError) -> Bool in
+                let g = try join(ranks[r])
+                defer { g.close() }
+                let mine = (0..<mib).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ r) }
+                let all = try g.allGather(mine)
+                return all.count == 3 && (0..<3).allSatisfy { q in
+                    all[q] == (0..<mib).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ q) }
+                }
+            }
+        }
+        for outcome in outcomes { #expect(try outcome.get()) }
+    }
+
     @Test func mismatchedCollectivesFailEveryRank() throws {
         let ranks = infos(3, port: try Net.freeLoopbackPort())
         let outcomes = onThreads(3) { r -> String in
