@@ -23,7 +23,7 @@ struct RendezvousProbeCommand: ParsableCommand {
         case hang
     }
 
-    @Option(help: "What the misbehaving rank does: \(Behaviour.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "What the misbehaving rank does (hang: SIGSTOP itself after the join).")
     var behaviour: Behaviour = .ok
 
     @Option(help: "Which rank misbehaves (default: the last).")

@@ -33,6 +33,13 @@ struct DiscoveryTests {
         #expect(try detect(env) == info(1, 4, local: 1, localSize: 4, .mpirun, "127.0.0.1", port, token: "ompi-123456"))
     }
 
+    @Test func openMPI5NamesTheJobInThePMIxNamespace() throws {
+        let env = ["OMPI_COMM_WORLD_RANK": "0", "OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_LOCAL_SIZE": "2",
+                   "PMIX_NAMESPACE": "prterun-vm-1234@1"]
+        #expect(try detect(env)?.token == "ompi-prterun-vm-1234@1")
+        #expect(try detect(env)?.rendezvous?.port == RankDiscovery.derivedPort(jobID: "prterun-vm-1234@1"))
+    }
+
     @Test func openMPIAcrossNodesNeedsRendezvous() throws {
         var env = ["OMPI_COMM_WORLD_RANK": "5", "OMPI_COMM_WORLD_SIZE": "8", "OMPI_COMM_WORLD_LOCAL_RANK": "1",
                    "OMPI_COMM_WORLD_LOCAL_SIZE": "4"]
