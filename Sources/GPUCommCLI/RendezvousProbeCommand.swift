@@ -23,7 +23,7 @@ struct RendezvousProbeCommand: ParsableCommand {
         case hang
     }
 
-    @Option(help: "What the misbehaving rank does: \(Behaviour.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "What the misbehaving rank does (hang: SIGSTOP itself after the join).")
     var behaviour: Behaviour = .ok
 
     @Option(help: "Which rank misbehaves (default: the last).")
@@ -102,11 +102,8 @@ struct RendezvousProbeCommand: ParsableCommand {
 
     /// Re-runs this command as `np` local ranks (the same arguments without --np).
     private func launch(_ np: Int) throws {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var args: [String] = ["_rendezvous-probe", "--behaviour", behaviour.rawValue, "--timeout", String(timeout)]
-        if let misbehavingRank { args += ["--misbehaving-rank", String(misbehavingRank)] }
-        if let bind { args += ["--bind", bind] }
-        let code = LocalLauncher.run(ranks: np, executable: me, arguments: args,
+        let args = LocalLauncher.arguments(Array(CommandLine.arguments.dropFirst()), removing: "--np")
+        let code = LocalLauncher.run(ranks: np, executable: LocalLauncher.currentExecutable(), arguments: args,
                                      environment: ProcessInfo.processInfo.environment,
                                      timeout: .milliseconds(Int(timeout * 1000)))
         if code != 0 {

@@ -76,6 +76,26 @@ public enum LocalLauncher {
         return status
     }
 
+    /// The path of the running executable (`/proc/self/exe`), for re-running oneself as the ranks.
+    public static func currentExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// `arguments` (without the program name) minus every `option value` / `option=value` pair, so that the
+    /// ranks re-run the same command without the launcher's own flag (e.g. `--np`).
+    public static func arguments(_ arguments: [String], removing option: String) -> [String] {
+        var out: [String] = []
+        var skipNext = false
+        for (i, arg) in arguments.enumerated() {
+            if skipNext { skipNext = false; continue }
+            if arg == "--" { out += arguments[i...]; break }
+            if arg == option { skipNext = true; continue }
+            if arg.hasPrefix(option + "=") { continue }
+            out.append(arg)
+        }
+        return out
+    }
+
     /// Waits for every child, forwarding signals and escalating after the first failure.
     static func supervise(_ children: [Child], group pgid: pid_t, timeout: Duration, signals: sigset_t) -> Int32 {
         var running = Dictionary(uniqueKeysWithValues: children.map { ($0.pid, $0.rank) })

@@ -95,7 +95,8 @@ public enum RankDiscovery {
         let rank = try required(env, "OMPI_COMM_WORLD_RANK")
         let size = try required(env, "OMPI_COMM_WORLD_SIZE")
         let localSize = try optional(env, "OMPI_COMM_WORLD_LOCAL_SIZE")
-        let job = env["OMPI_MCA_ess_base_jobid"] ?? env["OMPI_MCA_orte_ess_jobid"]
+        // Open MPI 4 (ORTE) names the job in an MCA variable; Open MPI 5 (PRRTE) in the PMIx namespace.
+        let job = env["OMPI_MCA_ess_base_jobid"] ?? env["OMPI_MCA_orte_ess_jobid"] ?? env["PMIX_NAMESPACE"]
         var found = Found(launcher: .mpirun, rank: rank, size: size,
                           localRank: try optional(env, "OMPI_COMM_WORLD_LOCAL_RANK") ?? 0, localSize: localSize,
                           rankName: "OMPI_COMM_WORLD_RANK", sizeName: "OMPI_COMM_WORLD_SIZE",

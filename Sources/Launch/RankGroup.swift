@@ -12,7 +12,8 @@ import Glibc
 /// goodbye) or stops answering for the liveness timeout, every rank runs `onAbort`, prints
 /// `gpucomm: rank r on h died: …` on stderr and exits with status 6. The exit comes from the watcher
 /// because the main thread may be stuck inside an NCCL call that only the process's end can stop.
-/// Call `close()` before a normal exit, or the other ranks will take the exit for a death.
+/// Call `close()` before a normal exit, or the other ranks will take the exit for a death. Call the
+/// collectives from one thread at a time.
 public final class RankGroup: @unchecked Sendable {
     /// This process's rank.
     public let rank: Int
@@ -306,6 +307,7 @@ final class Session: @unchecked Sendable {
 
     /// Rank `r` died or went silent: rank 0 tells everybody else first; then this process ends.
     private func peerFailed(_ r: Int, detail: String) {
+        if isClosing() { return }  // our own hang-up, not theirs
         if rank == 0 {
             for (other, link) in links where other != r {
                 try? link.send(.died(rank: r, host: peers[r].host, pid: peers[r].pid, detail: detail))
@@ -334,11 +336,17 @@ final class Session: @unchecked Sendable {
         closing = true
         condition.broadcast()
         condition.unlock()
-        for link in links.values { try? link.send(.goodbye) }
+        for link in links.values {
+            try? link.send(.goodbye)
+            link.hangUp()
+        }
+        // The descriptors are closed only once the watcher has stopped using them: a descriptor number
+        // reused by NCCL's own sockets must never be read by us. Everything the watcher does is bounded.
         condition.lock()
-        let until = Date(timeIntervalSinceNow: policy.heartbeat * 2 + 0.5)
+        let until = Date(timeIntervalSinceNow: policy.silence + policy.heartbeat * 2 + 1)
         while !watcherDone && condition.wait(until: until) {}
+        let stopped = watcherDone
         condition.unlock()
-        for link in links.values { link.shut() }
+        if stopped { for link in links.values { link.shut() } }
     }
 }

@@ -28,6 +28,14 @@ final class Connection: @unchecked Sendable {
         if !closed { closed = true; Glibc.close(fd) }
     }
 
+    /// Ends both directions (the goodbye already sent still arrives) without freeing the descriptor,
+    /// so a thread polling it wakes up.
+    func hangUp() {
+        sendLock.lock()
+        defer { sendLock.unlock() }
+        if !closed { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
     /// Raises the frame limit once the peer has proved it is a rank.
     func trust() { frames.limit = Message.maxFrame }
 
@@ -131,7 +139,14 @@ enum Net {
             let bound = address.withUnsafeBytes {
                 bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(address.count))
             }
-            guard bound == 0 else { lastError = "bind \(host):\(port): \(errorText())"; close(fd); continue }
+            guard bound == 0 else {
+                let code = errno
+                lastError = "rank 0 cannot listen on \(host):\(port): \(errorText(code))"
+                if code == EADDRINUSE { lastError += "; pick a free port with GPUCOMM_RENDEZVOUS=host:port" }
+                if code == EADDRNOTAVAIL { lastError += "; GPUCOMM_BIND must be an address of this host" }
+                close(fd)
+                continue
+            }
             guard Glibc.listen(fd, 1024) == 0 else { lastError = "listen: \(errorText())"; close(fd); continue }
             return (fd, localPort(fd) ?? port)
         }

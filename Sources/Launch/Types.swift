@@ -114,6 +114,12 @@ public enum LaunchError: Error, CustomStringConvertible, Sendable, Equatable {
     /// A socket call failed; the text names the call and the system's words.
     case io(String)
 
+    /// gpucomm's exit status for this error: 2 (usage) for `badEnvironment`, else 6 (a rank failed).
+    public var exitStatus: Int32 {
+        if case .badEnvironment = self { return 2 }
+        return 6
+    }
+
     public var description: String {
         switch self {
         case .badEnvironment(let text):
