@@ -142,11 +142,11 @@ final class CollectiveRun {
         }
     }
 
-    func footer() {
+    func footer(_ c: CollectiveDescriptor) {
         guard job.reports, output == .table else { return }
         print("# Out of bounds values : \(wrongTotal) \(wrongTotal == 0 ? "OK" : "FAILED")")
-        for (key, w) in knownWrong.sorted(by: { $0.key < $1.key }) {
-            print("# Known library limitation: \(key) in-place had \(w) wrong elements — \(Collectives.named(key)?.inPlaceUnsupported ?? "")")
+        if let w = knownWrong[c.key], let why = c.inPlaceUnsupported {
+            print("# Known library limitation: \(c.key) in-place had \(w) wrong elements — \(why)")
         }
         print("# Avg bus bandwidth    : \(String(format: "%.4f", busbwCount > 0 ? busbwSum / Double(busbwCount) : 0))")
         print("#")

@@ -57,7 +57,7 @@ final class Job {
         var args = Array(CommandLine.arguments.dropFirst())
         if let i = args.firstIndex(of: "--np") { args.removeSubrange(i...min(i + 1, args.count - 1)) }
         args.removeAll { $0.hasPrefix("--np=") }
-        return LocalLauncher.run(ranks: n, executable: "/proc/self/exe", arguments: args, environment: env,
+        return LocalLauncher.run(ranks: n, executable: LocalLauncher.currentExecutable(), arguments: args, environment: env,
                                  timeout: .seconds(o.timeout))
     }
 

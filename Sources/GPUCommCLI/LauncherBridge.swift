@@ -4,7 +4,7 @@ import Launch
 /// Re-runs this binary as N local ranks.
 enum LocalLauncherBridge {
     static func run(ranks: Int, arguments: [String], timeout: Int) -> Int32 {
-        LocalLauncher.run(ranks: ranks, executable: "/proc/self/exe", arguments: arguments,
+        LocalLauncher.run(ranks: ranks, executable: LocalLauncher.currentExecutable(), arguments: arguments,
                           environment: ProcessInfo.processInfo.environment, timeout: .seconds(timeout))
     }
 }

@@ -10,16 +10,18 @@ struct NCCLCommand: ParsableCommand {
         abstract: "Benchmark NCCL collectives with nccl-tests' flags and table, every result checked.",
         discussion: """
         Examples:
-          gpucomm nccl all_reduce -b 8 -e 1G -f 2            one process drives every visible GPU
-          gpucomm nccl all -b 1M -e 64M -d all -o all          every collective, type and op
-          gpucomm nccl alltoall --np 4 -b 1M -e 256M           4 local processes, one GPU each
-          mpirun -np 16 gpucomm nccl alltoall -b 1M -e 1G      any launcher: mpirun, srun, torchrun, Kubernetes
-          gpucomm nccl alltoallv --skew 1.2 -b 1M -e 64M       imbalanced all-to-all (MoE-like hot receiver)
-        Sizes are per rank buffer as nccl-tests counts them (the 'size' column); algbw = size / time,
-        busbw = algbw × the collective's factor (docs/method.md). Split collectives (all_gather,
-        reduce_scatter, alltoall, gather, scatter, hypercube, alltoallv) need sizes that are multiples
-        of ranks × element size. Every row is checked (#wrong) unless -c 0; any wrong element makes the
-        exit status 3. Rows are appended to --results as they complete.
+          gpucomm nccl all_reduce -b 8 -e 1G -f 2         (one process, every GPU)
+          gpucomm nccl all -b 1M -e 64M -d all -o all     (every collective/type/op)
+          gpucomm nccl alltoall --np 4 -b 1M -e 256M      (4 processes, 1 GPU each)
+          mpirun -np 16 gpucomm nccl alltoall -e 1G       (or srun, torchrun, k8s)
+          gpucomm nccl alltoallv --skew 1.2 -e 64M        (imbalanced, MoE-like)
+
+        Sizes are per-rank buffers as nccl-tests' size column counts them; algbw = size / time, \
+        busbw = algbw × the collective's factor (docs/method.md). all_gather, reduce_scatter, \
+        alltoall(v), gather, scatter and hypercube need sizes that are multiples of ranks × element \
+        size. Every row is checked (#wrong) unless -c 0; any wrong element makes the exit status 3 \
+        (in-place alltoall, which NCCL does not support, is reported but does not fail). Rows are \
+        appended to --results as they complete.
         """)
 
     @Argument(help: "Collectives: all_reduce all_gather reduce_scatter broadcast reduce alltoall alltoallv gather scatter sendrecv hypercube, or all.")
@@ -78,7 +80,7 @@ struct NCCLCommand: ParsableCommand {
                         }
                     }
                 }
-                run.footer()
+                run.footer(c)
             }
         }
     }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# One call on the GPU machine: selftest, the collective matrix against PyTorch's NCCL, latency,
+# bad-input and failure checks. Logs and results under $OUT. Needs the binary at .gpu/gpucomm.gz
+# (built here with `swift build -c release --static-swift-stdlib`, stripped, gzipped; carried).
+#   usage: bash bench/run-gpu.sh [selftest|peer|latency|failures|suite|all]...
+set -u
+cd "$(dirname "$0")/.."
+source bench/gpu-env.sh
+N=$(nvidia-smi -L | wc -l)
+step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
+want() { [[ " ${STEPS} " == *" $1 "* || " ${STEPS} " == *" all "* ]]; }
+STEPS="${*:-all}"
+
+if want selftest; then
+  step "selftest: $N GPUs, one process then one process per GPU"
+  $G selftest > $OUT/selftest.log 2>&1; echo "selftest rc=$?" | tee -a $OUT/selftest.log
+  grep -E "^selftest|FAIL|waived|known" $OUT/selftest.log | head -40
+fi
+
+if want peer; then
+  step "collectives vs PyTorch (same sizes, host timing, -n 40 -w 10)"
+  $G nccl all_reduce all_gather reduce_scatter alltoall -b 8 -e 1G -f 2 -g $N -n 40 -w 10 --results $OUT/gpucomm.jsonl > $OUT/gpucomm-sweep.log 2>&1
+  echo "gpucomm sweep rc=$?"
+  python3 -m torch.distributed.run --nproc_per_node $N bench/torch_peer.py --min 8 --max $((1<<30)) --out $OUT/torch.jsonl > $OUT/torch.log 2>&1
+  echo "torch rc=$?"
+  python3 bench/compare_peer.py $OUT/gpucomm.jsonl $OUT/torch.jsonl --min-bytes $((32<<20)) > $OUT/peer-compare.txt; echo "compare rc=$?"
+  grep -E "^(all_reduce|alltoall) +(8|4096|33554432|536870912|1073741824) |below" $OUT/peer-compare.txt
+fi
+
+if want latency; then
+  step "small-message latency: host loop and CUDA-graph replay"
+  { $G nccl all_reduce -b 8 -e 8 -g $N -n 1000 -w 100 --results $OUT/latency.jsonl
+    $G nccl all_reduce -b 8 -e 8 -g $N -n 100 -w 10 -G 20 --results $OUT/latency.jsonl
+    $G nccl all_reduce -b 8 -e 8 -g $N -n 1000 -w 100 --timing events --results $OUT/latency.jsonl --json
+    $G nccl alltoall -b 16K -e 16K -g $N -n 1000 -w 100 --results $OUT/latency.jsonl; } > $OUT/latency.log 2>&1
+  grep -vE "^#  Rank|^\[gpucomm\]" $OUT/latency.log | grep -E "^ +[0-9]|time_us" | cut -c1-160
+fi
+
+if want failures; then
+  step "bad input and failures: each one line and its exit code, no results file"
+  ( for args in "nccl all_reduce -o bogus" "nccl all_reduce -d float7" "nccl all_reduce -b 1G -e 1M" \
+                "nccl all_gather -b 6 -e 6 -g $N" "nccl all_reduce -g $((N+1))" "nccl alltoall --np $((N+1))" "nccl bogus_coll"; do
+      rm -f $OUT/bad.jsonl; $G $args --results $OUT/bad.jsonl; rc=$?
+      echo "  -> gpucomm $args: rc=$rc, results file $( [ -e $OUT/bad.jsonl ] && echo WRITTEN || echo absent)"
+    done
+    rm -f $OUT/bad.jsonl; GPUCOMM_NCCL_LIB=/nonexistent/libnccl.so.2 $G nccl all_reduce -g $N --results $OUT/bad.jsonl; echo "  -> no NCCL: rc=$? results $( [ -e $OUT/bad.jsonl ] && echo WRITTEN || echo absent)"
+    t0=$(date +%s); GPUCOMM_RANK=0 GPUCOMM_WORLD_SIZE=2 GPUCOMM_LOCAL_RANK=0 GPUCOMM_RENDEZVOUS=127.0.0.1:29877 GPUCOMM_TOKEN=a \
+      $G nccl all_reduce -T 5 --results $OUT/bad.jsonl; echo "  -> rank 1 never arrives: rc=$? after $(( $(date +%s)-t0 )) s"
+    ( GPUCOMM_RANK=0 GPUCOMM_WORLD_SIZE=2 GPUCOMM_LOCAL_RANK=0 GPUCOMM_RENDEZVOUS=127.0.0.1:29878 GPUCOMM_TOKEN=right $G nccl all_reduce -T 5 --no-results > /dev/null 2>&1 & )
+    sleep 1; GPUCOMM_RANK=1 GPUCOMM_WORLD_SIZE=2 GPUCOMM_LOCAL_RANK=1 GPUCOMM_RENDEZVOUS=127.0.0.1:29878 GPUCOMM_TOKEN=wrong \
+      $G nccl all_reduce -T 5 --no-results; echo "  -> wrong token: rc=$?"; sleep 5
+  ) > $OUT/failures.log 2>&1
+  step "kill -9 of one rank in the middle of a $N-process sweep"
+  rm -f $OUT/kill.jsonl
+  ( $G nccl all_reduce --np $N -b 1M -e 1G -f 2 -n 200 -T 10 --results $OUT/kill.jsonl > $OUT/kill.log 2>&1; echo "launcher rc=$?" >> $OUT/kill.log ) &
+  sleep 12
+  victim=$(pgrep -f "gpucomm nccl all_reduce" | sort -n | sed -n 3p); kill -9 $victim; t0=$(date +%s)
+  echo "killed pid $victim at $(date -u +%T)" >> $OUT/kill.log
+  wait; echo "ranks gone $(( $(date +%s)-t0 )) s after the kill; left: $(pgrep -fc 'gpucomm nccl' || true)" >> $OUT/kill.log
+  python3 -c "import json,sys; rows=[json.loads(l) for l in open('$OUT/kill.jsonl')]; print('results file parses:', len(rows), 'lines,', sum(r['type']=='result' for r in rows), 'rows')" >> $OUT/kill.log 2>&1
+  cat $OUT/failures.log | grep -E "^gpucomm:|^\[rank|->" | cut -c1-220; tail -8 $OUT/kill.log | cut -c1-220
+fi
+
+if want suite; then
+  step "suite"
+  $G suite --results $OUT/suite.jsonl > $OUT/suite.log 2>&1; echo "suite rc=$?"; tail -14 $OUT/suite.log
+fi
