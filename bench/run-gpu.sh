@@ -19,10 +19,10 @@ fi
 
 if want peer; then
   step "collectives vs PyTorch (same sizes, host timing, -n 40 -w 10)"
-  $G nccl all_reduce all_gather reduce_scatter alltoall -b 8 -e 1G -f 2 -g $N -n 40 -w 10 --results $OUT/gpucomm.jsonl > $OUT/gpucomm-sweep.log 2>&1
+  $G nccl all_reduce all_gather reduce_scatter alltoall -b 16 -e 1G -f 2 -g $N -n 40 -w 10 --results $OUT/gpucomm.jsonl > $OUT/gpucomm-sweep.log 2>&1
   echo "gpucomm sweep rc=$?"
-  python3 -m torch.distributed.run --nproc_per_node $N bench/torch_peer.py --min 8 --max $((1<<30)) --out $OUT/torch.jsonl > $OUT/torch.log 2>&1
-  echo "torch rc=$?"
+  python3 -m torch.distributed.run --nproc_per_node $N bench/torch_peer.py --min 16 --max $((1<<30)) --out $OUT/torch.jsonl > $OUT/torch.log 2>&1
+  echo "torch rc=$?"; grep -E "Error|error" $OUT/torch.log | tail -3
   python3 bench/compare_peer.py $OUT/gpucomm.jsonl $OUT/torch.jsonl --min-bytes $((32<<20)) > $OUT/peer-compare.txt; echo "compare rc=$?"
   grep -E "^(all_reduce|alltoall) +(8|4096|33554432|536870912|1073741824) |below" $OUT/peer-compare.txt
 fi
@@ -52,7 +52,7 @@ if want failures; then
   ) > $OUT/failures.log 2>&1
   step "kill -9 of one rank in the middle of a $N-process sweep"
   rm -f $OUT/kill.jsonl
-  ( $G nccl all_reduce --np $N -b 1M -e 1G -f 2 -n 200 -T 10 --results $OUT/kill.jsonl > $OUT/kill.log 2>&1; echo "launcher rc=$?" >> $OUT/kill.log ) &
+  ( $G nccl all_reduce --np $N -b 1M -e 256M -f 2 -n 500 -N 20 -T 10 --results $OUT/kill.jsonl > $OUT/kill.log 2>&1; echo "launcher rc=$?" >> $OUT/kill.log ) &
   sleep 12
   victim=$(pgrep -f "gpucomm nccl all_reduce" | sort -n | sed -n 3p); kill -9 $victim; t0=$(date +%s)
   echo "killed pid $victim at $(date -u +%T)" >> $OUT/kill.log

@@ -174,7 +174,10 @@ public struct LibrarySearch: Sendable {
         var tried: [String] = []
         var lastError: String?
         for c in candidates(for: kind) {
-            if c.hasPrefix("/") && !FileManager.default.fileExists(atPath: c) { continue }
+            if c.hasPrefix("/") && !FileManager.default.fileExists(atPath: c) {
+                if environment[kind.overrideVariable] != nil { tried.append("\(c) (\(kind.overrideVariable); no such file)") }
+                continue
+            }
             tried.append(c)
             do { return try DynamicLibrary(path: c, global: global) } catch let e as LibraryNotFound {
                 if c.hasPrefix("/") { lastError = e.lastError }

@@ -52,7 +52,10 @@ public enum GPUCommMain {
                 exit(ExitStatus.ok.rawValue)
             }
             if code == .validationFailure {
-                FileHandle.standardError.write(Data("gpucomm: \(GPUComm.fullMessage(for: error))\n".utf8))
+                // One line: the problem, without the usage block (`--help` has that).
+                var m = GPUComm.message(for: error)
+                if m.hasPrefix("Error: ") { m.removeFirst(7) }
+                FileHandle.standardError.write(Data("gpucomm: \(m)\n".utf8))
                 exit(ExitStatus.usage.rawValue)
             }
             // A library's or the system's error (CUDAError, NCCLError, CompileError, I/O): its own words.

@@ -40,10 +40,7 @@ struct SelftestCommand: ParsableCommand {
             throw ValidationError("unknown buffer mode '\(b)': use none, registered, symmetric")
         }
         _ = try resolveCollectives(collectives.split(separator: ",").map(String.init), matrix: TrafficMatrix(skew: 1))
-        var o = NCCLOptions()
-        o.datatype = datatype
-        o.op = op
-        _ = try o.plan()
+        _ = try NCCLOptions.parse(["-d", datatype, "-o", op]).plan()
     }
 
     func run() throws {
@@ -72,10 +69,7 @@ struct SelftestCommand: ParsableCommand {
 
     /// Runs every case in this process's job (single process, or one rank of a multi-process job).
     func runHere() throws {
-        var o = NCCLOptions()
-        o.datatype = datatype
-        o.op = op
-        let plan = try o.plan()
+        let plan = try NCCLOptions.parse(["-d", datatype, "-o", op]).plan()
         let colls = try resolveCollectives(collectives.split(separator: ",").map(String.init), matrix: TrafficMatrix(skew: 1))
         var types = plan.types
         var opts = launch

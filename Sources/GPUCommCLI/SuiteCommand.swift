@@ -48,10 +48,7 @@ struct SuiteCommand: ParsableCommand {
             throw Failure(.unavailable, "1 GPU visible: the communication benchmarks need 2 or more (waived)")
         }
         if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
-        var o = NCCLOptions()
-        o.maxBytes = maxBytes
-        o.iters = iters
-        o.stepFactor = 4
+        var o = try NCCLOptions.parse(["-e", maxBytes, "-n", String(iters), "-f", "4"])
         let job = try Job(launch) { _, _ in }
         let n = job.worldSize
         let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: results, output: .none)
