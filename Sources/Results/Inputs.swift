@@ -54,10 +54,16 @@ public struct ImportOptions: Sendable, Equatable {
     public var benchmark: String?
     /// Force a format instead of detecting it.
     public var format: InputFormat?
+    /// Participating GPUs where the input does not say (NVSHMEM perftest without `mype:` lines).
+    public var ranks: Int?
+    /// Variant name where the input does not say (plain mgpm Jacobi output; default: from the file name).
+    public var variant: String?
 
-    public init(benchmark: String? = nil, format: InputFormat? = nil) {
+    public init(benchmark: String? = nil, format: InputFormat? = nil, ranks: Int? = nil, variant: String? = nil) {
         self.benchmark = benchmark
         self.format = format
+        self.ranks = ranks
+        self.variant = variant
     }
 }
 
