@@ -117,17 +117,40 @@ public struct ResultSet: Sendable, Equatable {
     }
 
     /// Reads gpucomm JSON Lines text; blank lines are skipped, anything else malformed is an error naming file:line.
+    ///
+    /// `result` lines take a direct UTF-8 path (`FastResultLine`); `run` lines and anything the
+    /// fast path does not accept go through `JSONDecoder`, which gives the precise error.
     public static func parseJSONLines(_ text: String, file: String) throws -> ResultSet {
+        var text = text
+        return try text.withUTF8 { try parseJSONLines(bytes: $0, file: file) }
+    }
+
+    /// Reads gpucomm JSON Lines from UTF-8 bytes; see `parseJSONLines(_:file:)`.
+    public static func parseJSONLines(bytes b: UnsafeBufferPointer<UInt8>, file: String) throws -> ResultSet {
         var set = ResultSet()
-        var n = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            n += 1
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty { continue }
-            switch try ResultsCodec.decode(Substring(line), file: file, line: n) {
-            case .run(let r): set.runs.append(r)
-            case .result(let r): set.rows.append(r)
+        var lineNumber = 0
+        var start = 0
+        let n = b.count
+        set.rows.reserveCapacity(n / 300)
+        while start < n {
+            lineNumber += 1
+            var stop = start
+            while stop < n, b[stop] != 0x0A { stop += 1 }
+            var lo = start, hi = stop
+            while lo < hi, b[lo] == 0x20 || b[lo] == 0x09 { lo += 1 }
+            while hi > lo, b[hi - 1] == 0x20 || b[hi - 1] == 0x09 || b[hi - 1] == 0x0D { hi -= 1 }
+            if lo < hi {
+                if let row = FastResultLine.parse(b, from: lo, to: hi) {
+                    set.rows.append(row)
+                } else {
+                    let line = String(decoding: UnsafeBufferPointer(rebasing: b[lo..<hi]), as: UTF8.self)
+                    switch try ResultsCodec.decode(Substring(line), file: file, line: lineNumber) {
+                    case .run(let r): set.runs.append(r)
+                    case .result(let r): set.rows.append(r)
+                    }
+                }
             }
+            start = stop + 1
         }
         return set
     }
