@@ -50,7 +50,14 @@ enum Grouping {
     /// Splits `cells` into series by the fields in `dims` that take more than one value;
     /// names join those fields' texts (`32 GPUs, in_place`), or use `single` when none varies.
     static func series(_ cells: [Cell], by dims: [Dim], single: String) -> [SeriesGroup] {
-        let varying = dims.filter { d in Set(cells.map { d.text($0.key) ?? "" }).count > 1 }
+        // A field joins the name only when it tells apart cells the fields before it do not
+        // (a Jacobi variant already implies its backend).
+        var varying: [Dim] = []
+        var distinct = 1
+        for d in dims {
+            let n = Set(cells.map { c in (varying + [d]).map { $0.text(c.key) ?? "" } }).count
+            if n > distinct { varying.append(d); distinct = n }
+        }
         var order: [String] = []
         var groups: [String: [Cell]] = [:]
         for c in cells {
@@ -90,15 +97,8 @@ enum Grouping {
         }
         var out = ""
         for c in s where !(c == "_" && out.last == "_") { out.append(c) }
-        return String(out.trimmingCharacters(in: "_"))
-    }
-}
-
-extension String {
-    func trimmingCharacters(in c: Character) -> Substring {
-        var s = Substring(self)
-        while s.first == c { s.removeFirst() }
-        while s.last == c { s.removeLast() }
-        return s
+        while out.first == "_" { out.removeFirst() }
+        while out.last == "_" { out.removeLast() }
+        return out
     }
 }

@@ -58,22 +58,34 @@ extension FigureKit {
                 lines.append(Line(name: cells[0].key.backend, values: Self.best(values(at, metric: m, x: { $0.sizeBytes.map(Double.init) }))))
             }
         }
-        // Ratio a/b over matched points.
-        var ratios: [Double] = []
-        for l in lines where l.name.hasPrefix(an) {
-            let other = lines.first { $0.name == bn + l.name.dropFirst(an.count) }
-            for v in l.values { if let w = other?.y(at: v.x), w > 0 { ratios.append(v.y / w) } }
-        }
         var findings: [String] = []
-        if let lo = ratios.min(), let hi = ratios.max() {
-            let x = { (r: Double) in Fmt.fixed(r, 2) + "×" }
-            if lo > 1 {
-                findings.append("\(an) is ahead of \(bn) at every common point (\(ratios.count)): \(x(lo))–\(x(hi)) its \(m.title).")
-            } else if hi < 1 {
-                findings.append("\(bn) is ahead of \(an) at every common point (\(ratios.count)): \(x(1 / hi))–\(x(1 / lo)) its \(m.title).")
-            } else {
-                let n = ratios.filter { $0 > 1 }.count
-                findings.append("Neither backend is ahead everywhere: \(an) is ahead at \(n) of \(ratios.count) common points (ratio \(x(lo))–\(x(hi))).")
+        var ratios: [Double] = []
+        if byGPUs {
+            // Per size: at which GPU counts each backend is ahead.
+            for s in spread(sizes, max: 4) {
+                let la = lines.first { $0.name == "\(an), \(Fmt.size(s))" }, lb = lines.first { $0.name == "\(bn), \(Fmt.size(s))" }
+                guard let la, let lb else { continue }
+                var ahead: [String: [String]] = [:]
+                for v in la.values { if let w = lb.y(at: v.x) { ahead[v.y >= w ? an : bn, default: []].append(Self.gpuText(v.x)) } }
+                let parts = [an, bn].compactMap { n in ahead[n].map { "\(n) at \($0.joined(separator: ", ")) GPUs" } }
+                if !parts.isEmpty { findings.append("At \(Fmt.size(s)) the higher \(m.title) is " + parts.joined(separator: "; ") + ".") }
+                for v in la.values { if let w = lb.y(at: v.x), w > 0 { ratios.append(v.y / w) } }
+            }
+            if let lo = ratios.min(), let hi = ratios.max(), lo > 1 || hi < 1 {
+                let (hiName, loName, r0, r1) = lo > 1 ? (an, bn, lo, hi) : (bn, an, 1 / hi, 1 / lo)
+                findings.append("\(hiName) reaches \(Fmt.fixed(r0, 2))×–\(Fmt.fixed(r1, 2))× the \(m.title) of \(loName) at every common point (\(ratios.count)).")
+            }
+        } else if lines.count == 2 {
+            for v in lines[0].values { if let w = lines[1].y(at: v.x), w > 0 { ratios.append(v.y / w) } }
+            if let lo = ratios.min(), let hi = ratios.max() {
+                let x = { (r: Double) in Fmt.fixed(r, 2) + "×" }
+                if lo > 1 {
+                    findings.append("\(an) is ahead of \(bn) at every common size (\(ratios.count)): \(x(lo))–\(x(hi)) its \(m.title).")
+                } else if hi < 1 {
+                    findings.append("\(bn) is ahead of \(an) at every common size (\(ratios.count)): \(x(1 / hi))–\(x(1 / lo)) its \(m.title).")
+                } else {
+                    findings.append("Neither is ahead at every size: \(an) is ahead at \(ratios.filter { $0 > 1 }.count) of \(ratios.count) (ratio \(x(lo))–\(x(hi))).")
+                }
             }
         }
         return lineFigure(
