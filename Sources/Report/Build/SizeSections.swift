@@ -11,7 +11,7 @@ extension FigureKit {
         return (cells.filter { $0.key.variant != "in_place" }, true)
     }
 
-    static let inPlaceNote = "In-place results are left out of this chart; they are in the results file."
+    static let inPlaceNote = "The chart shows out-of-place results; in-place results are left out (they are in the inputs)."
 
     /// Bandwidth (or time) vs message size: one chart per benchmark and backend, a series per GPU count and variant.
     func sizeSection(_ all: [Cell]) -> Section? {

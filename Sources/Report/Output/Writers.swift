@@ -1,3 +1,12 @@
+extension Table {
+    /// Columns (after the first) whose non-empty cells all start with a digit: right-aligned.
+    var numericColumns: [Bool] {
+        headers.indices.map { i in
+            i > 0 && rows.allSatisfy { r in i >= r.count || r[i].isEmpty || r[i].first!.isNumber || r[i].first == "-" || r[i].first == "+" }
+        }
+    }
+}
+
 /// Writes a `ReportDocument` as Markdown (charts as `<id>.svg` images beside it) or as one
 /// self-contained HTML page (charts inline, no scripts, no network).
 public enum ReportWriter {
@@ -24,7 +33,8 @@ public enum ReportWriter {
     static func markdownTable(_ t: Table) -> String {
         func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
         var out = "| " + t.headers.map(cell).joined(separator: " | ") + " |\n"
-        out += "|" + t.headers.indices.map { $0 == 0 ? "---|" : "---:|" }.joined() + "\n"
+        let numeric = t.numericColumns
+        out += "|" + t.headers.indices.map { numeric[$0] ? "---:|" : "---|" }.joined() + "\n"
         for r in t.rows { out += "| " + r.map(cell).joined(separator: " | ") + " |\n" }
         return out
     }
@@ -43,8 +53,8 @@ public enum ReportWriter {
         h1 { font-size: 1.6rem; } h2 { margin-top: 2.5rem; border-bottom: 1px solid #ccc; } h3 { font-size: 1.05rem; margin-top: 2rem; }
         figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
         table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; }
-        th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: right; vertical-align: top; }
-        th:first-child, td:first-child { text-align: left; }
+        th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
+        th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; }
         th { background: #f3f3f3; }
         ul.findings { background: #f7f9fc; border-left: 3px solid #0072B2; padding: 0.5rem 0.5rem 0.5rem 1.75rem; }
         details { margin-bottom: 1rem; }
@@ -80,8 +90,10 @@ public enum ReportWriter {
 
     static func htmlTable(_ t: Table, collapsed: Bool) -> String {
         var out = collapsed ? "<details open><summary>Numbers</summary>\n" : ""
-        out += "<table>\n<tr>" + t.headers.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n"
-        for r in t.rows { out += "<tr>" + r.map { "<td>\(esc($0))</td>" }.joined() + "</tr>\n" }
+        let numeric = t.numericColumns
+        func cls(_ i: Int) -> String { numeric[i] ? " class=\"n\"" : "" }
+        out += "<table>\n<tr>" + t.headers.enumerated().map { "<th\(cls($0))>\(esc($1))</th>" }.joined() + "</tr>\n"
+        for r in t.rows { out += "<tr>" + r.enumerated().map { "<td\(cls($0))>\(esc($1))</td>" }.joined() + "</tr>\n" }
         out += "</table>\n"
         if collapsed { out += "</details>\n" }
         return out
