@@ -24,6 +24,9 @@ struct Value {
 struct Line {
     var name: String
     var values: [Value]
+    /// Drawing style shared by related lines (see `Series.colour`, `Series.shape`).
+    var colour: Int? = nil
+    var shape: Int? = nil
 
     func y(at x: Double) -> Double? { values.first { $0.x == x }?.y }
     var maxValue: Value? { values.max { $0.y < $1.y } }
@@ -62,7 +65,7 @@ struct FigureKit {
             subtitle = (subtitle.map { $0 + "; " } ?? "") + "\(drawn.count) of \(lines.count) series drawn, all in the table"
         }
         let chart = Chart(id: id, title: title, subtitle: subtitle, kind: .line, x: x, y: y,
-                          series: drawn.map { l in Series(name: l.name, points: l.values.map { Point(x: $0.x, y: $0.y) }) },
+                          series: drawn.map { l in Series(name: l.name, points: l.values.map { Point(x: $0.x, y: $0.y) }, colour: l.colour, shape: l.shape) },
                           references: references(lines.flatMap(\.values), y: y))
         return Figure(chart: chart, findings: findings + peakFindings(lines, unit: y.unit), table: wideTable(lines, xHeader: x.title, xText: xText))
     }

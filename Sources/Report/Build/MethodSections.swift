@@ -46,10 +46,12 @@ extension FigureKit {
         var lines: [Line] = []
         let byGPUs = ranks.count > 1
         if byGPUs {
-            for s in spread(sizes, max: 4) {
-                for cells in [a, b] {
+            // Colour tells the backend, marker and dash tell the size.
+            for (si, s) in spread(sizes, max: 4).enumerated() {
+                for (bi, cells) in [a, b].enumerated() {
                     let at = cells.filter { $0.key.sizeBytes == s && ranks.contains($0.key.ranks) }
-                    lines.append(Line(name: "\(cells[0].key.backend), \(Fmt.size(s))", values: Self.best(values(at, metric: m, x: { Double($0.ranks) }))))
+                    lines.append(Line(name: "\(cells[0].key.backend), \(Fmt.size(s))",
+                                      values: Self.best(values(at, metric: m, x: { Double($0.ranks) })), colour: bi, shape: si))
                 }
             }
         } else {
@@ -105,6 +107,11 @@ extension FigureKit {
             if winners.last?.0 == w.0 { winners[winners.count - 1].1.append(c) } else { winners.append((w.0, [c])) }
         }
         guard !winners.isEmpty else { return [] }
+        if winners.count == 1 {
+            let w = winners[0]
+            return [w.1.count > 1 ? "\(w.0) has the highest \(m.title) at each of the \(w.1.count) GPU counts."
+                                  : "\(w.0) has the highest \(m.title) (\(w.1[0]))."]
+        }
         let parts = winners.map { "\($0.0) at \($0.1.joined(separator: ", "))" }
         return ["Highest \(m.title): " + parts.joined(separator: "; ") + "."]
     }

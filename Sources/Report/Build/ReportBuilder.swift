@@ -60,8 +60,11 @@ public enum ReportBuilder {
                     (r.notes ?? []).joined(separator: " ")]
         }
         if !runRows.isEmpty {
+            // Columns no run fills are left out.
+            let headers = ["run", "tool", "source", "host", "time", "GPUs", "libraries", "link peak", "notes"]
+            let keep = headers.indices.filter { i in runRows.contains { !$0[i].isEmpty } }
             figures.append(Figure(chart: nil, table: Table(
-                headers: ["run", "tool", "source", "host", "time", "GPUs", "libraries", "link peak", "notes"], rows: runRows)))
+                headers: keep.map { headers[$0] }, rows: runRows.map { r in keep.map { r[$0] } })))
         }
         return Section(title: "Provenance", intro: ["Where every number above came from."], figures: figures)
     }

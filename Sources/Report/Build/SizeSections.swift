@@ -97,6 +97,13 @@ extension FigureKit {
             let lines = picked.map { Line(name: $0.name, values: Self.best(values($0.cells, metric: m, x: { Double($0.ranks) }))) }
             let k = cells[0].key
             var findings = Self.scalingFindings(lines.suffix(1), metric: m)
+            let flat = lines.filter { l in
+                guard l.values.count > 1, let hi = l.values.map(\.y).max(), hi > 0 else { return false }
+                return (hi - l.values.map(\.y).min()!) / hi < 0.1
+            }
+            if lines.count > 1, !flat.isEmpty {
+                findings.append("\(flat.count) of \(lines.count) sizes drawn are nearly flat across GPU counts (within 10%): \(flat.map(\.name).joined(separator: ", ")).")
+            }
             if dropped { findings.append(Self.inPlaceNote) }
             figures.append(lineFigure(
                 id: Grouping.slug(["scaling", k.benchmark, k.backend, m.rawValue]),

@@ -71,10 +71,18 @@ public struct Axis: Sendable, Equatable {
 public struct Series: Sendable, Equatable {
     public var name: String
     public var points: [Point]
+    /// Palette index; nil uses the series' position. Series that belong together (one backend at
+    /// several sizes) share a colour and differ in `shape`.
+    public var colour: Int?
+    /// Marker and dash style (0 solid circles, then squares, triangles, diamonds, dashed); nil uses
+    /// the position (a new shape every eight series, when the palette repeats).
+    public var shape: Int?
 
-    public init(name: String, points: [Point]) {
+    public init(name: String, points: [Point], colour: Int? = nil, shape: Int? = nil) {
         self.name = name
         self.points = points
+        self.colour = colour
+        self.shape = shape
     }
 }
 

@@ -44,7 +44,7 @@ public enum SVGWriter {
         for t in yScale.ticks {
             let y = py(t)
             out.line("<line x1=\"\(f(plotLeft))\" y1=\"\(f(y))\" x2=\"\(f(plotRight))\" y2=\"\(f(y))\" stroke=\"#e0e0e0\"/>")
-            out.line("<text x=\"\(f(plotLeft - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(esc(tickLabel(t, chart.y.format)))</text>")
+            out.line("<text x=\"\(f(plotLeft - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(esc(Fmt.fixed(t, yScale.decimals)))</text>")
         }
         // X ticks and data.
         switch chart.kind {
@@ -64,13 +64,12 @@ public enum SVGWriter {
             }
             for (i, s) in chart.series.enumerated() {
                 let pts = s.points.sorted { $0.x < $1.x }
-                let colour = Palette.colour(i)
-                let dash = i >= Palette.colours.count ? " stroke-dasharray=\"6 3\"" : ""
+                let style = Style(s, i)
                 let coords = pts.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-                out.line("<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dash) points=\"\(coords)\"/>")
+                out.line("<polyline fill=\"none\" stroke=\"\(style.colour)\" stroke-width=\"2\"\(style.dash) points=\"\(coords)\"/>")
                 for p in pts {
                     let tip = "\(s.name): \(tickLabel(p.x, chart.x.format)) \(chart.x.unit), \(Fmt.value(p.y)) \(chart.y.unit)"
-                    out.line(marker(i, x: px(p.x), y: py(p.y), colour: colour, tip: tip))
+                    out.line(marker(style.shape, x: px(p.x), y: py(p.y), colour: style.colour, tip: tip))
                 }
             }
         case .groupedBar:
@@ -88,7 +87,7 @@ public enum SVGWriter {
                     let x = plotLeft + slot * (p.x + 0.1) + barW * Double(i)
                     let y = py(p.y)
                     let cat = Int(p.x) < chart.categories.count ? chart.categories[Int(p.x)] : ""
-                    out.line("<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(barW))\" height=\"\(f(plotBottom - y))\" fill=\"\(Palette.colour(i))\"><title>\(esc("\(s.name), \(cat): \(Fmt.value(p.y)) \(chart.y.unit)"))</title></rect>")
+                    out.line("<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(barW))\" height=\"\(f(plotBottom - y))\" fill=\"\(Style(s, i).colour)\"><title>\(esc("\(s.name), \(cat): \(Fmt.value(p.y)) \(chart.y.unit)"))</title></rect>")
                 }
             }
         }
@@ -112,31 +111,56 @@ public enum SVGWriter {
 
     // MARK: - Pieces
 
+    /// Colour, marker shape and dash of one series.
+    struct Style {
+        var colour: String
+        var shape: Int
+        var dash: String
+
+        init(_ s: Series, _ i: Int) {
+            colour = Palette.colour(s.colour ?? i)
+            shape = s.shape ?? i / Palette.colours.count
+            dash = shape > 0 ? " stroke-dasharray=\"6 3\"" : ""
+        }
+    }
+
     struct LegendEntry {
         var name: String
-        var index: Int
-        var reference: Bool
+        var style: Style?
         var bar: Bool
         var x = 0.0
 
-        var width: Double { 30 + Double(name.count) * SVGWriter.charWidth + 18 }
+        var width: Double { 30 + SVGWriter.textWidth(name) + 22 }
 
         func swatch(x: Double, y: Double) -> String {
-            if reference {
+            guard let style else {
                 return "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"#555555\" stroke-width=\"1.5\" stroke-dasharray=\"8 4\"/>"
             }
             if bar {
-                return "<rect x=\"\(f(x + 4))\" y=\"\(f(y - 6))\" width=\"16\" height=\"12\" fill=\"\(Palette.colour(index))\"/>"
+                return "<rect x=\"\(f(x + 4))\" y=\"\(f(y - 6))\" width=\"16\" height=\"12\" fill=\"\(style.colour)\"/>"
             }
-            let dash = index >= Palette.colours.count ? " stroke-dasharray=\"6 3\"" : ""
-            return "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"\(Palette.colour(index))\" stroke-width=\"2\"\(dash)/>"
-                + SVGWriter.marker(index, x: x + 12, y: y, colour: Palette.colour(index), tip: nil)
+            return "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"\(style.colour)\" stroke-width=\"2\"\(style.dash)/>"
+                + SVGWriter.marker(style.shape, x: x + 12, y: y, colour: style.colour, tip: nil)
         }
     }
 
     static func legendEntries(_ chart: Chart) -> [LegendEntry] {
-        chart.series.enumerated().map { LegendEntry(name: $1.name, index: $0, reference: false, bar: chart.kind == .groupedBar) }
-            + chart.references.map { LegendEntry(name: $0.name, index: 0, reference: true, bar: false) }
+        chart.series.enumerated().map { LegendEntry(name: $1.name, style: Style($1, $0), bar: chart.kind == .groupedBar) }
+            + chart.references.map { LegendEntry(name: $0.name, style: nil, bar: false) }
+    }
+
+    /// Estimated advance of `s` in 12 px Helvetica/Arial, erring wide: capitals and `m`/`w`
+    /// are wider than the average, spaces and `i`/`l`/punctuation narrower.
+    static func textWidth(_ s: String) -> Double {
+        var w = 0.0
+        for c in s {
+            if c == " " || c == "i" || c == "l" || c == "j" || c == "." || c == "," || c == "'" || c == "|" { w += 3.4 }
+            else if c == "m" || c == "w" || c == "M" || c == "W" || c == "@" { w += 10.0 }
+            else if c.isUppercase { w += 8.7 }
+            else if c.isNumber || c.isLowercase { w += 6.8 }
+            else { w += 7.0 }
+        }
+        return w
     }
 
     /// Flows entries left to right into rows no wider than the plot.
@@ -158,11 +182,11 @@ public enum SVGWriter {
         return rows
     }
 
-    /// Marker shape by series index: circle, square, triangle, diamond, changing every eight series.
-    static func marker(_ i: Int, x: Double, y: Double, colour: String, tip: String?) -> String {
+    /// Marker by shape index: circle, square, triangle, diamond.
+    static func marker(_ shape: Int, x: Double, y: Double, colour: String, tip: String?) -> String {
         let t = tip.map { "<title>\(esc($0))</title>" } ?? ""
         let close = tip == nil ? "/>" : ">\(t)"
-        switch (i / Palette.colours.count) % 4 {
+        switch shape % 4 {
         case 0:
             return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"3.5\" fill=\"\(colour)\"\(close)\(tip == nil ? "" : "</circle>")"
         case 1:

@@ -57,6 +57,17 @@ struct AxisScale {
     var ticks: [Double]
     var log: Bool
 
+    /// Decimals that write every tick of a linear axis exactly (0 for 50, 1 for 2.5, 2 for 0.25).
+    var decimals: Int {
+        guard !log, ticks.count > 1 else { return 0 }
+        let step = ticks[1] - ticks[0]
+        for d in 0...6 {
+            let scaled = step * pow(10, Double(d))
+            if abs(scaled - scaled.rounded()) < 1e-9 * Swift.max(1, scaled) { return d }
+        }
+        return 6
+    }
+
     /// Position of `v` in 0...1 along the axis.
     func fraction(_ v: Double) -> Double {
         let t = log ? Foundation.log2(Swift.max(v, .leastNormalMagnitude)) : v
