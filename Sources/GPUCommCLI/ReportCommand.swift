@@ -71,7 +71,7 @@ enum InputLoader {
             } catch let e as ResultsError {
                 throw Failure(.usage, e.description)
             }
-            set.append(imported.set)
+            if set.rows.isEmpty && set.runs.isEmpty { set = imported.set } else { set.append(imported.set) }
             let s = InputSummary(path: p, format: imported.format.rawValue, rowsRead: imported.rowsRead,
                                  skipped: imported.skipped.map(\.description))
             summaries.append(s)

@@ -1,3 +1,4 @@
+import Foundation
 import Results
 
 /// Everything that identifies a measurement except the run it came from: rows with equal
@@ -73,10 +74,43 @@ public enum Metric: String, Sendable, CaseIterable {
     }
 }
 
+/// Values per metric; a metric no row had reads as nil.
+public struct MetricValues: Sendable {
+    var busbw: [Double] = [], algbw: [Double] = [], time: [Double] = [], speedup: [Double] = [], efficiency: [Double] = []
+
+    public subscript(_ m: Metric) -> [Double]? {
+        get {
+            let v: [Double]
+            switch m {
+            case .busbw: v = busbw
+            case .algbw: v = algbw
+            case .time: v = time
+            case .speedup: v = speedup
+            case .efficiency: v = efficiency
+            }
+            return v.isEmpty ? nil : v
+        }
+    }
+
+    mutating func add(_ r: ResultRow) {
+        if let v = r.busbwGBps, v.isFinite { busbw.append(v) }
+        if let v = r.algbwGBps, v.isFinite { algbw.append(v) }
+        if let v = Metric.time.value(r), v.isFinite { time.append(v) }
+        if r.metrics != nil {
+            if let v = Metric.speedup.value(r), v.isFinite { speedup.append(v) }
+            if let v = Metric.efficiency.value(r), v.isFinite { efficiency.append(v) }
+        }
+    }
+
+    mutating func add(_ o: MetricValues) {
+        busbw += o.busbw; algbw += o.algbw; time += o.time; speedup += o.speedup; efficiency += o.efficiency
+    }
+}
+
 /// Repeats of one measurement: every value seen per metric, in input order.
 public struct Cell: Sendable {
     public var key: BenchKey
-    public var values: [Metric: [Double]] = [:]
+    public var values = MetricValues()
     /// Link peak (GB/s) of the run the first row came from, when its topology records one.
     public var linkPeak: Double?
 
@@ -105,14 +139,43 @@ public struct Aggregate: Sendable {
     public var cells: [Cell]
 
     /// Groups `set.rows`; link peaks come from each row's run (`nvlink_peak_gbps`, else `nic_gbps_per_gpu`).
+    /// Large sets are grouped in parallel parts and merged in order, which gives the same cells.
     public init(_ set: ResultSet) {
         var peaks: [String: Double] = [:]
         for run in set.runs {
             if let p = run.topology?.nvlinkPeakGBps ?? run.topology?.nicGBpsPerGPU { peaks[run.run] = p }
         }
+        let n = set.rows.count
+        let parts = n < 100_000 ? 1 : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let step = (n + parts - 1) / max(parts, 1)
+        let box = PartBox(count: parts)
+        let rows = set.rows, runPeaks = peaks
+        DispatchQueue.concurrentPerform(iterations: parts) { k in
+            let lo = min(k * step, n), hi = min(lo + step, n)
+            box.store(k, Self.group(rows[lo..<hi], peaks: runPeaks))
+        }
+        var cells = box.parts[0] ?? []
+        if parts > 1 {
+            var index: [BenchKey: Int] = [:]
+            for (i, c) in cells.enumerated() { index[c.key] = i }
+            for part in box.parts.dropFirst() {
+                for c in part ?? [] {
+                    if let i = index[c.key] {
+                        cells[i].values.add(c.values)
+                    } else {
+                        index[c.key] = cells.count
+                        cells.append(c)
+                    }
+                }
+            }
+        }
+        self.cells = cells
+    }
+
+    static func group(_ rows: ArraySlice<ResultRow>, peaks: [String: Double]) -> [Cell] {
         var index: [BenchKey: Int] = [:]
         var cells: [Cell] = []
-        for r in set.rows {
+        for r in rows {
             let k = BenchKey(r)
             let i: Int
             if let j = index[k] {
@@ -122,10 +185,19 @@ public struct Aggregate: Sendable {
                 index[k] = i
                 cells.append(Cell(key: k, linkPeak: peaks[r.run]))
             }
-            for m in Metric.allCases {
-                if let v = m.value(r), v.isFinite { cells[i].values[m, default: []].append(v) }
-            }
+            cells[i].values.add(r)
         }
-        self.cells = cells
+        return cells
+    }
+
+    final class PartBox: @unchecked Sendable {
+        var parts: [[Cell]?]
+        private let lock = NSLock()
+        init(count: Int) { parts = Array(repeating: nil, count: count) }
+        func store(_ k: Int, _ cells: [Cell]) {
+            lock.lock()
+            parts[k] = cells
+            lock.unlock()
+        }
     }
 }

@@ -45,34 +45,52 @@ public enum FastResultsReader {
             let out = ChunkResults(count: chunks.count)
             let shared = SharedBytes(buffer: bytes)
             DispatchQueue.concurrentPerform(iterations: chunks.count) { k in
-                out.store(k, Result { try parseChunk(shared.buffer, chunks[k], file: file) })
+                out.store(k, parseChunk(shared.buffer, chunks[k], file: file))
             }
-            var set = ResultSet()
-            for r in out.results {
-                let part = try r!.get()
-                set.runs += part.runs
-                set.rows += part.rows
+            // Line numbers: each chunk counted its own; the first error, shifted by the lines before it, wins.
+            var parts = out.results.map { $0! }
+            out.results = []
+            var before = 0
+            for p in parts {
+                if var e = p.error {
+                    e.line = e.line.map { $0 + before }
+                    throw e
+                }
+                before += p.lines
+            }
+            guard !parts.isEmpty else { return ResultSet() }
+            // Move the first part, append the rest.
+            var set = parts.removeFirst().set
+            set.rows.reserveCapacity(set.rows.count + parts.reduce(0) { $0 + $1.set.rows.count })
+            for part in parts {
+                set.runs += part.set.runs
+                set.rows += part.set.rows
             }
             return set
         }
     }
 
-    /// Byte ranges ending at newlines, with the 1-based number of each range's first line.
+    /// A byte range that ends at a newline (or the end of the input).
     struct Chunk: Sendable {
         var start: Int
         var end: Int
-        var firstLine: Int
+    }
+
+    /// What one chunk gave: rows, its number of lines, or the first error with a chunk-local line.
+    struct ChunkResult: Sendable {
+        var set = ResultSet()
+        var lines = 0
+        var error: ResultsError?
     }
 
     static func split(_ b: UnsafeBufferPointer<UInt8>, parts: Int) -> [Chunk] {
         var chunks: [Chunk] = []
-        var start = 0, line = 1
+        var start = 0
         let step = max(b.count / parts, 1 << 16)
         while start < b.count {
             var end = min(start + step, b.count)
             while end < b.count, b[end - 1] != 0x0A { end += 1 }
-            chunks.append(Chunk(start: start, end: end, firstLine: line))
-            for i in start..<end where b[i] == 0x0A { line += 1 }
+            chunks.append(Chunk(start: start, end: end))
             start = end
         }
         return chunks
@@ -85,20 +103,20 @@ public enum FastResultsReader {
 
     /// Per-chunk results, each slot written by exactly one task.
     final class ChunkResults: @unchecked Sendable {
-        var results: [Result<ResultSet, Error>?]
+        var results: [ChunkResult?]
         private let lock = NSLock()
         init(count: Int) { results = Array(repeating: nil, count: count) }
-        func store(_ k: Int, _ r: Result<ResultSet, Error>) {
+        func store(_ k: Int, _ r: ChunkResult) {
             lock.lock()
             results[k] = r
             lock.unlock()
         }
     }
 
-    static func parseChunk(_ b: UnsafeBufferPointer<UInt8>, _ c: Chunk, file: String) throws -> ResultSet {
-        var set = ResultSet()
-        set.rows.reserveCapacity((c.end - c.start) / 200)
-        var i = c.start, line = c.firstLine
+    static func parseChunk(_ b: UnsafeBufferPointer<UInt8>, _ c: Chunk, file: String) -> ChunkResult {
+        var out = ChunkResult()
+        out.set.rows.reserveCapacity((c.end - c.start) / 200)
+        var i = c.start, line = 1
         while i < c.end {
             var e = i
             while e < c.end, b[e] != 0x0A { e += 1 }
@@ -106,19 +124,28 @@ public enum FastResultsReader {
             p.skipSpace()
             if p.i < e {
                 if let row = p.resultRow() {
-                    set.rows.append(row)
+                    out.set.rows.append(row)
                 } else {
                     let text = String(decoding: UnsafeBufferPointer(rebasing: b[i..<e]), as: UTF8.self)
                     let trimmed = text.trimmingCharacters(in: .whitespaces)
-                    switch try ResultsCodec.decode(Substring(trimmed), file: file, line: line) {
-                    case .run(let r): set.runs.append(r)
-                    case .result(let r): set.rows.append(r)
+                    do {
+                        switch try ResultsCodec.decode(Substring(trimmed), file: file, line: line) {
+                        case .run(let r): out.set.runs.append(r)
+                        case .result(let r): out.set.rows.append(r)
+                        }
+                    } catch let e as ResultsError {
+                        out.error = e
+                        return out
+                    } catch {
+                        out.error = ResultsError(file: file, line: line, "\(error)")
+                        return out
                     }
                 }
             }
             i = e + 1
             line += 1
         }
-        return set
+        out.lines = line - 1
+        return out
     }
 }
