@@ -1,9 +1,107 @@
 import ArgumentParser
+import Foundation
+import Report
+import Results
 
 struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", abstract: "Write an HTML and Markdown report with charts from results.")
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write an HTML and Markdown report with charts from results.",
+        discussion: """
+        Inputs are gpucomm results (JSON Lines) or other tools' output (nccl-tests text or -J JSON, \
+        NVSHMEM perftest, multi-gpu-programming-models Jacobi, the aws-efa-p5 study CSVs); the format \
+        is detected from the content. Writes DIR/report.html (self-contained: inline SVG, no network), \
+        DIR/report.md and one SVG per chart. `--example` builds the report from the reference study's \
+        data shipped inside gpucomm (CC BY 4.0). See docs/report.md.
+        """)
+
+    @Argument(help: "Result files to read.")
+    var inputs: [String] = []
+
+    @Option(name: .long, help: "Folder for report.html, report.md and the SVG files.")
+    var out: String = "gpucomm-report"
+
+    @Flag(name: .long, help: "Build the report from the reference study's data shipped inside gpucomm.")
+    var example = false
+
+    @Option(name: .customLong("link-gbps"), help: "Link peak per GPU in GB/s (unidirectional) for the fraction-of-peak figures; overrides the runs' topology.")
+    var linkGBps: Double?
+
+    @Option(name: .long, help: "Report title.")
+    var title: String?
+
+    func validate() throws {
+        if inputs.isEmpty && !example {
+            throw ValidationError("give at least one result file, or --example")
+        }
+        if let l = linkGBps, !(l > 0 && l.isFinite) {
+            throw ValidationError("--link-gbps must be a positive number of GB/s, got \(l)")
+        }
+    }
 
     func run() throws {
-        throw Failure(.failure, "'report' is not built yet")
+        var options = ReportOptions(linkGBps: linkGBps)
+        var doc: ReportDocument
+        if example {
+            options.title = title ?? "NCCL and NVSHMEM over AWS EFA (p5.48xlarge): the reference study, reproduced"
+            do { doc = try ExampleReport.build(options: options) } catch { throw Failure(.failure, "example data: \(error)") }
+            if !inputs.isEmpty {
+                FileHandle.standardError.write(Data("gpucomm report: --example ignores the \(inputs.count) input file(s) given\n".utf8))
+            }
+        } else {
+            options.title = title ?? "gpucomm report"
+            let (set, summaries) = try InputLoader.load(inputs, command: "report")
+            doc = ReportBuilder.build(set, inputs: summaries, options: options)
+        }
+        let files = try ReportFiles.write(doc, to: out)
+        FileHandle.standardError.write(Data("gpucomm report: \(doc.charts.count) charts, \(files.count) files in \(out)\n".utf8))
+        print((out as NSString).appendingPathComponent("report.html"))
+    }
+}
+
+/// Reads inputs through the importers, telling on stderr what each gave; bad input is a usage error.
+enum InputLoader {
+    static func load(_ paths: [String], command: String) throws -> (ResultSet, [InputSummary]) {
+        var set = ResultSet()
+        var summaries: [InputSummary] = []
+        for p in paths {
+            let imported: ImportedInput
+            do {
+                imported = try FastResultsReader.load(path: p)
+            } catch let e as ResultsError {
+                throw Failure(.usage, e.description)
+            }
+            if set.rows.isEmpty && set.runs.isEmpty { set = imported.set } else { set.append(imported.set) }
+            let s = InputSummary(path: p, format: imported.format.rawValue, rowsRead: imported.rowsRead,
+                                 skipped: imported.skipped.map(\.description))
+            summaries.append(s)
+            let skip = imported.skipped.isEmpty ? "" : ", skipped \(imported.skipped.count) (\(imported.skipped.prefix(3).map(\.description).joined(separator: "; "))\(imported.skipped.count > 3 ? "; ..." : ""))"
+            FileHandle.standardError.write(Data("gpucomm \(command): \(p): \(imported.format.rawValue), \(imported.rowsRead) rows\(skip)\n".utf8))
+        }
+        return (set, summaries)
+    }
+}
+
+/// Writes a report document as files.
+enum ReportFiles {
+    /// Writes report.html, report.md and `<chart id>.svg` into `dir` (created if needed); returns the paths.
+    static func write(_ doc: ReportDocument, to dir: String) throws -> [String] {
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            var written: [String] = []
+            func put(_ name: String, _ text: String) throws {
+                let path = (dir as NSString).appendingPathComponent(name)
+                try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+                written.append(path)
+            }
+            try put("report.html", ReportWriter.html(doc))
+            try put("report.md", ReportWriter.markdown(doc))
+            for c in doc.charts { try put("\(c.id).svg", SVGWriter.render(c)) }
+            return written
+        } catch let f as Failure {
+            throw f
+        } catch {
+            throw Failure(.failure, "cannot write the report to \(dir): \(error.localizedDescription)")
+        }
     }
 }

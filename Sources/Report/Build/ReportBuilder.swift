@@ -1,0 +1,71 @@
+import Results
+
+/// Turns a result set into a report document: every section for which the data has rows,
+/// then the provenance of every input and run.
+public enum ReportBuilder {
+    /// Builds the document. `inputs` describe the files read (shown in the provenance section);
+    /// `intro` paragraphs go under the title.
+    public static func build(_ set: ResultSet, inputs: [InputSummary], options: ReportOptions, intro: [String] = []) -> ReportDocument {
+        let cells = Aggregate(set).cells
+        let kit = FigureKit(options: options)
+        var sections: [Section] = []
+        if let s = kit.sizeSection(cells) { sections.append(s) }
+        if let s = kit.scalingSection(cells) { sections.append(s) }
+        if let s = kit.backendSection(cells) { sections.append(s) }
+        if let s = kit.chunkSection(cells) { sections.append(s) }
+        if let s = kit.applicationSection(cells) { sections.append(s) }
+        sections.append(provenance(set, inputs: inputs, options: options))
+        var intro = intro
+        intro.append(summary(set, cells: cells.count, options: options))
+        return ReportDocument(title: options.title, intro: intro, sections: sections)
+    }
+
+    static func summary(_ set: ResultSet, cells: Int, options: ReportOptions) -> String {
+        var s = "\(set.rows.count) result rows from \(set.runs.count) runs; \(cells) distinct measurements (repeats are shown as their median)."
+        s += " Bandwidths are in GB/s (10^9 bytes per second); sizes in binary units (1K = 1024 bytes)."
+        if let l = options.linkGBps {
+            s += " Fractions of link peak use \(Fmt.value(l)) GB/s per GPU, given with --link-gbps."
+        } else if set.runs.contains(where: { $0.topology?.nvlinkPeakGBps != nil || $0.topology?.nicGBpsPerGPU != nil }) {
+            s += " Fractions of link peak use the peak recorded in each run's topology."
+        } else {
+            s += " No link peak is known for these results: pass --link-gbps to show the fraction of peak."
+        }
+        return s
+    }
+
+    /// Inputs (file, format, rows, skips) and runs (tool, host, GPUs, libraries, notes).
+    static func provenance(_ set: ResultSet, inputs: [InputSummary], options: ReportOptions) -> Section {
+        var figures: [Figure] = []
+        if !inputs.isEmpty {
+            figures.append(Figure(chart: nil, table: Table(
+                headers: ["input", "format", "rows read", "skipped"],
+                rows: inputs.map { [$0.path, $0.format, "\($0.rowsRead)", $0.skipped.isEmpty ? "none" : $0.skipped.joined(separator: "; ")] })))
+        }
+        let runRows = set.runs.map { r -> [String] in
+            let gpus = r.gpus.map { g in
+                let names = Set(g.map(\.name)).sorted().joined(separator: ", ")
+                return "\(g.count) × \(names)"
+            } ?? ""
+            var libs: [String] = []
+            if let v = r.cuda { libs.append("CUDA \(v)") }
+            if let v = r.driver { libs.append("driver \(v)") }
+            if let v = r.nccl { libs.append("NCCL \(v)") }
+            if let v = r.nvshmem { libs.append("NVSHMEM \(v)") }
+            var peak = ""
+            if let p = r.topology?.nvlinkPeakGBps { peak = "NVLink \(Fmt.value(p)) GB/s" }
+            if let p = r.topology?.nicGBpsPerGPU { peak += (peak.isEmpty ? "" : ", ") + "NIC \(Fmt.value(p)) GB/s" }
+            let tool = [r.tool, r.toolVersion].compactMap { $0 }.joined(separator: " ")
+            let from = [r.source, r.importer.map { "(\($0))" }].compactMap { $0 }.joined(separator: " ")
+            return [r.run, tool, from, r.host ?? "", r.time ?? "", gpus, libs.joined(separator: ", "), peak,
+                    (r.notes ?? []).joined(separator: " ")]
+        }
+        if !runRows.isEmpty {
+            // Columns no run fills are left out.
+            let headers = ["run", "tool", "source", "host", "time", "GPUs", "libraries", "link peak", "notes"]
+            let keep = headers.indices.filter { i in runRows.contains { !$0[i].isEmpty } }
+            figures.append(Figure(chart: nil, table: Table(
+                headers: keep.map { headers[$0] }, rows: runRows.map { r in keep.map { r[$0] } })))
+        }
+        return Section(title: "Provenance", intro: ["Where every number above came from."], figures: figures)
+    }
+}

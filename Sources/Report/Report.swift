@@ -1,1 +1,0 @@
-// Report target; see STYLE layout.
