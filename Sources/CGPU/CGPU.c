@@ -1,1 +1,10 @@
+// The only compiled code in CGPU: a dladdr wrapper (dladdr needs _GNU_SOURCE, which Swift's Glibc lacks).
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include "CGPU.h"
+
+const char *cgpu_path_of_symbol(const void *address) {
+    Dl_info info;
+    if (dladdr(address, &info) == 0) return 0;
+    return info.dli_fname;
+}

@@ -1,3 +1,190 @@
+// C declarations for the CUDA driver, NVRTC, nvJitLink, NCCL and NVML calls gpucomm makes.
+// Declarations only: nothing here is linked; the GPU target resolves every symbol at run time.
+// Version differences live here and nowhere else. Layouts: ../shared/notes/gpu-runtime.md.
 #ifndef CGPU_H
 #define CGPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// ---- CUDA driver API (cuda.h, ABI of CUDA 12/13) ----
+typedef int CUresult;
+typedef int CUdevice;
+typedef unsigned long long CUdeviceptr;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
+
+typedef CUresult (*PFN_cuGetProcAddress_v2)(const char *symbol, void **pfn, int cudaVersion,
+                                             unsigned long long flags, int *symbolStatus);
+typedef CUresult (*PFN_cuDriverGetVersion)(int *version);
+typedef CUresult (*PFN_cuInit)(unsigned int flags);
+typedef CUresult (*PFN_cuGetErrorName)(CUresult error, const char **str);
+typedef CUresult (*PFN_cuGetErrorString)(CUresult error, const char **str);
+typedef CUresult (*PFN_cuDeviceGetCount)(int *count);
+typedef CUresult (*PFN_cuDeviceGet)(CUdevice *device, int ordinal);
+typedef CUresult (*PFN_cuDeviceGetName)(char *name, int len, CUdevice dev);
+typedef CUresult (*PFN_cuDeviceGetAttribute)(int *pi, int attrib, CUdevice dev);
+typedef CUresult (*PFN_cuDeviceTotalMem)(size_t *bytes, CUdevice dev);
+typedef CUresult (*PFN_cuDeviceGetPCIBusId)(char *pciBusId, int len, CUdevice dev);
+typedef CUresult (*PFN_cuDeviceCanAccessPeer)(int *canAccessPeer, CUdevice dev, CUdevice peerDev);
+typedef CUresult (*PFN_cuDevicePrimaryCtxRetain)(CUcontext *pctx, CUdevice dev);
+typedef CUresult (*PFN_cuDevicePrimaryCtxRelease)(CUdevice dev);
+typedef CUresult (*PFN_cuCtxSetCurrent)(CUcontext ctx);
+typedef CUresult (*PFN_cuCtxSynchronize)(void);
+typedef CUresult (*PFN_cuCtxEnablePeerAccess)(CUcontext peerContext, unsigned int flags);
+typedef CUresult (*PFN_cuMemAlloc)(CUdeviceptr *dptr, size_t bytesize);
+typedef CUresult (*PFN_cuMemFree)(CUdeviceptr dptr);
+typedef CUresult (*PFN_cuMemGetInfo)(size_t *free, size_t *total);
+typedef CUresult (*PFN_cuMemcpyHtoD)(CUdeviceptr dst, const void *src, size_t bytes);
+typedef CUresult (*PFN_cuMemcpyDtoH)(void *dst, CUdeviceptr src, size_t bytes);
+typedef CUresult (*PFN_cuMemcpyDtoDAsync)(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream s);
+typedef CUresult (*PFN_cuMemcpyPeerAsync)(CUdeviceptr dst, CUcontext dstCtx, CUdeviceptr src,
+                                          CUcontext srcCtx, size_t bytes, CUstream s);
+typedef CUresult (*PFN_cuMemsetD8Async)(CUdeviceptr dst, unsigned char value, size_t n, CUstream s);
+typedef CUresult (*PFN_cuStreamCreate)(CUstream *s, unsigned int flags);
+typedef CUresult (*PFN_cuStreamDestroy)(CUstream s);
+typedef CUresult (*PFN_cuStreamSynchronize)(CUstream s);
+typedef CUresult (*PFN_cuStreamQuery)(CUstream s);
+typedef CUresult (*PFN_cuStreamWaitEvent)(CUstream s, CUevent e, unsigned int flags);
+typedef CUresult (*PFN_cuStreamBeginCapture)(CUstream s, int mode);
+typedef CUresult (*PFN_cuStreamEndCapture)(CUstream s, CUgraph *graph);
+typedef CUresult (*PFN_cuEventCreate)(CUevent *e, unsigned int flags);
+typedef CUresult (*PFN_cuEventDestroy)(CUevent e);
+typedef CUresult (*PFN_cuEventRecord)(CUevent e, CUstream s);
+typedef CUresult (*PFN_cuEventSynchronize)(CUevent e);
+typedef CUresult (*PFN_cuEventElapsedTime)(float *ms, CUevent start, CUevent end);
+typedef CUresult (*PFN_cuGraphInstantiateWithFlags)(CUgraphExec *exec, CUgraph graph, unsigned long long flags);
+typedef CUresult (*PFN_cuGraphLaunch)(CUgraphExec exec, CUstream s);
+typedef CUresult (*PFN_cuGraphExecDestroy)(CUgraphExec exec);
+typedef CUresult (*PFN_cuGraphDestroy)(CUgraph graph);
+typedef CUresult (*PFN_cuModuleLoadData)(CUmodule *module, const void *image);
+typedef CUresult (*PFN_cuModuleUnload)(CUmodule module);
+typedef CUresult (*PFN_cuModuleGetFunction)(CUfunction *fn, CUmodule module, const char *name);
+typedef CUresult (*PFN_cuLaunchKernel)(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                                       unsigned int bx, unsigned int by, unsigned int bz,
+                                       unsigned int sharedMem, CUstream s, void **params, void **extra);
+typedef CUresult (*PFN_cuLaunchCooperativeKernel)(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                                                  unsigned int bx, unsigned int by, unsigned int bz,
+                                                  unsigned int sharedMem, CUstream s, void **params);
+typedef CUresult (*PFN_cuOccupancyMaxActiveBlocksPerMultiprocessor)(int *numBlocks, CUfunction f,
+                                                                     int blockSize, size_t dynSmem);
+
+// ---- NVRTC ----
+typedef int nvrtcResult;
+typedef struct _nvrtcProgram *nvrtcProgram;
+typedef nvrtcResult (*PFN_nvrtcVersion)(int *major, int *minor);
+typedef const char *(*PFN_nvrtcGetErrorString)(nvrtcResult r);
+typedef nvrtcResult (*PFN_nvrtcCreateProgram)(nvrtcProgram *prog, const char *src, const char *name,
+                                              int numHeaders, const char *const *headers,
+                                              const char *const *includeNames);
+typedef nvrtcResult (*PFN_nvrtcDestroyProgram)(nvrtcProgram *prog);
+typedef nvrtcResult (*PFN_nvrtcCompileProgram)(nvrtcProgram prog, int numOptions, const char *const *options);
+typedef nvrtcResult (*PFN_nvrtcGetSize)(nvrtcProgram prog, size_t *size);
+typedef nvrtcResult (*PFN_nvrtcGetData)(nvrtcProgram prog, char *data);
+
+// ---- nvJitLink ----
+typedef int nvJitLinkResult;
+typedef struct nvJitLink *nvJitLinkHandle;
+typedef nvJitLinkResult (*PFN_nvJitLinkCreate)(nvJitLinkHandle *h, uint32_t numOptions, const char **options);
+typedef nvJitLinkResult (*PFN_nvJitLinkDestroy)(nvJitLinkHandle *h);
+typedef nvJitLinkResult (*PFN_nvJitLinkAddData)(nvJitLinkHandle h, int inputType, const void *data,
+                                                 size_t size, const char *name);
+typedef nvJitLinkResult (*PFN_nvJitLinkAddFile)(nvJitLinkHandle h, int inputType, const char *fileName);
+typedef nvJitLinkResult (*PFN_nvJitLinkComplete)(nvJitLinkHandle h);
+typedef nvJitLinkResult (*PFN_nvJitLinkGetLinkedCubinSize)(nvJitLinkHandle h, size_t *size);
+typedef nvJitLinkResult (*PFN_nvJitLinkGetLinkedCubin)(nvJitLinkHandle h, void *cubin);
+typedef nvJitLinkResult (*PFN_nvJitLinkGetErrorLogSize)(nvJitLinkHandle h, size_t *size);
+typedef nvJitLinkResult (*PFN_nvJitLinkGetErrorLog)(nvJitLinkHandle h, char *log);
+typedef nvJitLinkResult (*PFN_nvJitLinkVersion)(unsigned int *major, unsigned int *minor);
+
+// ---- NCCL (nccl.h 2.x) ----
+typedef int ncclResult_t;
+typedef struct ncclComm *ncclComm_t;
+typedef struct { char internal[128]; } ncclUniqueId;
+typedef ncclResult_t (*PFN_ncclGetVersion)(int *version);
+typedef ncclResult_t (*PFN_ncclGetUniqueId)(ncclUniqueId *uniqueId);
+typedef ncclResult_t (*PFN_ncclCommInitRank)(ncclComm_t *comm, int nranks, ncclUniqueId commId, int rank);
+typedef ncclResult_t (*PFN_ncclCommInitAll)(ncclComm_t *comms, int ndev, const int *devlist);
+typedef ncclResult_t (*PFN_ncclCommSplit)(ncclComm_t comm, int color, int key, ncclComm_t *newcomm, void *config);
+typedef ncclResult_t (*PFN_ncclCommFinalize)(ncclComm_t comm);
+typedef ncclResult_t (*PFN_ncclCommDestroy)(ncclComm_t comm);
+typedef ncclResult_t (*PFN_ncclCommAbort)(ncclComm_t comm);
+typedef ncclResult_t (*PFN_ncclCommGetAsyncError)(ncclComm_t comm, ncclResult_t *asyncError);
+typedef const char *(*PFN_ncclGetErrorString)(ncclResult_t result);
+typedef const char *(*PFN_ncclGetLastError)(ncclComm_t comm);
+typedef ncclResult_t (*PFN_ncclGroupStart)(void);
+typedef ncclResult_t (*PFN_ncclGroupEnd)(void);
+typedef ncclResult_t (*PFN_ncclAllReduce)(const void *sendbuff, void *recvbuff, size_t count, int datatype,
+                                          int op, ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclReduce)(const void *sendbuff, void *recvbuff, size_t count, int datatype,
+                                       int op, int root, ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclBroadcast)(const void *sendbuff, void *recvbuff, size_t count, int datatype,
+                                          int root, ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclAllGather)(const void *sendbuff, void *recvbuff, size_t sendcount, int datatype,
+                                          ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclReduceScatter)(const void *sendbuff, void *recvbuff, size_t recvcount, int datatype,
+                                              int op, ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclAlltoAll)(const void *sendbuff, void *recvbuff, size_t count, int datatype,
+                                         ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclGather)(const void *sendbuff, void *recvbuff, size_t sendcount, int datatype,
+                                       int root, ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclScatter)(const void *sendbuff, void *recvbuff, size_t recvcount, int datatype,
+                                        int root, ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclSend)(const void *sendbuff, size_t count, int datatype, int peer,
+                                     ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclRecv)(void *recvbuff, size_t count, int datatype, int peer,
+                                     ncclComm_t comm, CUstream stream);
+typedef ncclResult_t (*PFN_ncclRedOpCreatePreMulSum)(int *op, void *scalar, int datatype, int residence,
+                                                     ncclComm_t comm);
+typedef ncclResult_t (*PFN_ncclRedOpDestroy)(int op, ncclComm_t comm);
+typedef ncclResult_t (*PFN_ncclMemAlloc)(void **ptr, size_t size);
+typedef ncclResult_t (*PFN_ncclMemFree)(void *ptr);
+typedef ncclResult_t (*PFN_ncclCommRegister)(ncclComm_t comm, void *buff, size_t size, void **handle);
+typedef ncclResult_t (*PFN_ncclCommDeregister)(ncclComm_t comm, void *handle);
+typedef ncclResult_t (*PFN_ncclCommWindowRegister)(ncclComm_t comm, void *buff, size_t size, void **win, int winFlags);
+typedef ncclResult_t (*PFN_ncclCommWindowDeregister)(ncclComm_t comm, void *win);
+
+// ---- NVML ----
+typedef int nvmlReturn_t;
+typedef struct nvmlDevice_st *nvmlDevice_t;
+typedef struct {
+    char busIdLegacy[16];
+    unsigned int domain, bus, device, pciDeviceId;
+    unsigned int pciSubSystemId;
+    char busId[32];
+} nvmlPciInfo_t;
+// nvmlFieldValue_t: 40 bytes, value union at offset 32.
+typedef struct {
+    unsigned int fieldId;
+    unsigned int scopeId;
+    long long timestamp;
+    long long latencyUsec;
+    int valueType;
+    nvmlReturn_t nvmlReturn;
+    unsigned long long value;
+} nvmlFieldValue_t;
+typedef nvmlReturn_t (*PFN_nvmlInit_v2)(void);
+typedef nvmlReturn_t (*PFN_nvmlShutdown)(void);
+typedef const char *(*PFN_nvmlErrorString)(nvmlReturn_t r);
+typedef nvmlReturn_t (*PFN_nvmlSystemGetDriverVersion)(char *version, unsigned int length);
+typedef nvmlReturn_t (*PFN_nvmlDeviceGetCount_v2)(unsigned int *count);
+typedef nvmlReturn_t (*PFN_nvmlDeviceGetHandleByIndex_v2)(unsigned int index, nvmlDevice_t *device);
+typedef nvmlReturn_t (*PFN_nvmlDeviceGetName)(nvmlDevice_t device, char *name, unsigned int length);
+typedef nvmlReturn_t (*PFN_nvmlDeviceGetPciInfo_v3)(nvmlDevice_t device, nvmlPciInfo_t *pci);
+typedef nvmlReturn_t (*PFN_nvmlDeviceGetUUID)(nvmlDevice_t device, char *uuid, unsigned int length);
+typedef nvmlReturn_t (*PFN_nvmlDeviceGetNvLinkState)(nvmlDevice_t device, unsigned int link, int *isActive);
+typedef nvmlReturn_t (*PFN_nvmlDeviceGetNvLinkRemotePciInfo_v2)(nvmlDevice_t device, unsigned int link, nvmlPciInfo_t *pci);
+typedef nvmlReturn_t (*PFN_nvmlDeviceGetFieldValues)(nvmlDevice_t device, int count, nvmlFieldValue_t *values);
+
+_Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t layout");
+_Static_assert(sizeof(ncclUniqueId) == 128, "ncclUniqueId layout");
+
+/// File name of the shared object holding `address`, or NULL (dladdr).
+const char *cgpu_path_of_symbol(const void *address);
+
 #endif

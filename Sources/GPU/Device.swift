@@ -1,0 +1,298 @@
+import CGPU
+import Foundation
+
+/// One CUDA device with its primary context retained (NCCL and NVSHMEM run their own CUDA runtime,
+/// which works in the primary context; never `cuCtxCreate`).
+public final class Device: @unchecked Sendable {
+    public let cuda: CUDA
+    public let ordinal: Int
+    let handle: CUdevice
+    let context: CUcontext
+    public let name: String
+    /// PCI bus id as CUDA prints it, e.g. `0000:00:06.0`.
+    public let pciBusId: String
+    public let computeCapability: (major: Int, minor: Int)
+    public let multiprocessors: Int
+    public let totalMemory: Int64
+
+    public init(cuda: CUDA, ordinal: Int) throws {
+        self.cuda = cuda
+        self.ordinal = ordinal
+        var d: CUdevice = 0
+        try cuda.check(cuda.deviceGet(&d, Int32(ordinal)), "cuDeviceGet(\(ordinal))")
+        handle = d
+        var ctx: CUcontext?
+        try cuda.check(cuda.primaryCtxRetain(&ctx, d), "cuDevicePrimaryCtxRetain(\(ordinal))")
+        context = ctx!
+        var buf = [CChar](repeating: 0, count: 256)
+        try cuda.check(cuda.deviceGetName(&buf, 256, d), "cuDeviceGetName")
+        name = stringFromCBuffer(buf)
+        try cuda.check(cuda.deviceGetPCIBusId(&buf, 64, d), "cuDeviceGetPCIBusId")
+        pciBusId = stringFromCBuffer(buf)
+        func attr(_ a: Int32) throws -> Int {
+            var v: Int32 = 0
+            try cuda.check(cuda.deviceGetAttribute(&v, a, d), "cuDeviceGetAttribute(\(a))")
+            return Int(v)
+        }
+        // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75, _MINOR = 76, MULTIPROCESSOR_COUNT = 16
+        computeCapability = (try attr(75), try attr(76))
+        multiprocessors = try attr(16)
+        var mem = 0
+        try cuda.check(cuda.deviceTotalMem(&mem, d), "cuDeviceTotalMem")
+        totalMemory = Int64(mem)
+    }
+
+    /// Makes this device's primary context current on the calling thread.
+    public func makeCurrent() throws {
+        try cuda.check(cuda.ctxSetCurrent(context), "cuCtxSetCurrent(device \(ordinal))")
+    }
+
+    /// Architecture name for the compiler, e.g. `sm_90`.
+    public var arch: String { "sm_\(computeCapability.major)\(computeCapability.minor)" }
+
+    public func canAccessPeer(_ other: Device) throws -> Bool {
+        var v: Int32 = 0
+        try cuda.check(cuda.deviceCanAccessPeer(&v, handle, other.handle), "cuDeviceCanAccessPeer")
+        return v != 0
+    }
+
+    /// Enables direct access from this device's context to `other`'s memory (idempotent).
+    public func enablePeerAccess(to other: Device) throws {
+        try makeCurrent()
+        let r = cuda.ctxEnablePeerAccess(other.context, 0)
+        if r == 704 { return } // CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED
+        try cuda.check(r, "cuCtxEnablePeerAccess(\(ordinal) -> \(other.ordinal))")
+    }
+
+    public func synchronize() throws {
+        try makeCurrent()
+        try cuda.check(cuda.ctxSynchronize(), "cuCtxSynchronize(device \(ordinal))")
+    }
+
+    /// Free and total device memory in bytes.
+    public func memoryInfo() throws -> (free: Int64, total: Int64) {
+        try makeCurrent()
+        var f = 0, t = 0
+        try cuda.check(cuda.memGetInfo(&f, &t), "cuMemGetInfo")
+        return (Int64(f), Int64(t))
+    }
+
+    /// bf16 needs sm_80, fp8 needs sm_89 in NCCL.
+    public var supportsBF16: Bool { computeCapability.major >= 8 }
+    public var supportsFP8: Bool { computeCapability.major * 10 + computeCapability.minor >= 89 }
+}
+
+/// A CUDA stream (`CUstream` is a `cudaStream_t`: pass `raw` to NCCL and NVSHMEM directly).
+public final class Stream: @unchecked Sendable {
+    public let device: Device
+    public let raw: CUstream
+
+    public init(device: Device) throws {
+        self.device = device
+        try device.makeCurrent()
+        var s: CUstream?
+        try device.cuda.check(device.cuda.streamCreate(&s, 1 /* CU_STREAM_NON_BLOCKING */), "cuStreamCreate")
+        raw = s!
+    }
+
+    public func synchronize() throws {
+        try device.cuda.check(device.cuda.streamSynchronize(raw), "cuStreamSynchronize(device \(device.ordinal))")
+    }
+
+    public func wait(for event: Event) throws {
+        try device.cuda.check(device.cuda.streamWaitEvent(raw, event.raw, 0), "cuStreamWaitEvent")
+    }
+
+    deinit { _ = device.cuda.streamDestroy(raw) }
+}
+
+/// A CUDA event for device-side timing.
+public final class Event: @unchecked Sendable {
+    public let device: Device
+    let raw: CUevent
+
+    public init(device: Device) throws {
+        self.device = device
+        try device.makeCurrent()
+        var e: CUevent?
+        try device.cuda.check(device.cuda.eventCreate(&e, 0), "cuEventCreate")
+        raw = e!
+    }
+
+    public func record(on stream: Stream) throws {
+        try device.cuda.check(device.cuda.eventRecord(raw, stream.raw), "cuEventRecord")
+    }
+
+    public func synchronize() throws {
+        try device.cuda.check(device.cuda.eventSynchronize(raw), "cuEventSynchronize")
+    }
+
+    /// Milliseconds from `start` to this event (both recorded and complete).
+    public func milliseconds(since start: Event) throws -> Double {
+        var ms: Float = 0
+        try device.cuda.check(device.cuda.eventElapsedTime(&ms, start.raw, raw), "cuEventElapsedTime")
+        return Double(ms)
+    }
+
+    deinit { _ = device.cuda.eventDestroy(raw) }
+}
+
+/// Device memory from `cuMemAlloc`, freed when the owner goes.
+public final class DeviceBuffer: @unchecked Sendable {
+    public let device: Device
+    public let address: CUdeviceptr
+    public let bytes: Int
+
+    public init(device: Device, bytes: Int) throws {
+        self.device = device
+        self.bytes = bytes
+        try device.makeCurrent()
+        var p: CUdeviceptr = 0
+        try device.cuda.check(device.cuda.memAlloc(&p, max(bytes, 1)), "cuMemAlloc(\(bytes) bytes on device \(device.ordinal))")
+        address = p
+    }
+
+    /// The address as a pointer for NCCL/NVSHMEM calls, offset by `offset` bytes.
+    public func pointer(offset: Int = 0) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: UInt(address) + UInt(offset))!
+    }
+
+    public func fill(byte: UInt8, on stream: Stream) throws {
+        try device.cuda.check(device.cuda.memsetD8Async(address, byte, bytes, stream.raw), "cuMemsetD8Async")
+    }
+
+    public func copyToHost(count: Int, offset: Int = 0) throws -> [UInt8] {
+        try device.makeCurrent()
+        var out = [UInt8](repeating: 0, count: count)
+        try out.withUnsafeMutableBytes { p in
+            try device.cuda.check(device.cuda.memcpyDtoH(p.baseAddress!, address + CUdeviceptr(offset), count), "cuMemcpyDtoH")
+        }
+        return out
+    }
+
+    public func copyFromHost(_ data: [UInt8], offset: Int = 0) throws {
+        try device.makeCurrent()
+        try data.withUnsafeBytes { p in
+            try device.cuda.check(device.cuda.memcpyHtoD(address + CUdeviceptr(offset), p.baseAddress!, data.count), "cuMemcpyHtoD")
+        }
+    }
+
+    deinit { _ = device.cuda.memFree(address) }
+}
+
+/// A loaded module (cubin) and its kernels.
+public final class Module: @unchecked Sendable {
+    public let device: Device
+    public let raw: CUmodule
+
+    public init(device: Device, image: [UInt8]) throws {
+        self.device = device
+        try device.makeCurrent()
+        var m: CUmodule?
+        try image.withUnsafeBytes { p in
+            try device.cuda.check(device.cuda.moduleLoadData(&m, p.baseAddress!), "cuModuleLoadData")
+        }
+        raw = m!
+    }
+
+    public func function(_ name: String) throws -> Kernel {
+        var f: CUfunction?
+        try device.cuda.check(device.cuda.moduleGetFunction(&f, raw, name), "cuModuleGetFunction(\(name))")
+        return Kernel(module: self, name: name, raw: f!)
+    }
+
+    deinit { _ = device.cuda.moduleUnload(raw) }
+}
+
+/// One kernel of a module. Arguments are passed as an array of pointers to each argument's value.
+public struct Kernel: @unchecked Sendable {
+    public let module: Module
+    public let name: String
+    let raw: CUfunction
+
+    /// Launches with `args`, each a value the kernel takes by value (pointers as UInt64).
+    public func launch(grid: Int, block: Int, sharedBytes: Int = 0, stream: Stream, args: [any KernelArgument]) throws {
+        var storage = args.map { $0.bytes }
+        var pointers: [UnsafeMutableRawPointer?] = []
+        let cuda = module.device.cuda
+        try withArgumentPointers(&storage, &pointers) { params in
+            try cuda.check(cuda.launchKernel(raw, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(sharedBytes),
+                                             stream.raw, params, nil), "cuLaunchKernel(\(name), grid \(grid), block \(block))")
+        }
+    }
+
+    /// Cooperative launch (grid-wide sync allowed); the grid must fit on the device at once.
+    public func launchCooperative(grid: Int, block: Int, sharedBytes: Int = 0, stream: Stream, args: [any KernelArgument]) throws {
+        var storage = args.map { $0.bytes }
+        var pointers: [UnsafeMutableRawPointer?] = []
+        let cuda = module.device.cuda
+        try withArgumentPointers(&storage, &pointers) { params in
+            try cuda.check(cuda.launchCooperativeKernel(raw, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(sharedBytes),
+                                                        stream.raw, params), "cuLaunchCooperativeKernel(\(name))")
+        }
+    }
+
+    /// Blocks of `block` threads that fit on one multiprocessor at once.
+    public func maxActiveBlocksPerSM(block: Int, sharedBytes: Int = 0) throws -> Int {
+        var n: Int32 = 0
+        try module.device.cuda.check(module.device.cuda.occupancyMaxActiveBlocks(&n, raw, Int32(block), sharedBytes),
+                                     "cuOccupancyMaxActiveBlocksPerMultiprocessor(\(name))")
+        return Int(n)
+    }
+
+    private func withArgumentPointers(_ storage: inout [[UInt8]], _ pointers: inout [UnsafeMutableRawPointer?],
+                                      _ body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>) throws -> Void) throws {
+        let buffers = storage.map { b -> UnsafeMutableRawPointer in
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(b.count, 8), alignment: 8)
+            b.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: b.count) }
+            return p
+        }
+        defer { buffers.forEach { $0.deallocate() } }
+        pointers = buffers.map { Optional($0) }
+        try pointers.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+    }
+}
+
+/// A value passed to a kernel by value.
+public protocol KernelArgument { var bytes: [UInt8] { get } }
+extension KernelArgument {
+    public var bytes: [UInt8] { withUnsafeBytes(of: self) { Array($0) } }
+}
+extension Int32: KernelArgument {}
+extension UInt32: KernelArgument {}
+extension Int64: KernelArgument {}
+extension UInt64: KernelArgument {}
+extension Double: KernelArgument {}
+extension Float: KernelArgument {}
+
+/// An instantiated CUDA graph, replayed with `launch`.
+public final class GraphExec: @unchecked Sendable {
+    let cuda: CUDA
+    let graph: CUgraph
+    let exec: CUgraphExec
+
+    /// Captures everything `body` enqueues on `stream` (thread-local capture mode) into a graph.
+    public init(capturing stream: Stream, _ body: () throws -> Void) throws {
+        cuda = stream.device.cuda
+        try cuda.check(cuda.streamBeginCapture(stream.raw, 1 /* CU_STREAM_CAPTURE_MODE_THREAD_LOCAL */), "cuStreamBeginCapture")
+        var bodyError: Error?
+        do { try body() } catch { bodyError = error }
+        var g: CUgraph?
+        let r = cuda.streamEndCapture(stream.raw, &g)
+        if let bodyError { throw bodyError }
+        try cuda.check(r, "cuStreamEndCapture")
+        graph = g!
+        var e: CUgraphExec?
+        try cuda.check(cuda.graphInstantiate(&e, g!, 0), "cuGraphInstantiateWithFlags")
+        exec = e!
+    }
+
+    public func launch(on stream: Stream) throws {
+        try cuda.check(cuda.graphLaunch(exec, stream.raw), "cuGraphLaunch")
+    }
+
+    deinit {
+        _ = cuda.graphExecDestroy(exec)
+        _ = cuda.graphDestroy(graph)
+    }
+}
