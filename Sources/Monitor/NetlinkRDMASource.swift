@@ -123,3 +123,29 @@ public struct ProcessAnnotatingSource: CounterSource {
         return devices
     }
 }
+
+extension RDMAProcesses {
+    /// `owners()` asked at most once per `maxAge` seconds (queue-pair dumps can be long under NCCL).
+    public static func cached(maxAge: Double, procRoot: String = "/proc") -> @Sendable () -> [String: [String]] {
+        let cache = OwnerCache()
+        return { cache.get(maxAge: maxAge) { owners(procRoot: procRoot) } }
+    }
+}
+
+/// The last owner table and when it was taken, behind a lock.
+final class OwnerCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var table: [String: [String]] = [:]
+    private var taken: Double = -.infinity
+
+    func get(maxAge: Double, refresh: () -> [String: [String]]) -> [String: [String]] {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = SampleClock.system.monotonic()
+        if now - taken >= maxAge {
+            table = refresh()
+            taken = now
+        }
+        return table
+    }
+}

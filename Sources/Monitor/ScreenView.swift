@@ -91,7 +91,7 @@ public enum ScreenView {
         if rows.isEmpty { lines.append("  (no devices)") }
         if let nics = imbalance["nics"] {
             lines.append("")
-            let text = "NICs: \(nics.members) carrying traffic, imbalance (max/mean) " + ratioText(nics)
+            let text = "NICs (\(nics.members)): imbalance max/mean " + ratioText(nics)
                 + (nics.busiestRx.map { "  busiest rx \($0)" } ?? "") + (nics.busiestTx.map { "  busiest tx \($0)" } ?? "")
             lines.append(nics.flagged ? color(text + (o.color ? "" : "  ! IMBALANCED"), "1;31", o.color) : text)
         }
