@@ -1,1 +1,0 @@
-// Monitor target; see STYLE layout.

@@ -1,0 +1,68 @@
+import Foundation
+import GPU
+
+/// NVLink traffic per GPU and per link from NVML field values.
+///
+/// Fields (nvml.h `NVML_FI_DEV_NVLINK_THROUGHPUT_*`): 138/139 data TX/RX, 140/141 raw TX/RX
+/// (with protocol overhead), cumulative KiB, read per link (`scopeId` = link index). When no
+/// per-link value can be read, the all-links sum (`scopeId` = `UINT_MAX`) is shown as port `all`.
+///
+/// GPUs are named `gpuN` where N is the GPU's position in PCI bus id order: the CUDA ordinal
+/// under `CUDA_DEVICE_ORDER=PCI_BUS_ID`, and CUDA's default order on machines with identical
+/// GPUs. `top` does not load CUDA (it would create a context beside the job it watches); the
+/// NVML index, PCI bus id and UUID are in each GPU's details.
+public struct NVLinkSource: CounterSource {
+    public let name = "nvml"
+    public let nvml: NVML
+
+    public init(nvml: NVML) {
+        self.nvml = nvml
+    }
+
+    /// Counter names for the four throughput fields, with NVML's KiB scaled to bytes.
+    static let fields: [(field: UInt32, name: String)] = [
+        (NVMLField.nvlinkThroughputDataTX, "tx_bytes"),
+        (NVMLField.nvlinkThroughputDataRX, "rx_bytes"),
+        (NVMLField.nvlinkThroughputRawTX, "tx_raw_bytes"),
+        (NVMLField.nvlinkThroughputRawRX, "rx_raw_bytes"),
+    ]
+
+    public func read() throws -> [DeviceReading] {
+        let gpus = try nvml.devices().map { d in (device: d, pci: (try? d.pciBusId()) ?? "nvml\(d.index)") }
+        return try gpus.sorted { $0.pci < $1.pci }.enumerated().map { ordinal, g in
+            try readGPU(g.device, name: "gpu\(ordinal)", pci: g.pci)
+        }
+    }
+
+    func readGPU(_ d: NVMLDevice, name: String, pci: String) throws -> DeviceReading {
+        var info = ["pci": pci, "nvml_index": String(d.index)]
+        if let model = try? d.name() { info["model"] = model }
+        if let uuid = try? d.uuid() { info["uuid"] = uuid }
+        let links = (0..<nvmlMaxLinks).compactMap { l in d.nvlinkActive(l).map { (link: l, up: $0) } }
+        info["links_up"] = String(links.filter(\.up).count)
+        var requests: [(field: UInt32, scope: UInt32)] = []
+        for l in links { for f in Self.fields { requests.append((f.field, UInt32(l.link))) } }
+        let values = requests.isEmpty ? [] : try d.fieldValues(requests)
+        var ports = Self.ports(links: links, values: values)
+        if ports.allSatisfy({ $0.counters.isEmpty }) {
+            let totals = try d.fieldValues(Self.fields.map { ($0.field, NVMLField.allLinks) })
+            ports = [PortReading(port: "all", state: nil, counters: Self.counters(totals))]
+        }
+        return DeviceReading(name: name, kind: .gpu, info: info, ports: ports)
+    }
+
+    /// Groups field values by link into ports (pure: tested without NVML).
+    static func ports(links: [(link: Int, up: Bool)], values: [NVMLFieldValue]) -> [PortReading] {
+        links.map { l in
+            PortReading(port: String(l.link), state: l.up ? "up" : "down",
+                        counters: counters(values.filter { $0.scope == UInt32(l.link) }))
+        }
+    }
+
+    static func counters(_ values: [NVMLFieldValue]) -> [CounterReading] {
+        fields.compactMap { f in
+            guard let v = values.first(where: { $0.field == f.field })?.value else { return nil }
+            return CounterReading(name: f.name, raw: v, scale: 1024, width: .bits64)
+        }
+    }
+}
