@@ -1,0 +1,119 @@
+import Foundation
+
+/// The kinds of input gpucomm can read, named as `gpucomm import` prints them.
+public enum InputFormat: String, Sendable, CaseIterable, Codable {
+    /// gpucomm's own JSON Lines results (docs/results-format.md).
+    case gpucommJSONL = "gpucomm-jsonl"
+    /// The reference study's CSV files (aws-gpu-communication-benchmark data/).
+    case studyCSV = "aws-efa-p5-csv"
+    /// nccl-tests text output (every 2.x layout).
+    case ncclTestsText = "nccl-tests-text"
+    /// nccl-tests `-J` JSON output.
+    case ncclTestsJSON = "nccl-tests-json"
+    /// NVSHMEM perftest tables and `&&&& PERF` lines.
+    case nvshmemPerftest = "nvshmem-perftest"
+    /// multi-gpu-programming-models Jacobi output, plain or `-csv`.
+    case jacobi = "mgpm-jacobi"
+}
+
+/// A line an importer read but did not turn into a row, with the reason.
+public struct SkippedLine: Sendable, Equatable, CustomStringConvertible {
+    /// 1-based line number in the input.
+    public var line: Int
+    public var reason: String
+
+    public init(line: Int, reason: String) {
+        self.line = line
+        self.reason = reason
+    }
+
+    public var description: String { "line \(line): \(reason)" }
+}
+
+/// What one input gave: its runs and rows, its format, and an account of what was read.
+public struct ImportedInput: Sendable {
+    public var set: ResultSet
+    public var format: InputFormat
+    /// Result rows produced (one nccl-tests table line gives two: out-of-place and in-place).
+    public var rowsRead: Int
+    /// Lines read but not turned into rows, each with its reason. Never dropped silently.
+    public var skipped: [SkippedLine]
+
+    public init(set: ResultSet, format: InputFormat, skipped: [SkippedLine] = []) {
+        self.set = set
+        self.format = format
+        self.rowsRead = set.rows.count
+        self.skipped = skipped
+    }
+}
+
+/// Choices the input itself may not hold.
+public struct ImportOptions: Sendable, Equatable {
+    /// Benchmark key to use where the input does not name it (e.g. a study CSV whose
+    /// file name does not say which collective it holds): `all_reduce`, `all_gather`, ...
+    public var benchmark: String?
+    /// Force a format instead of detecting it.
+    public var format: InputFormat?
+
+    public init(benchmark: String? = nil, format: InputFormat? = nil) {
+        self.benchmark = benchmark
+        self.format = format
+    }
+}
+
+/// Loads any supported input, detecting its format from the content.
+public enum ResultInputs {
+    /// Reads and imports the file at `path`; the path is recorded as the runs' `source`.
+    public static func load(path: String, options: ImportOptions = ImportOptions()) throws -> ImportedInput {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ResultsError(file: path, "cannot read file")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        return try load(text: text, name: path, options: options)
+    }
+
+    /// Imports `text`; `name` stands for the file in errors, in `source` and for format hints.
+    public static func load(text: String, name: String, options: ImportOptions = ImportOptions()) throws -> ImportedInput {
+        guard let format = options.format ?? detect(text: text, name: name) else {
+            throw ResultsError(file: name, line: 1,
+                "unknown input format (expected gpucomm JSON Lines, nccl-tests text or -J JSON, NVSHMEM perftest, mgpm Jacobi, or an aws-efa-p5 study CSV)")
+        }
+        switch format {
+        case .gpucommJSONL:
+            return ImportedInput(set: try ResultSet.parseJSONLines(text, file: name), format: .gpucommJSONL)
+        case .studyCSV:
+            return try StudyCSVImporter.parse(text: text, name: name, options: options)
+        case .ncclTestsText:
+            return try NCCLTestsTextImporter.parse(text: text, name: name, options: options)
+        case .ncclTestsJSON:
+            return try NCCLTestsJSONImporter.parse(text: text, name: name, options: options)
+        case .nvshmemPerftest:
+            return try NVSHMEMPerftestImporter.parse(text: text, name: name, options: options)
+        case .jacobi:
+            return try JacobiImporter.parse(text: text, name: name, options: options)
+        }
+    }
+
+    /// The format of `text`, from its first meaningful lines; nil when nothing matches.
+    public static func detect(text: String, name: String = "") -> InputFormat? {
+        var firstLine: Substring?
+        var checked = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: true).prefix(400) {
+            let line = InputText.stripLauncherPrefix(raw).trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty { continue }
+            checked += 1
+            if firstLine == nil { firstLine = Substring(line) }
+            if checked == 1 && line.hasPrefix("{") {
+                if line.contains("\"type\"") { return .gpucommJSONL }
+                if line == "{" || line.contains("\"nccl_version\"") || line.contains("\"start_time\"") { return .ncclTestsJSON }
+            }
+            if checked == 1 && StudyCSVImporter.recognizes(header: line) { return .studyCSV }
+            if line.hasPrefix("# nccl-tests version") || line.hasPrefix("# nThread") || line.hasPrefix("# Collective test starting")
+                || line.contains("out-of-place") { return .ncclTestsText }
+            if line.hasPrefix("&&&& PERF") { return .nvshmemPerftest }
+            if NVSHMEMPerftestImporter.recognizes(line: line) { return .nvshmemPerftest }
+            if JacobiImporter.recognizes(line: line) { return .jacobi }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,9 @@
+import Foundation
+
+enum NVSHMEMPerftestImporter {
+    static func recognizes(line: String) -> Bool { false }
+
+    static func parse(text: String, name: String, options: ImportOptions) throws -> ImportedInput {
+        throw ResultsError(file: name, "this importer is not built yet")
+    }
+}
