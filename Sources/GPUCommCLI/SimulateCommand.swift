@@ -56,15 +56,9 @@ struct NICSelectionCommand: ParsableCommand {
     /// Every parameter checked before any work; bad ones are `Failure(.usage, …)`.
     func settings() throws -> (NICSimulation, [NICPolicy], NICPolicy) {
         do {
-            var nodeCount = nodes
-            if let pes {
-                if gpusPerNode > pes { throw SimulationInputError("--gpus-per-node \(gpusPerNode) is more than --pes \(pes)") }
-                if gpusPerNode < 1 || pes % gpusPerNode != 0 {
-                    throw SimulationInputError("--pes \(pes) is not a multiple of --gpus-per-node \(gpusPerNode)")
-                }
-                nodeCount = pes / gpusPerNode
-            }
-            let topology = NICTopology(nodes: nodeCount, gpusPerNode: gpusPerNode, nicsPerGPU: nicsPerGPU, lineRateGBps: lineRate)
+            let topology = try pes.map { try NICTopology(pes: $0, gpusPerNode: gpusPerNode, nicsPerGPU: nicsPerGPU, lineRateGBps: lineRate) }
+                ?? NICTopology(nodes: nodes, gpusPerNode: gpusPerNode, nicsPerGPU: nicsPerGPU, lineRateGBps: lineRate)
+            try topology.validate()
             let message = try ByteSize.parse(messageSize, field: "--message-size")
             let chunk = try ByteSize.parse(chunkSize, field: "--chunk-size")
             let traffic: TrafficPattern
@@ -78,7 +72,7 @@ struct NICSelectionCommand: ParsableCommand {
                     throw SimulationInputError("cannot read traffic matrix \(matrix)")
                 }
                 let m = try TrafficPattern.parseMatrix(text, file: matrix)
-                if topology.nodes >= 1 && topology.gpusPerNode >= 1 { try TrafficPattern.checkShape(m, pes: topology.pes, file: matrix) }
+                try TrafficPattern.checkShape(m, pes: topology.pes, file: matrix)
                 traffic = .matrix(m)
             default:
                 throw SimulationInputError("unknown --pattern '\(pattern)' (allowed: all-to-all, moe, ring, matrix)")

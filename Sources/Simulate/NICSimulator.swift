@@ -21,13 +21,7 @@ public struct NICSimulation: Sendable, Equatable {
 
     /// Rejects impossible parameters before any work, naming the field.
     public func validate() throws {
-        let t = topology
-        if t.nodes < 1 { throw SimulationInputError("--nodes must be at least 1 (got \(t.nodes))") }
-        if t.gpusPerNode < 1 { throw SimulationInputError("--gpus-per-node must be at least 1 (got \(t.gpusPerNode))") }
-        if t.nicsPerGPU < 1 { throw SimulationInputError("--nics-per-gpu must be at least 1 (got \(t.nicsPerGPU))") }
-        if !(t.lineRateGBps > 0) || !t.lineRateGBps.isFinite {
-            throw SimulationInputError("--line-rate must be a positive number of GB/s (got \(t.lineRateGBps))")
-        }
+        try topology.validate()
         if chunkBytes < 1 { throw SimulationInputError("--chunk-size must be at least 1 byte (got \(chunkBytes))") }
         if window < 0 { throw SimulationInputError("--window must be 0 (no limit) or more (got \(window))") }
         if bins < 1 || bins > 1000 { throw SimulationInputError("--bins must be 1...1000 (got \(bins))") }
@@ -38,7 +32,7 @@ public struct NICSimulation: Sendable, Equatable {
             if b < 1 { throw SimulationInputError("--message-size must be at least 1 byte (got \(b))") }
             if !(skew >= 0) || !skew.isFinite { throw SimulationInputError("--skew must be 0 or more (got \(skew))") }
         case .matrix(let m):
-            try TrafficPattern.checkShape(m, pes: t.pes, file: "matrix")
+            try TrafficPattern.checkShape(m, pes: topology.pes, file: "matrix")
         }
         let chunks = try chunkCount()
         if chunks > 50_000_000 {

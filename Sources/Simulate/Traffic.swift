@@ -22,6 +22,24 @@ public struct NICTopology: Codable, Sendable, Equatable {
         self.lineRateGBps = lineRateGBps
     }
 
+    /// A topology given by its PE count: `pes` must be a multiple of `gpusPerNode`, and not smaller.
+    public init(pes: Int, gpusPerNode: Int, nicsPerGPU: Int, lineRateGBps: Double) throws {
+        if gpusPerNode < 1 { throw SimulationInputError("--gpus-per-node must be at least 1 (got \(gpusPerNode))") }
+        if gpusPerNode > pes { throw SimulationInputError("--gpus-per-node \(gpusPerNode) is more than --pes \(pes)") }
+        if pes % gpusPerNode != 0 { throw SimulationInputError("--pes \(pes) is not a multiple of --gpus-per-node \(gpusPerNode)") }
+        self.init(nodes: pes / gpusPerNode, gpusPerNode: gpusPerNode, nicsPerGPU: nicsPerGPU, lineRateGBps: lineRateGBps)
+    }
+
+    /// Rejects zero nodes, GPUs or NICs and a non-positive line rate, naming the option.
+    public func validate() throws {
+        if nodes < 1 { throw SimulationInputError("--nodes must be at least 1 (got \(nodes))") }
+        if gpusPerNode < 1 { throw SimulationInputError("--gpus-per-node must be at least 1 (got \(gpusPerNode))") }
+        if nicsPerGPU < 1 { throw SimulationInputError("--nics-per-gpu must be at least 1 (got \(nicsPerGPU))") }
+        if !(lineRateGBps > 0) || !lineRateGBps.isFinite {
+            throw SimulationInputError("--line-rate must be a positive number of GB/s (got \(lineRateGBps))")
+        }
+    }
+
     /// Number of PEs (GPUs) in the job.
     public var pes: Int { nodes * gpusPerNode }
     /// Node that PE `pe` sits on (PEs fill nodes in order, as launchers place ranks).
