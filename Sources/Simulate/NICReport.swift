@@ -124,7 +124,7 @@ enum Units {
         return fixed(s * 1e6, 3) + " us"
     }
 
-    static func rate(_ gbps: Double) -> String { fixed(gbps, 2) + " GB/s" }
+    static func rate(_ gbps: Double) -> String { (gbps >= 0.01 ? fixed(gbps, 2) : String(format: "%.3g", gbps)) + " GB/s" }
 
     /// Left-aligned first column, right-aligned others, two spaces between.
     static func columns(_ rows: [[String]]) -> String {
