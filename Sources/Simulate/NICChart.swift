@@ -3,8 +3,10 @@ import Foundation
 /// Per-NIC load bars as a plain value: one group per policy, one bar per NIC of one GPU.
 public struct NICLoadChart: Sendable, Equatable {
     public var title: String
-    /// Label under each group (policy name and its rx max/mean).
+    /// Label under each group: the policy name.
     public var groups: [String]
+    /// rx max/mean over all NICs per group, printed under the name.
+    public var imbalance: [Double]
     /// `values[group][nic]`: rx bytes of that NIC.
     public var values: [[Double]]
     public var yLabel: String
@@ -15,7 +17,8 @@ public struct NICLoadChart: Sendable, Equatable {
         let pe = worst?.busiestRxPE ?? 0
         let t = report.topology
         title = "rx bytes per NIC at PE \(pe): \(t.nodes)×\(t.gpusPerNode) GPUs, \(t.nicsPerGPU) NICs/GPU, \(report.pattern)"
-        groups = report.results.map { "\($0.policy.rawValue) (\(Units.fixed($0.rxImbalance, 2)))" }
+        groups = report.results.map(\.policy.rawValue)
+        imbalance = report.results.map(\.rxImbalance)
         values = report.results.map { r in r.nics.filter { $0.pe == pe }.map { Double($0.rxBytes) } }
         yLabel = "rx bytes (MiB)"
     }
@@ -25,8 +28,8 @@ public struct NICLoadChart: Sendable, Equatable {
 
     /// A small, byte-stable SVG: fixed number precision, fixed element order, no timestamps.
     public func svg() -> String {
-        let width = 640.0, height = 320.0
-        let left = 64.0, right = 16.0, top = 32.0, bottom = 56.0
+        let width = 720.0, height = 340.0
+        let left = 64.0, right = 16.0, top = 44.0, bottom = 64.0
         let plotW = width - left - right, plotH = height - top - bottom
         let maxMiB = (values.flatMap { $0 }.max() ?? 0) / 1_048_576
         let yMax = NICLoadChart.niceCeiling(maxMiB)
@@ -34,7 +37,7 @@ public struct NICLoadChart: Sendable, Equatable {
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
         s += "viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         s += "<rect width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"#ffffff\"/>\n"
-        s += "<text x=\"\(f(width / 2))\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">\(NICLoadChart.escape(title))</text>\n"
+        s += "<text x=\"\(f(left))\" y=\"16\" font-size=\"13\">\(NICLoadChart.escape(title))</text>\n"
         for i in 0...4 {
             let v = yMax * Double(i) / 4
             let y = top + plotH - plotH * Double(i) / 4
@@ -53,10 +56,17 @@ public struct NICLoadChart: Sendable, Equatable {
                 s += "<rect x=\"\(f(x0 + Double(k) * barW))\" y=\"\(f(top + plotH - h))\" width=\"\(f(max(barW - 1, 0.5)))\" "
                 s += "height=\"\(f(h))\" fill=\"\(colour)\"><title>\(NICLoadChart.escape(name)) nic\(k): \(Units.bytes(v))</title></rect>\n"
             }
-            s += "<text x=\"\(f(x0 + groupW * 0.4))\" y=\"\(f(top + plotH + 16))\" text-anchor=\"middle\">\(NICLoadChart.escape(name))</text>\n"
+            s += "<text x=\"\(f(x0 + groupW * 0.4))\" y=\"\(f(top + plotH + 15))\" text-anchor=\"middle\">\(NICLoadChart.escape(name))</text>\n"
+            s += "<text x=\"\(f(x0 + groupW * 0.4))\" y=\"\(f(top + plotH + 28))\" text-anchor=\"middle\">\(Units.fixed(imbalance[g], 2))</text>\n"
         }
         s += "<line x1=\"\(f(left))\" y1=\"\(f(top + plotH))\" x2=\"\(f(left + plotW))\" y2=\"\(f(top + plotH))\" stroke=\"#000000\"/>\n"
-        s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">policy (rx max/mean over all NICs); one bar per NIC index</text>\n"
+        s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">policy, and its rx max/mean over all NICs</text>\n"
+        for k in 0..<(values.map(\.count).max() ?? 0) {
+            let x = left + plotW - Double(4 - k % 4) * 56
+            let y = 34.0 - Double(k / 4) * 12
+            s += "<rect x=\"\(f(x))\" y=\"\(f(y - 8))\" width=\"9.0\" height=\"9.0\" fill=\"\(NICLoadChart.palette[k % NICLoadChart.palette.count])\"/>"
+            s += "<text x=\"\(f(x + 12))\" y=\"\(f(y))\">nic\(k)</text>\n"
+        }
         s += "</svg>\n"
         return s
     }
