@@ -37,6 +37,7 @@ struct NICSelectionCommand: ParsableCommand {
     @Option(help: "Chunks in flight per PE; 0 = no limit.") var window: Int = 0
     @Option(help: "Time bins for the load over time.") var bins: Int = 10
     @Flag(help: "JSON instead of the table.") var json = false
+    @Flag(help: "Add rx bytes per time bin at the busiest receiving GPU to the table.") var timeline = false
     @Option(help: "Also write a per-NIC load bar chart (SVG) to this file.") var svg: String?
 
     func run() throws {
@@ -45,7 +46,7 @@ struct NICSelectionCommand: ParsableCommand {
         do { report = try simulation.run(policies: policies) } catch let e as SimulationInputError {
             throw Failure(.usage, e.message)
         }
-        print(json ? try report.json() : report.table(baseline: base), terminator: "")
+        print(json ? try report.json() : report.table(baseline: base, timeline: timeline), terminator: "")
         if let svg {
             do { try NICLoadChart(report: report).svg().write(toFile: svg, atomically: true, encoding: .utf8) } catch {
                 throw Failure(.failure, "cannot write \(svg): \(error.localizedDescription)")

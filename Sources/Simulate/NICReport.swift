@@ -78,7 +78,8 @@ public struct NICSimulationReport: Codable, Sendable, Equatable {
     }
 
     /// The human table: one row per policy, then per-NIC bytes at the busiest receiving GPU.
-    public func table(baseline: NICPolicy) -> String {
+    /// With `timeline`, also the rx bytes per time bin of each NIC of that GPU, per policy.
+    public func table(baseline: NICPolicy, timeline: Bool = false) -> String {
         let t = topology
         var out = "nic-selection: \(t.nodes) nodes × \(t.gpusPerNode) GPUs × \(t.nicsPerGPU) NICs, "
         out += "\(Units.rate(t.lineRateGBps)) per NIC per direction, \(pattern), chunk \(Units.bytes(Double(chunkBytes))), "
@@ -102,6 +103,15 @@ public struct NICSimulationReport: Codable, Sendable, Equatable {
             nicRows.append([r.policy.rawValue] + r.nics.filter { $0.pe == pe }.map { Units.bytes(Double($0.rxBytes)) })
         }
         out += Units.columns(nicRows)
+        guard timeline else { return out }
+        out += "\nrx bytes per time bin at PE \(pe) (each policy's completion time in \(results.first?.nics.first?.rxOverTime.count ?? 0) equal bins):\n"
+        var binRows: [[String]] = [["policy", "nic", "bin width"] + (1...max(1, results.first?.nics.first?.rxOverTime.count ?? 1)).map(String.init)]
+        for r in results {
+            for n in r.nics where n.pe == pe {
+                binRows.append([r.policy.rawValue, String(n.nic), Units.seconds(r.binSeconds)] + n.rxOverTime.map { Units.bytes($0.rounded()) })
+            }
+        }
+        out += Units.columns(binRows)
         return out
     }
 }
