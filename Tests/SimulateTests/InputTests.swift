@@ -89,6 +89,6 @@ struct InputTests {
                               pattern: .allToAll(bytesPerPair: 1_048_576), chunkBytes: 1_048_576, bins: 2)
         let report = try s.run(policies: NICPolicy.allCases)
         try Golden.check(NICLoadChart(report: report).svg(), against: "nic_chart_2x2x2.svg")
-        try Golden.check(report.table(baseline: .roundRobinShared), against: "nic_table_2x2x2.txt")
+        try Golden.check(report.table(baseline: .roundRobinShared, timeline: true), against: "nic_table_2x2x2.txt")
     }
 }
