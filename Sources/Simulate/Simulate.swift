@@ -1,1 +1,0 @@
-// Simulate target; see STYLE layout.
