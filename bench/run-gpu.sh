@@ -10,58 +10,83 @@ N=$(nvidia-smi -L | wc -l)
 step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
 want() { [[ " ${STEPS} " == *" $1 "* || " ${STEPS} " == *" all "* ]]; }
 STEPS="${*:-all}"
+# Everything goes to $R and comes back as one tarball ($OUT returns at most 8 files).
+R=/tmp/gpurun; rm -rf $R; mkdir -p $R
+trap 'tar czf $OUT/gpu-run.tgz -C $R . ; ls -la $OUT' EXIT
 
 if want selftest; then
   step "selftest: $N GPUs, one process then one process per GPU"
-  $G selftest > $OUT/selftest.log 2>&1; echo "selftest rc=$?" | tee -a $OUT/selftest.log
-  grep -E "^selftest|FAIL|waived|known" $OUT/selftest.log | head -40
+  $G selftest > $R/selftest.log 2>&1; echo "selftest rc=$?" | tee -a $R/selftest.log
+  grep -E "^selftest|FAIL|waived|known" $R/selftest.log | head -40
 fi
 
 if want peer; then
   step "collectives vs PyTorch (same sizes, host timing, -n 40 -w 10)"
-  $G nccl all_reduce all_gather reduce_scatter alltoall -b 16 -e 1G -f 2 -g $N -n 40 -w 10 --results $OUT/gpucomm.jsonl > $OUT/gpucomm-sweep.log 2>&1
+  $G nccl all_reduce all_gather reduce_scatter alltoall -b 16 -e 1G -f 2 -g $N -n 40 -w 10 --results $R/gpucomm.jsonl > $R/gpucomm-sweep.log 2>&1
   echo "gpucomm sweep rc=$?"
-  python3 -m torch.distributed.run --nproc_per_node $N bench/torch_peer.py --min 16 --max $((1<<30)) --out $OUT/torch.jsonl > $OUT/torch.log 2>&1
-  echo "torch rc=$?"; grep -E "Error|error" $OUT/torch.log | tail -3
-  python3 bench/compare_peer.py $OUT/gpucomm.jsonl $OUT/torch.jsonl --min-bytes $((32<<20)) > $OUT/peer-compare.txt; echo "compare rc=$?"
-  grep -E "^(all_reduce|alltoall) +(8|4096|33554432|536870912|1073741824) |below" $OUT/peer-compare.txt
+  python3 -m torch.distributed.run --nproc_per_node $N bench/torch_peer.py --min 16 --max $((1<<30)) --out $R/torch.jsonl > $R/torch.log 2>&1
+  echo "torch rc=$?"; grep -E "Error|error" $R/torch.log | tail -3
+  python3 bench/compare_peer.py $R/gpucomm.jsonl $R/torch.jsonl --min-bytes $((32<<20)) > $R/peer-compare.txt; echo "compare rc=$?"
+  grep -E "^(all_reduce|alltoall) +(8|4096|33554432|536870912|1073741824) |below" $R/peer-compare.txt
 fi
 
 if want latency; then
   step "small-message latency: host loop and CUDA-graph replay"
-  { $G nccl all_reduce -b 8 -e 8 -g $N -n 1000 -w 100 --results $OUT/latency.jsonl
-    $G nccl all_reduce -b 8 -e 8 -g $N -n 100 -w 10 -G 20 --results $OUT/latency.jsonl
-    $G nccl all_reduce -b 8 -e 8 -g $N -n 1000 -w 100 --timing events --results $OUT/latency.jsonl --json
-    $G nccl alltoall -b 16K -e 16K -g $N -n 1000 -w 100 --results $OUT/latency.jsonl; } > $OUT/latency.log 2>&1
-  grep -vE "^#  Rank|^\[gpucomm\]" $OUT/latency.log | grep -E "^ +[0-9]|time_us" | cut -c1-160
+  { $G nccl all_reduce -b 8 -e 8 -g $N -n 1000 -w 100 --results $R/latency.jsonl
+    $G nccl all_reduce -b 8 -e 8 -g $N -n 100 -w 10 -G 20 --results $R/latency.jsonl
+    $G nccl all_reduce -b 8 -e 8 -g $N -n 1000 -w 100 --timing events --results $R/latency.jsonl --json
+    $G nccl alltoall -b 16K -e 16K -g $N -n 1000 -w 100 --results $R/latency.jsonl
+    $G nccl all_reduce --np $N -b 8 -e 8 -n 1000 -w 100 --results $R/latency.jsonl; } > $R/latency.log 2>&1
+  grep -vE "^#  Rank|^\[gpucomm\]" $R/latency.log | grep -E "^ +[0-9]|time_us" | cut -c1-160
 fi
 
 if want failures; then
   step "bad input and failures: each one line and its exit code, no results file"
   ( for args in "nccl all_reduce -o bogus" "nccl all_reduce -d float7" "nccl all_reduce -b 1G -e 1M" \
                 "nccl all_gather -b 6 -e 6 -g $N" "nccl all_reduce -g $((N+1))" "nccl alltoall --np $((N+1))" "nccl bogus_coll"; do
-      rm -f $OUT/bad.jsonl; $G $args --results $OUT/bad.jsonl; rc=$?
-      echo "  -> gpucomm $args: rc=$rc, results file $( [ -e $OUT/bad.jsonl ] && echo WRITTEN || echo absent)"
+      rm -f $R/bad.jsonl; $G $args --results $R/bad.jsonl; rc=$?
+      echo "  -> gpucomm $args: rc=$rc, results file $( [ -e $R/bad.jsonl ] && echo WRITTEN || echo absent)"
     done
-    rm -f $OUT/bad.jsonl; GPUCOMM_NCCL_LIB=/nonexistent/libnccl.so.2 $G nccl all_reduce -g $N --results $OUT/bad.jsonl; echo "  -> no NCCL: rc=$? results $( [ -e $OUT/bad.jsonl ] && echo WRITTEN || echo absent)"
+    rm -f $R/bad.jsonl; GPUCOMM_NCCL_LIB=/nonexistent/libnccl.so.2 $G nccl all_reduce -g $N --results $R/bad.jsonl; echo "  -> no NCCL: rc=$? results $( [ -e $R/bad.jsonl ] && echo WRITTEN || echo absent)"
     t0=$(date +%s); GPUCOMM_RANK=0 GPUCOMM_WORLD_SIZE=2 GPUCOMM_LOCAL_RANK=0 GPUCOMM_RENDEZVOUS=127.0.0.1:29877 GPUCOMM_TOKEN=a \
-      $G nccl all_reduce -T 5 --results $OUT/bad.jsonl; echo "  -> rank 1 never arrives: rc=$? after $(( $(date +%s)-t0 )) s"
+      $G nccl all_reduce -T 5 --results $R/bad.jsonl; echo "  -> rank 1 never arrives: rc=$? after $(( $(date +%s)-t0 )) s"
     ( GPUCOMM_RANK=0 GPUCOMM_WORLD_SIZE=2 GPUCOMM_LOCAL_RANK=0 GPUCOMM_RENDEZVOUS=127.0.0.1:29878 GPUCOMM_TOKEN=right $G nccl all_reduce -T 5 --no-results > /dev/null 2>&1 & )
     sleep 1; GPUCOMM_RANK=1 GPUCOMM_WORLD_SIZE=2 GPUCOMM_LOCAL_RANK=1 GPUCOMM_RENDEZVOUS=127.0.0.1:29878 GPUCOMM_TOKEN=wrong \
       $G nccl all_reduce -T 5 --no-results; echo "  -> wrong token: rc=$?"; sleep 5
-  ) > $OUT/failures.log 2>&1
+  ) > $R/failures.log 2>&1
   step "kill -9 of one rank in the middle of a $N-process sweep"
-  rm -f $OUT/kill.jsonl
-  ( $G nccl all_reduce --np $N -b 1M -e 256M -f 2 -n 500 -N 20 -T 10 --results $OUT/kill.jsonl > $OUT/kill.log 2>&1; echo "launcher rc=$?" >> $OUT/kill.log ) &
+  rm -f $R/kill.jsonl
+  ( $G nccl all_reduce --np $N -b 1M -e 256M -f 2 -n 500 -N 20 -T 10 --results $R/kill.jsonl > $R/kill.log 2>&1; echo "launcher rc=$?" >> $R/kill.log ) &
   sleep 12
   victim=$(pgrep -f "gpucomm nccl all_reduce" | sort -n | sed -n 3p); kill -9 $victim; t0=$(date +%s)
-  echo "killed pid $victim at $(date -u +%T)" >> $OUT/kill.log
-  wait; echo "ranks gone $(( $(date +%s)-t0 )) s after the kill; left: $(pgrep -fc 'gpucomm nccl' || true)" >> $OUT/kill.log
-  python3 -c "import json,sys; rows=[json.loads(l) for l in open('$OUT/kill.jsonl')]; print('results file parses:', len(rows), 'lines,', sum(r['type']=='result' for r in rows), 'rows')" >> $OUT/kill.log 2>&1
-  cat $OUT/failures.log | grep -E "^gpucomm:|^\[rank|->" | cut -c1-220; tail -8 $OUT/kill.log | cut -c1-220
+  echo "killed pid $victim at $(date -u +%T)" >> $R/kill.log
+  wait; echo "ranks gone $(( $(date +%s)-t0 )) s after the kill; left: $(pgrep -fc 'gpucomm nccl' || true)" >> $R/kill.log
+  python3 -c "import json,sys; rows=[json.loads(l) for l in open('$R/kill.jsonl')]; print('results file parses:', len(rows), 'lines,', sum(r['type']=='result' for r in rows), 'rows')" >> $R/kill.log 2>&1
+  cat $R/failures.log | grep -E "^gpucomm:|^\[rank|->" | cut -c1-220; tail -8 $R/kill.log | cut -c1-220
+fi
+
+if want top; then
+  step "gpucomm top --json beside a $N-GPU all-to-all (256 MiB per rank)"
+  $G top --json --interval 250ms --duration 14s --record $R/top-trace.json > $R/top.jsonl 2> $R/top.err &
+  sleep 2
+  $G nccl alltoall -b 256M -e 256M -g $N -n 6000 -w 10 --no-results > $R/top-alltoall.log 2>&1; echo "alltoall rc=$?"
+  wait
+  python3 - $R/top.jsonl <<'PY'
+import json, sys
+samples = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print("top samples:", len(samples))
+best = max(samples, key=lambda s: json.dumps(s).count('"tx'))
+print(json.dumps(best)[:1500])
+PY
+  step "top overhead: CPU time over 20 s at 1 Hz and 10 Hz"
+  for iv in 1s 100ms; do
+    TIMEFORMAT="interval $iv: user %U s, sys %S s, wall %R s"
+    { time $G top --json --interval $iv --duration 20s > /dev/null 2>/dev/null; } 2>> $R/top-overhead.txt
+  done
+  cat $R/top-overhead.txt
 fi
 
 if want suite; then
   step "suite"
-  $G suite --results $OUT/suite.jsonl > $OUT/suite.log 2>&1; echo "suite rc=$?"; tail -14 $OUT/suite.log
+  $G suite --results $R/suite.jsonl > $R/suite.log 2>&1; echo "suite rc=$?"; tail -14 $R/suite.log
 fi
