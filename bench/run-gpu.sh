@@ -14,11 +14,6 @@ STEPS="${*:-all}"
 R=/tmp/gpurun; rm -rf $R; mkdir -p $R
 trap 'tar czf $OUT/gpu-run.tgz -C $R . ; ls -la $OUT' EXIT
 
-if want selftest; then
-  step "selftest: $N GPUs, one process then one process per GPU"
-  $G selftest > $R/selftest.log 2>&1; echo "selftest rc=$?" | tee -a $R/selftest.log
-  grep -E "^selftest|FAIL|waived|known" $R/selftest.log | head -40
-fi
 
 if want peer; then
   step "collectives vs PyTorch (same sizes, host timing, -n 40 -w 10)"
@@ -88,5 +83,13 @@ fi
 
 if want suite; then
   step "suite"
-  $G suite --results $R/suite.jsonl > $R/suite.log 2>&1; echo "suite rc=$?"; tail -14 $R/suite.log
+  timeout 120 $G suite --results $R/suite.jsonl > $R/suite.log 2>&1; echo "suite rc=$?"; tail -14 $R/suite.log
+fi
+
+if want selftest; then
+  step "selftest: $N GPUs, one process then one process per GPU"
+  timeout 170 $G selftest --mode single -T 20 > $R/selftest-single.log 2>&1; echo "selftest single rc=$?" | tee -a $R/selftest-single.log
+  timeout 170 $G selftest --mode ranks -T 20 > $R/selftest-ranks.log 2>&1; echo "selftest ranks rc=$?" | tee -a $R/selftest-ranks.log
+  grep -hE "^selftest|FAIL|waived|known|did not finish|rc=" $R/selftest-*.log | cut -c1-250 | head -40
+  tail -3 $R/selftest-ranks.log | cut -c1-250
 fi

@@ -8,3 +8,6 @@ const char *cgpu_path_of_symbol(const void *address) {
     if (dladdr(address, &info) == 0) return 0;
     return info.dli_fname;
 }
+
+#include <stdio.h>
+void cgpu_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

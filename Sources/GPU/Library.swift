@@ -201,3 +201,6 @@ func dedupe(_ xs: [String]) -> [String] {
 func stringFromCBuffer(_ b: [CChar]) -> String {
     String(decoding: b.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+
+/// Makes stdout line-buffered, so output piped to a file survives a killed process row by row.
+public func lineBufferStandardOutput() { cgpu_line_buffer_stdout() }

@@ -26,9 +26,13 @@ final class CollectiveRun {
 
     enum Output { case table, json, csv, none }
 
+    /// Bounds every measurement by -T.
+    let watchdog: Watchdog
+
     /// Loads NCCL, creates communicators (split by `splitMask` when non-zero) and check kernels on every local GPU.
-    init(job: Job, splitMask: Int, resultsPath: String?, output: Output, label: [String: String] = [:]) throws {
+    init(job: Job, splitMask: Int, resultsPath: String?, output: Output, timeout: Int, label: [String: String] = [:]) throws {
         self.job = job
+        watchdog = Watchdog(seconds: timeout, rank: job.globalRanks.first ?? 0)
         self.output = output
         self.label = label
         nccl = try NCCL()
@@ -86,7 +90,9 @@ final class CollectiveRun {
         var sides: [CollectiveMeasurement?] = []
         for inPlace in [false, true] {
             guard !inPlace || c.hasInPlace else { sides.append(nil); continue }
+            watchdog.arm("\(c.key) \(type.name)\(op.map { " " + $0.rawValue } ?? "") \(size) B \(inPlace ? "in-place" : "out-of-place")")
             let m = try bench.measure(BenchCase(collective: c, type: type, op: op, root: root, sizeBytes: size, inPlace: inPlace), o)
+            watchdog.disarm()
             sides.append(m)
             try record(c, type: type, op: op, root: root, size: size, inPlace: inPlace, m: m, o: o)
         }

@@ -29,6 +29,8 @@ public struct GPUComm: ParsableCommand {
 /// Entry point used by `main.swift`: parses, runs, maps errors to documented exit codes.
 public enum GPUCommMain {
     public static func run() -> Never {
+        // Line-buffered stdout: a table piped to a file keeps every finished row if the process is killed.
+        lineBufferStandardOutput()
         do {
             var command = try GPUComm.parseAsRoot()
             try command.run()

@@ -53,7 +53,7 @@ struct NCCLCommand: ParsableCommand {
         }
         let output: CollectiveRun.Output = options.json ? .json : options.csv ? .csv : .table
         let run = try CollectiveRun(job: job, splitMask: options.splitMask, resultsPath: options.noResults ? nil : options.results,
-                                    output: output)
+                                    output: output, timeout: launch.timeout)
         defer { run.finish() }
         try execute(run, colls: colls, types: types, plan: plan)
         if run.wrongTotal > 0 {

@@ -41,6 +41,9 @@ struct RendezvousProbeCommand: ParsableCommand {
     @Option(help: "Address rank 0 listens on (default: GPUCOMM_BIND or 0.0.0.0).")
     var bind: String?
 
+    @Option(help: "Time this many barrier + allGather rounds after the checks (0: none).")
+    var rounds = 0
+
     /// A 128-byte payload like an ncclUniqueId.
     static func payload(seed: Int) -> [UInt8] { (0..<128).map { UInt8(truncatingIfNeeded: $0 * 7 + seed) } }
 
@@ -93,6 +96,15 @@ struct RendezvousProbeCommand: ParsableCommand {
             Self.say("rank \(r) broadcast root \(n - 1): \(last.count) bytes, \(last == Self.payload(seed: n - 1) ? "as sent" : "WRONG")")
             Self.say("rank \(r) allgather: \(gathered.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ","))")
             Self.say("rank \(r) barrier passed; hosts \(Set(group.hosts).sorted().joined(separator: ","))")
+            if rounds > 0 {
+                let t0 = ContinuousClock.now
+                for i in 0..<rounds {
+                    try group.barrier()
+                    _ = try group.allGather(Array(repeating: UInt8(truncatingIfNeeded: i), count: 8))
+                }
+                let us = Double((ContinuousClock.now - t0).components.attoseconds) / 1e12 + Double((ContinuousClock.now - t0).components.seconds) * 1e6
+                if r == 0 { Self.say("\(rounds) rounds of barrier + allGather: \(String(format: "%.1f", us / Double(rounds))) µs per round") }
+            }
         } catch {
             group.close()
             throw Self.failure(error)

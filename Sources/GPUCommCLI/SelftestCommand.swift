@@ -75,7 +75,7 @@ struct SelftestCommand: ParsableCommand {
         var opts = launch
         opts.np = nil
         let job = try Job(opts) { _, devices in types = types.filter { typeSupported($0, devices) } }
-        let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: nil, output: .none)
+        let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: nil, output: .none, timeout: launch.timeout)
         defer { run.finish() }
         let n = run.ranks
         var bench = BenchOptions()
@@ -86,6 +86,7 @@ struct SelftestCommand: ParsableCommand {
         for mode in buffers.split(separator: ",").compactMap({ BufferMode(rawValue: String($0)) }) {
             bench.buffers = mode
             for c in colls {
+                if job.reports { FileHandle.standardError.write(Data("[selftest] \(label): \(mode.rawValue) \(c.key) (\(tally.passed) passed, \(tally.failures.count) failed so far)\n".utf8)) }
                 if c.needsPowerOfTwo && n & (n - 1) != 0 { tally.waive("\(c.key): needs power-of-two ranks"); continue }
                 // One allocation per collective and mode, sized for its largest case.
                 let most = types.map { t -> Int in
@@ -103,6 +104,8 @@ struct SelftestCommand: ParsableCommand {
                                 for inPlace in c.hasInPlace ? [false, true] : [false] {
                                     let name = "\(mode.rawValue) \(c.key) \(t.name)\(op.map { " " + $0.rawValue } ?? "")\(c.usesRoot ? " root \(root)" : "") \(s) B \(inPlace ? "in-place" : "out-of-place")"
                                     do {
+                                        run.watchdog.arm(name)
+                                        defer { run.watchdog.disarm() }
                                         let m = try run.bench.measure(BenchCase(collective: c, type: t, op: op, root: root, sizeBytes: s, inPlace: inPlace), bench)
                                         let wrong = m.wrong ?? 0
                                         if inPlace, c.inPlaceUnsupported != nil {

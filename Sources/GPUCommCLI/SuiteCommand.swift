@@ -51,7 +51,7 @@ struct SuiteCommand: ParsableCommand {
         var o = try NCCLOptions.parse(["-e", maxBytes, "-n", String(iters), "-f", "4"])
         let job = try Job(launch) { _, _ in }
         let n = job.worldSize
-        let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: results, output: .none)
+        let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: results, output: .none, timeout: launch.timeout)
         defer { run.finish() }
         let colls = try resolveCollectives(SuiteCommand.collectives, matrix: TrafficMatrix(skew: 0))
         for c in colls {

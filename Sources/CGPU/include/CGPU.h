@@ -187,4 +187,7 @@ _Static_assert(sizeof(ncclUniqueId) == 128, "ncclUniqueId layout");
 /// File name of the shared object holding `address`, or NULL (dladdr).
 const char *cgpu_path_of_symbol(const void *address);
 
+/// setvbuf(stdout, NULL, _IOLBF, 0): Swift 6 cannot name C's stdout safely.
+void cgpu_line_buffer_stdout(void);
+
 #endif
