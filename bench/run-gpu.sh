@@ -19,7 +19,7 @@ if want peer; then
   step "collectives vs PyTorch (same sizes, host timing, -n 40 -w 10)"
   $G nccl all_reduce all_gather reduce_scatter alltoall -b 16 -e 1G -f 2 -g $N -n 40 -w 10 --results $R/gpucomm.jsonl > $R/gpucomm-sweep.log 2>&1
   echo "gpucomm sweep rc=$?"
-  python3 -m torch.distributed.run --nproc_per_node $N bench/torch_peer.py --min 16 --max $((1<<30)) --out $R/torch.jsonl > $R/torch.log 2>&1
+  python3 -m torch.distributed.run --nproc_per_node $N bench/torch_peer.py --sizes 16:$((1<<30)):2 --out $R/torch.jsonl > $R/torch.log 2>&1
   echo "torch rc=$?"; grep -E "Error|error" $R/torch.log | tail -3
   python3 bench/compare_peer.py $R/gpucomm.jsonl $R/torch.jsonl --min-bytes $((32<<20)) > $R/peer-compare.txt; echo "compare rc=$?"
   grep -E "^(all_reduce|alltoall) +(8|4096|33554432|536870912|1073741824) |below" $R/peer-compare.txt

@@ -23,9 +23,7 @@ def sizes(lo, hi, f):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--min", type=int, default=8)
-    ap.add_argument("--max", type=int, default=1 << 30)
-    ap.add_argument("--factor", type=int, default=2)
+    ap.add_argument("--sizes", default="16:1073741824:2", help="min:max:factor in bytes")
     ap.add_argument("--iters", type=int, default=40)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--collectives", default="all_reduce,all_gather,reduce_scatter,alltoall")
@@ -48,7 +46,8 @@ def main():
 
     factor = {"all_reduce": 2 * (n - 1) / n, "all_gather": (n - 1) / n, "reduce_scatter": (n - 1) / n, "alltoall": (n - 1) / n}
     for coll in a.collectives.split(","):
-        for size in sizes(a.min, a.max, a.factor):
+        lo, hi, f = map(int, a.sizes.split(":"))
+        for size in sizes(lo, hi, f):
             count = size // 4
             if coll != "all_reduce" and count % n:
                 continue

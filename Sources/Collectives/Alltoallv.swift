@@ -118,9 +118,15 @@ extension Collectives {
             },
             steps: { _ in [{ x in
                 let vl = v(x.layout.sendCount, x.ranks)
+                // Zero-count pairs are skipped on both sides (every rank knows the whole matrix): NCCL
+                // 2.28.9 hung on zero-byte send/recv with symmetric-window buffers across processes.
                 for p in 0..<x.ranks {
-                    try x.issuer.send(x.send + vl.sendOffset(x.rank, to: p) * x.typeSize, count: vl.counts[x.rank][p], dtype: x.dtype, peer: p)
-                    try x.issuer.recv(x.recv + vl.recvOffset(x.rank, from: p) * x.typeSize, count: vl.counts[p][x.rank], dtype: x.dtype, peer: p)
+                    if vl.counts[x.rank][p] > 0 {
+                        try x.issuer.send(x.send + vl.sendOffset(x.rank, to: p) * x.typeSize, count: vl.counts[x.rank][p], dtype: x.dtype, peer: p)
+                    }
+                    if vl.counts[p][x.rank] > 0 {
+                        try x.issuer.recv(x.recv + vl.recvOffset(x.rank, from: p) * x.typeSize, count: vl.counts[p][x.rank], dtype: x.dtype, peer: p)
+                    }
                 }
             }] })
     }

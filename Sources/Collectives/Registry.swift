@@ -94,6 +94,7 @@ public enum Collectives {
     static let sendrecv = CollectiveDescriptor(
         key: "sendrecv", summary: "each rank sends its buffer to rank+1 and receives from rank−1",
         busFactor: .one, split: .whole, usesOp: false, usesRoot: false,
+        inPlaceUnsupported: "NCCL does not order a group's send and receive on one buffer: in-place send/recv overwrites data before it is sent, so its results are a race",
         layoutFn: { c, _, _ in whole(c) },
         expectedFn: { l, n, r, _ in [Segment(dstOffset: 0, length: l.recvCount, srcRank: (r - 1 + n) % n, srcOffset: 0)] },
         steps: { _ in [{ x in

@@ -155,7 +155,8 @@ struct Tally {
         for w in waived { reasons[w.components(separatedBy: ": ").dropFirst().joined(separator: ": "), default: 0] += 1 }
         for (r, k) in reasons.sorted(by: { $0.key < $1.key }) { s += "  waived \(k)× \(r)\n" }
         for (k, v) in knownWrong.sorted(by: { $0.key < $1.key }) {
-            s += "  known limitation: \(k) in-place wrong in \(v) cases (NCCL does not support in-place all-to-all)\n"
+            let key = String(k.split(separator: " ").last ?? "")
+            s += "  known limitation: \(k) in-place wrong in \(v) cases — \(Collectives.named(key)?.inPlaceUnsupported ?? "")\n"
         }
         if knownRight > 0 { s += "  known limitation cases that came out right: \(knownRight)\n" }
         return s

@@ -57,6 +57,9 @@ struct TopCommand: ParsableCommand {
     @Flag(help: "Do not read NVLink counters (no NVML).")
     var noNvlink = false
 
+    @Flag(help: "Also read NVLink raw counters (with protocol overhead): twice the NVML calls per sample.")
+    var raw = false
+
     @Flag(help: "No colour in text views.")
     var noColor = false
 
@@ -92,7 +95,7 @@ struct TopCommand: ParsableCommand {
             && ProcessInfo.processInfo.environment["TERM"] != "dumb"
         if json { config.view = .json } else if prometheus { config.view = .prometheus; config.count = 1 } else if once { config.view = .text } else if tty && isatty(0) == 1 { config.view = .interactive } else if listen != nil || record != nil { config.view = .none } else { config.view = .text }
 
-        let sources = try TopOptions.sources(nvlink: !noNvlink, rdma: rdma, sysRoot: sysRoot)
+        let sources = try TopOptions.sources(nvlink: !noNvlink, raw: raw, rdma: rdma, sysRoot: sysRoot)
         do {
             try LiveMonitor(sampler: Sampler(sources: sources), config: config).run()
         } catch let e as MonitorError {
@@ -116,13 +119,13 @@ enum TopOptions {
     }
 
     /// The sources to read; throws `.unavailable` when there is neither a GPU nor an RDMA device.
-    static func sources(nvlink: Bool, rdma: String, sysRoot: String) throws -> [any CounterSource] {
+    static func sources(nvlink: Bool, raw: Bool = false, rdma: String, sysRoot: String) throws -> [any CounterSource] {
         var sources: [any CounterSource] = []
         var missing: [String] = []
         if nvlink {
             do {
                 let nvml = try NVML()
-                if try nvml.deviceCount() > 0 { sources.append(NVLinkSource(nvml: nvml)) } else { missing.append("NVML sees no GPU") }
+                if try nvml.deviceCount() > 0 { sources.append(NVLinkSource(nvml: nvml, includeRaw: raw)) } else { missing.append("NVML sees no GPU") }
             } catch let e as LibraryNotFound {
                 missing.append("no NVIDIA GPU (\(e.library) not found)")
             } catch {

@@ -325,7 +325,10 @@ final class Session: @unchecked Sendable {
         guard first, policy.abortsProcess else { return }
         policy.onAbort?()
         FileHandle.standardError.write(Data("gpucomm: \(error.description)\n".utf8))
-        exit(6)
+        // _exit, not exit: exit's handlers tear down CUDA, which waits for a kernel that is itself
+        // waiting for the dead rank (seen on 4×H200: exit(6) hung until the watchdog ended it).
+        fflush(nil)
+        _exit(6)
     }
 
     // MARK: End

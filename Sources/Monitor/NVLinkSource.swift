@@ -14,41 +14,69 @@ import GPU
 public struct NVLinkSource: CounterSource {
     public let name = "nvml"
     public let nvml: NVML
+    /// Also read the raw (with protocol overhead) counters: twice the NVML calls per sample.
+    public let includeRaw: Bool
+    private let cache: Cache
 
-    public init(nvml: NVML) {
-        self.nvml = nvml
+    /// What does not change between samples: device list, names, PCI ids, link states. NVML calls
+    /// cost about 0.2 ms of kernel time each on Hopper (driver RPCs), so re-reading these every
+    /// sample dominated top's overhead; link states are re-read every `refreshSeconds` for hot-plug.
+    final class Cache: @unchecked Sendable {
+        struct GPU { let device: NVMLDevice; let name: String; let info: [String: String]; let links: [(link: Int, up: Bool)] }
+        let lock = NSLock()
+        var gpus: [GPU] = []
+        var taken: ContinuousClock.Instant?
+        let refreshSeconds: Double = 30
     }
 
-    /// Counter names for the four throughput fields, with NVML's KiB scaled to bytes.
-    static let fields: [(field: UInt32, name: String)] = [
+    public init(nvml: NVML, includeRaw: Bool = false) {
+        self.nvml = nvml
+        self.includeRaw = includeRaw
+        self.cache = Cache()
+    }
+
+    /// Counter names for the throughput fields, with NVML's KiB scaled to bytes.
+    static let allFields: [(field: UInt32, name: String)] = [
         (NVMLField.nvlinkThroughputDataTX, "tx_bytes"),
         (NVMLField.nvlinkThroughputDataRX, "rx_bytes"),
         (NVMLField.nvlinkThroughputRawTX, "tx_raw_bytes"),
         (NVMLField.nvlinkThroughputRawRX, "rx_raw_bytes"),
     ]
+    static let fields = allFields
+    var readFields: [(field: UInt32, name: String)] { includeRaw ? Self.allFields : Array(Self.allFields.prefix(2)) }
 
     public func read() throws -> [DeviceReading] {
-        let gpus = try nvml.devices().map { d in (device: d, pci: (try? d.pciBusId()) ?? "nvml\(d.index)") }
-        return try gpus.sorted { $0.pci < $1.pci }.enumerated().map { ordinal, g in
-            try readGPU(g.device, name: "gpu\(ordinal)", pci: g.pci)
-        }
+        try gpus().map { g in try readGPU(g) }
     }
 
-    func readGPU(_ d: NVMLDevice, name: String, pci: String) throws -> DeviceReading {
-        var info = ["pci": pci, "nvml_index": String(d.index)]
-        if let model = try? d.name() { info["model"] = model }
-        if let uuid = try? d.uuid() { info["uuid"] = uuid }
-        let links = (0..<nvmlMaxLinks).compactMap { l in d.nvlinkActive(l).map { (link: l, up: $0) } }
-        info["links_up"] = String(links.filter(\.up).count)
+    func gpus() throws -> [Cache.GPU] {
+        cache.lock.lock()
+        defer { cache.lock.unlock() }
+        if let t = cache.taken, (ContinuousClock.now - t) < .milliseconds(Int(cache.refreshSeconds * 1000)) { return cache.gpus }
+        let found = try nvml.devices().map { d in (device: d, pci: (try? d.pciBusId()) ?? "nvml\(d.index)") }
+        cache.gpus = found.sorted { $0.pci < $1.pci }.enumerated().map { ordinal, g in
+            let d = g.device
+            var info = ["pci": g.pci, "nvml_index": String(d.index)]
+            if let model = try? d.name() { info["model"] = model }
+            if let uuid = try? d.uuid() { info["uuid"] = uuid }
+            let links = (0..<nvmlMaxLinks).compactMap { l in d.nvlinkActive(l).map { (link: l, up: $0) } }
+            info["links_up"] = String(links.filter(\.up).count)
+            return Cache.GPU(device: d, name: "gpu\(ordinal)", info: info, links: links)
+        }
+        cache.taken = .now
+        return cache.gpus
+    }
+
+    func readGPU(_ g: Cache.GPU) throws -> DeviceReading {
         var requests: [(field: UInt32, scope: UInt32)] = []
-        for l in links { for f in Self.fields { requests.append((f.field, UInt32(l.link))) } }
-        let values = requests.isEmpty ? [] : try d.fieldValues(requests)
-        var ports = Self.ports(links: links, values: values)
+        for l in g.links where l.up { for f in readFields { requests.append((f.field, UInt32(l.link))) } }
+        let values = requests.isEmpty ? [] : try g.device.fieldValues(requests)
+        var ports = Self.ports(links: g.links, values: values)
         if ports.allSatisfy({ $0.counters.isEmpty }) {
-            let totals = try d.fieldValues(Self.fields.map { ($0.field, NVMLField.allLinks) })
+            let totals = try g.device.fieldValues(readFields.map { ($0.field, NVMLField.allLinks) })
             ports = [PortReading(port: "all", state: nil, counters: Self.counters(totals))]
         }
-        return DeviceReading(name: name, kind: .gpu, info: info, ports: ports)
+        return DeviceReading(name: g.name, kind: .gpu, info: g.info, ports: ports)
     }
 
     /// Groups field values by link into ports (pure: tested without NVML).
