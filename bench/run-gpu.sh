@@ -62,7 +62,7 @@ fi
 
 if want top; then
   step "gpucomm top --json beside a $N-GPU all-to-all (256 MiB per rank)"
-  $G top --json --interval 250ms --duration 14s --record $R/top-trace.json > $R/top.jsonl 2> $R/top.err &
+  $G top --json --links --interval 250ms --duration 14s --record $R/top-trace.json > $R/top.jsonl 2> $R/top.err &
   sleep 2
   $G nccl alltoall -b 256M -e 256M -g $N -n 6000 -w 10 --no-results > $R/top-alltoall.log 2>&1; echo "alltoall rc=$?"
   wait
@@ -74,11 +74,20 @@ best = max(samples, key=lambda s: json.dumps(s).count('"tx'))
 print(json.dumps(best)[:1500])
 PY
   step "top overhead: CPU time over 20 s at 1 Hz and 10 Hz"
-  for iv in 1s 100ms; do
-    TIMEFORMAT="interval $iv: user %U s, sys %S s, wall %R s"
-    { time $G top --json --interval $iv --duration 20s > /dev/null 2>/dev/null; } 2>> $R/top-overhead.txt
-  done
+  for mode in "" "--links"; do for iv in 1s 100ms; do
+    TIMEFORMAT="top --json $mode --interval $iv: user %U s, sys %S s, wall %R s"
+    { time $G top --json $mode --interval $iv --duration 20s > /dev/null 2>>$R/top-overhead.err; } 2>> $R/top-overhead.txt
+  done; done
   cat $R/top-overhead.txt
+fi
+
+if want peer2; then
+  step "alltoall vs PyTorch, one process per GPU on both sides, 3 repeats, -n 100"
+  for rep in 1 2 3; do
+    $G nccl alltoall --np $N -b 32M -e 1G -f 2 -n 100 -w 10 --results $R/gpucomm-a2a.jsonl > $R/gpucomm-a2a-$rep.log 2>&1
+    python3 -m torch.distributed.run --nproc_per_node $N bench/torch_peer.py --collectives alltoall --sizes $((32<<20)):$((1<<30)):2 --iters 100 --out $R/torch-a2a.jsonl > $R/torch-a2a.log 2>&1
+  done
+  python3 bench/compare_peer.py $R/gpucomm-a2a.jsonl $R/torch-a2a.jsonl --median > $R/peer-a2a.txt; cat $R/peer-a2a.txt
 fi
 
 if want suite; then

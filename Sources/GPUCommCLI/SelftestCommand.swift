@@ -88,6 +88,12 @@ struct SelftestCommand: ParsableCommand {
             for c in colls {
                 if job.reports { FileHandle.standardError.write(Data("[selftest] \(label): \(mode.rawValue) \(c.key) (\(tally.passed) passed, \(tally.failures.count) failed so far)\n".utf8)) }
                 if c.needsPowerOfTwo && n & (n - 1) != 0 { tally.waive("\(c.key): needs power-of-two ranks"); continue }
+                if c.key == "alltoallv", mode == .symmetric, job.group != nil, run.nccl.versionCode <= 22809 {
+                    // Seen on 4×H200: grouped send/recv on symmetric windows across processes never
+                    // completes on the ranks that only send (NCCL 2.28.9; one process passes).
+                    tally.waive("symmetric alltoallv: NCCL \(run.nccl.version) hangs on grouped send/recv in symmetric windows across processes")
+                    continue
+                }
                 // One allocation per collective and mode, sized for its largest case.
                 let most = types.map { t -> Int in
                     let g = c.granularity(typeSize: t.size, ranks: n)

@@ -60,6 +60,9 @@ struct TopCommand: ParsableCommand {
     @Flag(help: "Also read NVLink raw counters (with protocol overhead): twice the NVML calls per sample.")
     var raw = false
 
+    @Flag(help: "Read every NVLink's counters and the per-GPU link imbalance (costs ~0.5 ms of kernel time per link and field each sample; default: per-GPU sums).")
+    var links = false
+
     @Flag(help: "No colour in text views.")
     var noColor = false
 
@@ -95,7 +98,7 @@ struct TopCommand: ParsableCommand {
             && ProcessInfo.processInfo.environment["TERM"] != "dumb"
         if json { config.view = .json } else if prometheus { config.view = .prometheus; config.count = 1 } else if once { config.view = .text } else if tty && isatty(0) == 1 { config.view = .interactive } else if listen != nil || record != nil { config.view = .none } else { config.view = .text }
 
-        let sources = try TopOptions.sources(nvlink: !noNvlink, raw: raw, rdma: rdma, sysRoot: sysRoot)
+        let sources = try TopOptions.sources(nvlink: !noNvlink, raw: raw, perLink: links, rdma: rdma, sysRoot: sysRoot)
         do {
             try LiveMonitor(sampler: Sampler(sources: sources), config: config).run()
         } catch let e as MonitorError {
@@ -119,13 +122,13 @@ enum TopOptions {
     }
 
     /// The sources to read; throws `.unavailable` when there is neither a GPU nor an RDMA device.
-    static func sources(nvlink: Bool, raw: Bool = false, rdma: String, sysRoot: String) throws -> [any CounterSource] {
+    static func sources(nvlink: Bool, raw: Bool = false, perLink: Bool = false, rdma: String, sysRoot: String) throws -> [any CounterSource] {
         var sources: [any CounterSource] = []
         var missing: [String] = []
         if nvlink {
             do {
                 let nvml = try NVML()
-                if try nvml.deviceCount() > 0 { sources.append(NVLinkSource(nvml: nvml, includeRaw: raw)) } else { missing.append("NVML sees no GPU") }
+                if try nvml.deviceCount() > 0 { sources.append(NVLinkSource(nvml: nvml, includeRaw: raw, perLink: perLink)) } else { missing.append("NVML sees no GPU") }
             } catch let e as LibraryNotFound {
                 missing.append("no NVIDIA GPU (\(e.library) not found)")
             } catch {
