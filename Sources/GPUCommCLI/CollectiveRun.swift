@@ -65,7 +65,7 @@ final class CollectiveRun {
         let o = p.options
         print("# gpucomm \(GPUCommVersion.version)  nccl \(nccl.version)  cuda-driver \(job.inventory.cudaDriverAPI ?? "?")")
         print("# Collective test starting: \(c.key)")
-        print("# nThread 1 nGpus \(job.devices.count) minBytes \(p.sizes.first!) maxBytes \(p.sizes.last!) step: \(p.sizes.count > 1 ? "\(p.sizes[1] - p.sizes[0] == p.sizes[0] * (p.sizes[1] / p.sizes[0] - 1) ? "" : "")" : "")\(stepText(p.sizes)) warmup iters: \(o.warmup) iters: \(o.iterations) agg iters: \(o.aggregate) validation: \(o.check ? 1 : 0) graph: \(o.graphLaunches)")
+        print("# nThread 1 nGpus \(job.devices.count) minBytes \(p.sizes.first!) maxBytes \(p.sizes.last!) step: \(stepText(p.sizes)) warmup iters: \(o.warmup) iters: \(o.iterations) agg iters: \(o.aggregate) validation: \(o.check ? 1 : 0) graph: \(o.graphLaunches)")
         print("#\n# Using devices")
         for (d, r) in zip(job.devices, job.globalRanks) {
             let host = String(ProcessInfo.processInfo.hostName.prefix(12))

@@ -63,7 +63,7 @@ struct NCCLCommand: ParsableCommand {
 
     func execute(_ run: CollectiveRun, colls: [CollectiveDescriptor], types: [NCCLDataType], plan: NCCLOptions.Plan) throws {
         let n = run.ranks
-        for cycle in 0..<plan.options.iterations.signum() * options.cycles {
+        for cycle in 0..<options.cycles {
             if options.cycles > 1 { run.progress("cycle \(cycle + 1)/\(options.cycles)") }
             for c in colls {
                 run.header(c, plan)
