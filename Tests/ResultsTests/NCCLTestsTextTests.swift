@@ -93,3 +93,31 @@ import Testing
         #expect(InputText.stripLauncherPrefix("16384x16384: 1 GPU") == "16384x16384: 1 GPU")
     }
 }
+
+@Suite struct NCCLTestsLayoutTests {
+    @Test func oldAllGatherWithoutRedopOrRootAndUncheckedWrong() throws {
+        let log = """
+        # nThread 1 nGpus 2 minBytes 1024 maxBytes 2048 step: 2(factor) warmup iters: 5 iters: 20 validation: 0
+        #
+        #                                             out-of-place                       in-place
+        #       size         count      type     time   algbw   busbw  #wrong     time   algbw   busbw  #wrong
+        #        (B)    (elements)               (us)  (GB/s)  (GB/s)             (us)  (GB/s)  (GB/s)
+                1024           128     float    10.00    0.10    0.05     N/A    10.50    0.10    0.05     N/A
+                2048           256     float    11.00    0.19    0.09     N/A    11.20    0.18    0.09     N/A
+        # Out of bounds values : 0 OK
+        """
+        let input = try ResultInputs.load(text: log, name: "all_gather_perf.log")
+        #expect(input.rowsRead == 4 && input.skipped.isEmpty)
+        let r = input.set.rows[3]
+        #expect(r.benchmark == "all_gather" && r.variant == "in_place" && r.wrong == nil && r.op == nil && r.root == nil)
+        #expect(r.ranks == 2 && r.timeUs == 11.20 && r.busbwGBps == 0.09 && r.count == 256)
+    }
+
+    @Test func unknownCollectiveAsksForBenchmark() throws {
+        let text = try Golden.fixtureText("nccl-tests/all_reduce_perf-2.10-old-error-column.log")
+        let error = try #require(throws: ResultsError.self) { try ResultInputs.load(text: text, name: "run7.log") }
+        #expect(error.message.contains("--benchmark"))
+        let forced = try ResultInputs.load(text: text, name: "run7.log", options: ImportOptions(benchmark: "all_reduce"))
+        #expect(forced.rowsRead == 24)
+    }
+}
