@@ -65,6 +65,15 @@ public enum ResultsCodec {
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
             throw ResultsError(file: file, line: line, "field '\(path)': \(ctx.debugDescription)")
         } catch let DecodingError.dataCorrupted(ctx) {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if !trimmed.hasPrefix("{") {
+                throw ResultsError(file: file, line: line,
+                    "not a gpucomm results line: expected a JSON object starting with '{', found '\(trimmed.prefix(40))'")
+            }
+            if ctx.codingPath.isEmpty && !trimmed.hasSuffix("}") {
+                throw ResultsError(file: file, line: line,
+                    "not a gpucomm results line: the JSON object has no closing '}' (the line is truncated)")
+            }
             throw ResultsError(file: file, line: line, "not a gpucomm results line: \(ctx.debugDescription)")
         } catch {
             throw ResultsError(file: file, line: line, "not a gpucomm results line: \(error)")
