@@ -81,9 +81,11 @@ import Testing
     @Test func garbageInsideTableIsSkippedWithReason() throws {
         var lines = try Golden.fixtureText("nccl-tests/nt_all_reduce_g4.log").split(separator: "\n", omittingEmptySubsequences: false)
         lines.insert("vm:1601:1650 [2] NCCL INFO Channel 00/0 : 2[2] -> 3[3] via P2P/CUMEM", at: 16)
+        lines.insert("Segmentation fault in thread 3, retrying", at: 18)
         let input = try ResultInputs.load(text: lines.joined(separator: "\n"), name: "noisy.log")
         #expect(input.rowsRead == 28)
-        #expect(input.skipped.map(\.line) == [17])
+        #expect(input.skipped.map(\.line) == [19])
+        #expect(input.skipped.first?.reason == "not a table row: 'Segmentation fault in thread 3, retrying'")
     }
 
     @Test func launcherPrefixStripping() {
