@@ -122,8 +122,9 @@ public enum ResultInputs {
             checked += 1
             if firstLine == nil { firstLine = Substring(line) }
             if checked == 1 && line.hasPrefix("{") {
-                if line.contains("\"type\"") { return .gpucommJSONL }
+                // nccl-tests -J may write its whole document on one line, and its results hold "type" keys too.
                 if line == "{" || line.contains("\"nccl_version\"") || line.contains("\"start_time\"") { return .ncclTestsJSON }
+                if line.contains("\"type\"") { return .gpucommJSONL }
             }
             if checked == 1 && StudyCSVImporter.recognizes(header: line) { return .studyCSV }
             if line.hasPrefix("# nccl-tests version") || line.hasPrefix("# nThread") || line.hasPrefix("# Collective test starting")
