@@ -90,6 +90,7 @@ public enum ResultInputs {
 
     /// Imports `text`; `name` stands for the file in errors, in `source` and for format hints.
     public static func load(text: String, name: String, options: ImportOptions = ImportOptions()) throws -> ImportedInput {
+        if text.allSatisfy(\.isWhitespace) { throw ResultsError(file: name, "empty input (expected results or a tool's output)") }
         guard let format = options.format ?? detect(text: text, name: name) else {
             throw ResultsError(file: name, line: 1,
                 "unknown input format (expected gpucomm JSON Lines, nccl-tests text or -J JSON, NVSHMEM perftest, mgpm Jacobi, or an aws-efa-p5 study CSV)")

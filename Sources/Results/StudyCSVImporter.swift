@@ -87,6 +87,9 @@ enum StudyCSVImporter {
             }
         }
 
+        if rows.isEmpty && skipped.isEmpty {
+            throw ResultsError(file: name, line: first.number, "no data lines after the header: the file is empty or cut short")
+        }
         var run = RunInfo(run: runID, tool: tool)
         run.importer = InputFormat.studyCSV.rawValue
         run.source = name

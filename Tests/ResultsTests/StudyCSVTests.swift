@@ -74,4 +74,12 @@ import Testing
         #expect(input.rowsRead == 1)
         #expect(input.skipped == [SkippedLine(line: 2, reason: "no value in column 'algbw(GB/s)'")])
     }
+
+    @Test func headerOnlyAndEmptyAreErrors() throws {
+        let header = "Nodes,GPUs,size(MB),iterations,algbw(GB/s)\n"
+        let e1 = try #require(throws: ResultsError.self) { try ResultInputs.load(text: header, name: "nvshmem_alltoall_host.csv") }
+        #expect(e1.line == 1 && e1.message.contains("cut short"))
+        let e2 = try #require(throws: ResultsError.self) { try ResultInputs.load(text: "\n \n", name: "x.csv") }
+        #expect(e2.message.hasPrefix("empty input"))
+    }
 }
