@@ -146,7 +146,17 @@ public struct ResultSet: Sendable, Equatable {
         var set = ResultSet()
         var lineNumber = firstLine - 1
         var start = from
-        set.rows.reserveCapacity((n - from) / 300)
+        // One row per line at most: counting lines first avoids regrowing (and copying) a large array.
+        var lines = 1
+        if let base = b.baseAddress {
+            var p = UnsafeRawPointer(base + from)
+            let stopAt = UnsafeRawPointer(base + n)
+            while p < stopAt, let hit = memchr(p, 0x0A, stopAt - p) {
+                lines += 1
+                p = UnsafeRawPointer(hit) + 1
+            }
+        }
+        set.rows.reserveCapacity(lines)
         var fast = FastResultLine(b)
         while start < n {
             lineNumber += 1
