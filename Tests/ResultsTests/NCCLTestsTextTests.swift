@@ -88,11 +88,24 @@ import Testing
         #expect(input.skipped.first?.reason == "not a table row: 'Segmentation fault in thread 3, retrying'")
     }
 
+    @Test func kubectlTimestampsAreRemoved() throws {
+        let text = try Golden.fixtureText("nccl-tests/nt_all_reduce_g4.log")
+        let stamped = text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { "2026-11-21T16:57:28.000000001Z " + $0 }.joined(separator: "\n")
+        let plain = try Golden.importFixture("nccl-tests/nt_all_reduce_g4.log")
+        let input = try ResultInputs.load(text: stamped, name: "k8s.log")
+        #expect(input.rowsRead == 28 && input.set.rows.map(\.busbwGBps) == plain.set.rows.map(\.busbwGBps))
+        #expect(InputText.lines("2026-11-21T16:57:28Z [1,3]<stdout>:x\n2026-11-21T16:57:28Z y\n").map(\.tag) == ["1,3", nil])
+    }
+
     @Test func launcherPrefixStripping() {
         #expect(InputText.stripLauncherPrefix("[1,12]<stdout>:# nThread 1") == "# nThread 1")
         #expect(InputText.stripLauncherPrefix("12: # nThread 1") == "# nThread 1")
         #expect(InputText.stripLauncherPrefix("           8             2     float") == "           8             2     float")
         #expect(InputText.stripLauncherPrefix("16384x16384: 1 GPU") == "16384x16384: 1 GPU")
+        #expect(InputText.stripLauncherPrefix("2026-11-21T16:57:28.123456789Z # nThread 1") == "# nThread 1")
+        #expect(InputText.stripLauncherPrefix("2026-11-21T16:57:28+00:00 [1,0]<stdout>:# nThread 1") == "# nThread 1")
+        #expect(InputText.stripLauncherPrefix("2026-11-21 16:57:28 text") == "2026-11-21 16:57:28 text")
     }
 }
 
