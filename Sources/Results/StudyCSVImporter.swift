@@ -99,7 +99,7 @@ enum StudyCSVImporter {
         // Link rates of the instance type (AWS and NVIDIA specifications; the study did not measure them).
         topo.nicGBpsPerGPU = 50
         topo.nvlinksPerGPU = 18
-        topo.nvlinkGBpsPerLink = 26.5625
+        topo.nvlinkGBpsPerLink = 25
         topo.nvlinkPeakGBps = 450
         run.topology = topo
         run.notes = [attribution,
@@ -107,7 +107,7 @@ enum StudyCSVImporter {
                         + "node counts \(nodes.sorted().map(String.init).joined(separator: ", ")).",
                      "Sizes in the study's MB/KB columns are powers of two and were read as MiB/KiB.",
                      "Link rates from the instance type, not measured by the study: p5.48xlarge has 3200 Gbps of EFA "
-                        + "(32 x 100 Gbps; 400 Gbps = 50 GB/s per GPU); H100 SXM NVLink4 is 18 links x 26.5625 GB/s = 450 GB/s per direction."]
+                        + "(32 x 100 Gbps; 400 Gbps = 50 GB/s per GPU); H100 SXM NVLink4 is 18 links x 25 GB/s = 450 GB/s per direction."]
         return ImportedInput(set: ResultSet(runs: [run], rows: rows), format: .studyCSV, skipped: skipped)
     }
 
