@@ -96,18 +96,13 @@ enum StudyCSVImporter {
         var topo = Topology()
         topo.nodes = nodes.max()
         if perNode.count == 1 { topo.gpusPerNode = perNode.first }
-        // Link rates of the instance type (AWS and NVIDIA specifications; the study did not measure them).
-        topo.nicGBpsPerGPU = 50
-        topo.nvlinksPerGPU = 18
-        topo.nvlinkGBpsPerLink = 25
-        topo.nvlinkPeakGBps = 450
+        // No link rates: the study did not record them, and for these multi-node runs neither the
+        // NVLink nor the NIC rate alone is "the" peak of a bus bandwidth (a report takes --link-gbps).
         run.topology = topo
         run.notes = [attribution,
                      "Setup: Amazon SageMaker HyperPod, p5.48xlarge (8x H100 per node, 32 EFA devices per node), "
                         + "node counts \(nodes.sorted().map(String.init).joined(separator: ", ")).",
-                     "Sizes in the study's MB/KB columns are powers of two and were read as MiB/KiB.",
-                     "Link rates from the instance type, not measured by the study: p5.48xlarge has 3200 Gbps of EFA "
-                        + "(32 x 100 Gbps; 400 Gbps = 50 GB/s per GPU); H100 SXM NVLink4 is 18 links x 25 GB/s = 450 GB/s per direction."]
+                     "Sizes in the study's MB/KB columns are powers of two and were read as MiB/KiB."]
         return ImportedInput(set: ResultSet(runs: [run], rows: rows), format: .studyCSV, skipped: skipped)
     }
 
