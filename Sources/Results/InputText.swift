@@ -18,10 +18,11 @@ enum InputText {
             n += 1
             var line = raw
             if line.last == "\r" { line = line.dropLast() }
-            let stripped = stripLauncherPrefix(line)
+            let untimed = stripTimestamp(line)
+            let stripped = stripLauncherPrefix(untimed)
             var tag: Substring?
-            if stripped.startIndex != line.startIndex {
-                tag = line[line.startIndex..<stripped.startIndex].trimmingPrefixAndTag()
+            if stripped.startIndex != untimed.startIndex {
+                tag = untimed[untimed.startIndex..<stripped.startIndex].trimmingPrefixAndTag()
             }
             out.append(Line(number: n, text: stripped, tag: tag))
         }
@@ -35,8 +36,10 @@ enum InputText {
         lines(text).map { ($0.number, $0.text) }
     }
 
-    /// Removes `[1,0]<stdout>:` (Open MPI `--tag-output`) or `0: ` (`srun -l`) from the start of a line.
+    /// Removes `[1,0]<stdout>:` (Open MPI `--tag-output`) or `0: ` (`srun -l`) from the start of a
+    /// line, after an RFC 3339 timestamp (`kubectl logs --timestamps`) if there is one.
     static func stripLauncherPrefix(_ line: Substring) -> Substring {
+        let line = stripTimestamp(line)
         let u = line.utf8
         var i = u.startIndex
         // Open MPI: [jobid,rank]<stdout>: or <stderr>:
@@ -61,6 +64,21 @@ enum InputText {
         guard afterColon == u.endIndex || u[afterColon] == UInt8(ascii: " ") else { return line }
         let start = afterColon == u.endIndex ? afterColon : u.index(after: afterColon)
         return line[start...]
+    }
+
+    /// `2026-11-21T16:57:28.123456789Z ` (as `kubectl logs --timestamps` writes) removed from the start.
+    static func stripTimestamp(_ line: Substring) -> Substring {
+        let u = Array(line.utf8.prefix(40))
+        func digit(_ k: Int) -> Bool { k < u.count && u[k] >= 0x30 && u[k] <= 0x39 }
+        func byte(_ k: Int, _ c: Character) -> Bool { k < u.count && u[k] == c.asciiValue! }
+        guard u.count >= 21, digit(0), digit(1), digit(2), digit(3), byte(4, "-"), digit(5), digit(6), byte(7, "-"),
+              digit(8), digit(9), byte(10, "T"), digit(11), digit(12), byte(13, ":"), digit(14), digit(15), byte(16, ":"),
+              digit(17), digit(18) else { return line }
+        var k = 19
+        if byte(k, ".") { k += 1; while digit(k) { k += 1 } }
+        if byte(k, "Z") { k += 1 } else if byte(k, "+") || byte(k, "-") { k += 6 }  // +00:00
+        guard byte(k, " ") else { return line }
+        return line.dropFirst(k + 1)
     }
 
     /// Splits a CSV line on commas and trims stray spaces from each field (no quoting in our inputs).

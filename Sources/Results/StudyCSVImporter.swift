@@ -87,12 +87,17 @@ enum StudyCSVImporter {
             }
         }
 
+        if rows.isEmpty && skipped.isEmpty {
+            throw ResultsError(file: name, line: first.number, "no data lines after the header: the file is empty or cut short")
+        }
         var run = RunInfo(run: runID, tool: tool)
         run.importer = InputFormat.studyCSV.rawValue
         run.source = name
         var topo = Topology()
         topo.nodes = nodes.max()
         if perNode.count == 1 { topo.gpusPerNode = perNode.first }
+        // No link rates: the study did not record them, and for these multi-node runs neither the
+        // NVLink nor the NIC rate alone is "the" peak of a bus bandwidth (a report takes --link-gbps).
         run.topology = topo
         run.notes = [attribution,
                      "Setup: Amazon SageMaker HyperPod, p5.48xlarge (8x H100 per node, 32 EFA devices per node), "

@@ -24,6 +24,15 @@ import Testing
         #expect(last.root == nil && last.op == "sum")
     }
 
+    @Test func oneLineDocumentIsDetected() throws {
+        let text = try Golden.fixtureText("nccl-tests/nt_all_reduce.json")
+        let oneLine = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined()
+        #expect(!oneLine.contains("\n"))
+        let input = try ResultInputs.load(text: oneLine, name: "nccl-tests/nt_all_reduce.json")
+        let pretty = try Golden.importFixture("nccl-tests/nt_all_reduce.json")
+        #expect(input.format == .ncclTestsJSON && input.set.rows == pretty.set.rows.map { var r = $0; r.run = input.set.rows[0].run; return r })
+    }
+
     @Test func truncatedDocumentNamesTheEnd() throws {
         let text = try Golden.fixtureText("nccl-tests/nt_all_reduce.json")
         let cut = String(text.prefix(3000))

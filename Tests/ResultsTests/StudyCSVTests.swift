@@ -13,6 +13,7 @@ import Testing
         #expect(input.set.runs.count == 1)
         #expect(input.set.runs[0].tool == "aws-efa-p5-study")
         #expect(input.set.runs[0].notes?.first?.contains("CC BY 4.0") == true)
+        #expect(input.set.runs[0].topology?.nicGBpsPerGPU == nil && input.set.runs[0].topology?.gpusPerNode == 8)
         try Golden.check(try Golden.render(input), against: "aws-efa-p5-\(file).jsonl")
     }
 
@@ -72,5 +73,13 @@ import Testing
         let input = try ResultInputs.load(text: missing, name: "nvshmem_alltoall_host.csv")
         #expect(input.rowsRead == 1)
         #expect(input.skipped == [SkippedLine(line: 2, reason: "no value in column 'algbw(GB/s)'")])
+    }
+
+    @Test func headerOnlyAndEmptyAreErrors() throws {
+        let header = "Nodes,GPUs,size(MB),iterations,algbw(GB/s)\n"
+        let e1 = try #require(throws: ResultsError.self) { try ResultInputs.load(text: header, name: "nvshmem_alltoall_host.csv") }
+        #expect(e1.line == 1 && e1.message.contains("cut short"))
+        let e2 = try #require(throws: ResultsError.self) { try ResultInputs.load(text: "\n \n", name: "x.csv") }
+        #expect(e2.message.hasPrefix("empty input"))
     }
 }
