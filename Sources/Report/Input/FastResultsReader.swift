@@ -28,7 +28,8 @@ public enum FastResultsReader {
     /// Reads any supported input at `path`: gpucomm JSON Lines through this reader, everything
     /// else through `ResultInputs` (format detection and importers).
     public static func load(path: String) throws -> ImportedInput {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Mapped, not read: a large results file then costs no copy.
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) else {
             throw ResultsError(file: path, "cannot read file")
         }
         if recognizes(data) {

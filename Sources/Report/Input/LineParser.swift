@@ -125,68 +125,50 @@ struct LineParser {
         return eat(UInt8(ascii: "}"))
     }
 
+    /// Keys of a result line, matched on bytes (making a String per key cost more than the rest).
+    enum Key: String, CaseIterable {
+        case type, run, benchmark, backend, ranks, variant, dtype, op, buffer, timing, root, nodes, iterations
+        case size_bytes, count, chunk_bytes, wrong, time_us, algbw_gbps, busbw_gbps, metrics, labels, stats
+
+        /// Keys by their length in bytes.
+        static let byLength: [[(bytes: [UInt8], key: Key)]] = {
+            var t = Array(repeating: [([UInt8], Key)](), count: 16)
+            for k in allCases { t[k.rawValue.utf8.count].append((Array(k.rawValue.utf8), k)) }
+            return t
+        }()
+    }
+
+    /// A top-level key: one of `Key`, or nil for another (valid, unescaped) key; fails on an escape.
+    mutating func key() -> (ok: Bool, key: Key?) {
+        guard eat(UInt8(ascii: "\"")) else { return (false, nil) }
+        let s = i
+        while i < end, b[i] != UInt8(ascii: "\"") {
+            if b[i] == UInt8(ascii: "\\") || b[i] < 0x20 { return (false, nil) }
+            i += 1
+        }
+        guard i < end else { return (false, nil) }
+        let n = i - s
+        i += 1
+        guard n < Key.byLength.count else { return (true, nil) }
+        outer: for (bytes, k) in Key.byLength[n] {
+            for j in 0..<n where bytes[j] != b[s + j] { continue outer }
+            return (true, k)
+        }
+        return (true, nil)
+    }
+
     /// The row, or nil to fall back to the full decoder.
     mutating func resultRow() -> ResultRow? {
         var type: String?, run: String?, benchmark: String?, backend: String?, ranks: Int?
         var row = ResultRow(run: "", benchmark: "", backend: "", ranks: 0)
-        let ok = object { p, key in
-            if p.null() {
-                // An explicit null is an absent optional; required fields then fail below.
-                return true
-            }
-            switch key {
-            case "type": type = p.string(); return type != nil
-            case "run": run = p.string(); return run != nil
-            case "benchmark": benchmark = p.string(); return benchmark != nil
-            case "backend": backend = p.string(); return backend != nil
-            case "ranks": guard let v = p.int(), let r = Int(exactly: v) else { return false }; ranks = r; return true
-            case "variant": row.variant = p.string(); return row.variant != nil
-            case "dtype": row.dtype = p.string(); return row.dtype != nil
-            case "op": row.op = p.string(); return row.op != nil
-            case "buffer": row.buffer = p.string(); return row.buffer != nil
-            case "timing": row.timing = p.string(); return row.timing != nil
-            case "root": guard let v = p.int(), let r = Int(exactly: v) else { return false }; row.root = r; return true
-            case "nodes": guard let v = p.int(), let r = Int(exactly: v) else { return false }; row.nodes = r; return true
-            case "iterations": guard let v = p.int(), let r = Int(exactly: v) else { return false }; row.iterations = r; return true
-            case "size_bytes": row.sizeBytes = p.int(); return row.sizeBytes != nil
-            case "count": row.count = p.int(); return row.count != nil
-            case "chunk_bytes": row.chunkBytes = p.int(); return row.chunkBytes != nil
-            case "wrong": row.wrong = p.int(); return row.wrong != nil
-            case "time_us": row.timeUs = p.double(); return row.timeUs != nil
-            case "algbw_gbps": row.algbwGBps = p.double(); return row.algbwGBps != nil
-            case "busbw_gbps": row.busbwGBps = p.double(); return row.busbwGBps != nil
-            case "metrics":
-                var m: [String: Double] = [:]
-                guard p.object({ q, k in
-                    guard let v = q.double() else { return false }
-                    m[k] = v
-                    return true
-                }) else { return false }
-                row.metrics = m
-                return true
-            case "labels":
-                var l: [String: String] = [:]
-                guard p.object({ q, k in
-                    guard let v = q.string() else { return false }
-                    l[k] = v
-                    return true
-                }) else { return false }
-                row.labels = l
-                return true
-            case "stats":
-                var v: [String: Double] = [:]
-                guard p.object({ q, k in
-                    guard let d = q.double() else { return false }
-                    v[k] = d
-                    return true
-                }) else { return false }
-                guard let mn = v["min"], let p50 = v["p50"], let p95 = v["p95"], let p99 = v["p99"], let mx = v["max"],
-                      let mean = v["mean"], let cv = v["cv"], let n = v["samples"], let samples = Int(exactly: n) else { return false }
-                row.stats = TimeStats(min: mn, p50: p50, p95: p95, p99: p99, max: mx, mean: mean, cv: cv, samples: samples)
-                return true
-            default:
-                return p.skipValue()
-            }
+        guard eat(UInt8(ascii: "{")) else { return nil }
+        var ok = true
+        if !eat(UInt8(ascii: "}")) {
+            repeat {
+                let (good, key) = self.key()
+                guard good, eat(UInt8(ascii: ":")), field(key, &row, &type, &run, &benchmark, &backend, &ranks) else { ok = false; break }
+            } while eat(UInt8(ascii: ","))
+            ok = ok && eat(UInt8(ascii: "}"))
         }
         skipSpace()
         guard ok, i == end, type == "result", let run, let benchmark, let backend, let ranks else { return nil }
@@ -195,5 +177,64 @@ struct LineParser {
         row.backend = backend
         row.ranks = ranks
         return row
+    }
+
+    /// Reads the value of one top-level field into the row; false gives up on the line.
+    mutating func field(_ key: Key?, _ row: inout ResultRow, _ type: inout String?, _ run: inout String?,
+                        _ benchmark: inout String?, _ backend: inout String?, _ ranks: inout Int?) -> Bool {
+        // An explicit null is an absent optional; required fields then fail in the caller.
+        if null() { return true }
+        guard let key else { return skipValue() }
+        switch key {
+        case .type: type = string(); return type != nil
+        case .run: run = string(); return run != nil
+        case .benchmark: benchmark = string(); return benchmark != nil
+        case .backend: backend = string(); return backend != nil
+        case .ranks: guard let v = int(), let r = Int(exactly: v) else { return false }; ranks = r; return true
+        case .variant: row.variant = string(); return row.variant != nil
+        case .dtype: row.dtype = string(); return row.dtype != nil
+        case .op: row.op = string(); return row.op != nil
+        case .buffer: row.buffer = string(); return row.buffer != nil
+        case .timing: row.timing = string(); return row.timing != nil
+        case .root: guard let v = int(), let r = Int(exactly: v) else { return false }; row.root = r; return true
+        case .nodes: guard let v = int(), let r = Int(exactly: v) else { return false }; row.nodes = r; return true
+        case .iterations: guard let v = int(), let r = Int(exactly: v) else { return false }; row.iterations = r; return true
+        case .size_bytes: row.sizeBytes = int(); return row.sizeBytes != nil
+        case .count: row.count = int(); return row.count != nil
+        case .chunk_bytes: row.chunkBytes = int(); return row.chunkBytes != nil
+        case .wrong: row.wrong = int(); return row.wrong != nil
+        case .time_us: row.timeUs = double(); return row.timeUs != nil
+        case .algbw_gbps: row.algbwGBps = double(); return row.algbwGBps != nil
+        case .busbw_gbps: row.busbwGBps = double(); return row.busbwGBps != nil
+        case .metrics:
+            var m: [String: Double] = [:]
+            guard object({ q, k in
+                guard let v = q.double() else { return false }
+                m[k] = v
+                return true
+            }) else { return false }
+            row.metrics = m
+            return true
+        case .labels:
+            var l: [String: String] = [:]
+            guard object({ q, k in
+                guard let v = q.string() else { return false }
+                l[k] = v
+                return true
+            }) else { return false }
+            row.labels = l
+            return true
+        case .stats:
+            var v: [String: Double] = [:]
+            guard object({ q, k in
+                guard let d = q.double() else { return false }
+                v[k] = d
+                return true
+            }) else { return false }
+            guard let mn = v["min"], let p50 = v["p50"], let p95 = v["p95"], let p99 = v["p99"], let mx = v["max"],
+                  let mean = v["mean"], let cv = v["cv"], let n = v["samples"], let samples = Int(exactly: n) else { return false }
+            row.stats = TimeStats(min: mn, p50: p50, p95: p95, p99: p99, max: mx, mean: mean, cv: cv, samples: samples)
+            return true
+        }
     }
 }
