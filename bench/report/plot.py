@@ -6,7 +6,7 @@ import sys
 
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 sizes = sorted({int(r["records"]) for r in rows})
-W, H, L, R, T, B = 640, 360, 70, 20, 50, 60
+W, H, L, R, T, B = 680, 360, 70, 40, 50, 60
 top = max(6.0, max(float(r["wall_s"]) for r in rows) * 1.1)
 def y(v): return T + (H - T - B) * (1 - v / top)
 slot = (W - L - R) / len(sizes)
