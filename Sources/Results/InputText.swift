@@ -2,19 +2,37 @@ import Foundation
 
 /// Line handling shared by the text importers: numbering, launcher prefixes, fields, run ids.
 enum InputText {
+    /// One input line: its 1-based number, its text without launcher prefix, and the prefix's rank tag.
+    struct Line {
+        var number: Int
+        var text: Substring
+        /// `1,0` for `[1,0]<stdout>:`, `0` for `0: `, nil without prefix.
+        var tag: Substring?
+    }
+
     /// The input's lines with 1-based numbers, launcher prefixes removed, trailing `\r` dropped.
-    static func numberedLines(_ text: String) -> [(number: Int, text: Substring)] {
-        var out: [(Int, Substring)] = []
+    static func lines(_ text: String) -> [Line] {
+        var out: [Line] = []
         var n = 0
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
             n += 1
             var line = raw
             if line.last == "\r" { line = line.dropLast() }
-            out.append((n, stripLauncherPrefix(line)))
+            let stripped = stripLauncherPrefix(line)
+            var tag: Substring?
+            if stripped.startIndex != line.startIndex {
+                tag = line[line.startIndex..<stripped.startIndex].trimmingPrefixAndTag()
+            }
+            out.append(Line(number: n, text: stripped, tag: tag))
         }
         // A final newline gives one empty trailing piece that is not a line.
-        if let last = out.last, last.1.isEmpty, text.hasSuffix("\n") { out.removeLast() }
+        if let last = out.last, last.text.isEmpty, text.hasSuffix("\n") { out.removeLast() }
         return out
+    }
+
+    /// `lines(text)` as (number, text) pairs.
+    static func numberedLines(_ text: String) -> [(number: Int, text: Substring)] {
+        lines(text).map { ($0.number, $0.text) }
     }
 
     /// Removes `[1,0]<stdout>:` (Open MPI `--tag-output`) or `0: ` (`srun -l`) from the start of a line.
@@ -79,5 +97,14 @@ enum InputText {
 
     static func int64(_ s: some StringProtocol) -> Int64? {
         Int64(s.trimmingCharacters(in: .whitespaces))
+    }
+}
+
+extension Substring {
+    /// The rank tag inside a launcher prefix: `1,0` from `[1,0]<stdout>: `, `0` from ` 0: `.
+    fileprivate func trimmingPrefixAndTag() -> Substring {
+        if first == "[", let close = firstIndex(of: "]") { return self[index(after: startIndex)..<close] }
+        let digits = drop(while: { $0 == " " }).prefix(while: { $0.isNumber })
+        return digits
     }
 }
