@@ -102,6 +102,9 @@ struct AxisScale {
         var hi = Int(Foundation.log2(b).rounded(.up))
         if lo == hi { lo -= 1; hi += 1 }
         let step = [1, 2, 5, 10, 20].first { (hi - lo) / $0 <= 10 } ?? 20
+        // Ends on ticks, so the data never runs past the last labelled value.
+        lo = Int((Double(lo) / Double(step)).rounded(.down)) * step
+        hi = Int((Double(hi) / Double(step)).rounded(.up)) * step
         var ticks: [Double] = []
         for e in lo...hi where e % step == 0 { ticks.append(pow(2, Double(e))) }  // % keeps negative multiples too
         if ticks.isEmpty { ticks = [pow(2, Double(lo))] }
