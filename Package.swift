@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "Measure"),
         // NCCL collective benchmarks: descriptors, data fill and check, run.
         .target(name: "Collectives", dependencies: ["GPU", "Measure", "Kernels", "Launch"]),
+        // NVSHMEM benchmarks: one-sided puts (device- and host-initiated), checked.
+        .target(name: "NVSHMEMBench", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
@@ -34,7 +36,7 @@ let package = Package(
         // Multi-NIC selection simulator and scaling model.
         .target(name: "Simulate", dependencies: ["Results"]),
         .target(name: "GPUCommCLI", dependencies: [
-            "GPU", "Kernels", "Launch", "Measure", "Collectives", "Results", "Report", "Monitor", "Simulate",
+            "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),

@@ -44,7 +44,7 @@ public final class DataCheckKernels: @unchecked Sendable {
     func grid(_ n: Int) -> Int { max(1, min((n + 255) / 256, device.multiprocessors * 16)) }
 
     /// Writes value(rank, srcOffset + j) into `len` elements at `address`.
-    func fill(_ address: CUdeviceptr, len: Int, type: NCCLDataType, rank: Int, srcOffset: Int, seed: UInt32, mode: Int32, stream: Stream) throws {
+    public func fill(_ address: CUdeviceptr, len: Int, type: NCCLDataType, rank: Int, srcOffset: Int, seed: UInt32, mode: Int32, stream: Stream) throws {
         guard len > 0 else { return }
         try device.makeCurrent()
         try fills[type]!.launch(grid: grid(len), block: 256, stream: stream,
@@ -52,7 +52,7 @@ public final class DataCheckKernels: @unchecked Sendable {
     }
 
     /// Counts elements of `segments` (relative to `address`) that differ from the expected data.
-    func countWrong(_ address: CUdeviceptr, segments: [Segment], type: NCCLDataType, ranks: Int, op: NCCLReduceOp?,
+    public func countWrong(_ address: CUdeviceptr, segments: [Segment], type: NCCLDataType, ranks: Int, op: NCCLReduceOp?,
                     scalar: Double, seed: UInt32, mode: Int32, stream: Stream) throws -> Int64 {
         try device.makeCurrent()
         try counter.fill(byte: 0, on: stream)

@@ -16,7 +16,7 @@ public struct GPUComm: ParsableCommand {
         """,
         version: GPUCommVersion.description,
         subcommands: [
-            SuiteCommand.self, EnvCommand.self, NCCLCommand.self, SelftestCommand.self,
+            SuiteCommand.self, EnvCommand.self, NCCLCommand.self, NVSHMEMCommand.self, SelftestCommand.self,
             ImportCommand.self, ReportCommand.self, CompareCommand.self,
             TopCommand.self, SimulateCommand.self, ModelCommand.self,
             RendezvousProbeCommand.self,

@@ -68,7 +68,7 @@ final class Job {
     }
 
     /// Finds this process's place, checks the GPU count, and calls `validate(worldSize)` before any GPU work.
-    init(_ o: LaunchOptions, validate: (_ worldSize: Int, _ devices: [Device]) throws -> Void) throws {
+    init(_ o: LaunchOptions, needsNCCL: Bool = true, validate: (_ worldSize: Int, _ devices: [Device]) throws -> Void) throws {
         let env = ProcessInfo.processInfo.environment
         let info: RankInfo?
         do {
@@ -92,7 +92,7 @@ final class Job {
         globalRanks = (0..<per).map { processRank * per + $0 }
         try validate(worldSize, devices)
         inventory = Inventory.gather()
-        if inventory.library(.nccl)?.path == nil {
+        if needsNCCL, inventory.library(.nccl)?.path == nil {
             throw Failure(.unavailable, "NCCL: \(inventory.library(.nccl)?.problem ?? "not found")")
         }
         if inventory.library(.nvrtc)?.path == nil {

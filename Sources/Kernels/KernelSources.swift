@@ -5,4 +5,6 @@
 public enum KernelSources {
     /// Fill and check kernels for collective data (see cuda/fill_check.cu).
     public static var fillCheck: String { String(decoding: PackageResources.fill_check_cu, as: UTF8.self) }
+    /// Device-initiated NVSHMEM put kernels (see cuda/nvshmem_put.cu).
+    public static var nvshmemPut: String { String(decoding: PackageResources.nvshmem_put_cu, as: UTF8.self) }
 }

@@ -181,6 +181,34 @@ typedef nvmlReturn_t (*PFN_nvmlDeviceGetNvLinkState)(nvmlDevice_t device, unsign
 typedef nvmlReturn_t (*PFN_nvmlDeviceGetNvLinkRemotePciInfo_v2)(nvmlDevice_t device, unsigned int link, nvmlPciInfo_t *pci);
 typedef nvmlReturn_t (*PFN_nvmlDeviceGetFieldValues)(nvmlDevice_t device, int count, nvmlFieldValue_t *values);
 
+
+// ---- NVSHMEM host library (3.3–3.8). nvshmem_init/nvshmemx_init_attr are static inline in the
+// headers and not exported: a dlopen host uses the unique-id bootstrap below. Layouts:
+// nvshmemx_uniqueid_t 128 B; nvshmemx_init_attr_t 144 B {int version @0; void *mpi_comm @8;
+// init_args @16 {int version @16; uid_args @24 {int version @24; uid* @32; int myrank @40; int nranks @44}}}.
+typedef struct { char internal[128]; } nvshmemx_uniqueid_t;
+typedef struct { char bytes[144]; } nvshmemx_init_attr_t;
+typedef int (*PFN_nvshmemx_get_uniqueid)(nvshmemx_uniqueid_t *uid);
+typedef int (*PFN_nvshmemx_set_attr_uniqueid_args)(int myrank, int nranks, const nvshmemx_uniqueid_t *uid,
+                                                   nvshmemx_init_attr_t *attr);
+typedef int (*PFN_nvshmemx_hostlib_init_attr)(unsigned int flags, nvshmemx_init_attr_t *attr);
+typedef void (*PFN_nvshmemx_hostlib_finalize)(void);
+typedef int (*PFN_nvshmemx_init_status)(void);
+typedef void *(*PFN_nvshmem_malloc)(size_t size);
+typedef void (*PFN_nvshmem_free)(void *ptr);
+typedef void *(*PFN_nvshmem_ptr)(const void *ptr, int pe);
+typedef int (*PFN_nvshmem_my_pe)(void);
+typedef int (*PFN_nvshmem_n_pes)(void);
+typedef void (*PFN_nvshmem_barrier_all)(void);
+typedef void (*PFN_nvshmemx_barrier_all_on_stream)(CUstream stream);
+typedef void (*PFN_nvshmemx_putmem_on_stream)(void *dest, const void *source, size_t bytes, int pe, CUstream stream);
+typedef void (*PFN_nvshmemx_quiet_on_stream)(CUstream stream);
+typedef int (*PFN_nvshmemx_alltoallmem_on_stream)(int team, void *dest, const void *source, size_t bytes, CUstream stream);
+typedef int (*PFN_nvshmemx_cumodule_init)(CUmodule module);
+typedef int (*PFN_nvshmemx_cumodule_finalize)(CUmodule module);
+typedef void (*PFN_nvshmemx_vendor_get_version_info)(int *major, int *minor, int *patch);
+_Static_assert(sizeof(nvshmemx_init_attr_t) == 144, "nvshmemx_init_attr_t layout");
+
 _Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t layout");
 _Static_assert(sizeof(ncclUniqueId) == 128, "ncclUniqueId layout");
 
