@@ -92,7 +92,7 @@ fi
 
 if want nvshmem; then
   step "NVSHMEM device-initiated put bandwidth, PE 0 -> PE 1"
-  timeout 60 $G nvshmem put --np 2 -b 1M -e 1G -f 4 --results $R/nvshmem.jsonl > $R/nvshmem-put.log 2>&1; echo "put block rc=$?"
+  timeout 60 $G nvshmem put --np 2 -b 1M -e 1G -f 2 --results $R/nvshmem.jsonl > $R/nvshmem-put.log 2>&1; echo "put block rc=$?"
   cat $R/nvshmem-put.log | grep -v "^\[rank [1-9]\] \[" | tail -12
   timeout 40 $G nvshmem put --np 2 -b 64M -e 1G -f 4 --scope warp --results $R/nvshmem.jsonl > $R/nvshmem-warp.log 2>&1; echo "put warp rc=$?"; tail -4 $R/nvshmem-warp.log
   timeout 40 $G nvshmem put --np 2 -b 64M -e 1G -f 4 --bidirectional --results $R/nvshmem.jsonl > $R/nvshmem-bidir.log 2>&1; echo "put bidir rc=$?"; tail -4 $R/nvshmem-bidir.log

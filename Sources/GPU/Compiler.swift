@@ -195,10 +195,10 @@ public final class RuntimeCompiler: @unchecked Sendable {
         }
         guard res == 0 else { throw fail("create") }
         defer { _ = destroy(&h) }
-        res = ltoir.withUnsafeBytes { addData(h, 1 /* NVJITLINK_INPUT_LTOIR */, $0.baseAddress, ltoir.count, r.name) }
+        res = ltoir.withUnsafeBytes { addData(h, 3 /* NVJITLINK_INPUT_LTOIR (NONE 0, CUBIN 1, PTX 2) */, $0.baseAddress, ltoir.count, r.name) }
         guard res == 0 else { throw fail("add LTO-IR") }
         for l in r.linkLibraries {
-            res = addFile(h, 5 /* NVJITLINK_INPUT_LIBRARY */, l)
+            res = addFile(h, 6 /* NVJITLINK_INPUT_LIBRARY (FATBIN 4, OBJECT 5) */, l)
             guard res == 0 else { throw fail("add \(l)") }
         }
         res = complete(h)
