@@ -1,7 +1,8 @@
 # Sourced by every GPU-machine script: the rules of the shared machine and the binary.
 export NCCL_NVLS_ENABLE=0 NVSHMEM_DISABLE_NVLS=1 TORCH_SYMM_MEM_DISABLE_MULTICAST=1
 export PYTHONUNBUFFERED=1
-if [ -f .gpu/gpucomm.gz ]; then  # always: a warm machine keeps the last call's binary gzip -dc .gpu/gpucomm.gz > /tmp/gpucomm && chmod +x /tmp/gpucomm; fi
+# Always unpack: a warm machine still holds the previous call's binary.
+if [ -f .gpu/gpucomm.gz ]; then gzip -dc .gpu/gpucomm.gz > /tmp/gpucomm && chmod +x /tmp/gpucomm; fi
 G=${G:-/tmp/gpucomm}
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
