@@ -60,6 +60,14 @@ public struct TrafficMatrix: Sendable, Equatable {
         }
     }
 
+    /// How the traffic was defined, for result rows: `skew 1.2` or `matrix 8x8`.
+    public var summary: String {
+        switch source {
+        case .skew(let s): return "skew \(s)"
+        case .explicit(let w): return "matrix \(w.count)x\(w.count)"
+        }
+    }
+
     /// The matrix size it requires, if fixed.
     public var fixedRanks: Int? {
         if case .explicit(let w) = source { return w.count }
@@ -103,7 +111,7 @@ extension Collectives {
     /// total (as alltoall); algbw = size / time, busbw = algbw × (n−1)/n, as alltoall.
     public static func alltoallv(matrix: TrafficMatrix) -> CollectiveDescriptor {
         @Sendable func v(_ c: Int, _ n: Int) -> VLayout { VLayout(counts: matrix.counts(total: c, ranks: n)) }
-        return CollectiveDescriptor(
+        var d = CollectiveDescriptor(
             key: "alltoallv", summary: "all-to-all with per-pair counts from a skew or a traffic matrix",
             busFactor: .nMinus1OverN, split: .perRank, usesOp: false, usesRoot: false, hasInPlace: false,
             layoutFn: { c, n, r in
@@ -129,5 +137,7 @@ extension Collectives {
                     }
                 }
             }] })
+        d.labels = ["traffic": matrix.summary]
+        return d
     }
 }

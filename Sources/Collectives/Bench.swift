@@ -235,7 +235,7 @@ public final class CollectiveBench {
             timeUs = o.aggregation.combine(try channel.allGatherDoubles([timeUs]).map { $0[0] })
         }
         for lr in ranks { try lr.comm.checkAsync() }
-        let algbw = Bandwidth.gbps(bytes: c.sizeBytes, microseconds: timeUs)
+        let algbw = Bandwidth.gbps(bytes: c.sizeBytes, microseconds: timeUs) * c.collective.algbwFactor.factor(ranks: n)
         return CollectiveMeasurement(layout: contexts[0].layout, timeUs: timeUs, stats: stats, wrong: wrong, algbw: algbw,
                            busbw: c.collective.busbw(algbw: algbw, ranks: n), iterations: o.iterations * o.aggregate)
     }

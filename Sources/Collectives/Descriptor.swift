@@ -56,6 +56,11 @@ public struct CollectiveDescriptor: Sendable {
     /// Why in-place results may be wrong although the call succeeds: the library does not support
     /// it. gpucomm still runs and checks it, reports the wrong count, and does not fail on it.
     public var inPlaceUnsupported: String? = nil
+    /// algbw = size × this factor / time (1 for all but hypercube, whose nccl-tests algbw counts
+    /// the (n−1)/n of the data each rank receives).
+    public var algbwFactor: BusFactor = .one
+    /// Labels every result row of this collective carries (e.g. alltoallv's traffic definition).
+    public var labels: [String: String] = [:]
     let layoutFn: @Sendable (_ count: Int, _ n: Int, _ rank: Int) -> Layout
     let expectedFn: @Sendable (_ layout: Layout, _ n: Int, _ rank: Int, _ root: Int) -> [Segment]
     /// Communication steps; each step is issued for all local ranks inside one NCCL group.

@@ -105,7 +105,8 @@ public enum Collectives {
     /// nccl-tests' hypercube: an all-gather by log2(n) pairwise exchanges of doubling blocks.
     static let hypercube = CollectiveDescriptor(
         key: "hypercube", summary: "all-gather by log2(n) pairwise exchanges (power-of-two ranks)",
-        busFactor: .nMinus1OverN, split: .perRank, usesOp: false, usesRoot: false, needsPowerOfTwo: true,
+        busFactor: .one, split: .perRank, usesOp: false, usesRoot: false, needsPowerOfTwo: true,
+        algbwFactor: .nMinus1OverN,
         layoutFn: { c, n, r in
             let b = c / n
             return Layout(sendCount: b, recvCount: b * n, paramCount: b, sendInPlaceOffset: r * b, recvInPlaceOffset: 0, sizeBytes: 0)

@@ -229,8 +229,8 @@ public final class Communicator: @unchecked Sendable {
     public let nccl: NCCL
     public let raw: ncclComm_t
     public let device: Device
-    public let rank: Int
-    public let size: Int
+    public private(set) var rank: Int
+    public private(set) var size: Int
     /// Set after a failed call so release aborts instead of destroying (which could hang).
     public var failed = false
 
@@ -300,10 +300,18 @@ public final class Communicator: @unchecked Sendable {
         var c: ncclComm_t?
         try check(f(raw, Int32(color), Int32(key), &c, nil), "ncclCommSplit(color \(color))")
         guard let c else { return nil }
+        // Rank and size are read by `refresh()` once the split completes (after ncclGroupEnd when grouped).
+        return Communicator(nccl: nccl, raw: c, device: device, rank: -1, size: -1)
+    }
+
+    /// Reads this communicator's rank and size from NCCL (`ncclCommUserRank`, `ncclCommCount`).
+    public func refresh() throws {
+        typealias F = @convention(c) (ncclComm_t?, UnsafeMutablePointer<Int32>?) -> Int32
         var n: Int32 = 0, r: Int32 = 0
-        _ = nccl.library.optionalFunction("ncclCommCount", as: (@convention(c) (ncclComm_t?, UnsafeMutablePointer<Int32>?) -> Int32).self)?(c, &n)
-        _ = nccl.library.optionalFunction("ncclCommUserRank", as: (@convention(c) (ncclComm_t?, UnsafeMutablePointer<Int32>?) -> Int32).self)?(c, &r)
-        return Communicator(nccl: nccl, raw: c, device: device, rank: Int(r), size: Int(n))
+        if let count: F = nccl.library.optionalFunction("ncclCommCount") { try check(count(raw, &n), "ncclCommCount") }
+        if let user: F = nccl.library.optionalFunction("ncclCommUserRank") { try check(user(raw, &r), "ncclCommUserRank") }
+        rank = Int(r)
+        size = Int(n)
     }
 
     /// Ends the communicator without waiting for peers (after an error, or when a peer died).

@@ -15,6 +15,7 @@ final class CollectiveRun {
     var output: Output
     let label: [String: String]
     var wrongTotal: Int64 = 0
+    var csvHeaderPrinted = false
     /// Wrong elements in variants the library does not support (reported, not failing).
     var knownWrong: [String: Int64] = [:]
     var rowsWithWrong = 0
@@ -39,11 +40,15 @@ final class CollectiveRun {
         let compiler = try RuntimeCompiler()
         var comms = try job.communicators(nccl)
         if splitMask != 0 {
-            comms = try comms.map { c in
-                guard let s = try c.split(color: c.rank & splitMask, key: c.rank) else {
-                    throw Failure(.failure, "ncclCommSplit returned no communicator for rank \(c.rank)")
-                }
-                return s
+            // A thread driving several GPUs must split them inside one NCCL group (NCCL's docs).
+            try nccl.check(nccl.groupStart(), "ncclGroupStart")
+            var split: [Communicator?] = []
+            do { split = try comms.map { try $0.split(color: $0.rank & splitMask, key: $0.rank) } } catch { _ = nccl.groupEnd(); throw error }
+            try nccl.check(nccl.groupEnd(), "ncclGroupEnd (ncclCommSplit)")
+            comms = try split.enumerated().map { i, c in
+                guard let c else { throw Failure(.failure, "ncclCommSplit returned no communicator for rank \(comms[i].rank)") }
+                try c.refresh()
+                return c
             }
         }
         let ranks = try zip(job.devices, comms).map { try LocalRank(device: $0, comm: $1, compiler: compiler) }
@@ -61,7 +66,9 @@ final class CollectiveRun {
     var ranks: Int { bench.worldSize }
 
     func header(_ c: CollectiveDescriptor, _ p: NCCLOptions.Plan) {
-        guard job.reports, output == .table else { return }
+        guard job.reports else { return }
+        if output == .csv && !csvHeaderPrinted { print(csvHeader); csvHeaderPrinted = true }
+        guard output == .table else { return }
         let o = p.options
         print("# gpucomm \(GPUCommVersion.version)  nccl \(nccl.version)  cuda-driver \(job.inventory.cudaDriverAPI ?? "?")")
         print("# Collective test starting: \(c.key)")
@@ -73,7 +80,6 @@ final class CollectiveRun {
         }
         print("#")
         print(NcclTestsTable.header)
-        if output == .csv { print(csvHeader) }
     }
 
     func stepText(_ s: [Int]) -> String {
@@ -130,7 +136,7 @@ final class CollectiveRun {
         r.algbwGBps = m.algbw
         r.busbwGBps = m.busbw
         r.wrong = m.wrong
-        var labels = label
+        var labels = label.merging(c.labels) { a, _ in a }
         if inPlace, let why = c.inPlaceUnsupported { labels["unsupported"] = why }
         if !labels.isEmpty { r.labels = labels }
         try writer?.write(.result(r))
