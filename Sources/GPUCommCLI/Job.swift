@@ -54,11 +54,14 @@ final class Job {
         if n * per > visible {
             throw Failure(.usage, "--np \(n) × -g \(per) asks for \(n * per) GPUs but \(visible) are visible")
         }
-        var args = Array(CommandLine.arguments.dropFirst())
-        if let i = args.firstIndex(of: "--np") { args.removeSubrange(i...min(i + 1, args.count - 1)) }
-        args.removeAll { $0.hasPrefix("--np=") }
-        return LocalLauncher.run(ranks: n, executable: LocalLauncher.currentExecutable(), arguments: args, environment: env,
-                                 timeout: .seconds(o.timeout))
+        return rerunAsRanks(n, extra: [], timeout: o.timeout)
+    }
+
+    /// Re-runs this command (without `--np`) as `n` local ranks under gpucomm's launcher; returns their status.
+    static func rerunAsRanks(_ n: Int, extra: [String], timeout: Int) -> Int32 {
+        let args = LocalLauncher.arguments(Array(CommandLine.arguments.dropFirst()), removing: "--np") + extra
+        return LocalLauncher.run(ranks: n, executable: LocalLauncher.currentExecutable(), arguments: args,
+                                 environment: ProcessInfo.processInfo.environment, timeout: .seconds(timeout))
     }
 
     static func loadCUDA() throws -> CUDA {

@@ -55,10 +55,7 @@ struct SelftestCommand: ParsableCommand {
             let n = try launch.np ?? cuda.deviceCount()
             if n > 1 {
                 FileHandle.standardError.write(Data("[selftest] one process per GPU: \(n) ranks\n".utf8))
-                var args = Array(CommandLine.arguments.dropFirst())
-                if let i = args.firstIndex(of: "--np") { args.removeSubrange(i...min(i + 1, args.count - 1)) }
-                args += ["--mode", "ranks"]
-                let status = LocalLauncherBridge.run(ranks: n, arguments: args, timeout: launch.timeout)
+                let status = Job.rerunAsRanks(n, extra: ["--mode", "ranks"], timeout: launch.timeout)
                 if status != 0 { failures.append(Failure(ExitStatus(rawValue: status) ?? .failure, "selftest with \(n) processes failed (status \(status))")) }
             } else {
                 FileHandle.standardError.write(Data("[selftest] one process per GPU: waived (needs 2 GPUs, \(n) visible)\n".utf8))
