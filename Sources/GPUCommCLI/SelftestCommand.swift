@@ -150,10 +150,26 @@ struct Tally {
         if wrong > 0 { knownWrong[name.split(separator: " ").prefix(2).joined(separator: " "), default: 0] += 1 } else { knownRight += 1 }
     }
 
+    /// When every failure is in one buffer mode, the same cases ran right in the others (each case
+    /// runs in every mode), which points at that mode's code in the library rather than at the data.
+    func diagnosis() -> String? {
+        let modes = Set(failures.map { String($0.split(separator: " ").first ?? "") })
+        guard modes.count == 1, let mode = modes.first, !failures.isEmpty else { return nil }
+        let kinds = { (m: String) -> String in
+            switch m {
+            case "symmetric": return "symmetric-window buffers (-R 2: ncclMemAlloc + ncclCommWindowRegister)"
+            case "registered": return "registered buffers (-R 1: ncclCommRegister)"
+            default: return "plain buffers (-R 0)"
+            }
+        }
+        return "every failure is with \(kinds(mode)); the same cases are right with the other buffer modes, so the wrong data comes from NCCL's code path for that mode"
+    }
+
     func summary(_ label: String) -> String {
         var s = "selftest (\(label)): \(passed) passed, \(failures.count) failed, \(waived.count) waived\n"
         for f in failures.prefix(50) { s += "  FAIL \(f)\n" }
         if failures.count > 50 { s += "  … \(failures.count - 50) more\n" }
+        if let d = diagnosis() { s += "  diagnosis: \(d)\n" }
         var reasons: [String: Int] = [:]
         for w in waived { reasons[w.components(separatedBy: ": ").dropFirst().joined(separator: ": "), default: 0] += 1 }
         for (r, k) in reasons.sorted(by: { $0.key < $1.key }) { s += "  waived \(k)× \(r)\n" }
