@@ -97,6 +97,26 @@ import Testing
         #expect(r.stderrIsOneLine, "\(r.summary)")
     }
 
+    /// selftest's summary: failures listed, waivers grouped by reason, known limitations named with their reason.
+    @Test func selftestTally() {
+        var t = Tally()
+        t.pass(); t.pass()
+        t.fail("none all_reduce float sum 8 B out-of-place: 2 wrong elements")
+        t.waive("none hypercube: needs power-of-two ranks")
+        t.waive("registered hypercube: needs power-of-two ranks")
+        t.waive("none all_reduce f8e4m3 prod 8 B out-of-place: NCCL rejects it (invalid argument)")
+        t.known("none alltoall float 8 B in-place", 5)
+        t.known("none alltoall float 64 B in-place", 1)
+        t.known("none sendrecv float 8 B in-place", 0)
+        let s = t.summary("single process, 4 GPUs")
+        #expect(s.hasPrefix("selftest (single process, 4 GPUs): 2 passed, 1 failed, 3 waived\n"))
+        #expect(s.contains("  FAIL none all_reduce float sum 8 B out-of-place: 2 wrong elements\n"))
+        #expect(s.contains("  waived 2× needs power-of-two ranks\n"))
+        #expect(s.contains("  waived 1× NCCL rejects it (invalid argument)\n"))
+        #expect(s.contains("known limitation: none alltoall in-place wrong in 2 cases — NCCL does not support in-place all-to-all"), "\(s)")
+        #expect(s.contains("known limitation cases that came out right: 1"))
+    }
+
     @Test func exitStatusValues() {
         #expect(GPUCommCLI.ExitStatus.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5, 6])
         #expect(Failure(.usage, "x").description == "x")

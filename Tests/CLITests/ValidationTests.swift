@@ -26,6 +26,7 @@ import Testing
         Case("nccl -b 0", "at least 1 byte", "-b"),
         Case("nccl -b 12Q", "-b '12Q' is not a size"),
         Case("nccl -e 1.5M", "-e '1.5M' is not a size"),
+        Case("nccl -i x", "-i 'x' is not a size"),
         Case("nccl -b 1K -e 1M -f 1", "step factor 1", "-f"),
         Case("nccl -c 2", "-c must be 0 or 1", "got 2"),
         Case("nccl -z 2", "-z must be 0 or 1", "got 2"),
