@@ -131,16 +131,19 @@ import Testing
 
     static let errorsDoc = CLI.packageRoot.appendingPathComponent("docs/errors.md").path
 
-    /// docs/errors.md documents every GPUCommCLI.ExitStatus: a line that starts with the code (table row,
-    /// list item or heading) and names it.
+    /// docs/errors.md documents every ExitStatus: a line that starts with the code (table row,
+    /// list item or heading) or says `N` / "exit code N", and names it.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: errorsDoc), "docs/errors.md does not exist yet: exit codes not checked against it"))
     func errorsDocDocumentsEveryExitStatus() throws {
         let text = try String(contentsOfFile: Self.errorsDoc, encoding: .utf8)
         let lines = text.split(separator: "\n").map { String($0) }
         for s in GPUCommCLI.ExitStatus.allCases {
+            let code = "\(s.rawValue)"
             let led = lines.filter { line in
                 let t = line.drop { " |-*#`".contains($0) }
-                return t.hasPrefix("\(s.rawValue)") && !(t.dropFirst("\(s.rawValue)".count).first?.isNumber ?? false)
+                let low = line.lowercased()
+                return (t.hasPrefix(code) && !(t.dropFirst(code.count).first?.isNumber ?? false))
+                    || low.contains("`\(code)`") || low.contains("exit code \(code)") || low.contains("exit status \(code)")
             }
             #expect(!led.isEmpty, "docs/errors.md has no line starting with exit code \(s.rawValue) (\(s))")
             let words = Self.statusWords[s]!
