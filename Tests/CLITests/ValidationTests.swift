@@ -53,6 +53,10 @@ import Testing
     ]
 
     static let otherCases: [Case] = [
+        Case("nccl -n abc", "'abc'", "-n"),
+        Case("nccl -b", "-b"),
+        Case("nccl --bogus", "'--bogus'"),
+        Case("bogus", "bogus"),
         Case("selftest --mode bogus", "--mode", "'bogus'"),
         Case("selftest --buffers none,bogus", "unknown buffer mode 'bogus'"),
         Case("selftest --collectives all_reduce,bogus", "unknown collective 'bogus'"),

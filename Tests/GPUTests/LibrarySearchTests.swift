@@ -160,6 +160,17 @@ import Testing
         #expect(e.hint.contains("GPUCOMM_CUDA_LIB"))
     }
 
+    /// The message should list the folders it looked in (STYLE: "lists where it looked"), so a
+    /// wrong CUDA_HOME shows up in it; absolute candidates that do not exist are dropped silently.
+    @Test func missingLibraryListsTheFoldersLookedIn() throws {
+        let t = try TempDir()
+        let s = LibrarySearch(environment: ["CUDA_HOME": "\(t.path)/cuda", "PATH": "", "GPUCOMM_PYTHON_SITE": "\(t.path)/none"])
+        let e = try #require(throws: LibraryNotFound.self) { try s.load(.nvrtc) }
+        withKnownIssue("LibrarySearch.load lists only candidates it could dlopen; folders without the file are not named") {
+            #expect(e.description.contains("\(t.path)/cuda/lib64"), "\(e.description)")
+        }
+    }
+
     @Test func noOverrideStillListsAndHints() throws {
         // On a machine without NVSHMEM the loader finds nothing; the message names the folders tried.
         let s = LibrarySearch(environment: ["NVSHMEM_HOME": "/nonexistent-nvshmem", "PATH": ""])
