@@ -65,8 +65,10 @@ import Testing
             .uint8: [2: [2], 1: [1], 0: [0]],
             .int32: [2: [2, 0, 0, 0], 1: [1, 0, 0, 0], -1: [0xFF, 0xFF, 0xFF, 0xFF], 0: [0, 0, 0, 0]],
             .uint32: [2: [2, 0, 0, 0], 1: [1, 0, 0, 0], 0: [0, 0, 0, 0]],
-            .int64: [2: [2] + [UInt8](repeating: 0, count: 7), -1: [UInt8](repeating: 0xFF, count: 8), 0: [UInt8](repeating: 0, count: 8)],
-            .uint64: [2: [2] + [UInt8](repeating: 0, count: 7), 1: [1] + [UInt8](repeating: 0, count: 7)],
+            .int64: [2: [2] + [UInt8](repeating: 0, count: 7), 1: [1] + [UInt8](repeating: 0, count: 7),
+                     -1: [UInt8](repeating: 0xFF, count: 8), 0: [UInt8](repeating: 0, count: 8)],
+            // Unsigned types: -1 is not representable (ScalarBytes traps on it; gpucomm only encodes 2).
+            .uint64: [2: [2] + [UInt8](repeating: 0, count: 7), 1: [1] + [UInt8](repeating: 0, count: 7), 0: [UInt8](repeating: 0, count: 8)],
             .float16: [2: [0x00, 0x40], 1: [0x00, 0x3C], -1: [0x00, 0xBC], 0: [0, 0]],
             .bfloat16: [2: [0x00, 0x40], 1: [0x80, 0x3F], -1: [0x80, 0xBF], 0: [0, 0]],
             .float32: [2: [0, 0, 0, 0x40], 1: [0, 0, 0x80, 0x3F], -1: [0, 0, 0x80, 0xBF], 0: [0, 0, 0, 0]],
