@@ -13,7 +13,7 @@ public struct TrafficMatrix: Sendable, Equatable {
     let source: Source
 
     /// Every pair gets the same share (`skew` 0).
-    public init(uniform: Double) { source = .skew(0) }
+    public static let uniform = TrafficMatrix(skew: 0)
 
     /// Receiver p weighted 1/(p+1)^skew; skew 0 is uniform, 1 is Zipf.
     public init(skew: Double) { source = .skew(skew) }
@@ -22,7 +22,7 @@ public struct TrafficMatrix: Sendable, Equatable {
     /// numbers (bytes or any relative unit), each row with a positive sum.
     public init(csv text: String) throws(MatrixError) {
         var rows: [[Double]] = []
-        for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() {
+        for (i, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let t = line.trimmingCharacters(in: .whitespaces)
             if t.isEmpty || t.hasPrefix("#") { continue }
             var row: [Double] = []

@@ -72,7 +72,9 @@ public struct CollectiveDescriptor: Sendable {
     }
 
     public func layout(sizeBytes: Int, typeSize: Int, ranks: Int, rank: Int) -> Layout {
-        layoutFn(sizeBytes / typeSize, ranks, rank)
+        var l = layoutFn(sizeBytes / typeSize, ranks, rank)
+        l.sizeBytes = sizeBytes
+        return l
     }
 
     /// Segments of this rank's receive buffer to check (empty: nothing defined, e.g. non-root of reduce).

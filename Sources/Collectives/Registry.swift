@@ -133,7 +133,7 @@ public enum Collectives {
         })
 
     /// Placeholder descriptor resolved to a real one by `alltoallv(matrix:)` once the traffic is known.
-    static let alltoallvPlaceholder = alltoallv(matrix: TrafficMatrix(uniform: 1))
+    static let alltoallvPlaceholder = alltoallv(matrix: .uniform)
 }
 
 extension CollectiveDescriptor {

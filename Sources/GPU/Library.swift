@@ -7,12 +7,22 @@ import Glibc
 /// A library that could not be found or loaded: lists where gpucomm looked and how to point at it.
 public struct LibraryNotFound: Error, CustomStringConvertible, Sendable {
     public var library: String
+    /// Paths and sonames handed to dlopen.
     public var searched: [String]
     public var hint: String
     public var lastError: String?
+    /// Folders that were looked in and did not hold the library.
+    public var folders: [String] = []
+
+    public init(library: String, searched: [String], hint: String, lastError: String?, folders: [String] = []) {
+        self.library = library; self.searched = searched; self.hint = hint; self.lastError = lastError; self.folders = folders
+    }
 
     public var description: String {
-        var s = "\(library) not found (looked in: \(searched.isEmpty ? "nothing" : searched.joined(separator: ", ")))"
+        var s = "\(library) not found (looked in: \(searched.isEmpty ? "nothing" : searched.joined(separator: ", "))"
+        let others = folders.filter { f in !searched.contains { $0.hasPrefix(f + "/") } }
+        if !others.isEmpty { s += "; not in: \(others.joined(separator: ", "))" }
+        s += ")"
         if let lastError { s += "; last dlopen error: \(lastError)" }
         return s + ". \(hint)"
     }
@@ -149,7 +159,7 @@ public struct LibrarySearch: Sendable {
         for dir in (environment["PATH"] ?? "").split(separator: ":") {
             let py = "\(dir)/python3"
             if FileManager.default.isExecutableFile(atPath: py) {
-                prefixes.append(String(dir).replacingOccurrences(of: "/bin", with: "", options: .backwards))
+                prefixes.append((String(dir) as NSString).deletingLastPathComponent)
                 if let real = try? FileManager.default.destinationOfSymbolicLink(atPath: py), real.hasPrefix("/") {
                     prefixes.append(((real as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent)
                 }
@@ -172,9 +182,12 @@ public struct LibrarySearch: Sendable {
     /// Loads the first candidate that opens.
     public func load(_ kind: LibraryKind, global: Bool = false) throws -> DynamicLibrary {
         var tried: [String] = []
+        var folders: [String] = []
         var lastError: String?
         for c in candidates(for: kind) {
             if c.hasPrefix("/") && !FileManager.default.fileExists(atPath: c) {
+                let folder = (c as NSString).deletingLastPathComponent
+                if !folders.contains(folder) { folders.append(folder) }
                 if environment[kind.overrideVariable] != nil { tried.append("\(c) (\(kind.overrideVariable); no such file)") }
                 continue
             }
@@ -183,7 +196,7 @@ public struct LibrarySearch: Sendable {
                 if c.hasPrefix("/") { lastError = e.lastError }
             }
         }
-        throw LibraryNotFound(library: kind.fileNames[0], searched: tried, hint: kind.hint, lastError: lastError)
+        throw LibraryNotFound(library: kind.fileNames[0], searched: tried, hint: kind.hint, lastError: lastError, folders: folders)
     }
 
     private func isDirectory(_ p: String) -> Bool {

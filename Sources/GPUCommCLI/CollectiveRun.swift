@@ -82,9 +82,11 @@ final class CollectiveRun {
         print(NcclTestsTable.header)
     }
 
+    /// nccl-tests' `step:` field: `F(factor)` for geometric sweeps, `B(bytes)` for linear ones.
     func stepText(_ s: [Int]) -> String {
         guard s.count > 1 else { return "1(factor)" }
-        return s[1] % s[0] == 0 && s[1] / s[0] > 1 ? "\(s[1] / s[0])(factor)" : "\(s[1] - s[0])(bytes)"
+        let linear = s.count > 2 ? s[2] - s[1] == s[1] - s[0] : s[1] % s[0] != 0
+        return linear ? "\(s[1] - s[0])(bytes)" : "\(s[1] / s[0])(factor)"
     }
 
     func pad(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: " ", count: max(0, w - s.count)) + s }

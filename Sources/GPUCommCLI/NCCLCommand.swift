@@ -109,7 +109,9 @@ func subSize(world: Int, mask: Int) throws -> Int {
 
 /// Every size must divide among the ranks; roots must exist; hypercube needs a power of two.
 func checkSizes(_ colls: [CollectiveDescriptor], types: [NCCLDataType], sizes: [Int], ranks n: Int, roots: [Int]?, matrix: TrafficMatrix) throws {
-    if let r = roots?.first, r >= n { throw Failure(.usage, "root \(r) (-r) does not exist: the job has \(n) ranks (0..<\(n))") }
+    if let r = roots?.first, r >= n, colls.contains(where: \.usesRoot) {
+        throw Failure(.usage, "root \(r) (-r) does not exist: the job has \(n) ranks (0..<\(n))")
+    }
     for c in colls {
         if c.needsPowerOfTwo && n & (n - 1) != 0 { throw Failure(.usage, "\(c.key) needs a power-of-two number of ranks (got \(n))") }
         if c.key == "alltoallv", let m = matrix.fixedRanks, m != n {

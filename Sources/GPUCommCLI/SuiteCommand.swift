@@ -38,7 +38,7 @@ struct SuiteCommand: ParsableCommand {
     func run() throws {
         let cuda: CUDA
         do { cuda = try CUDA() } catch {
-            throw Failure(.unavailable, "no GPU here (\(error.localizedDescription.prefix(80))…). Without a GPU try: `gpucomm report --example`, `gpucomm import <nccl-tests logs>`, `gpucomm simulate nic-selection`, `gpucomm model`")
+            throw Failure(.unavailable, "no GPU here (\(error)). Without a GPU try: `gpucomm report --example`, `gpucomm import <nccl-tests logs>`, `gpucomm simulate nic-selection`, `gpucomm model`")
         }
         let visible = try cuda.deviceCount()
         guard visible > 0 else {

@@ -42,9 +42,7 @@ import Testing
     /// The suite's one line should carry the library's own words (which file, where it looked).
     @Test func suiteSaysWhichLibraryIsMissing() throws {
         let r = try CLI.run(["suite", "--results", "{tmp}/s.jsonl"])
-        withKnownIssue("SuiteCommand.run prints error.localizedDescription (\"The operation could not be completed\") instead of \\(error)") {
-            #expect(r.stderr.contains("libcuda") || r.stderr.contains("cuda.so"), "\(r.stderr)")
-        }
+        #expect(r.stderr.contains("libcuda") || r.stderr.contains("cuda.so"), "\(r.stderr)")
     }
 
     @Test func topOnceWithNothingToWatch() throws {

@@ -89,8 +89,11 @@ import Testing
         // all_reduce only needs whole elements.
         try checkSizes([ar], types: [.float64], sizes: [8, 24], ranks: 3, roots: nil, matrix: TrafficMatrix(skew: 1))
         #expect(throws: Failure.self) { try checkSizes([ar], types: [.float64], sizes: [12], ranks: 3, roots: nil, matrix: TrafficMatrix(skew: 1)) }
+        // A root that does not exist is an error for rooted collectives only.
+        try checkSizes([ar], types: [.float32], sizes: [8], ranks: 4, roots: [4], matrix: TrafficMatrix(skew: 1))
+        let bcast = try #require(Collectives.named("broadcast"))
         let root = try #require(throws: Failure.self) {
-            try checkSizes([ar], types: [.float32], sizes: [8], ranks: 4, roots: [4], matrix: TrafficMatrix(skew: 1))
+            try checkSizes([ar, bcast], types: [.float32], sizes: [8], ranks: 4, roots: [4], matrix: TrafficMatrix(skew: 1))
         }
         #expect(root.status == .usage && root.message.contains("root 4"))
         let pow2 = try #require(throws: Failure.self) {

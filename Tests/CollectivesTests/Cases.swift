@@ -41,8 +41,15 @@ func ncclTestsBusFactor(_ key: String, ranks n: Int) -> Double {
     switch key {
     case "all_reduce": return 2 * (d - 1) / d
     case "broadcast", "reduce", "sendrecv": return 1
-    default: return (d - 1) / d  // all_gather, reduce_scatter, alltoall(v), gather, scatter, hypercube
+    // nccl-tests' hypercube counts (n−1)/n of the size in algbw and uses factor 1 (src/hypercube.cu).
+    case "hypercube": return 1
+    default: return (d - 1) / d  // all_gather, reduce_scatter, alltoall(v), gather, scatter
     }
+}
+
+/// nccl-tests' algbw bytes as a fraction of the size column: (n−1)/n for hypercube, else 1.
+func ncclTestsAlgbwFactor(_ key: String, ranks n: Int) -> Double {
+    key == "hypercube" ? Double(n - 1) / Double(n) : 1
 }
 
 /// Roots to try for a collective: every rank if it has a root, else 0.

@@ -66,9 +66,7 @@ import Measure
     @Test(arguments: Coll.registry)
     func layoutCarriesItsSize(_ c: Coll) {
         let size = c.descriptor.granularity(typeSize: 4, ranks: 4) * 8
-        withKnownIssue("Layout.sizeBytes is never set: Registry.swift/Alltoallv.swift pass sizeBytes: 0") {
-            #expect(c.descriptor.layout(sizeBytes: size, typeSize: 4, ranks: 4, rank: 1).sizeBytes == size)
-        }
+        #expect(c.descriptor.layout(sizeBytes: size, typeSize: 4, ranks: 4, rank: 1).sizeBytes == size)
     }
 
     @Test(arguments: Coll.all, rankCounts)
@@ -76,6 +74,7 @@ import Measure
         let key = c.descriptor.key
         #expect(abs(c.descriptor.busFactor.factor(ranks: n) - ncclTestsBusFactor(key, ranks: n)) < 1e-12, "\(key) n=\(n)")
         #expect(abs(c.descriptor.busbw(algbw: 100, ranks: n) - 100 * ncclTestsBusFactor(key, ranks: n)) < 1e-9)
+        #expect(abs(c.descriptor.algbwFactor.factor(ranks: n) - ncclTestsAlgbwFactor(key, ranks: n)) < 1e-12, "\(key) n=\(n)")
     }
 
     @Test(arguments: Coll.all, rankCounts)
