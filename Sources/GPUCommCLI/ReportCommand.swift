@@ -67,7 +67,7 @@ enum InputLoader {
         for p in paths {
             let imported: ImportedInput
             do {
-                imported = try FastResultsReader.load(path: p)
+                imported = try ResultInputs.load(path: p)
             } catch let e as ResultsError {
                 throw Failure(.usage, e.description)
             }

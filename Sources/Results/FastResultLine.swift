@@ -9,19 +9,27 @@ import Foundation
 /// precise error message. Unknown keys are skipped, as `JSONDecoder` does.
 struct FastResultLine {
     private let b: UnsafeBufferPointer<UInt8>
-    private var i: Int
-    private let end: Int
+    private var i = 0
+    private var end = 0
+    /// Last value seen per string field: rows repeat run ids, benchmarks and variants, so equal
+    /// bytes reuse the same String instead of allocating a new one.
+    private var cache = [String](repeating: "", count: 8)
 
-    private init(_ b: UnsafeBufferPointer<UInt8>, from: Int, to: Int) {
-        self.b = b
-        self.i = from
-        self.end = to
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.b = bytes
     }
 
     /// The row in `bytes[from..<to]`, or nil when the line is not a plain, valid result line.
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> ResultRow? {
-        var p = FastResultLine(bytes, from: from, to: to)
-        return p.row()
+        var p = FastResultLine(bytes)
+        return p.parse(from: from, to: to)
+    }
+
+    /// The row in `bytes[from..<to]`, reusing this parser's string cache.
+    mutating func parse(from: Int, to: Int) -> ResultRow? {
+        i = from
+        end = to
+        return row()
     }
 
     private mutating func row() -> ResultRow? {
@@ -31,42 +39,42 @@ struct FastResultLine {
         skipSpace()
         if peek == UInt8(ascii: "}") { return nil }
         while true {
-            guard let key = string(), take(UInt8(ascii: ":")) else { return nil }
+            guard let key = rawKey(), take(UInt8(ascii: ":")) else { return nil }
             skipSpace()
             switch key {
-            case "type": guard let v = string() else { return nil }; type = v
-            case "run": guard let v = string() else { return nil }; run = v
-            case "benchmark": guard let v = string() else { return nil }; benchmark = v
-            case "backend": guard let v = string() else { return nil }; backend = v
-            case "ranks": guard let v = integer() else { return nil }; ranks = Int(v)
-            case "variant": guard optionalString(&r.variant) else { return nil }
-            case "dtype": guard optionalString(&r.dtype) else { return nil }
-            case "op": guard optionalString(&r.op) else { return nil }
-            case "buffer": guard optionalString(&r.buffer) else { return nil }
-            case "timing": guard optionalString(&r.timing) else { return nil }
-            case "root": guard optionalInt(&r.root) else { return nil }
-            case "nodes": guard optionalInt(&r.nodes) else { return nil }
-            case "iterations": guard optionalInt(&r.iterations) else { return nil }
-            case "size_bytes": guard optionalInt64(&r.sizeBytes) else { return nil }
-            case "count": guard optionalInt64(&r.count) else { return nil }
-            case "chunk_bytes": guard optionalInt64(&r.chunkBytes) else { return nil }
-            case "wrong": guard optionalInt64(&r.wrong) else { return nil }
-            case "time_us": guard optionalDouble(&r.timeUs) else { return nil }
-            case "algbw_gbps": guard optionalDouble(&r.algbwGBps) else { return nil }
-            case "busbw_gbps": guard optionalDouble(&r.busbwGBps) else { return nil }
-            case "metrics":
+            case .type: guard let v = string(cached: 0) else { return nil }; type = v
+            case .run: guard let v = string(cached: 1) else { return nil }; run = v
+            case .benchmark: guard let v = string(cached: 2) else { return nil }; benchmark = v
+            case .backend: guard let v = string(cached: 3) else { return nil }; backend = v
+            case .ranks: guard let v = integer() else { return nil }; ranks = Int(v)
+            case .variant: guard optionalString(&r.variant, cached: 4) else { return nil }
+            case .dtype: guard optionalString(&r.dtype, cached: 5) else { return nil }
+            case .op: guard optionalString(&r.op, cached: 6) else { return nil }
+            case .buffer: guard optionalString(&r.buffer, cached: 7) else { return nil }
+            case .timing: guard optionalString(&r.timing, cached: 7) else { return nil }
+            case .root: guard optionalInt(&r.root) else { return nil }
+            case .nodes: guard optionalInt(&r.nodes) else { return nil }
+            case .iterations: guard optionalInt(&r.iterations) else { return nil }
+            case .sizeBytes: guard optionalInt64(&r.sizeBytes) else { return nil }
+            case .count: guard optionalInt64(&r.count) else { return nil }
+            case .chunkBytes: guard optionalInt64(&r.chunkBytes) else { return nil }
+            case .wrong: guard optionalInt64(&r.wrong) else { return nil }
+            case .timeUs: guard optionalDouble(&r.timeUs) else { return nil }
+            case .algbw: guard optionalDouble(&r.algbwGBps) else { return nil }
+            case .busbw: guard optionalDouble(&r.busbwGBps) else { return nil }
+            case .metrics:
                 if null() { break }
                 guard let m = doubleMap() else { return nil }
                 r.metrics = m
-            case "labels":
+            case .labels:
                 if null() { break }
                 guard let m = stringMap() else { return nil }
                 r.labels = m
-            case "stats":
+            case .stats:
                 if null() { break }
                 guard let s = stats() else { return nil }
                 r.stats = s
-            default:
+            case .other:
                 guard skipValue() else { return nil }
             }
             skipSpace()
@@ -105,9 +113,9 @@ struct FastResultLine {
         return true
     }
 
-    private mutating func optionalString(_ out: inout String?) -> Bool {
+    private mutating func optionalString(_ out: inout String?, cached slot: Int) -> Bool {
         if null() { out = nil; return true }
-        guard let s = string() else { return false }
+        guard let s = string(cached: slot) else { return false }
         out = s
         return true
     }
@@ -131,6 +139,50 @@ struct FastResultLine {
         guard let v = double() else { return false }
         out = v
         return true
+    }
+
+    /// A string value, reusing the cached String in `slot` when the bytes are the same.
+    private mutating func string(cached slot: Int) -> String? {
+        skipSpace()
+        guard i < end, b[i] == UInt8(ascii: "\"") else { return nil }
+        var j = i + 1
+        while j < end, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\"), b[j] >= 0x20 { j += 1 }
+        if j < end, b[j] == UInt8(ascii: "\"") {
+            let raw = UnsafeBufferPointer(rebasing: b[(i + 1)..<j])
+            i = j + 1
+            let last = cache[slot]
+            if last.utf8.count == raw.count, last.utf8.elementsEqual(raw) { return last }
+            let s = String(decoding: raw, as: UTF8.self)
+            cache[slot] = s
+            return s
+        }
+        return string()
+    }
+
+    private enum Key { case type, run, benchmark, backend, ranks, variant, dtype, op, buffer, timing, root, nodes
+        case iterations, sizeBytes, count, chunkBytes, wrong, timeUs, algbw, busbw, metrics, labels, stats, other }
+
+    private static let keys: [(StaticString, Key)] = [
+        ("type", .type), ("run", .run), ("benchmark", .benchmark), ("backend", .backend), ("ranks", .ranks),
+        ("variant", .variant), ("dtype", .dtype), ("op", .op), ("buffer", .buffer), ("timing", .timing),
+        ("root", .root), ("nodes", .nodes), ("iterations", .iterations), ("size_bytes", .sizeBytes),
+        ("count", .count), ("chunk_bytes", .chunkBytes), ("wrong", .wrong), ("time_us", .timeUs),
+        ("algbw_gbps", .algbw), ("busbw_gbps", .busbw), ("metrics", .metrics), ("labels", .labels), ("stats", .stats),
+    ]
+
+    /// An object key matched against the known keys by its bytes; nil when it is not a plain string.
+    private mutating func rawKey() -> Key? {
+        skipSpace()
+        guard i < end, b[i] == UInt8(ascii: "\"") else { return nil }
+        var j = i + 1
+        while j < end, b[j] != UInt8(ascii: "\""), b[j] != UInt8(ascii: "\\"), b[j] >= 0x20 { j += 1 }
+        guard j < end, b[j] == UInt8(ascii: "\"") else { return nil }
+        let start = i + 1, count = j - start
+        i = j + 1
+        for (name, key) in Self.keys where name.utf8CodeUnitCount == count {
+            if memcmp(name.utf8Start, b.baseAddress! + start, count) == 0 { return key }
+        }
+        return .other
     }
 
     /// A JSON string; escapes are decoded. Nil when the next value is not a string.
@@ -202,7 +254,39 @@ struct FastResultLine {
 
     private mutating func double() -> Double? {
         guard let n = numberBytes() else { return nil }
-        return Double(String(decoding: n, as: UTF8.self))
+        return Self.exactDouble(n) ?? Double(String(decoding: n, as: UTF8.self))
+    }
+
+    private static let powers: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { a, _ in a * 10 } }
+
+    /// Clinger's fast path: up to 15 significant digits and a decimal exponent within ±22 give a
+    /// correctly rounded value from one multiplication or division; nil otherwise.
+    static func exactDouble(_ n: UnsafeBufferPointer<UInt8>) -> Double? {
+        var k = 0, neg = false
+        if n[0] == UInt8(ascii: "-") { neg = true; k = 1 }
+        var mantissa: UInt64 = 0, digits = 0, scale = 0
+        var seenDot = false
+        while k < n.count {
+            let c = n[k]
+            if c == UInt8(ascii: ".") { seenDot = true; k += 1; continue }
+            if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { break }
+            if mantissa != 0 || c != 0x30 { digits += 1 }
+            if digits > 15 { return nil }
+            mantissa = mantissa * 10 + UInt64(c - 0x30)
+            if seenDot { scale -= 1 }
+            k += 1
+        }
+        if k < n.count {
+            k += 1
+            var eneg = false, e = 0
+            if n[k] == UInt8(ascii: "+") { k += 1 } else if n[k] == UInt8(ascii: "-") { eneg = true; k += 1 }
+            while k < n.count { e = e * 10 + Int(n[k] - 0x30); if e > 400 { return nil }; k += 1 }
+            scale += eneg ? -e : e
+        }
+        guard scale >= -22, scale <= 22 else { return nil }
+        var v = Double(mantissa)
+        v = scale < 0 ? v / powers[-scale] : v * powers[scale]
+        return neg ? -v : v
     }
 
     private mutating func doubleMap() -> [String: Double]? {

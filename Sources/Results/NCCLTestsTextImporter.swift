@@ -135,6 +135,8 @@ enum NCCLTestsTextImporter {
             guard inTable, current != nil else { return }  // log noise outside a table is not a row
             let values = InputText.words(Substring(text))
             guard let first = values.first, first.allSatisfy(\.isNumber) else {
+                // NCCL's own log lines (NCCL_DEBUG) may land inside the table; they are not rows.
+                if text.contains(" NCCL INFO ") || text.contains(" NCCL WARN ") || text.contains(" NCCL TRACE ") { return }
                 skipped.append(SkippedLine(line: line.number, reason: "not a table row: '\(text.prefix(60))'"))
                 return
             }

@@ -41,21 +41,29 @@ import Testing
         y: Axis(label: "time", unit: "µs"),
         series: (0..<10).map { i in Series(name: "series \(i)", points: [Point(x: 4096, y: Double(i)), Point(x: 65536, y: Double(i) * 2 + 1)]) })
 
-    static let all = ["line_bytes": lineBytes, "line_gpus": lineGPUs, "bars": bars, "many_series": manySeries]
+    /// Series two orders of magnitude apart on a log2 y axis.
+    static let lineLogY = Chart(
+        id: "line_log_y", title: "alltoall: nvshmem_device vs nvshmem_host", subtitle: "log scale",
+        x: Axis(label: "GPUs", unit: "count", scale: .log2), y: Axis(label: "algorithm bandwidth", unit: "GB/s", scale: .log2),
+        series: [Series(name: "nvshmem_device, 2 MiB", points: [Point(x: 16, y: 2.405), Point(x: 256, y: 2.267)], colour: 0, shape: 0),
+                 Series(name: "nvshmem_host, 2 MiB", points: [Point(x: 16, y: 33.48), Point(x: 256, y: 34.46)], colour: 1, shape: 0),
+                 Series(name: "nvshmem_device, 16 MiB", points: [Point(x: 16, y: 0.233), Point(x: 256, y: 0.23)], colour: 0, shape: 1)])
 
-    @Test(arguments: ["line_bytes", "line_gpus", "bars", "many_series"])
+    static let all = ["line_bytes": lineBytes, "line_gpus": lineGPUs, "bars": bars, "many_series": manySeries, "line_log_y": lineLogY]
+
+    @Test(arguments: ["line_bytes", "line_gpus", "bars", "many_series", "line_log_y"])
     func golden(name: String) throws {
         try Golden.check(SVGWriter.render(Self.all[name]!), against: name + ".svg")
     }
 
     @Test func renderingIsByteStable() {
-        for c in [Self.lineBytes, Self.lineGPUs, Self.bars, Self.manySeries] {
+        for c in [Self.lineBytes, Self.lineGPUs, Self.bars, Self.manySeries, Self.lineLogY] {
             #expect(SVGWriter.render(c) == SVGWriter.render(c))
         }
     }
 
     @Test func svgIsWellFormedXML() throws {
-        for c in [Self.lineBytes, Self.lineGPUs, Self.bars, Self.manySeries] {
+        for c in [Self.lineBytes, Self.lineGPUs, Self.bars, Self.manySeries, Self.lineLogY] {
             _ = try XMLDocument(xmlString: SVGWriter.render(c))
         }
     }
@@ -66,6 +74,12 @@ import Testing
         #expect(labels.contains("1K") && labels.contains("1M") && labels.contains("1G"))
         #expect(s.ticks.count <= 11)
         #expect(s.fraction(1024) > 0 && s.fraction(1_073_741_824) < 1)
+    }
+
+    @Test func logAxisBelowOne() {
+        let s = AxisScale.log2(min: 0.23, max: 34.46)
+        #expect(s.ticks.first == 0.125 && s.ticks.last == 64)
+        #expect(s.ticks.map(Fmt.trimmed).contains("0.5"))
     }
 
     @Test func narrowLog2AxisHasEveryPower() {

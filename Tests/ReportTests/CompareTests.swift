@@ -103,3 +103,17 @@ import Results
         #expect(abs((rows[0]["ratio"] as! Double) - 0.75) < 1e-12)
     }
 }
+
+extension CompareTests {
+    @Test func annotationLabelsDoNotSeparateMeasurements() {
+        var base = Self.set(busbw: [400])
+        base.rows[0].labels = ["timestamp": "2026-03-02 10:14:05", "experiment": "main", "scope": "block"]
+        var cand = Self.set(busbw: [300])
+        cand.rows[0].labels = ["timestamp": "2026-03-03 11:00:00", "experiment": "pr-42", "scope": "block"]
+        let c = Comparison(baseline: base, candidate: cand)
+        #expect(c.rows.count == 1)
+        #expect(c.rows[0].verdict == .regression)
+        cand.rows[0].labels?["scope"] = "warp"
+        #expect(Comparison(baseline: base, candidate: cand).rows.count == 2)
+    }
+}

@@ -146,3 +146,30 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension ReportBuilderTests {
+    @Test func seriesNamesShowOnlyWhatDiffers() {
+        var rows: [ResultRow] = []
+        for (scope, ranks) in [("block", 2), ("warp", 2), ("block", 8)] {
+            var r = ResultRow(run: "r", benchmark: "put_bw", backend: "nvshmem_device", ranks: ranks)
+            r.sizeBytes = 1 << 20
+            r.algbwGBps = 100
+            r.labels = ["perftest": "shmem_put_bw", "scope": scope]
+            rows.append(r)
+        }
+        let cells = Aggregate(ResultSet(rows: rows)).cells
+        let names = Grouping.series(cells, by: FigureKit.seriesDims, single: "x").map(\.name)
+        #expect(names == ["2 GPUs, scope=block", "2 GPUs, scope=warp", "8 GPUs, scope=block"])
+    }
+
+    @Test func variantThatImpliesTheBackendIsNotRepeated() {
+        let rows = [("NCCL", "nccl"), ("NVSHMEM", "nvshmem")].map { v, b -> ResultRow in
+            var r = ResultRow(run: "r", benchmark: "jacobi", backend: b, ranks: 8)
+            r.variant = v
+            r.timeUs = 1e6
+            return r
+        }
+        let cells = Aggregate(ResultSet(rows: rows)).cells
+        #expect(Grouping.series(cells, by: [.variant, .backend], single: "x").map(\.name) == ["NCCL", "NVSHMEM"])
+    }
+}

@@ -30,7 +30,7 @@ import Testing
         let good = try Self.text(Self.sample())
         let broken = good + "{\"type\":\"result\",\"run\":\"r1\",\"benchmark\":\"x\"\n"
         let error = try #require(throws: ResultsError.self) { try ResultInputs.load(text: broken, name: "r.jsonl") }
-        #expect(error.file == "r.jsonl" && error.line == 3)
+        #expect(error.file == "r.jsonl" && error.line == 3 && error.message.contains("truncated"))
         let missing = good + "{\"type\":\"result\",\"run\":\"r1\",\"benchmark\":\"x\",\"backend\":\"nccl\"}\n"
         let e2 = try #require(throws: ResultsError.self) { try ResultInputs.load(text: missing, name: "r.jsonl") }
         #expect(e2.description == "r.jsonl:3: missing field 'ranks'")

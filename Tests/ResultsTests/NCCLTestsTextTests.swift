@@ -81,9 +81,11 @@ import Testing
     @Test func garbageInsideTableIsSkippedWithReason() throws {
         var lines = try Golden.fixtureText("nccl-tests/nt_all_reduce_g4.log").split(separator: "\n", omittingEmptySubsequences: false)
         lines.insert("vm:1601:1650 [2] NCCL INFO Channel 00/0 : 2[2] -> 3[3] via P2P/CUMEM", at: 16)
+        lines.insert("Segmentation fault in thread 3, retrying", at: 18)
         let input = try ResultInputs.load(text: lines.joined(separator: "\n"), name: "noisy.log")
         #expect(input.rowsRead == 28)
-        #expect(input.skipped.map(\.line) == [17])
+        #expect(input.skipped.map(\.line) == [19])
+        #expect(input.skipped.first?.reason == "not a table row: 'Segmentation fault in thread 3, retrying'")
     }
 
     @Test func launcherPrefixStripping() {
@@ -91,5 +93,33 @@ import Testing
         #expect(InputText.stripLauncherPrefix("12: # nThread 1") == "# nThread 1")
         #expect(InputText.stripLauncherPrefix("           8             2     float") == "           8             2     float")
         #expect(InputText.stripLauncherPrefix("16384x16384: 1 GPU") == "16384x16384: 1 GPU")
+    }
+}
+
+@Suite struct NCCLTestsLayoutTests {
+    @Test func oldAllGatherWithoutRedopOrRootAndUncheckedWrong() throws {
+        let log = """
+        # nThread 1 nGpus 2 minBytes 1024 maxBytes 2048 step: 2(factor) warmup iters: 5 iters: 20 validation: 0
+        #
+        #                                             out-of-place                       in-place
+        #       size         count      type     time   algbw   busbw  #wrong     time   algbw   busbw  #wrong
+        #        (B)    (elements)               (us)  (GB/s)  (GB/s)             (us)  (GB/s)  (GB/s)
+                1024           128     float    10.00    0.10    0.05     N/A    10.50    0.10    0.05     N/A
+                2048           256     float    11.00    0.19    0.09     N/A    11.20    0.18    0.09     N/A
+        # Out of bounds values : 0 OK
+        """
+        let input = try ResultInputs.load(text: log, name: "all_gather_perf.log")
+        #expect(input.rowsRead == 4 && input.skipped.isEmpty)
+        let r = input.set.rows[3]
+        #expect(r.benchmark == "all_gather" && r.variant == "in_place" && r.wrong == nil && r.op == nil && r.root == nil)
+        #expect(r.ranks == 2 && r.timeUs == 11.20 && r.busbwGBps == 0.09 && r.count == 256)
+    }
+
+    @Test func unknownCollectiveAsksForBenchmark() throws {
+        let text = try Golden.fixtureText("nccl-tests/all_reduce_perf-2.10-old-error-column.log")
+        let error = try #require(throws: ResultsError.self) { try ResultInputs.load(text: text, name: "run7.log") }
+        #expect(error.message.contains("--benchmark"))
+        let forced = try ResultInputs.load(text: text, name: "run7.log", options: ImportOptions(benchmark: "all_reduce"))
+        #expect(forced.rowsRead == 24)
     }
 }

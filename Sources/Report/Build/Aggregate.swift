@@ -16,15 +16,21 @@ public struct BenchKey: Hashable, Sendable {
     public var nodes: Int?
     public var sizeBytes: Int64?
     public var chunkBytes: Int64?
-    /// Labels as sorted `k=v` pairs joined by `, `; empty when none.
+    /// Identifying labels as sorted `k=v` pairs joined by `, `; empty when none.
     public var labels: String
+
+    /// Labels that annotate a row rather than identify what was measured: a row's timestamp,
+    /// the experiment name or instance type. Left out of the key so repeats and baseline vs
+    /// candidate still match.
+    public static let annotationLabels: Set<String> = ["timestamp", "experiment", "instance"]
 
     public init(_ r: ResultRow) {
         benchmark = r.benchmark; backend = r.backend; variant = r.variant; dtype = r.dtype; op = r.op
         root = r.root; buffer = r.buffer; timing = r.timing; ranks = r.ranks; nodes = r.nodes
         sizeBytes = r.sizeBytes; chunkBytes = r.chunkBytes
         if let l = r.labels, !l.isEmpty {
-            labels = l.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            labels = l.filter { !Self.annotationLabels.contains($0.key) }.sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         } else {
             labels = ""
         }

@@ -58,10 +58,19 @@ enum Grouping {
             let n = Set(cells.map { c in (varying + [d]).map { $0.text(c.key) ?? "" } }).count
             if n > distinct { varying.append(d); distinct = n }
         }
+        // Of the labels, name only the pairs that differ between cells.
+        let pairs = cells.map { labelPairs($0.key.labels) }
+        let allKeys = Set(pairs.flatMap { $0.map(\.0) })
+        let varyingLabels = allKeys.filter { k in Set(pairs.map { p in p.first { $0.0 == k }?.1 ?? "" }).count > 1 }
+        func text(_ d: Dim, _ k: BenchKey) -> String? {
+            guard d == .labels else { return d.text(k) }
+            let shown = labelPairs(k.labels).filter { varyingLabels.contains($0.0) }.map { "\($0.0)=\($0.1)" }
+            return shown.isEmpty ? nil : shown.joined(separator: ", ")
+        }
         var order: [String] = []
         var groups: [String: [Cell]] = [:]
         for c in cells {
-            let name = varying.compactMap { $0.text(c.key) }.joined(separator: ", ")
+            let name = varying.compactMap { text($0, c.key) }.joined(separator: ", ")
             if groups[name] == nil { order.append(name) }
             groups[name, default: []].append(c)
         }
@@ -71,6 +80,15 @@ enum Grouping {
             return a < b
         }
         return sorted.map { SeriesGroup(name: $0.isEmpty ? single : $0, cells: groups[$0]!) }
+    }
+
+    /// `k=v, k=v` back into pairs.
+    static func labelPairs(_ labels: String) -> [(String, String)] {
+        guard !labels.isEmpty else { return [] }
+        return labels.components(separatedBy: ", ").map { p in
+            guard let eq = p.firstIndex(of: "=") else { return (p, "") }
+            return (String(p[..<eq]), String(p[p.index(after: eq)...]))
+        }
     }
 
     /// Groups cells by a string key, groups ordered by `less` on their first cell's key.

@@ -68,9 +68,13 @@ public enum ExampleReport {
         let about = paragraphs.dropFirst().prefix(2).map { $0.replacingOccurrences(of: "\n", with: " ") }
         var doc = ReportBuilder.build(set, inputs: inputs, options: options, intro: Array(about))
         let titles = Dictionary(uniqueKeysWithValues: doc.charts.map { ($0.id, $0.title) })
+        // Figure 1 names collectives; say which ones the shipped data has.
+        let collectives = Set(set.rows.filter { $0.backend == "nccl" && $0.sizeBytes != nil }.map(\.benchmark)).sorted()
         let rows = studyFigures.map { n, text -> [String] in
             let ours = (figureCharts[n] ?? []).compactMap { titles[$0] }
-            return ["\(n)", text, ours.isEmpty ? "not reproduced: the data for it is missing" : ours.joined(separator: "; ")]
+            var cell = ours.isEmpty ? "not reproduced: the data for it is missing" : ours.joined(separator: "; ")
+            if n == 1 { cell += " (NCCL collectives in the shipped data: \(collectives.joined(separator: ", ")))" }
+            return ["\(n)", text, cell]
         }
         let map = Section(title: "The study's figures", intro: [
             "Each of the study's five figures and the charts below that reproduce it from the shipped data. "

@@ -64,6 +64,14 @@ struct FigureKit {
         if drawn.count < lines.count {
             subtitle = (subtitle.map { $0 + "; " } ?? "") + "\(drawn.count) of \(lines.count) series drawn, all in the table"
         }
+        // Series an order of magnitude apart: a log y axis, so the small ones stay readable.
+        var y = y
+        let peaks = drawn.compactMap { $0.maxValue?.y }
+        if let lo = peaks.min(), let hi = peaks.max(), lo > 0, hi / lo >= 10,
+           drawn.allSatisfy({ $0.values.allSatisfy { $0.y > 0 } }) {
+            y.scale = .log2
+            subtitle = (subtitle.map { $0 + "; " } ?? "") + "log scale"
+        }
         let chart = Chart(id: id, title: title, subtitle: subtitle, kind: .line, x: x, y: y,
                           series: drawn.map { l in Series(name: l.name, points: l.values.map { Point(x: $0.x, y: $0.y) }, colour: l.colour, shape: l.shape) },
                           references: references(lines.flatMap(\.values), y: y))

@@ -40,7 +40,7 @@ public struct Chart: Sendable, Equatable {
 
 /// One axis: its name, unit and scale.
 public struct Axis: Sendable, Equatable {
-    /// Linear or base-2 logarithmic.
+    /// Linear or base-2 logarithmic (the y axis of a line chart may be log2 too, when series differ by orders of magnitude).
     public enum Scale: Sendable, Equatable { case linear, log2 }
     /// How tick values are written.
     public enum Format: Sendable, Equatable {
@@ -110,6 +110,11 @@ public struct Reference: Sendable, Equatable {
 
 extension Chart {
     /// The largest y among series points and references; 0 for an empty chart.
+    /// The smallest positive y among series points and references; 1 when there is none.
+    var minPositiveY: Double {
+        (series.flatMap(\.points).map(\.y) + references.map(\.y)).filter { $0 > 0 }.min() ?? 1
+    }
+
     var maxY: Double {
         let s = series.flatMap(\.points).map(\.y).max() ?? 0
         let r = references.map(\.y).max() ?? 0

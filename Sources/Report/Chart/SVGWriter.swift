@@ -36,15 +36,17 @@ public enum SVGWriter {
             out.line("<text x=\"\(f(width / 2))\" y=\"\(f(ty - 2))\" text-anchor=\"middle\" fill=\"#444444\">\(esc(l))</text>")
         }
 
-        let yScale = AxisScale.linear(max: chart.maxY * 1.02)
+        let yScale = chart.y.scale == .log2 && chart.kind == .line
+            ? AxisScale.log2(min: chart.minPositiveY, max: chart.maxY)
+            : AxisScale.linear(max: chart.maxY * 1.02)
         let plotW = plotRight - plotLeft
-        func py(_ v: Double) -> Double { plotBottom - yScale.fraction(v) * plotHeight }
+        func py(_ v: Double) -> Double { plotBottom - Swift.min(Swift.max(yScale.fraction(v), 0), 1) * plotHeight }
 
         // Horizontal grid and y ticks.
         for t in yScale.ticks {
             let y = py(t)
             out.line("<line x1=\"\(f(plotLeft))\" y1=\"\(f(y))\" x2=\"\(f(plotRight))\" y2=\"\(f(y))\" stroke=\"#e0e0e0\"/>")
-            out.line("<text x=\"\(f(plotLeft - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(esc(Fmt.fixed(t, yScale.decimals)))</text>")
+            out.line("<text x=\"\(f(plotLeft - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(esc(yScale.log ? Fmt.trimmed(t) : Fmt.fixed(t, yScale.decimals)))</text>")
         }
         // X ticks and data.
         switch chart.kind {
@@ -68,7 +70,7 @@ public enum SVGWriter {
                 let coords = pts.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
                 out.line("<polyline fill=\"none\" stroke=\"\(style.colour)\" stroke-width=\"2\"\(style.dash) points=\"\(coords)\"/>")
                 for p in pts {
-                    let tip = "\(s.name): \(tickLabel(p.x, chart.x.format)) \(chart.x.unit), \(Fmt.value(p.y)) \(chart.y.unit)"
+                    let tip = "\(s.name): \(chart.x.label) \(tickLabel(p.x, chart.x.format)), \(chart.y.label) \(Fmt.value(p.y)) \(chart.y.unit)"
                     out.line(marker(style.shape, x: px(p.x), y: py(p.y), colour: style.colour, tip: tip))
                 }
             }

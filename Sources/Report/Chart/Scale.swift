@@ -39,6 +39,14 @@ public enum Fmt {
         return "\(bytes) B"
     }
 
+    /// Shortest exact form for a tick: `64`, `0.5`, `0.125`.
+    public static func trimmed(_ v: Double) -> String {
+        var s = fixed(v, 6)
+        while s.contains("."), s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
+        return s
+    }
+
     /// A whole number when `v` is one, else `value(v)`.
     public static func number(_ v: Double) -> String {
         v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : value(v)
@@ -89,13 +97,16 @@ struct AxisScale {
     /// A base-2 log axis over `min...max` with ticks on powers of two, at most ten of them,
     /// stepping 2, 5 or 10 powers so that 1K, 1M, 1G stay on ticks; a quarter power of margin each side.
     static func log2(min: Double, max: Double) -> AxisScale {
-        let a = Swift.max(min, 1), b = Swift.max(max, a)
+        let a = Swift.max(min, 1e-9), b = Swift.max(max, a)
         var lo = Int(Foundation.log2(a).rounded(.down))
         var hi = Int(Foundation.log2(b).rounded(.up))
         if lo == hi { lo -= 1; hi += 1 }
         let step = [1, 2, 5, 10, 20].first { (hi - lo) / $0 <= 10 } ?? 20
+        // Ends on ticks, so the data never runs past the last labelled value.
+        lo = Int((Double(lo) / Double(step)).rounded(.down)) * step
+        hi = Int((Double(hi) / Double(step)).rounded(.up)) * step
         var ticks: [Double] = []
-        for e in lo...hi where e % step == 0 { ticks.append(pow(2, Double(e))) }
+        for e in lo...hi where e % step == 0 { ticks.append(pow(2, Double(e))) }  // % keeps negative multiples too
         if ticks.isEmpty { ticks = [pow(2, Double(lo))] }
         let dLo = Foundation.log2(a) - 0.25, dHi = Foundation.log2(b) + 0.25
         // Keep the margin even when the data sits on the domain ends, and keep every tick inside.

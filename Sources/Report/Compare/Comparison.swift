@@ -87,8 +87,12 @@ public struct Comparison: Sendable {
         for b in base {
             seen.insert(b.key)
             let c = candIndex[b.key]
-            guard let m = Self.metric(b, c, options.metric) else { continue }
-            rows.append(Self.compare(b.key, m, b, c, options))
+            if let m = Self.metric(b, c, options.metric) {
+                rows.append(Self.compare(b.key, m, b, c, options))
+            } else if let m = Self.metric(b, nil, options.metric) {
+                // The candidate measured it but not with this metric: list it, do not compare.
+                rows.append(Self.compare(b.key, m, b, nil, options))
+            }
         }
         for c in cand where !seen.contains(c.key) {
             guard let m = Self.metric(c, nil, options.metric) else { continue }

@@ -54,7 +54,8 @@ public enum ReportWriter {
         figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
         table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; }
         th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
-        th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; }
+        th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+        th.s, td.s { white-space: nowrap; }
         th { background: #f3f3f3; }
         ul.findings { background: #f7f9fc; border-left: 3px solid #0072B2; padding: 0.5rem 0.5rem 0.5rem 1.75rem; }
         details { margin-bottom: 1rem; }
@@ -91,9 +92,12 @@ public enum ReportWriter {
     static func htmlTable(_ t: Table, collapsed: Bool) -> String {
         var out = collapsed ? "<details open><summary>Numbers</summary>\n" : ""
         let numeric = t.numericColumns
-        func cls(_ i: Int) -> String { numeric[i] ? " class=\"n\"" : "" }
-        out += "<table>\n<tr>" + t.headers.enumerated().map { "<th\(cls($0))>\(esc($1))</th>" }.joined() + "</tr>\n"
-        for r in t.rows { out += "<tr>" + r.enumerated().map { "<td\(cls($0))>\(esc($1))</td>" }.joined() + "</tr>\n" }
+        // Numbers right-aligned; short text kept on one line (long text, like notes, wraps).
+        func cls(_ i: Int, _ text: String) -> String {
+            numeric[i] ? " class=\"n\"" : text.count <= 40 ? " class=\"s\"" : ""
+        }
+        out += "<table>\n<tr>" + t.headers.enumerated().map { "<th\(cls($0, $1))>\(esc($1))</th>" }.joined() + "</tr>\n"
+        for r in t.rows { out += "<tr>" + r.enumerated().map { "<td\(cls($0, $1))>\(esc($1))</td>" }.joined() + "</tr>\n" }
         out += "</table>\n"
         if collapsed { out += "</details>\n" }
         return out
