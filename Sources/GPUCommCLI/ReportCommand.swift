@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Report
 import Results
+import Simulate
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,6 +31,39 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "Report title.")
     var title: String?
 
+    @Flag(inversion: .prefixedNo, help: "Add the 'What if: beyond one host' section: NIC-selection simulator and scaling model (default: on with --example, off otherwise).")
+    var whatIf: Bool?
+
+    @Option(name: .customLong("what-if-nodes"), help: "Node counts the what-if section simulates, comma-separated.")
+    var whatIfNodes = "2,4"
+
+    @Option(name: .customLong("what-if-gpus-per-node"), help: "GPUs per node in the what-if section.")
+    var whatIfGPUsPerNode = 8
+
+    @Option(name: .customLong("what-if-nics-per-gpu"), help: "NICs per GPU in the what-if section.")
+    var whatIfNICsPerGPU = 4
+
+    @Option(name: .customLong("what-if-nic-gbps"), help: "Line rate of one NIC per direction in GB/s in the what-if section (100 Gb/s EFA = 12.5).")
+    var whatIfNICGBps = 12.5
+
+    /// The what-if shape, checked; nil when the section is off.
+    func whatIfOptions() throws -> WhatIfOptions? {
+        guard whatIf ?? example else { return nil }
+        var nodes: [Int] = []
+        for part in whatIfNodes.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 2 else {
+                throw ValidationError("--what-if-nodes '\(whatIfNodes)': give node counts of 2 or more, comma-separated (e.g. 2,4)")
+            }
+            nodes.append(n)
+        }
+        if whatIfGPUsPerNode < 1 { throw ValidationError("--what-if-gpus-per-node must be at least 1, got \(whatIfGPUsPerNode)") }
+        if whatIfNICsPerGPU < 1 { throw ValidationError("--what-if-nics-per-gpu must be at least 1, got \(whatIfNICsPerGPU)") }
+        if !(whatIfNICGBps > 0 && whatIfNICGBps.isFinite) { throw ValidationError("--what-if-nic-gbps must be a positive number of GB/s, got \(whatIfNICGBps)") }
+        let w = WhatIfOptions(nodes: nodes, gpusPerNode: whatIfGPUsPerNode, nicsPerGPU: whatIfNICsPerGPU, nicGBps: whatIfNICGBps)
+        do { try w.validate() } catch { throw ValidationError("what-if shape: \(error)") }
+        return w
+    }
+
     func validate() throws {
         if inputs.isEmpty && !example {
             throw ValidationError("give at least one result file, or --example")
@@ -37,10 +71,11 @@ struct ReportCommand: ParsableCommand {
         if let l = linkGBps, !(l > 0 && l.isFinite) {
             throw ValidationError("--link-gbps must be a positive number of GB/s, got \(l)")
         }
+        _ = try whatIfOptions()
     }
 
     func run() throws {
-        var options = ReportOptions(linkGBps: linkGBps)
+        var options = ReportOptions(linkGBps: linkGBps, whatIf: try whatIfOptions())
         var doc: ReportDocument
         if example {
             options.title = title ?? "NCCL and NVSHMEM over AWS EFA (p5.48xlarge): the reference study, reproduced"

@@ -26,6 +26,7 @@ extension FigureKit {
             }
             var findings = Self.sizeFindings(lines, metric: m)
             if dropped { findings.append(Self.inPlaceNote) }
+            findings += leftOut["\(k.benchmark)\u{1}\(k.backend)"] ?? []
             figures.append(lineFigure(
                 id: Grouping.slug(["size", k.benchmark, k.backend, m.rawValue]),
                 title: "\(k.benchmark) (\(k.backend)): \(m.title) vs message size", subtitle: nil,
@@ -105,6 +106,7 @@ extension FigureKit {
                 findings.append("\(flat.count) of \(lines.count) sizes drawn are nearly flat across GPU counts (within 10%): \(flat.map(\.name).joined(separator: ", ")).")
             }
             if dropped { findings.append(Self.inPlaceNote) }
+            findings += leftOut["\(k.benchmark)\u{1}\(k.backend)"] ?? []
             figures.append(lineFigure(
                 id: Grouping.slug(["scaling", k.benchmark, k.backend, m.rawValue]),
                 title: "\(k.benchmark) (\(k.backend)): \(m.title) vs GPUs",
