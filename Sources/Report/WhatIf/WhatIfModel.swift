@@ -107,6 +107,7 @@ extension FigureKit {
         }
         let fitted = model.fittedGPUs
         let heldOut = g.ranks.filter { $0 > maxFit && validation != nil }
+        let beyond = gpus.filter { !g.ranks.contains($0) }
         let rows = gpus.map { x -> [String] in
             let role = fitted.contains(x) ? "fitted" : heldOut.contains(x) ? "held out" : g.ranks.contains(x) ? "measured" : "predicted only"
             return ["\(x)", role] + columns.map { $0.1[x] ?? "" }
@@ -129,7 +130,10 @@ extension FigureKit {
         let chart = Chart(
             id: Grouping.slug(["whatif", "model", g.benchmark, g.backend, g.variant ?? "", metric.rawValue]),
             title: "What if: \(g.benchmark) (\(g.backend)\(variant)), \(metric.title) vs GPUs, model and measurements",
-            subtitle: "alpha–beta model fitted on \(fitted.map(String.init).joined(separator: ", ")) GPUs; shaded: band from the fit's residuals",
+            subtitle: "alpha–beta model fitted on \(fitted.map(String.init).joined(separator: ", ")) GPUs"
+                + (heldOut.isEmpty ? "" : "; \(heldOut.map(String.init).joined(separator: ", ")) held out")
+                + (beyond.isEmpty ? "" : "; \(beyond.map(String.init).joined(separator: ", ")) not measured")
+                + "; shaded: 90% band from the fit's residuals",
             kind: .line, x: Self.gpuAxis, y: Self.metricAxis(metric), series: series, bands: bands)
         return Figure(chart: chart, findings: findings,
                       table: Table(headers: ["GPUs", "role"] + columns.map { "\($0.0) GB/s" }, rows: rows))
