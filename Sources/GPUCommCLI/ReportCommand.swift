@@ -76,6 +76,8 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         var options = ReportOptions(linkGBps: linkGBps, whatIf: try whatIfOptions())
+        // Run from a gpucomm checkout: the docs the report names become links relative to the report.
+        options.docsBase = ReportFiles.docsBase(from: out)
         var doc: ReportDocument
         if example {
             options.title = title ?? "NCCL and NVSHMEM over AWS EFA (p5.48xlarge): the reference study, reproduced"
@@ -91,6 +93,22 @@ struct ReportCommand: ParsableCommand {
         let files = try ReportFiles.write(doc, to: out)
         FileHandle.standardError.write(Data("gpucomm report: \(doc.charts.count) charts, \(files.count) files in \(out)\n".utf8))
         print((out as NSString).appendingPathComponent("report.html"))
+    }
+}
+
+/// The report a measuring command writes at its end from its results file.
+enum ResultsReport {
+    /// Builds the report of `results` into `dir` and prints the path of report.html on stdout;
+    /// any failure is one warning line on stderr (the measurements are already saved).
+    static func writeAfterRun(results: String, to dir: String, command: String) {
+        do {
+            let (set, summaries) = try InputLoader.load([results], command: command)
+            let doc = ReportBuilder.build(set, inputs: summaries, options: ReportOptions(title: "gpucomm \(command): \(results)"))
+            _ = try ReportFiles.write(doc, to: dir)
+            print("report: \((dir as NSString).appendingPathComponent("report.html"))")
+        } catch {
+            FileHandle.standardError.write(Data("gpucomm \(command): warning: no report written to \(dir): \(error)\n".utf8))
+        }
     }
 }
 
@@ -119,6 +137,18 @@ enum InputLoader {
 
 /// Writes a report document as files.
 enum ReportFiles {
+    /// `docs/` of the current directory as seen from `dir` (`../../docs/`), when ./docs/model.md exists
+    /// and `dir` is inside the current directory; nil otherwise.
+    static func docsBase(from dir: String) -> String? {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: "docs/model.md") else { return nil }
+        let cwd = URL(fileURLWithPath: fm.currentDirectoryPath).standardizedFileURL.path
+        let target = URL(fileURLWithPath: dir).standardizedFileURL.path
+        guard target.hasPrefix(cwd + "/") else { return nil }
+        let depth = target.dropFirst(cwd.count + 1).split(separator: "/").count
+        return String(repeating: "../", count: depth) + "docs/"
+    }
+
     /// Writes report.html, report.md and `<chart id>.svg` into `dir` (created if needed); returns the paths.
     static func write(_ doc: ReportDocument, to dir: String) throws -> [String] {
         do {

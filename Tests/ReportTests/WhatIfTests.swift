@@ -26,6 +26,16 @@ import Simulate
         try Golden.check(SVGWriter.render(chart), against: "whatif_model_alltoall.svg")
     }
 
+    @Test func docsBecomeLinksWhenTheirPlaceIsKnown() throws {
+        var o = ReportOptions(whatIf: WhatIfOptions())
+        o.docsBase = "../../docs/"
+        let doc = try ExampleReport.build(options: o)
+        #expect(ReportWriter.markdown(doc).contains("| [docs/simulate.md](../../docs/simulate.md) |"))
+        #expect(ReportWriter.html(doc).contains("<a href=\"../../docs/model.md\">docs/model.md</a>"))
+        let plain = ReportWriter.html(try Self.exampleDoc())
+        #expect(plain.contains("docs/model.md") && !plain.contains("<a href"))
+    }
+
     @Test func offUnlessAsked() throws {
         let doc = try ExampleReport.build(options: ReportOptions())
         #expect(Self.section(doc) == nil)
@@ -110,10 +120,10 @@ import Simulate
             #expect(!c.series.contains { $0.name.contains("unsupported") }, "chart \(c.id) names a series after the unsupported label")
         }
         let a2a = try #require(doc.sections.flatMap(\.figures).first { $0.chart?.id == "size_alltoall_nccl_busbw" })
-        #expect(a2a.findings.contains("3 in_place rows are not drawn and not in the table: marked unsupported: NCCL does not support in-place all-to-all (15 wrong elements in all)."))
+        #expect(a2a.findings.contains("3 in-place rows are not drawn and not in the table: marked unsupported by the tool that measured them: NCCL does not support in-place all-to-all (15 wrong elements in all)."))
         #expect(!a2a.table.rows.flatMap { $0 }.contains { $0.hasPrefix("999") })
         let sr = try #require(doc.sections.flatMap(\.figures).first { $0.chart?.id == "size_sendrecv_nccl_busbw" })
-        #expect(sr.findings.contains("2 in_place rows are not drawn and not in the table: failed the data check (wrong elements) (14 wrong elements in all)."))
+        #expect(sr.findings.contains("2 in-place rows are not drawn and not in the table: they failed the data check (14 wrong elements in all)."))
         #expect(doc.intro.contains { $0.hasPrefix("5 of the 12 rows are left out") })
     }
 }

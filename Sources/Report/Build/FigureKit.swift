@@ -7,6 +7,9 @@ public struct ReportOptions: Sendable, Equatable {
     public var maxSeries: Int
     /// Adds the "What if: beyond one host" section (simulator and scaling model) when set.
     public var whatIf: WhatIfOptions?
+    /// Where the `docs/*.md` files named in the report are, relative to the report (`../../docs/`);
+    /// nil writes their names as plain text.
+    public var docsBase: String?
 
     public init(title: String = "gpucomm report", linkGBps: Double? = nil, maxSeries: Int = 8, whatIf: WhatIfOptions? = nil) {
         self.title = title

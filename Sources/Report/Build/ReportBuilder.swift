@@ -26,7 +26,11 @@ public enum ReportBuilder {
             intro.append("\(invalid) of the \(set.rows.count) rows are left out of every chart and table: they are marked unsupported by the tool "
                 + "that measured them or failed its data check (wrong elements); the note under each chart says which.")
         }
-        return ReportDocument(title: options.title, intro: intro, sections: sections)
+        var links: [String: String] = [:]
+        if let base = options.docsBase {
+            for d in ["simulate.md", "model.md", "report.md"] { links["docs/" + d] = base + d }
+        }
+        return ReportDocument(title: options.title, intro: intro, sections: sections, links: links)
     }
 
     static func summary(_ set: ResultSet, cells: Int, options: ReportOptions) -> String {

@@ -5,8 +5,8 @@ import Results
 enum RowValidity {
     /// Why `r` is not a valid measurement; nil when it is.
     static func reason(_ r: ResultRow) -> String? {
-        if let why = r.labels?["unsupported"] { return "marked unsupported: \(why)" }
-        if let w = r.wrong, w > 0 { return "failed the data check (wrong elements)" }
+        if let why = r.labels?["unsupported"] { return "marked unsupported by the tool that measured them: \(why)" }
+        if let w = r.wrong, w > 0 { return "they failed the data check" }
         return nil
     }
 
@@ -29,7 +29,7 @@ enum RowValidity {
         for (k, reasons) in left {
             notes[k] = reasons.keys.sorted().map { why in
                 let e = reasons[why]!
-                let variants = e.variants.isEmpty ? "" : " " + e.variants.sorted().joined(separator: "/")
+                let variants = e.variants.isEmpty ? "" : " " + e.variants.sorted().map { $0.replacingOccurrences(of: "_", with: "-") }.joined(separator: "/")
                 let wrong = e.wrong > 0 ? " (\(e.wrong) wrong elements in all)" : ""
                 return "\(e.count)\(variants) row\(e.count == 1 ? " is" : "s are") not drawn and not in the table: \(why)\(wrong)."
             }

@@ -82,7 +82,7 @@ extension FigureKit {
         var n = g.ranks[0]
         while n < 2 * g.ranks.last! { n *= 2; xs.insert(n) }
         let gpus = xs.sorted()
-        var series: [Series] = [], bands: [Band] = []
+        var series: [Series] = [], bands: [Band] = [], misses: [String] = []
         var columns: [(String, [Int: String])] = []
         for (i, s) in sizes.enumerated() {
             var modelPts: [Point] = [], ranges: [BandPoint] = [], text: [Int: String] = [:]
@@ -98,6 +98,12 @@ extension FigureKit {
             for r in g.ranks {
                 let v = g.rows.filter { $0.ranks == r && $0.sizeBytes == s }.compactMap { metric.value($0) }
                 if let m = Stats.median(v) { measured.append(Point(x: Double(r), y: m)); mtext[r] = Fmt.value(m) }
+            }
+            // A size whose every measured point lies on one side of the band: an effect the model lacks.
+            let sides = measured.compactMap { m in ranges.first { $0.x == m.x }.map { m.y < $0.low ? -1 : m.y > $0.high ? 1 : 0 } }
+            if sides.count > 1, let side = sides.first, side != 0, sides.allSatisfy({ $0 == side }) {
+                misses.append("At \(Fmt.size(s)) every measured point (\(sides.count) GPU counts) lies \(side < 0 ? "below" : "above") the band: "
+                    + "an effect the alpha–beta model does not capture (docs/model.md, 'Where it misses').")
             }
             series.append(Series(name: "model, \(Fmt.size(s))", points: modelPts, colour: i, shape: 0))
             series.append(Series(name: "measured, \(Fmt.size(s))", points: measured, colour: i, shape: 1, markersOnly: true))
@@ -121,6 +127,7 @@ extension FigureKit {
                 + "\(Fmt.percent(Simulate.Stats.quantile(e, 0.5))), max \(Fmt.percent(e.max()!)) over \(e.count) points at every measured size; "
                 + "\(v.entries.filter(\.insideBand).count) of \(e.count) inside the 90% band.")
         }
+        findings += misses
         if let top = gpus.last, !g.ranks.contains(top), let s = sizes.last, let p = model.predict(sizeBytes: s, ranks: top) {
             let y = metric == .busbw ? p.busbwGBps : p.algbwGBps
             findings.append("At \(top) GPUs (not measured) the model predicts \(Fmt.value(y)) GB/s \(metric.title) at \(Fmt.size(s)), "
