@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Screenshots of a gpucomm report.html in headless Chromium (Debian's chromium), page by page or from a heading.
 Pages are taken by shifting the body up, since headless screenshots show the top of the page only.
-usage: shots.py report.html outdir WIDTH HEIGHT [first-heading-text] [max-pages]"""
+usage: screenshots.py report.html outdir WIDTH HEIGHT [first-heading-text max-pages prefix]"""
 import json, os, re, subprocess, sys, tempfile
 src, outdir, width, height = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 start_text = sys.argv[5] if len(sys.argv) > 5 else None

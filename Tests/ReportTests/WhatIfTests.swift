@@ -127,3 +127,23 @@ import Simulate
         #expect(doc.intro.contains { $0.hasPrefix("5 of the 12 rows are left out") })
     }
 }
+
+/// gpucomm's own NCCL rows carry a time: the size table shows it beside the bandwidth.
+@Suite struct TimeColumnTests {
+    @Test func sizeTableShowsTimeWhenEveryRowHasOne() throws {
+        var rows: [ResultRow] = []
+        for (e, us) in [(3, 23.5), (20, 31.0), (28, 660.0)] {
+            var r = ResultRow(run: "r", benchmark: "alltoall", backend: "nccl", ranks: 4)
+            r.variant = "out_of_place"
+            r.sizeBytes = Int64(1) << e
+            r.timeUs = us
+            r.busbwGBps = Double(1 << e) / us / 1e3 * 0.75
+            rows.append(r)
+        }
+        let doc = ReportBuilder.build(ResultSet(runs: [RunInfo(run: "r", tool: "gpucomm")], rows: rows), inputs: [], options: ReportOptions())
+        let fig = try #require(doc.sections.flatMap(\.figures).first { $0.chart?.id == "size_alltoall_nccl_busbw" })
+        #expect(fig.table.headers == ["message size (bytes)", "bus bandwidth (GB/s)", "time (µs)"])
+        #expect(fig.table.rows.map { $0.last } == ["23.50", "31.00", "660.0"])
+        #expect(fig.findings.contains("Smallest time: 23.50 µs (4 GPUs, 8 B)."))
+    }
+}
