@@ -30,7 +30,7 @@ let package = Package(
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
-        .target(name: "Report", dependencies: ["Results"], resources: [.embedInCode("Example")]),
+        .target(name: "Report", dependencies: ["Results", "Simulate"], resources: [.embedInCode("Example")]),
         // Live NVLink and RDMA counters, rate math, views.
         .target(name: "Monitor", dependencies: ["GPU"]),
         // Multi-NIC selection simulator and scaling model.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Report
 import Results
+import Simulate
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,6 +31,39 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: "Report title.")
     var title: String?
 
+    @Flag(inversion: .prefixedNo, help: "Add the 'What if: beyond one host' section: NIC-selection simulator and scaling model (default: on with --example, off otherwise).")
+    var whatIf: Bool?
+
+    @Option(name: .customLong("what-if-nodes"), help: "Node counts the what-if section simulates, comma-separated.")
+    var whatIfNodes = "2,4"
+
+    @Option(name: .customLong("what-if-gpus-per-node"), help: "GPUs per node in the what-if section.")
+    var whatIfGPUsPerNode = 8
+
+    @Option(name: .customLong("what-if-nics-per-gpu"), help: "NICs per GPU in the what-if section.")
+    var whatIfNICsPerGPU = 4
+
+    @Option(name: .customLong("what-if-nic-gbps"), help: "Line rate of one NIC per direction in GB/s in the what-if section (100 Gb/s EFA = 12.5).")
+    var whatIfNICGBps = 12.5
+
+    /// The what-if shape, checked; nil when the section is off.
+    func whatIfOptions() throws -> WhatIfOptions? {
+        guard whatIf ?? example else { return nil }
+        var nodes: [Int] = []
+        for part in whatIfNodes.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 2 else {
+                throw ValidationError("--what-if-nodes '\(whatIfNodes)': give node counts of 2 or more, comma-separated (e.g. 2,4)")
+            }
+            nodes.append(n)
+        }
+        if whatIfGPUsPerNode < 1 { throw ValidationError("--what-if-gpus-per-node must be at least 1, got \(whatIfGPUsPerNode)") }
+        if whatIfNICsPerGPU < 1 { throw ValidationError("--what-if-nics-per-gpu must be at least 1, got \(whatIfNICsPerGPU)") }
+        if !(whatIfNICGBps > 0 && whatIfNICGBps.isFinite) { throw ValidationError("--what-if-nic-gbps must be a positive number of GB/s, got \(whatIfNICGBps)") }
+        let w = WhatIfOptions(nodes: nodes, gpusPerNode: whatIfGPUsPerNode, nicsPerGPU: whatIfNICsPerGPU, nicGBps: whatIfNICGBps)
+        do { try w.validate() } catch { throw ValidationError("what-if shape: \(error)") }
+        return w
+    }
+
     func validate() throws {
         if inputs.isEmpty && !example {
             throw ValidationError("give at least one result file, or --example")
@@ -37,10 +71,13 @@ struct ReportCommand: ParsableCommand {
         if let l = linkGBps, !(l > 0 && l.isFinite) {
             throw ValidationError("--link-gbps must be a positive number of GB/s, got \(l)")
         }
+        _ = try whatIfOptions()
     }
 
     func run() throws {
-        var options = ReportOptions(linkGBps: linkGBps)
+        var options = ReportOptions(linkGBps: linkGBps, whatIf: try whatIfOptions())
+        // Run from a gpucomm checkout: the docs the report names become links relative to the report.
+        options.docsBase = ReportFiles.docsBase(from: out)
         var doc: ReportDocument
         if example {
             options.title = title ?? "NCCL and NVSHMEM over AWS EFA (p5.48xlarge): the reference study, reproduced"
@@ -56,6 +93,22 @@ struct ReportCommand: ParsableCommand {
         let files = try ReportFiles.write(doc, to: out)
         FileHandle.standardError.write(Data("gpucomm report: \(doc.charts.count) charts, \(files.count) files in \(out)\n".utf8))
         print((out as NSString).appendingPathComponent("report.html"))
+    }
+}
+
+/// The report a measuring command writes at its end from its results file.
+enum ResultsReport {
+    /// Builds the report of `results` into `dir` and prints the path of report.html on stdout;
+    /// any failure is one warning line on stderr (the measurements are already saved).
+    static func writeAfterRun(results: String, to dir: String, command: String) {
+        do {
+            let (set, summaries) = try InputLoader.load([results], command: command)
+            let doc = ReportBuilder.build(set, inputs: summaries, options: ReportOptions(title: "gpucomm \(command): \(results)"))
+            _ = try ReportFiles.write(doc, to: dir)
+            print("report: \((dir as NSString).appendingPathComponent("report.html"))")
+        } catch {
+            FileHandle.standardError.write(Data("gpucomm \(command): warning: no report written to \(dir): \(error)\n".utf8))
+        }
     }
 }
 
@@ -84,6 +137,18 @@ enum InputLoader {
 
 /// Writes a report document as files.
 enum ReportFiles {
+    /// `docs/` of the current directory as seen from `dir` (`../../docs/`), when ./docs/model.md exists
+    /// and `dir` is inside the current directory; nil otherwise.
+    static func docsBase(from dir: String) -> String? {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: "docs/model.md") else { return nil }
+        let cwd = URL(fileURLWithPath: fm.currentDirectoryPath).standardizedFileURL.path
+        let target = URL(fileURLWithPath: dir).standardizedFileURL.path
+        guard target.hasPrefix(cwd + "/") else { return nil }
+        let depth = target.dropFirst(cwd.count + 1).split(separator: "/").count
+        return String(repeating: "../", count: depth) + "docs/"
+    }
+
     /// Writes report.html, report.md and `<chart id>.svg` into `dir` (created if needed); returns the paths.
     static func write(_ doc: ReportDocument, to dir: String) throws -> [String] {
         do {

@@ -13,7 +13,8 @@ struct SuiteCommand: ParsableCommand {
         What to run first on a new machine. Sweeps the NCCL collectives (float, sum, 8 B to 256 MiB \
         per rank, out-of-place and in-place, every result checked) on every visible GPU in one \
         process, writes every row to one results file, and ends with a summary: small-message \
-        latency, peak bus bandwidth and its fraction of the NVLink peak. On a machine with no GPU it \
+        latency, peak bus bandwidth and its fraction of the NVLink peak, then writes the report of the results \
+        file into --report-dir (--no-report skips it). On a machine with no GPU it \
         says so and exits 5.
         """)
 
@@ -25,6 +26,12 @@ struct SuiteCommand: ParsableCommand {
 
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size.")
     var iters = 20
+
+    @Option(name: .customLong("report-dir"), help: "Folder for the report (HTML, Markdown, SVG) of the results file, written at the end.")
+    var reportDir = "gpucomm-report"
+
+    @Flag(name: .customLong("no-report"), help: "Do not write the report at the end.")
+    var noReport = false
 
     @OptionGroup var launch: LaunchOptions
 
@@ -66,6 +73,8 @@ struct SuiteCommand: ParsableCommand {
             }
         }
         if job.reports { print(summary(run)) }
+        // The report of the whole results file; failing to write it is a warning, not a failed suite.
+        if job.reports && !noReport { ResultsReport.writeAfterRun(results: results, to: reportDir, command: "suite") }
         if run.wrongTotal > 0 { throw Failure(.wrongResults, "\(run.wrongTotal) wrong elements (see \(results))") }
     }
 

@@ -4,11 +4,14 @@ public struct ReportDocument: Sendable, Equatable {
     /// Paragraphs under the title (what the data is, attribution).
     public var intro: [String]
     public var sections: [Section]
+    /// Table cells written as links: cell text (`docs/model.md`) → address. Empty: plain text.
+    public var links: [String: String]
 
-    public init(title: String, intro: [String] = [], sections: [Section] = []) {
+    public init(title: String, intro: [String] = [], sections: [Section] = [], links: [String: String] = [:]) {
         self.title = title
         self.intro = intro
         self.sections = sections
+        self.links = links
     }
 
     /// Every chart in the document, in order.

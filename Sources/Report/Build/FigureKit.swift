@@ -5,11 +5,17 @@ public struct ReportOptions: Sendable, Equatable {
     public var linkGBps: Double?
     /// Most series a line chart draws before it picks a spread subset (tables keep all).
     public var maxSeries: Int
+    /// Adds the "What if: beyond one host" section (simulator and scaling model) when set.
+    public var whatIf: WhatIfOptions?
+    /// Where the `docs/*.md` files named in the report are, relative to the report (`../../docs/`);
+    /// nil writes their names as plain text.
+    public var docsBase: String?
 
-    public init(title: String = "gpucomm report", linkGBps: Double? = nil, maxSeries: Int = 8) {
+    public init(title: String = "gpucomm report", linkGBps: Double? = nil, maxSeries: Int = 8, whatIf: WhatIfOptions? = nil) {
         self.title = title
         self.linkGBps = linkGBps
         self.maxSeries = maxSeries
+        self.whatIf = whatIf
     }
 }
 
@@ -37,6 +43,10 @@ struct Line {
 /// Shared chart and table construction for the report sections.
 struct FigureKit {
     var options: ReportOptions
+    /// Notes on rows left out as invalid, per `benchmark\u{1}backend` (see `RowValidity`).
+    var leftOut: [String: [String]] = [:]
+
+    init(options: ReportOptions) { self.options = options }
 
     /// Link peak for a cell: the command-line value, else the run's topology.
     func peak(_ c: Cell) -> Double? { options.linkGBps ?? c.linkPeak }

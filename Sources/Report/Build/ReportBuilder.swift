@@ -6,22 +6,35 @@ public enum ReportBuilder {
     /// Builds the document. `inputs` describe the files read (shown in the provenance section);
     /// `intro` paragraphs go under the title.
     public static func build(_ set: ResultSet, inputs: [InputSummary], options: ReportOptions, intro: [String] = []) -> ReportDocument {
-        let cells = Aggregate(set).cells
-        let kit = FigureKit(options: options)
+        // Rows marked unsupported or that failed the data check are never drawn as valid.
+        let (valid, leftOut) = RowValidity.split(set)
+        let cells = Aggregate(valid).cells
+        var kit = FigureKit(options: options)
+        kit.leftOut = leftOut
         var sections: [Section] = []
         if let s = kit.sizeSection(cells) { sections.append(s) }
         if let s = kit.scalingSection(cells) { sections.append(s) }
         if let s = kit.backendSection(cells) { sections.append(s) }
         if let s = kit.chunkSection(cells) { sections.append(s) }
         if let s = kit.applicationSection(cells) { sections.append(s) }
+        if let w = options.whatIf { sections.append(kit.whatIfSection(valid, whatIf: w)) }
         sections.append(provenance(set, inputs: inputs, options: options))
         var intro = intro
         intro.append(summary(set, cells: cells.count, options: options))
-        return ReportDocument(title: options.title, intro: intro, sections: sections)
+        let invalid = set.rows.count - valid.rows.count
+        if invalid > 0 {
+            intro.append("\(invalid) of the \(set.rows.count) rows are left out of every chart and table: they are marked unsupported by the tool "
+                + "that measured them or failed its data check (wrong elements); the note under each chart says which.")
+        }
+        var links: [String: String] = [:]
+        if let base = options.docsBase {
+            for d in ["simulate.md", "model.md", "report.md"] { links["docs/" + d] = base + d }
+        }
+        return ReportDocument(title: options.title, intro: intro, sections: sections, links: links)
     }
 
     static func summary(_ set: ResultSet, cells: Int, options: ReportOptions) -> String {
-        var s = "\(set.rows.count) result rows from \(set.runs.count) runs; \(cells) distinct measurements (repeats are shown as their median)."
+        var s = "\(set.rows.count) result rows from \(set.runs.count) run\(set.runs.count == 1 ? "" : "s"); \(cells) distinct measurements (repeats are shown as their median)."
         s += " Bandwidths are in GB/s (10^9 bytes per second); sizes in binary units (1K = 1024 bytes)."
         if let l = options.linkGBps {
             s += " Fractions of link peak use \(Fmt.value(l)) GB/s per GPU, given with --link-gbps."

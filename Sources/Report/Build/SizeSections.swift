@@ -21,15 +21,32 @@ extension FigureKit {
             let (cells, dropped) = Self.preferOutOfPlace(group)
             guard let m = Self.metric(cells) else { continue }
             let k = cells[0].key
-            let lines = Grouping.series(cells, by: Self.seriesDims, single: "\(k.ranks) GPUs").map {
+            let groups = Grouping.series(cells, by: Self.seriesDims, single: "\(k.ranks) GPUs")
+            let lines = groups.map {
                 Line(name: $0.name, values: values($0.cells, metric: m, x: { $0.sizeBytes.map(Double.init) }))
             }
             var findings = Self.sizeFindings(lines, metric: m)
+            // Bandwidth hides small-message cost: when every cell has a time, the table shows it too.
+            let times = m != .time && cells.allSatisfy({ $0.values[.time] != nil })
+                ? groups.map { Line(name: $0.name, values: values($0.cells, metric: .time, x: { $0.sizeBytes.map(Double.init) })) } : []
+            if let (name, t) = times.compactMap({ l in l.values.min { $0.y < $1.y }.map { (l.name, $0) } }).min(by: { $0.1.y < $1.1.y }) {
+                findings.append("Smallest time: \(Fmt.value(t.y)) µs (\(name), \(Self.sizeText(t.x))).")
+            }
             if dropped { findings.append(Self.inPlaceNote) }
-            figures.append(lineFigure(
+            findings += leftOut["\(k.benchmark)\u{1}\(k.backend)"] ?? []
+            var fig = lineFigure(
                 id: Grouping.slug(["size", k.benchmark, k.backend, m.rawValue]),
                 title: "\(k.benchmark) (\(k.backend)): \(m.title) vs message size", subtitle: nil,
-                x: Self.sizeAxis, y: Self.metricAxis(m), lines: lines, xText: Self.sizeText, findings: findings))
+                x: Self.sizeAxis, y: Self.metricAxis(m), lines: lines, xText: Self.sizeText, findings: findings)
+            if !times.isEmpty {
+                let t = wideTable(times, xHeader: "", xText: Self.sizeText)
+                for i in fig.table.headers.indices.dropFirst() {
+                    fig.table.headers[i] = times.count == 1 ? "\(m.title) (GB/s)" : "\(fig.table.headers[i]) \(m.rawValue) (GB/s)"
+                }
+                fig.table.headers += t.headers.dropFirst().map { times.count == 1 ? "time (µs)" : "\($0) time (µs)" }
+                for i in fig.table.rows.indices where i < t.rows.count { fig.table.rows[i] += t.rows[i].dropFirst() }
+            }
+            figures.append(fig)
         }
         guard !figures.isEmpty else { return nil }
         return Section(title: "Bandwidth vs message size", figures: figures)
@@ -105,6 +122,7 @@ extension FigureKit {
                 findings.append("\(flat.count) of \(lines.count) sizes drawn are nearly flat across GPU counts (within 10%): \(flat.map(\.name).joined(separator: ", ")).")
             }
             if dropped { findings.append(Self.inPlaceNote) }
+            findings += leftOut["\(k.benchmark)\u{1}\(k.backend)"] ?? []
             figures.append(lineFigure(
                 id: Grouping.slug(["scaling", k.benchmark, k.backend, m.rawValue]),
                 title: "\(k.benchmark) (\(k.backend)): \(m.title) vs GPUs",

@@ -23,9 +23,12 @@ public struct Chart: Sendable, Equatable {
     public var categories: [String]
     /// Horizontal reference lines (ideal speedup, link peak); drawn dashed, named in the legend.
     public var references: [Reference]
+    /// Shaded ranges (a model's prediction band) drawn under the series of a line chart.
+    public var bands: [Band]
 
     public init(id: String, title: String, subtitle: String? = nil, kind: Kind = .line,
-                x: Axis, y: Axis, series: [Series], categories: [String] = [], references: [Reference] = []) {
+                x: Axis, y: Axis, series: [Series], categories: [String] = [], references: [Reference] = [],
+                bands: [Band] = []) {
         self.id = id
         self.title = title
         self.subtitle = subtitle
@@ -35,6 +38,7 @@ public struct Chart: Sendable, Equatable {
         self.series = series
         self.categories = categories
         self.references = references
+        self.bands = bands
     }
 }
 
@@ -77,12 +81,15 @@ public struct Series: Sendable, Equatable {
     /// Marker and dash style (0 solid circles, then squares, triangles, diamonds, dashed); nil uses
     /// the position (a new shape every eight series, when the palette repeats).
     public var shape: Int?
+    /// Markers without the connecting line (measured points next to a model's line).
+    public var markersOnly: Bool
 
-    public init(name: String, points: [Point], colour: Int? = nil, shape: Int? = nil) {
+    public init(name: String, points: [Point], colour: Int? = nil, shape: Int? = nil, markersOnly: Bool = false) {
         self.name = name
         self.points = points
         self.colour = colour
         self.shape = shape
+        self.markersOnly = markersOnly
     }
 }
 
@@ -108,17 +115,47 @@ public struct Reference: Sendable, Equatable {
     }
 }
 
+/// A shaded range between `low` and `high` over x, named in the legend.
+public struct Band: Sendable, Equatable {
+    public var name: String
+    /// Palette index of the fill (drawn translucent).
+    public var colour: Int
+    /// (x, low, high), sorted by x when drawn.
+    public var ranges: [BandPoint]
+
+    public init(name: String, colour: Int, ranges: [BandPoint]) {
+        self.name = name
+        self.colour = colour
+        self.ranges = ranges
+    }
+}
+
+/// One x of a band and the range it covers there.
+public struct BandPoint: Sendable, Equatable {
+    public var x: Double
+    public var low: Double
+    public var high: Double
+
+    public init(x: Double, low: Double, high: Double) {
+        self.x = x
+        self.low = low
+        self.high = high
+    }
+}
+
 extension Chart {
     /// The largest y among series points and references; 0 for an empty chart.
     /// The smallest positive y among series points and references; 1 when there is none.
     var minPositiveY: Double {
-        (series.flatMap(\.points).map(\.y) + references.map(\.y)).filter { $0 > 0 }.min() ?? 1
+        (series.flatMap(\.points).map(\.y) + references.map(\.y) + bands.flatMap { $0.ranges.map(\.low) })
+            .filter { $0 > 0 }.min() ?? 1
     }
 
     var maxY: Double {
         let s = series.flatMap(\.points).map(\.y).max() ?? 0
         let r = references.map(\.y).max() ?? 0
-        return Swift.max(s, r)
+        let b = bands.flatMap { $0.ranges.map(\.high) }.max() ?? 0
+        return Swift.max(s, r, b)
     }
 }
 

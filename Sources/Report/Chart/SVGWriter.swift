@@ -51,7 +51,7 @@ public enum SVGWriter {
         // X ticks and data.
         switch chart.kind {
         case .line:
-            let xs = chart.series.flatMap(\.points).map(\.x)
+            let xs = chart.series.flatMap(\.points).map(\.x) + chart.bands.flatMap { $0.ranges.map(\.x) }
             let xScale = chart.x.scale == .log2
                 ? AxisScale.log2(min: xs.min() ?? 1, max: xs.max() ?? 2)
                 : linearX(xs)
@@ -64,11 +64,19 @@ public enum SVGWriter {
             for r in chart.references {
                 out.line("<line x1=\"\(f(plotLeft))\" y1=\"\(f(py(r.y)))\" x2=\"\(f(plotRight))\" y2=\"\(f(py(r.y)))\" stroke=\"#555555\" stroke-width=\"1.5\" stroke-dasharray=\"8 4\"/>")
             }
+            for b in chart.bands {
+                let r = b.ranges.sorted { $0.x < $1.x }
+                let upper = r.map { "\(f(px($0.x))),\(f(py($0.high)))" }
+                let lower = r.reversed().map { "\(f(px($0.x))),\(f(py($0.low)))" }
+                out.line("<polygon fill=\"\(Palette.colour(b.colour))\" fill-opacity=\"0.18\" stroke=\"none\" points=\"\((upper + lower).joined(separator: " "))\"><title>\(esc(b.name))</title></polygon>")
+            }
             for (i, s) in chart.series.enumerated() {
                 let pts = s.points.sorted { $0.x < $1.x }
                 let style = Style(s, i)
                 let coords = pts.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-                out.line("<polyline fill=\"none\" stroke=\"\(style.colour)\" stroke-width=\"2\"\(style.dash) points=\"\(coords)\"/>")
+                if !s.markersOnly {
+                    out.line("<polyline fill=\"none\" stroke=\"\(style.colour)\" stroke-width=\"2\"\(style.dash) points=\"\(coords)\"/>")
+                }
                 for p in pts {
                     let tip = "\(s.name): \(chart.x.label) \(tickLabel(p.x, chart.x.format)), \(chart.y.label) \(Fmt.value(p.y)) \(chart.y.unit)"
                     out.line(marker(style.shape, x: px(p.x), y: py(p.y), colour: style.colour, tip: tip))
@@ -130,24 +138,32 @@ public enum SVGWriter {
         var name: String
         var style: Style?
         var bar: Bool
+        var markersOnly = false
+        /// Palette index of a band's fill; nil for other entries.
+        var band: Int? = nil
         var x = 0.0
 
         var width: Double { 30 + SVGWriter.textWidth(name) + 22 }
 
         func swatch(x: Double, y: Double) -> String {
+            if let band {
+                return "<rect x=\"\(f(x))\" y=\"\(f(y - 6))\" width=\"24\" height=\"12\" fill=\"\(Palette.colour(band))\" fill-opacity=\"0.18\"/>"
+            }
             guard let style else {
                 return "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"#555555\" stroke-width=\"1.5\" stroke-dasharray=\"8 4\"/>"
             }
             if bar {
                 return "<rect x=\"\(f(x + 4))\" y=\"\(f(y - 6))\" width=\"16\" height=\"12\" fill=\"\(style.colour)\"/>"
             }
+            if markersOnly { return SVGWriter.marker(style.shape, x: x + 12, y: y, colour: style.colour, tip: nil) }
             return "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"\(style.colour)\" stroke-width=\"2\"\(style.dash)/>"
                 + SVGWriter.marker(style.shape, x: x + 12, y: y, colour: style.colour, tip: nil)
         }
     }
 
     static func legendEntries(_ chart: Chart) -> [LegendEntry] {
-        chart.series.enumerated().map { LegendEntry(name: $1.name, style: Style($1, $0), bar: chart.kind == .groupedBar) }
+        chart.series.enumerated().map { LegendEntry(name: $1.name, style: Style($1, $0), bar: chart.kind == .groupedBar, markersOnly: $1.markersOnly) }
+            + chart.bands.map { LegendEntry(name: $0.name, style: nil, bar: false, band: $0.colour) }
             + chart.references.map { LegendEntry(name: $0.name, style: nil, bar: false) }
     }
 

@@ -24,14 +24,17 @@ public enum ReportWriter {
                 }
                 for f in fig.findings { out += "- \(f)\n" }
                 if !fig.findings.isEmpty { out += "\n" }
-                out += markdownTable(fig.table) + "\n"
+                out += markdownTable(fig.table, links: doc.links) + "\n"
             }
         }
         return out
     }
 
-    static func markdownTable(_ t: Table) -> String {
-        func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+    static func markdownTable(_ t: Table, links: [String: String] = [:]) -> String {
+        func cell(_ s: String) -> String {
+            if let href = links[s] { return "[\(s)](\(href))" }
+            return s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        }
         var out = "| " + t.headers.map(cell).joined(separator: " | ") + " |\n"
         let numeric = t.numericColumns
         out += "|" + t.headers.indices.map { numeric[$0] ? "---:|" : "---|" }.joined() + "\n"
@@ -82,14 +85,14 @@ public enum ReportWriter {
                     for f in fig.findings { out += "<li>\(esc(f))</li>\n" }
                     out += "</ul>\n"
                 }
-                out += htmlTable(fig.table, collapsed: fig.chart != nil)
+                out += htmlTable(fig.table, collapsed: fig.chart != nil, links: doc.links)
             }
         }
         out += "</body>\n</html>\n"
         return out
     }
 
-    static func htmlTable(_ t: Table, collapsed: Bool) -> String {
+    static func htmlTable(_ t: Table, collapsed: Bool, links: [String: String] = [:]) -> String {
         var out = collapsed ? "<details open><summary>Numbers</summary>\n" : ""
         let numeric = t.numericColumns
         // Numbers right-aligned; short text kept on one line (long text, like notes, wraps).
@@ -97,7 +100,8 @@ public enum ReportWriter {
             numeric[i] ? " class=\"n\"" : text.count <= 40 ? " class=\"s\"" : ""
         }
         out += "<table>\n<tr>" + t.headers.enumerated().map { "<th\(cls($0, $1))>\(esc($1))</th>" }.joined() + "</tr>\n"
-        for r in t.rows { out += "<tr>" + r.enumerated().map { "<td\(cls($0, $1))>\(esc($1))</td>" }.joined() + "</tr>\n" }
+        func text(_ s: String) -> String { links[s].map { "<a href=\"\(esc($0))\">\(esc(s))</a>" } ?? esc(s) }
+        for r in t.rows { out += "<tr>" + r.enumerated().map { "<td\(cls($0, $1))>\(text($1))</td>" }.joined() + "</tr>\n" }
         out += "</table>\n"
         if collapsed { out += "</details>\n" }
         return out
