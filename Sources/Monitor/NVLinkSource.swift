@@ -14,9 +14,27 @@ import GPU
 public struct NVLinkSource: CounterSource {
     public let name = "nvml"
     public let nvml: NVML
+    private let identities = IdentityCache()
 
     public init(nvml: NVML) {
         self.nvml = nvml
+    }
+
+    /// PCI bus id, model and UUID per NVML index: read once (they do not change while a GPU is present),
+    /// so a 10 Hz refresh does not ask NVML for them every time.
+    final class IdentityCache: @unchecked Sendable {
+        struct Identity { var pci: String; var model: String?; var uuid: String? }
+        private let lock = NSLock()
+        private var table: [Int: Identity] = [:]
+
+        func identity(_ d: NVMLDevice) -> Identity {
+            lock.lock()
+            defer { lock.unlock() }
+            if let known = table[d.index] { return known }
+            let id = Identity(pci: (try? d.pciBusId()) ?? "nvml\(d.index)", model: try? d.name(), uuid: try? d.uuid())
+            table[d.index] = id
+            return id
+        }
     }
 
     /// Counter names for the four throughput fields, with NVML's KiB scaled to bytes.
@@ -28,16 +46,16 @@ public struct NVLinkSource: CounterSource {
     ]
 
     public func read() throws -> [DeviceReading] {
-        let gpus = try nvml.devices().map { d in (device: d, pci: (try? d.pciBusId()) ?? "nvml\(d.index)") }
-        return try gpus.sorted { $0.pci < $1.pci }.enumerated().map { ordinal, g in
-            try readGPU(g.device, name: "gpu\(ordinal)", pci: g.pci)
+        let gpus = try nvml.devices().map { d in (device: d, id: identities.identity(d)) }
+        return try gpus.sorted { $0.id.pci < $1.id.pci }.enumerated().map { ordinal, g in
+            try readGPU(g.device, name: "gpu\(ordinal)", identity: g.id)
         }
     }
 
-    func readGPU(_ d: NVMLDevice, name: String, pci: String) throws -> DeviceReading {
-        var info = ["pci": pci, "nvml_index": String(d.index)]
-        if let model = try? d.name() { info["model"] = model }
-        if let uuid = try? d.uuid() { info["uuid"] = uuid }
+    func readGPU(_ d: NVMLDevice, name: String, identity: IdentityCache.Identity) throws -> DeviceReading {
+        var info = ["pci": identity.pci, "nvml_index": String(d.index)]
+        if let model = identity.model { info["model"] = model }
+        if let uuid = identity.uuid { info["uuid"] = uuid }
         let links = (0..<nvmlMaxLinks).compactMap { l in d.nvlinkActive(l).map { (link: l, up: $0) } }
         info["links_up"] = String(links.filter(\.up).count)
         var requests: [(field: UInt32, scope: UInt32)] = []

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Monitor
+@testable import GPU
 
 @Suite struct SysfsRDMASourceTests {
     @Test func readsEFAHardwareCountersInBytes() throws {
@@ -71,5 +72,24 @@ import Testing
         #expect(SysfsFiles.linkTarget(dir + "/device") == "0000:10:1c.0")
         try "0x1f\n".write(toFile: dir + "/hex", atomically: false, encoding: .utf8)
         #expect(SysfsFiles.readUInt(dir + "/hex") == 31)
+    }
+}
+
+@Suite struct NVLinkGroupingTests {
+    @Test func groupsFieldValuesByLinkAndScalesKiB() {
+        func v(_ field: UInt32, _ link: UInt32, _ value: UInt64?) -> NVMLFieldValue {
+            NVMLFieldValue(field: field, scope: link, timestampUs: 0, value: value, error: value == nil ? 3 : 0)
+        }
+        let values = [v(138, 0, 10), v(139, 0, 20), v(140, 0, 11), v(141, 0, 21),
+                      v(138, 1, 5), v(139, 1, nil), v(140, 1, 6), v(141, 1, nil)]
+        let ports = NVLinkSource.ports(links: [(0, true), (1, false)], values: values)
+        #expect(ports.map(\.port) == ["0", "1"])
+        #expect(ports.map(\.state) == ["up", "down"])
+        #expect(ports[0].counters.map(\.name) == ["tx_bytes", "rx_bytes", "tx_raw_bytes", "rx_raw_bytes"])
+        #expect(ports[0].counter("rx_bytes")?.raw == 20)
+        #expect(ports[0].counter("rx_bytes")?.scale == 1024)
+        #expect(ports[0].counter("tx_bytes")?.width == .bits64)
+        // A field NVML could not read is left out, not shown as zero.
+        #expect(ports[1].counters.map(\.name) == ["tx_bytes", "tx_raw_bytes"])
     }
 }
