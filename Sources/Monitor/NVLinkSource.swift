@@ -60,11 +60,13 @@ public struct NVLinkSource: CounterSource {
         info["links_up"] = String(links.filter(\.up).count)
         var requests: [(field: UInt32, scope: UInt32)] = []
         for l in links { for f in Self.fields { requests.append((f.field, UInt32(l.link))) } }
-        let values = requests.isEmpty ? [] : try d.fieldValues(requests)
+        let values = requests.isEmpty ? [] : ((try? d.fieldValues(requests)) ?? [])
         var ports = Self.ports(links: links, values: values)
         if ports.allSatisfy({ $0.counters.isEmpty }) {
-            let totals = try d.fieldValues(Self.fields.map { ($0.field, NVMLField.allLinks) })
-            ports = [PortReading(port: "all", state: nil, counters: Self.counters(totals))]
+            // No per-link value (older driver, or no NVLink): the all-links sum if NVML has it, else no ports.
+            let totals = (try? d.fieldValues(Self.fields.map { ($0.field, NVMLField.allLinks) })) ?? []
+            let counters = Self.counters(totals)
+            ports = counters.isEmpty ? [] : [PortReading(port: "all", state: nil, counters: counters)]
         }
         return DeviceReading(name: name, kind: .gpu, info: info, ports: ports)
     }
