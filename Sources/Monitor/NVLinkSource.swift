@@ -16,8 +16,13 @@ public struct NVLinkSource: CounterSource {
     public let nvml: NVML
     private let identities = IdentityCache()
 
-    public init(nvml: NVML) {
+    /// CUDA ordinal by normalised PCI bus id, when the caller knows it (from `cuDeviceGetPCIBusId`);
+    /// nil names GPUs by PCI bus id order.
+    public let ordinalByPCI: [String: Int]?
+
+    public init(nvml: NVML, ordinalByPCI: [String: Int]? = nil) {
         self.nvml = nvml
+        self.ordinalByPCI = ordinalByPCI
     }
 
     /// PCI bus id, model and UUID per NVML index: read once (they do not change while a GPU is present),
@@ -47,8 +52,9 @@ public struct NVLinkSource: CounterSource {
 
     public func read() throws -> [DeviceReading] {
         let gpus = try nvml.devices().map { d in (device: d, id: identities.identity(d)) }
-        return try gpus.sorted { $0.id.pci < $1.id.pci }.enumerated().map { ordinal, g in
-            try readGPU(g.device, name: "gpu\(ordinal)", identity: g.id)
+        let names = Self.names(pciBusIds: gpus.map(\.id.pci), ordinalByPCI: ordinalByPCI)
+        return try gpus.indices.sorted { names[$0] < names[$1] }.map { i in
+            try readGPU(gpus[i].device, name: "gpu\(names[i])", identity: gpus[i].id)
         }
     }
 
@@ -69,6 +75,26 @@ public struct NVLinkSource: CounterSource {
             ports = counters.isEmpty ? [] : [PortReading(port: "all", state: nil, counters: counters)]
         }
         return DeviceReading(name: name, kind: .gpu, info: info, ports: ports)
+    }
+
+    /// Ordinal for each GPU: from `ordinalByPCI` when it knows the GPU, else its position in PCI bus id order
+    /// (after the known ordinals, so names never collide).
+    static func names(pciBusIds: [String], ordinalByPCI: [String: Int]?) -> [Int] {
+        let known = ordinalByPCI ?? [:]
+        var next = (known.values.max() ?? -1) + 1
+        var out = [Int](repeating: 0, count: pciBusIds.count)
+        let byPCI = pciBusIds.indices.sorted { pciBusIds[$0] < pciBusIds[$1] }
+        for (position, i) in byPCI.enumerated() {
+            if known.isEmpty {
+                out[i] = position
+            } else if let o = known[normalizePCIBusId(pciBusIds[i])] {
+                out[i] = o
+            } else {
+                out[i] = next
+                next += 1
+            }
+        }
+        return out
     }
 
     /// Groups field values by link into ports (pure: tested without NVML).

@@ -93,3 +93,14 @@ import Testing
         #expect(ports[1].counters.map(\.name) == ["tx_bytes", "tx_raw_bytes"])
     }
 }
+
+@Suite struct GPUNamingTests {
+    @Test func pciOrderWithoutCUDA() {
+        #expect(NVLinkSource.names(pciBusIds: ["0000:b8:00.0", "0000:18:00.0", "0000:5a:00.0"], ordinalByPCI: nil) == [2, 0, 1])
+    }
+
+    @Test func cudaOrdinalsWhenKnown() {
+        let map = ["0000:18:00.0": 1, "0000:b8:00.0": 0]
+        #expect(NVLinkSource.names(pciBusIds: ["0000:B8:00.0", "0000:18:00.0", "0000:5a:00.0"], ordinalByPCI: map) == [0, 1, 2])
+    }
+}
