@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "MeasureTests", dependencies: ["Measure"]),
         .testTarget(name: "ResultsTests", dependencies: ["Results"], resources: [.copy("Fixtures"), .copy("Golden")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Results"], resources: [.copy("Golden")]),
-        .testTarget(name: "MonitorTests", dependencies: ["Monitor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MonitorTests", dependencies: ["Monitor", "gpucomm"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SimulateTests", dependencies: ["Simulate", "Results"], exclude: ["Golden"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
         .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),

@@ -26,7 +26,7 @@ enum Format {
         var i = 0
         while abs(x) >= 1000 && i < units.count - 1 { x /= 1000; i += 1 }
         let unit = units[i]
-        let sep = unit.hasPrefix("/") ? "" : " "
+        let sep = unit.contains("B/s") ? " " : ""
         if i == 0 { return fixed(x, 0) + sep + unit }
         return fixed(x, x < 10 ? 2 : (x < 100 ? 1 : 0)) + sep + unit
     }

@@ -92,7 +92,8 @@ public enum ScreenView {
         if let nics = imbalance["nics"] {
             lines.append("")
             let text = "NICs (\(nics.members)): imbalance max/mean " + ratioText(nics)
-                + (nics.busiestRx.map { "  busiest rx \($0)" } ?? "") + (nics.busiestTx.map { "  busiest tx \($0)" } ?? "")
+                + ((nics.rx ?? 0) > o.threshold ? nics.busiestRx.map { "  busiest rx \($0)" } ?? "" : "")
+                + ((nics.tx ?? 0) > o.threshold ? nics.busiestTx.map { "  busiest tx \($0)" } ?? "" : "")
             lines.append(nics.flagged ? color(text + (o.color ? "" : "  ! IMBALANCED"), "1;31", o.color) : text)
         }
         if o.detail, let sel = o.selected, sel < rows.count {

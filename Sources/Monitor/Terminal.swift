@@ -17,6 +17,12 @@ let signalPipe: (read: Int32, write: Int32) = {
 enum SignalWatcher {
     static func install(_ signals: [Int32]) {
         guard signalPipe.write >= 0 else { return }
+        // A parent may have left these blocked (seen under tmux started from a test runner):
+        // unblock them, or SIGTERM would never reach the handler.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in signals { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for sig in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
