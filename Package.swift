@@ -41,13 +41,15 @@ let package = Package(
         ]),
         .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),
 
+        // Golden-file comparison shared by the test targets (tests only; not part of the product).
+        .target(name: "GoldenFiles", path: "Tests/GoldenFiles"),
         .testTarget(name: "GPUTests", dependencies: ["GPU"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "gpucomm"]),
         .testTarget(name: "MeasureTests", dependencies: ["Measure"]),
-        .testTarget(name: "ResultsTests", dependencies: ["Results"], resources: [.copy("Fixtures"), .copy("Golden")]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Results"], resources: [.copy("Golden")]),
-        .testTarget(name: "MonitorTests", dependencies: ["Monitor", "gpucomm"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SimulateTests", dependencies: ["Simulate", "Results"], exclude: ["Golden"]),
+        .testTarget(name: "ResultsTests", dependencies: ["GoldenFiles", "Results"], resources: [.copy("Fixtures"), .copy("Golden")]),
+        .testTarget(name: "ReportTests", dependencies: ["GoldenFiles", "Report", "Results"], resources: [.copy("Golden")]),
+        .testTarget(name: "MonitorTests", dependencies: ["GoldenFiles", "Monitor", "gpucomm"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SimulateTests", dependencies: ["GoldenFiles", "Simulate", "Results"], exclude: ["Golden"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
         .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
     ]

@@ -1,4 +1,5 @@
 import Foundation
+import GoldenFiles
 import Testing
 @testable import Monitor
 
@@ -12,32 +13,12 @@ enum Support {
     /// The `Golden/` folder beside this file (read, and written on mismatch).
     static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
-    /// Compares `text` with `Golden/<name>`; on mismatch writes `<name>.actual` and records a failing expectation.
-    /// `GPUCOMM_UPDATE_GOLDEN=1` rewrites the golden instead.
+    /// Compares `text` with `Golden/<name>` (GoldenFile: `.actual` on mismatch, GPUCOMM_UPDATE_GOLDEN=1 rewrites).
     static func checkGolden(_ text: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        let url = goldenDirectory.appendingPathComponent(name)
-        let actual = goldenDirectory.appendingPathComponent(name + ".actual")
-        try? FileManager.default.createDirectory(at: goldenDirectory, withIntermediateDirectories: true)
-        if ProcessInfo.processInfo.environment["GPUCOMM_UPDATE_GOLDEN"] == "1" {
-            try? FileManager.default.createDirectory(at: goldenDirectory, withIntermediateDirectories: true)
-            try? text.write(to: url, atomically: true, encoding: .utf8)
-            return
-        }
-        guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
-            try? text.write(to: actual, atomically: true, encoding: .utf8)
-            Issue.record("missing golden \(name); wrote \(actual.path) (GPUCOMM_UPDATE_GOLDEN=1 to accept)", sourceLocation: sourceLocation)
-            return
-        }
-        if expected != text {
-            try? text.write(to: actual, atomically: true, encoding: .utf8)
-            let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
-            let a = text.split(separator: "\n", omittingEmptySubsequences: false)
-            let line = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
-            let want = line < e.count ? String(e[line]) : "<end>"
-            let got = line < a.count ? String(a[line]) : "<end>"
-            Issue.record("golden \(name) differs at line \(line + 1):\n- \(want)\n+ \(got)\nwrote \(actual.path)", sourceLocation: sourceLocation)
-        } else {
-            try? FileManager.default.removeItem(at: actual)
+        do {
+            try GoldenFile.check(text, golden: goldenDirectory.appendingPathComponent(name), sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("golden \(name): \(error)", sourceLocation: sourceLocation)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GoldenFiles
 import Testing
 @testable import Results
 
@@ -30,29 +31,8 @@ enum Golden {
         return out
     }
 
-    /// Compares `actual` with `Golden/<name>`; on mismatch writes `<name>.actual` and records an issue.
-    /// `GPUCOMM_UPDATE_GOLDEN=1` rewrites the golden instead.
+    /// Compares `actual` with `Golden/<name>` (GoldenFile: `.actual` on mismatch, GPUCOMM_UPDATE_GOLDEN=1 rewrites).
     static func check(_ actual: String, against name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let golden = sourceDir.appendingPathComponent("Golden").appendingPathComponent(name)
-        let actualURL = golden.appendingPathExtension("actual")
-        if ProcessInfo.processInfo.environment["GPUCOMM_UPDATE_GOLDEN"] == "1" {
-            try actual.write(to: golden, atomically: true, encoding: .utf8)
-            try? FileManager.default.removeItem(at: actualURL)
-            return
-        }
-        let expected = (try? String(contentsOf: golden, encoding: .utf8)) ?? ""
-        if expected == actual {
-            try? FileManager.default.removeItem(at: actualURL)
-            return
-        }
-        try actual.write(to: actualURL, atomically: true, encoding: .utf8)
-        let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
-        let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
-        var firstDiff = 0
-        while firstDiff < min(e.count, a.count), e[firstDiff] == a[firstDiff] { firstDiff += 1 }
-        let want = firstDiff < e.count ? String(e[firstDiff]) : "<end>"
-        let got = firstDiff < a.count ? String(a[firstDiff]) : "<end>"
-        Issue.record("golden \(name) differs at line \(firstDiff + 1)\n- \(want)\n+ \(got)\nnew output: \(actualURL.path)",
-                     sourceLocation: sourceLocation)
+        try GoldenFile.check(actual, golden: sourceDir.appendingPathComponent("Golden").appendingPathComponent(name), sourceLocation: sourceLocation)
     }
 }
