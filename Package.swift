@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "MeasureTests", dependencies: ["Measure"]),
         .testTarget(name: "ResultsTests", dependencies: ["GoldenFiles", "Results"], resources: [.copy("Fixtures"), .copy("Golden")]),
         .testTarget(name: "ReportTests", dependencies: ["GoldenFiles", "Report", "Results"], resources: [.copy("Golden")]),
-        .testTarget(name: "MonitorTests", dependencies: ["GoldenFiles", "Monitor", "gpucomm"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MonitorTests", dependencies: ["GoldenFiles", "Monitor", "gpucomm"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SimulateTests", dependencies: ["GoldenFiles", "Simulate", "Results"], exclude: ["Golden"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
         .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
