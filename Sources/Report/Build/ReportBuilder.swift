@@ -1,3 +1,4 @@
+import Foundation
 import Results
 
 /// Turns a result set into a report document: every section for which the data has rows,
@@ -69,12 +70,17 @@ public enum ReportBuilder {
             if let p = r.topology?.nicGBpsPerGPU { peak += (peak.isEmpty ? "" : ", ") + "NIC \(Fmt.value(p)) GB/s" }
             let tool = [r.tool, r.toolVersion].compactMap { $0 }.joined(separator: " ")
             let from = [r.source, r.importer.map { "(\($0))" }].compactMap { $0 }.joined(separator: " ")
-            return [r.run, tool, from, r.host ?? "", r.time ?? "", gpus, libs.joined(separator: ", "), peak,
+            // The command as typed, with the program's folder dropped (`/tmp/gpucomm nccl …` → `gpucomm nccl …`).
+            let command = r.command.map { c in
+                ([c.first.map { ($0 as NSString).lastPathComponent } ?? ""] + c.dropFirst()).joined(separator: " ")
+            } ?? ""
+            let revision = r.gitRevision.map { String($0.prefix(12)) } ?? ""
+            return [r.run, tool, revision, from, command, r.host ?? "", r.time ?? "", gpus, libs.joined(separator: ", "), peak,
                     (r.notes ?? []).joined(separator: " ")]
         }
         if !runRows.isEmpty {
             // Columns no run fills are left out.
-            let headers = ["run", "tool", "source", "host", "time", "GPUs", "libraries", "link peak", "notes"]
+            let headers = ["run", "tool", "revision", "source", "command", "host", "time", "GPUs", "libraries", "link peak", "notes"]
             let keep = headers.indices.filter { i in runRows.contains { !$0[i].isEmpty } }
             figures.append(Figure(chart: nil, table: Table(
                 headers: keep.map { headers[$0] }, rows: runRows.map { r in keep.map { r[$0] } })))
