@@ -11,6 +11,9 @@ struct CompareCommand: ParsableCommand {
         Per measurement (benchmark, backend, variant, dtype, op, GPUs, size, ...), compares the median \
         of the metric over repeated rows. A change counts when it passes --threshold (and --abs-threshold \
         if given); it is marked noise when the baseline's and candidate's ranges of repeats overlap. \
+        --ignore drops fields from the measurement key on both sides, to put two backends side by side: \
+        `gpucomm compare torch.jsonl gpucomm.jsonl --ignore backend,buffer,op` compares gpucomm's NCCL \
+        runs with PyTorch's at the same collectives, GPU counts and sizes. \
         Exit status: 0 no regression, 4 a regression, 2 bad input. See docs/compare.md.
         """)
 
@@ -32,6 +35,13 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .long, help: "Output: text, markdown or json.")
     var format: String = "text"
 
+    @Option(name: .long, help: "Comma-separated key fields to leave out on both sides: backend, variant, dtype, op, root, buffer, timing, labels.")
+    var ignore: String?
+
+    var ignored: Set<IgnorableField> {
+        Set((ignore ?? "").split(separator: ",").compactMap { IgnorableField(rawValue: $0.trimmingCharacters(in: .whitespaces)) })
+    }
+
     func validate() throws {
         guard Self.parseThreshold(threshold) != nil else {
             throw ValidationError("--threshold must be a non-negative percentage like 5% or a fraction like 0.05, got '\(threshold)'")
@@ -41,6 +51,9 @@ struct CompareCommand: ParsableCommand {
         }
         if let m = metric, Metric(rawValue: m) == nil || !["busbw", "algbw", "time"].contains(m) {
             throw ValidationError("--metric must be one of busbw, algbw, time, got '\(m)'")
+        }
+        for f in (ignore ?? "").split(separator: ",") where IgnorableField(rawValue: f.trimmingCharacters(in: .whitespaces)) == nil {
+            throw ValidationError("--ignore: unknown field '\(f)' (use \(IgnorableField.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if CompareFormat(rawValue: format) == nil {
             throw ValidationError("--format must be one of text, markdown, json, got '\(format)'")
@@ -59,8 +72,11 @@ struct CompareCommand: ParsableCommand {
         let (base, _) = try InputLoader.load([baseline], command: "compare")
         let (cand, _) = try InputLoader.load([candidate], command: "compare")
         let options = CompareOptions(metric: metric.flatMap(Metric.init(rawValue:)),
-                                     threshold: Self.parseThreshold(threshold)!, absThreshold: absThreshold)
+                                     threshold: Self.parseThreshold(threshold)!, absThreshold: absThreshold, ignore: ignored)
         let cmp = Comparison(baseline: base, candidate: cand, options: options)
+        if cmp.leftOut.baseline + cmp.leftOut.candidate > 0 {
+            FileHandle.standardError.write(Data("gpucomm compare: left out \(cmp.leftOut.baseline) baseline and \(cmp.leftOut.candidate) candidate rows marked unsupported or with wrong elements\n".utf8))
+        }
         guard cmp.rows.contains(where: { $0.baseline != nil && $0.candidate != nil }) else {
             throw Failure(.usage, "\(baseline) and \(candidate) have no measurement in common (same benchmark, backend, GPUs, size, ...)")
         }

@@ -9,11 +9,36 @@ public struct CompareOptions: Sendable, Equatable {
     public var threshold: Double
     /// Absolute difference (in the metric's unit) a difference must also exceed; nil for none.
     public var absThreshold: Double?
+    /// Fields left out of the measurement key on both sides, so that e.g. two backends measured
+    /// at the same sizes are put side by side (`backend`, `buffer`, `op`, ...).
+    public var ignore: Set<IgnorableField>
 
-    public init(metric: Metric? = nil, threshold: Double = 0.05, absThreshold: Double? = nil) {
+    public init(metric: Metric? = nil, threshold: Double = 0.05, absThreshold: Double? = nil, ignore: Set<IgnorableField> = []) {
         self.metric = metric
         self.threshold = threshold
         self.absThreshold = absThreshold
+        self.ignore = ignore
+    }
+}
+
+/// Key fields `compare --ignore` can leave out.
+public enum IgnorableField: String, Sendable, CaseIterable, Hashable {
+    case backend, variant, dtype, op, root, buffer, timing, labels
+
+    /// The row with this field blanked (backend becomes `*`).
+    func blank(_ r: ResultRow) -> ResultRow {
+        var r = r
+        switch self {
+        case .backend: r.backend = "*"
+        case .variant: r.variant = nil
+        case .dtype: r.dtype = nil
+        case .op: r.op = nil
+        case .root: r.root = nil
+        case .buffer: r.buffer = nil
+        case .timing: r.timing = nil
+        case .labels: r.labels = nil
+        }
+        return r
     }
 }
 
@@ -75,11 +100,22 @@ public struct ComparisonRow: Sendable, Equatable {
 public struct Comparison: Sendable {
     public var rows: [ComparisonRow]
     public var options: CompareOptions
+    /// Rows left out of both sides: marked unsupported, or failed their data check (as in the report).
+    public var leftOut: (baseline: Int, candidate: Int)
 
     /// Compares two result sets. Rows with equal keys within a side are repeats: their median is compared.
     public init(baseline: ResultSet, candidate: ResultSet, options: CompareOptions = CompareOptions()) {
         self.options = options
-        let base = Aggregate(baseline).cells, cand = Aggregate(candidate).cells
+        // Only valid measurements are compared (RowValidity: not unsupported, no wrong elements).
+        let (validBase, validCand) = (RowValidity.split(baseline).valid, RowValidity.split(candidate).valid)
+        leftOut = (baseline.rows.count - validBase.rows.count, candidate.rows.count - validCand.rows.count)
+        func keyed(_ set: ResultSet) -> ResultSet {
+            guard !options.ignore.isEmpty else { return set }
+            var out = set
+            out.rows = set.rows.map { r in options.ignore.sorted { $0.rawValue < $1.rawValue }.reduce(r) { $1.blank($0) } }
+            return out
+        }
+        let base = Aggregate(keyed(validBase)).cells, cand = Aggregate(keyed(validCand)).cells
         var candIndex: [BenchKey: Cell] = [:]
         for c in cand { candIndex[c.key] = c }
         var seen = Set<BenchKey>()
