@@ -23,7 +23,7 @@ import Testing
             return p
         }
 
-        func dir(_ relative: String) throws -> String {
+        @discardableResult func dir(_ relative: String) throws -> String {
             let p = "\(path)/\(relative)"
             try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
             return p
