@@ -17,6 +17,24 @@ public enum Collectives {
         Layout(sendCount: c, recvCount: c, paramCount: c, sendInPlaceOffset: 0, recvInPlaceOffset: 0, sizeBytes: 0)
     }
 
+    /// Each rank sends a block of c/n, receives all n blocks; in place, its block sits at rank·b
+    /// (all_gather, gather, hypercube).
+    static func gathered(_ c: Int, _ n: Int, _ r: Int) -> Layout {
+        let b = c / n
+        return Layout(sendCount: b, recvCount: b * n, paramCount: b, sendInPlaceOffset: r * b, recvInPlaceOffset: 0, sizeBytes: 0)
+    }
+
+    /// Each rank sends n blocks of c/n, receives one; in place, it lands at rank·b (reduce_scatter, scatter).
+    static func scattered(_ c: Int, _ n: Int, _ r: Int) -> Layout {
+        let b = c / n
+        return Layout(sendCount: b * n, recvCount: b, paramCount: b, sendInPlaceOffset: 0, recvInPlaceOffset: r * b, sizeBytes: 0)
+    }
+
+    /// Block p of the receive buffer is rank p's send block (all_gather, gather's root, hypercube).
+    static func everyRanksBlock(_ l: Layout, _ n: Int) -> [Segment] {
+        (0..<n).map { Segment(dstOffset: $0 * l.paramCount, length: l.paramCount, srcRank: $0, srcOffset: 0) }
+    }
+
     static let allReduce = CollectiveDescriptor(
         key: "all_reduce", summary: "every rank gets the reduction of all ranks' buffers",
         busFactor: .allReduce, split: .whole, usesOp: true, usesRoot: false,
@@ -27,20 +45,14 @@ public enum Collectives {
     static let allGather = CollectiveDescriptor(
         key: "all_gather", summary: "every rank gets every rank's block, in rank order",
         busFactor: .nMinus1OverN, split: .perRank, usesOp: false, usesRoot: false,
-        layoutFn: { c, n, r in
-            let b = c / n
-            return Layout(sendCount: b, recvCount: b * n, paramCount: b, sendInPlaceOffset: r * b, recvInPlaceOffset: 0, sizeBytes: 0)
-        },
-        expectedFn: { l, n, _, _ in (0..<n).map { Segment(dstOffset: $0 * l.paramCount, length: l.paramCount, srcRank: $0, srcOffset: 0) } },
+        layoutFn: gathered,
+        expectedFn: { l, n, _, _ in everyRanksBlock(l, n) },
         steps: { _ in [{ x in try x.issuer.allGather(x.send, x.recv, count: x.layout.paramCount, dtype: x.dtype) }] })
 
     static let reduceScatter = CollectiveDescriptor(
         key: "reduce_scatter", summary: "rank r gets block r of the reduction of all ranks' buffers",
         busFactor: .nMinus1OverN, split: .perRank, usesOp: true, usesRoot: false,
-        layoutFn: { c, n, r in
-            let b = c / n
-            return Layout(sendCount: b * n, recvCount: b, paramCount: b, sendInPlaceOffset: 0, recvInPlaceOffset: r * b, sizeBytes: 0)
-        },
+        layoutFn: scattered,
         expectedFn: { l, _, r, _ in [Segment(dstOffset: 0, length: l.paramCount, srcRank: nil, srcOffset: r * l.paramCount)] },
         steps: { _ in [{ x in try x.issuer.reduceScatter(x.send, x.recv, count: x.layout.paramCount, dtype: x.dtype, op: x.op) }] })
 
@@ -72,22 +84,16 @@ public enum Collectives {
     static let gather = CollectiveDescriptor(
         key: "gather", summary: "the root gets every rank's block, in rank order",
         busFactor: .nMinus1OverN, split: .perRank, usesOp: false, usesRoot: true,
-        layoutFn: { c, n, r in
-            let b = c / n
-            return Layout(sendCount: b, recvCount: b * n, paramCount: b, sendInPlaceOffset: r * b, recvInPlaceOffset: 0, sizeBytes: 0)
-        },
+        layoutFn: gathered,
         expectedFn: { l, n, r, root in
-            r == root ? (0..<n).map { Segment(dstOffset: $0 * l.paramCount, length: l.paramCount, srcRank: $0, srcOffset: 0) } : []
+            r == root ? everyRanksBlock(l, n) : []
         },
         steps: { _ in [{ x in try x.issuer.gather(x.send, x.recv, count: x.layout.paramCount, dtype: x.dtype, root: x.root) }] })
 
     static let scatter = CollectiveDescriptor(
         key: "scatter", summary: "rank r gets block r of the root's buffer",
         busFactor: .nMinus1OverN, split: .perRank, usesOp: false, usesRoot: true,
-        layoutFn: { c, n, r in
-            let b = c / n
-            return Layout(sendCount: b * n, recvCount: b, paramCount: b, sendInPlaceOffset: 0, recvInPlaceOffset: r * b, sizeBytes: 0)
-        },
+        layoutFn: scattered,
         expectedFn: { l, _, r, root in [Segment(dstOffset: 0, length: l.paramCount, srcRank: root, srcOffset: r * l.paramCount)] },
         steps: { _ in [{ x in try x.issuer.scatter(x.send, x.recv, count: x.layout.paramCount, dtype: x.dtype, root: x.root) }] })
 
@@ -107,11 +113,8 @@ public enum Collectives {
         key: "hypercube", summary: "all-gather by log2(n) pairwise exchanges (power-of-two ranks)",
         busFactor: .one, split: .perRank, usesOp: false, usesRoot: false, needsPowerOfTwo: true,
         algbwFactor: .nMinus1OverN,
-        layoutFn: { c, n, r in
-            let b = c / n
-            return Layout(sendCount: b, recvCount: b * n, paramCount: b, sendInPlaceOffset: r * b, recvInPlaceOffset: 0, sizeBytes: 0)
-        },
-        expectedFn: { l, n, _, _ in (0..<n).map { Segment(dstOffset: $0 * l.paramCount, length: l.paramCount, srcRank: $0, srcOffset: 0) } },
+        layoutFn: gathered,
+        expectedFn: { l, n, _, _ in everyRanksBlock(l, n) },
         steps: { n in
             var steps: [IssueStep] = [{ x in
                 let own = x.recv + x.rank * x.layout.paramCount * x.typeSize
