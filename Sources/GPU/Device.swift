@@ -229,24 +229,22 @@ public struct Kernel: @unchecked Sendable {
 
     /// Launches with `args`, each a value the kernel takes by value (pointers as UInt64).
     public func launch(grid: Int, block: Int, sharedBytes: Int = 0, stream: Stream, args: [any KernelArgument]) throws {
-        var storage = args.map { $0.bytes }
-        var pointers: [UnsafeMutableRawPointer?] = []
+        try launch(grid: grid, block: block, sharedBytes: sharedBytes, stream: stream, arguments: KernelArguments(args))
+    }
+
+    /// Launches with arguments marshalled beforehand (keeps the copying out of a timed region).
+    public func launch(grid: Int, block: Int, sharedBytes: Int = 0, stream: Stream, arguments: KernelArguments) throws {
         let cuda = module.device.cuda
-        try withArgumentPointers(&storage, &pointers) { params in
-            try cuda.check(cuda.launchKernel(raw, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(sharedBytes),
-                                             stream.raw, params, nil), "cuLaunchKernel(\(name), grid \(grid), block \(block))")
-        }
+        try cuda.check(cuda.launchKernel(raw, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(sharedBytes),
+                                         stream.raw, arguments.params, nil), "cuLaunchKernel(\(name), grid \(grid), block \(block))")
     }
 
     /// Cooperative launch (grid-wide sync allowed); the grid must fit on the device at once.
     public func launchCooperative(grid: Int, block: Int, sharedBytes: Int = 0, stream: Stream, args: [any KernelArgument]) throws {
-        var storage = args.map { $0.bytes }
-        var pointers: [UnsafeMutableRawPointer?] = []
         let cuda = module.device.cuda
-        try withArgumentPointers(&storage, &pointers) { params in
-            try cuda.check(cuda.launchCooperativeKernel(raw, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(sharedBytes),
-                                                        stream.raw, params), "cuLaunchCooperativeKernel(\(name))")
-        }
+        let arguments = KernelArguments(args)
+        try cuda.check(cuda.launchCooperativeKernel(raw, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(sharedBytes),
+                                                    stream.raw, arguments.params), "cuLaunchCooperativeKernel(\(name))")
     }
 
     /// Blocks of `block` threads that fit on one multiprocessor at once.
@@ -256,17 +254,28 @@ public struct Kernel: @unchecked Sendable {
                                      "cuOccupancyMaxActiveBlocksPerMultiprocessor(\(name))")
         return Int(n)
     }
+}
 
-    private func withArgumentPointers(_ storage: inout [[UInt8]], _ pointers: inout [UnsafeMutableRawPointer?],
-                                      _ body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>) throws -> Void) throws {
-        let buffers = storage.map { b -> UnsafeMutableRawPointer in
+/// Kernel arguments copied into the array of pointers `cuLaunchKernel` takes, once; reusable
+/// for any number of launches (the driver copies the values at each launch).
+public final class KernelArguments: @unchecked Sendable {
+    private let buffers: [UnsafeMutableRawPointer]
+    let params: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+
+    public init(_ args: [any KernelArgument]) {
+        buffers = args.map { a in
+            let b = a.bytes
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(b.count, 8), alignment: 8)
             b.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: b.count) }
             return p
         }
-        defer { buffers.forEach { $0.deallocate() } }
-        pointers = buffers.map { Optional($0) }
-        try pointers.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
+        params = .allocate(capacity: max(buffers.count, 1))
+        for (i, b) in buffers.enumerated() { params[i] = b }
+    }
+
+    deinit {
+        buffers.forEach { $0.deallocate() }
+        params.deallocate()
     }
 }
 

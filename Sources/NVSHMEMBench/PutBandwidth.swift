@@ -70,11 +70,13 @@ public final class PutBandwidth {
     func sends(_ o: Options) -> Bool { session.pe == 0 || (o.bidirectional && session.pe == 1) }
     var peer: Int { session.pe == 0 ? 1 : 0 }
 
-    func launch(bytes: Int, iters: Int, _ o: Options) throws {
+    func arguments(bytes: Int, iters: Int, _ o: Options) -> KernelArguments {
+        KernelArguments([UInt64(dst.address), UInt64(src.address), UInt64(bytes), Int32(peer), Int32(iters), Int32(o.blocking ? 1 : 0)])
+    }
+
+    func launch(_ args: KernelArguments, _ o: Options) throws {
         let blocks = o.blocks > 0 ? o.blocks : session.device.multiprocessors
-        try kernels[o.scope]!.launch(grid: blocks, block: 256, stream: stream, args: [
-            UInt64(dst.address), UInt64(src.address), UInt64(bytes), Int32(peer), Int32(iters), Int32(o.blocking ? 1 : 0),
-        ])
+        try kernels[o.scope]!.launch(grid: blocks, block: 256, stream: stream, arguments: args)
     }
 
     /// Checks, warms up and times one size. Every PE must call it (barriers inside).
@@ -89,7 +91,7 @@ public final class PutBandwidth {
             try check.fill(src.address, len: bytes, type: u8, rank: session.pe, srcOffset: 0, seed: o.seed, mode: mode, stream: stream)
             try stream.synchronize()
             session.barrier()
-            if sends(o) { try launch(bytes: bytes, iters: 1, o) }
+            if sends(o) { try launch(arguments(bytes: bytes, iters: 1, o), o) }
             try stream.synchronize()
             session.barrier()
             var mine: Int64 = 0
@@ -100,15 +102,16 @@ public final class PutBandwidth {
             }
             wrong = try sum(mine)
         }
-        if sends(o) && o.warmup > 0 { try launch(bytes: bytes, iters: o.warmup, o) }
+        if sends(o) && o.warmup > 0 { try launch(arguments(bytes: bytes, iters: o.warmup, o), o) }
         try stream.synchronize()
         session.barrier()
         // Per-iteration samples: one kernel launch per iteration, timed by events on the sender.
         var samples: [Double] = []
+        let once = arguments(bytes: bytes, iters: 1, o)  // marshalled before the clock starts
         for _ in 0..<o.iterations {
             if sends(o) {
                 try start.record(on: stream)
-                try launch(bytes: bytes, iters: 1, o)
+                try launch(once, o)
                 try end.record(on: stream)
                 try end.synchronize()
                 samples.append(try end.milliseconds(since: start) * 1e3)
