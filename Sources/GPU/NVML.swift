@@ -155,11 +155,6 @@ public struct NVMLDevice: @unchecked Sendable {
                            value: v.nvmlReturn == 0 ? v.value : nil, error: v.nvmlReturn)
         }
     }
-
-    /// Active NVLink links (field 91, falling back to counting active link states).
-    public func activeLinkCount() -> Int {
-        (0..<nvmlMaxLinks).filter { nvlinkActive($0) == true }.count
-    }
 }
 
 /// `00000000:06:00.0` (NVML) and `0000:06:00.0` (CUDA) both become `0000:06:00.0`.

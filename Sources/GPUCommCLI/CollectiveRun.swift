@@ -13,7 +13,6 @@ final class CollectiveRun {
     let writer: ResultsWriter?
     let run: RunInfo
     var output: Output
-    let label: [String: String]
     var wrongTotal: Int64 = 0
     var csvHeaderPrinted = false
     /// Wrong elements in variants the library does not support (reported, not failing).
@@ -31,11 +30,10 @@ final class CollectiveRun {
     let watchdog: Watchdog
 
     /// Loads NCCL, creates communicators (split by `splitMask` when non-zero) and check kernels on every local GPU.
-    init(job: Job, splitMask: Int, resultsPath: String?, output: Output, timeout: Int, label: [String: String] = [:]) throws {
+    init(job: Job, splitMask: Int, resultsPath: String?, output: Output, timeout: Int) throws {
         self.job = job
         watchdog = Watchdog(seconds: timeout, rank: job.globalRanks.first ?? 0)
         self.output = output
-        self.label = label
         nccl = try NCCL()
         let compiler = try RuntimeCompiler()
         var comms = try job.communicators(nccl)
@@ -138,7 +136,7 @@ final class CollectiveRun {
         r.algbwGBps = m.algbw
         r.busbwGBps = m.busbw
         r.wrong = m.wrong
-        var labels = label.merging(c.labels) { a, _ in a }
+        var labels = c.labels
         if inPlace, let why = c.inPlaceUnsupported { labels["unsupported"] = why }
         if !labels.isEmpty { r.labels = labels }
         try writer?.write(.result(r))
