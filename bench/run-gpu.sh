@@ -2,7 +2,8 @@
 # One call on the GPU machine: selftest, the collective matrix against PyTorch's NCCL, latency,
 # bad-input and failure checks. Logs and results under $OUT. Needs the binary at .gpu/gpucomm.gz
 # (built here with `swift build -c release --static-swift-stdlib`, stripped, gzipped; carried).
-#   usage: bash bench/run-gpu.sh [selftest|peer|latency|failures|suite|all]...
+#   usage: bash bench/run-gpu.sh [selftest|peer|latency|failures|suite|all|STEP]...
+# A STEP that is not built in runs bench/steps/STEP.sh (sourced: it sees $G, $N, $R and step()).
 set -u
 cd "$(dirname "$0")/.."
 source bench/gpu-env.sh
@@ -110,3 +111,8 @@ if want selftest; then
   grep -hE "^selftest|FAIL|waived|known|did not finish|rc=" $R/selftest-*.log | cut -c1-250 | head -40
   tail -3 $R/selftest-ranks.log | cut -c1-250
 fi
+
+# Step scripts: bench/steps/NAME.sh, one per capability, each writing its logs under $R.
+for s in ${STEPS}; do
+  if [ -f "bench/steps/$s.sh" ]; then step "$s (bench/steps/$s.sh)"; source "bench/steps/$s.sh"; fi
+done
