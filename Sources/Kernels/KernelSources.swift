@@ -7,4 +7,17 @@ public enum KernelSources {
     public static var fillCheck: String { String(decoding: PackageResources.fill_check_cu, as: UTF8.self) }
     /// Device-initiated NVSHMEM put kernels (see cuda/nvshmem_put.cu).
     public static var nvshmemPut: String { String(decoding: PackageResources.nvshmem_put_cu, as: UTF8.self) }
+
+    /// How a source is compiled: plain NVRTC to a cubin, or relocatable LTO-IR linked with a
+    /// device library (NVSHMEM's `libnvshmem_device.a`).
+    public enum Kind: String, Sendable { case plain, nvshmem }
+
+    /// Every shipped kernel source, for `gpucomm _compile-kernels` (compiles them all with no GPU).
+    /// Add a line here with each new `.cu` file.
+    public static var catalog: [(name: String, kind: Kind, source: String)] {
+        [
+            ("fill_check", .plain, fillCheck),
+            ("nvshmem_put", .nvshmem, nvshmemPut),
+        ]
+    }
 }

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import GPU
+import Kernels
+
+/// Hidden: compiles every shipped kernel for an architecture, with no GPU (NVRTC, nvJitLink and
+/// the libraries' headers only). Lets a machine without a GPU catch compile errors in kernels.
+struct CompileKernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "_compile-kernels",
+        abstract: "Compile every shipped kernel for an architecture (no GPU needed).",
+        shouldDisplay: false)
+
+    @Option(name: .long, help: "Target architecture.")
+    var arch = "sm_90"
+    @Option(name: .long, help: "Only kernels whose name contains this.")
+    var only: String?
+    @Flag(name: .long, help: "Bypass the on-disk cache.")
+    var noCache = false
+
+    func run() throws {
+        if noCache { setenv("GPUCOMM_CACHE_DIR", "", 1) }
+        let compiler = try RuntimeCompiler()
+        var failed = 0
+        for k in KernelSources.catalog where only.map({ k.name.contains($0) }) ?? true {
+            let t0 = Date()
+            do {
+                let request: CompileRequest
+                switch k.kind {
+                case .plain: request = CompileRequest(name: k.name, source: k.source, arch: arch)
+                case .nvshmem: request = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: arch, nvshmem: try NVSHMEM())
+                }
+                let image = try compiler.cubin(for: request)
+                print("ok    \(k.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(k.kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(image.count) B  " + String(format: "%.1f s", Date().timeIntervalSince(t0)))
+            } catch {
+                failed += 1
+                print("FAIL  \(k.name) (\(k.kind.rawValue)): \(error)")
+            }
+        }
+        if failed > 0 { throw Failure(.failure, "\(failed) kernel source(s) failed to compile") }
+    }
+}
