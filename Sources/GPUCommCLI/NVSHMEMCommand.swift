@@ -78,28 +78,18 @@ struct NVSHMEMPutCommand: ParsableCommand {
             if world < 2 { throw Failure(.usage, "put needs 2 PEs (got \(world))") }
         }
         defer { job.close() }
-        guard let group = job.group else { throw Failure(.usage, "NVSHMEM needs a multi-process job") }
-        let nv: NVSHMEM
-        do { nv = try NVSHMEM() } catch { throw Failure(.unavailable, "NVSHMEM: \(error)") }
-        if Set(group.hosts).count == 1 {
-            if env["NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME"] == nil { setenv("NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME", "lo", 1) }
-            if env["NVSHMEM_REMOTE_TRANSPORT"] == nil { setenv("NVSHMEM_REMOTE_TRANSPORT", "none", 1) }
-        }
-        if env["NVSHMEM_SYMMETRIC_SIZE"] == nil { setenv("NVSHMEM_SYMMETRIC_SIZE", String(2 * sizes.last! + (256 << 20)), 1) }
         let compiler = try RuntimeCompiler()
-        let id = try group.broadcast(group.rank == 0 ? nv.uniqueId() : nil)
-        let session = try nv.start(rank: group.rank, pes: group.size, uniqueId: id, device: job.devices[0])
+        let session = try job.startNVSHMEM(heapBytes: 2 * sizes.last! + (256 << 20))
+        let nv = session.lib
         var wrongTotal: Int64 = 0
         try withExtendedLifetime(session) {
-            let bench = try PutBandwidth(session: session, compiler: compiler, maxBytes: sizes.last!) { mine in
-                try job.channel.allGatherDoubles([Double(mine)]).reduce(0) { $0 + Int64($1[0]) }
-            }
+            let bench = try PutBandwidth(session: session, compiler: compiler, maxBytes: sizes.last!, sumOverPEs: job.sumOverRanks)
             var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
             run.nvshmem = nv.version
             let writer = job.reports && !noResults ? try ResultsWriter(path: results) : nil
             try writer?.write(.run(run))
             if job.reports {
-                print("# gpucomm \(GPUCommVersion.version)  nvshmem \(nv.version)  put \(o.scope.rawValue) \(blocking ? "blocking" : "nbi") \(bidirectional ? "bidirectional" : "PE 0 -> PE 1")  \(group.size) PEs")
+                print("# gpucomm \(GPUCommVersion.version)  nvshmem \(nv.version)  put \(o.scope.rawValue) \(blocking ? "blocking" : "nbi") \(bidirectional ? "bidirectional" : "PE 0 -> PE 1")  \(session.pes) PEs")
                 print("#       size    time p50      min      p95   algbw  #wrong")
                 print("#        (B)        (us)     (us)     (us)  (GB/s)")
             }

@@ -1,0 +1,29 @@
+import Foundation
+import GPU
+
+extension Job {
+    /// Starts NVSHMEM on this process's one GPU over the job's rendezvous (unique-id bootstrap).
+    ///
+    /// On one host it sets NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME=lo and NVSHMEM_REMOTE_TRANSPORT=none
+    /// unless they are set, and sizes the symmetric heap (NVSHMEM_SYMMETRIC_SIZE) to `heapBytes`
+    /// unless that is set. Every rank must call it. Keep the session alive while its memory is used.
+    func startNVSHMEM(heapBytes: Int) throws -> NVSHMEMSession {
+        guard let group else { throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)") }
+        guard devices.count == 1 else { throw Failure(.usage, "NVSHMEM runs one GPU per process: -g must be 1") }
+        let env = ProcessInfo.processInfo.environment
+        let nv: NVSHMEM
+        do { nv = try NVSHMEM() } catch { throw Failure(.unavailable, "NVSHMEM: \(error)") }
+        if Set(group.hosts).count == 1 {
+            if env["NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME"] == nil { setenv("NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME", "lo", 1) }
+            if env["NVSHMEM_REMOTE_TRANSPORT"] == nil { setenv("NVSHMEM_REMOTE_TRANSPORT", "none", 1) }
+        }
+        if env["NVSHMEM_SYMMETRIC_SIZE"] == nil { setenv("NVSHMEM_SYMMETRIC_SIZE", String(heapBytes), 1) }
+        let id = try group.broadcast(group.rank == 0 ? nv.uniqueId() : nil)
+        return try nv.start(rank: group.rank, pes: group.size, uniqueId: id, device: devices[0])
+    }
+
+    /// Sums one count over every process (the job's control channel); every rank must call it.
+    func sumOverRanks(_ mine: Int64) throws -> Int64 {
+        try channel.allGatherDoubles([Double(mine)]).reduce(0) { $0 + Int64($1[0]) }
+    }
+}
