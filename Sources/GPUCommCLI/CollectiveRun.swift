@@ -14,6 +14,8 @@ final class CollectiveRun {
     let run: RunInfo
     var output: Output
     var wrongTotal: Int64 = 0
+    /// Known NCCL defects (id → summary) that explain some of the wrong rows (still counted as wrong).
+    var knownDefects: [String: String] = [:]
     var csvHeaderPrinted = false
     /// Wrong elements in variants the library does not support (reported, not failing).
     var knownWrong: [String: Int64] = [:]
@@ -138,6 +140,11 @@ final class CollectiveRun {
         r.wrong = m.wrong
         var labels = c.labels
         if inPlace, let why = c.inPlaceUnsupported { labels["unsupported"] = why }
+        if let w = m.wrong, w > 0, let d = KnownDefect.explaining(BenchCase(collective: c, type: type, op: op, root: root, sizeBytes: size, inPlace: inPlace),
+                                                                  mode: o.buffers, ranks: ranks, ncclVersion: nccl.versionCode) {
+            labels["known_defect"] = d.id
+            knownDefects[d.id] = d.summary
+        }
         if !labels.isEmpty { r.labels = labels }
         try writer?.write(.result(r))
         rows.append(r)
@@ -159,6 +166,9 @@ final class CollectiveRun {
         print("# Out of bounds values : \(wrongTotal) \(wrongTotal == 0 ? "OK" : "FAILED")")
         if let w = knownWrong[c.key], let why = c.inPlaceUnsupported {
             print("# Known library limitation: \(c.key) in-place had \(w) wrong elements — \(why)")
+        }
+        for (id, summary) in knownDefects.sorted(by: { $0.key < $1.key }) {
+            print("# Known NCCL defect \(id): \(summary) (rows labelled known_defect; still counted as wrong)")
         }
         print("# Avg bus bandwidth    : \(String(format: "%.4f", busbwCount > 0 ? busbwSum / Double(busbwCount) : 0))")
         print("#")

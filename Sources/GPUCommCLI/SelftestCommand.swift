@@ -13,8 +13,11 @@ struct SelftestCommand: ParsableCommand {
         one process per GPU (re-running itself under its own launcher). Each case fills the send data, \
         poisons the receive buffer, runs the collective once and counts wrong elements on the GPU.
         Cases NCCL rejects (e.g. an op a type does not support) are listed as waived; in-place \
-        all-to-all, which NCCL does not support, is listed as a known limitation. Exit status 0 when \
-        every other case is right, 3 when any is wrong, 1 on an error.
+        all-to-all, which NCCL does not support, is listed as a known limitation. Wrong results that \
+        match a known defect of the loaded NCCL release (Collectives/KnownDefects.swift: the versions, \
+        the exact cases and the evidence) are listed as known NCCL defects with their case names; \
+        --strict counts them as failures. Exit status 0 when every other case is right, 3 when any \
+        is wrong, 1 on an error.
         """)
 
     @Option(name: .long, help: "single (one process, all GPUs), ranks (one process per GPU), or both.")
@@ -31,6 +34,9 @@ struct SelftestCommand: ParsableCommand {
 
     @Option(name: [.customShort("o"), .customLong("op")], help: "Ops, comma-separated, or all.")
     var op = "all"
+
+    @Flag(name: .long, help: "Count wrong results that match a known defect of the loaded NCCL as failures.")
+    var strict = false
 
     @OptionGroup var launch: LaunchOptions
 
@@ -111,8 +117,11 @@ struct SelftestCommand: ParsableCommand {
                                         defer { run.watchdog.disarm() }
                                         let m = try run.bench.measure(BenchCase(collective: c, type: t, op: op, root: root, sizeBytes: s, inPlace: inPlace), bench)
                                         let wrong = m.wrong ?? 0
+                                        let bc = BenchCase(collective: c, type: t, op: op, root: root, sizeBytes: s, inPlace: inPlace)
                                         if inPlace, c.inPlaceUnsupported != nil {
                                             tally.known(name, wrong)
+                                        } else if !strict, let d = KnownDefect.explaining(bc, mode: mode, ranks: n, ncclVersion: run.nccl.versionCode) {
+                                            tally.defect(d, name, wrong)
                                         } else if wrong > 0 {
                                             tally.fail("\(name): \(wrong) wrong elements")
                                         } else {
@@ -142,12 +151,20 @@ struct Tally {
     var waived: [String] = []
     var knownWrong: [String: Int] = [:]
     var knownRight = 0
+    /// Known defects of the loaded library: id → (summary, wrong case names, cases that came out right).
+    var defects: [String: (summary: String, wrong: [String], right: Int)] = [:]
 
     mutating func pass() { passed += 1 }
     mutating func fail(_ s: String) { failures.append(s) }
     mutating func waive(_ s: String) { waived.append(s) }
     mutating func known(_ name: String, _ wrong: Int64) {
         if wrong > 0 { knownWrong[name.split(separator: " ").prefix(2).joined(separator: " "), default: 0] += 1 } else { knownRight += 1 }
+    }
+
+    mutating func defect(_ d: KnownDefect, _ name: String, _ wrong: Int64) {
+        var e = defects[d.id] ?? (d.summary, [], 0)
+        if wrong > 0 { e.wrong.append("\(name): \(wrong) wrong elements") } else { e.right += 1 }
+        defects[d.id] = e
     }
 
     /// When every failure is in one buffer mode, the same cases ran right in the others (each case
@@ -166,7 +183,9 @@ struct Tally {
     }
 
     func summary(_ label: String) -> String {
-        var s = "selftest (\(label)): \(passed) passed, \(failures.count) failed, \(waived.count) waived\n"
+        let defectCases = defects.values.reduce(0) { $0 + $1.wrong.count }
+        var s = "selftest (\(label)): \(passed) passed, \(failures.count) failed, \(waived.count) waived"
+            + (defectCases > 0 ? ", \(defectCases) wrong from known NCCL defects (--strict fails them)" : "") + "\n"
         for f in failures.prefix(50) { s += "  FAIL \(f)\n" }
         if failures.count > 50 { s += "  … \(failures.count - 50) more\n" }
         if let d = diagnosis() { s += "  diagnosis: \(d)\n" }
@@ -178,6 +197,10 @@ struct Tally {
             s += "  known limitation: \(k) in-place wrong in \(v) cases — \(Collectives.named(key)?.inPlaceUnsupported ?? "")\n"
         }
         if knownRight > 0 { s += "  known limitation cases that came out right: \(knownRight)\n" }
+        for (id, e) in defects.sorted(by: { $0.key < $1.key }) {
+            s += "  known NCCL defect \(id): \(e.summary) — \(e.wrong.count) cases wrong, \(e.right) matching cases right\n"
+            for w in e.wrong { s += "    \(w)\n" }
+        }
         return s
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Foundation
 import Testing
 @testable import GPUCommCLI
@@ -113,6 +114,20 @@ import Testing
         #expect(s.contains("  waived 1× NCCL rejects it (invalid argument)\n"))
         #expect(s.contains("known limitation: none alltoall in-place wrong in 2 cases — NCCL does not support in-place all-to-all"), "\(s)")
         #expect(s.contains("known limitation cases that came out right: 1"))
+    }
+
+    /// Known NCCL defects: listed apart from failures, with the cases and the right-case count.
+    @Test func selftestTallyKnownDefects() throws {
+        var t = Tally()
+        let d = try #require(KnownDefect.all.first)
+        t.defect(d, "symmetric all_gather int8 65540 B in-place", 46024)
+        t.defect(d, "symmetric all_gather int8 4 B in-place", 0)
+        let s = t.summary("4 processes")
+        #expect(s.hasPrefix("selftest (4 processes): 0 passed, 0 failed, 0 waived, 1 wrong from known NCCL defects (--strict fails them)\n"), "\(s)")
+        #expect(s.contains("known NCCL defect \(d.id): "), "\(s)")
+        #expect(s.contains("1 cases wrong, 1 matching cases right"), "\(s)")
+        #expect(s.contains("    symmetric all_gather int8 65540 B in-place: 46024 wrong elements\n"), "\(s)")
+        #expect(t.failures.isEmpty)
     }
 
     @Test func exitStatusValues() {
