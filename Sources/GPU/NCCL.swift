@@ -200,15 +200,45 @@ public final class NCCL: @unchecked Sendable {
         precondition(uniqueId.count == 128 && ranks.count == devices.count)
         var id = ncclUniqueId()
         withUnsafeMutableBytes(of: &id) { p in p.copyBytes(from: uniqueId) }
-        var comms = [ncclComm_t?](repeating: nil, count: devices.count)
+        // Inside a group NCCL may write each new communicator when the group ends: the slots must
+        // outlive the calls, so they are one heap allocation freed after ncclGroupEnd.
+        let comms = UnsafeMutablePointer<ncclComm_t?>.allocate(capacity: devices.count)
+        comms.initialize(repeating: nil, count: devices.count)
+        defer { comms.deallocate() }
         try check(groupStart(), "ncclGroupStart")
         for (i, d) in devices.enumerated() {
             try d.makeCurrent()
-            let r = commInitRank(&comms[i], Int32(worldSize), id, Int32(ranks[i]))
+            let r = commInitRank(comms + i, Int32(worldSize), id, Int32(ranks[i]))
             if r != 0 { _ = groupEnd(); try check(r, "ncclCommInitRank(rank \(ranks[i]) of \(worldSize))") }
         }
         try check(groupEnd(), "ncclGroupEnd (ncclCommInitRank of \(worldSize) ranks)")
-        return devices.indices.map { Communicator(nccl: self, raw: comms[$0]!, device: devices[$0], rank: ranks[$0], size: worldSize) }
+        return try devices.indices.map { i in
+            guard let c = comms[i] else { throw NCCLError(call: "ncclCommInitRank(rank \(ranks[i]))", code: 1, text: "no communicator after ncclGroupEnd", lastError: "") }
+            return Communicator(nccl: self, raw: c, device: devices[i], rank: ranks[i], size: worldSize)
+        }
+    }
+
+    /// Splits every communicator by color/key (`ncclCommSplit`) inside one NCCL group, as a thread
+    /// driving several GPUs must. NCCL writes each child when the group ends (through the pointer it
+    /// was given), so the slots live on the heap until then. Nil for color -1 (NCCL_SPLIT_NOCOLOR).
+    public func split(_ comms: [Communicator], color: (Communicator) -> Int, key: (Communicator) -> Int) throws -> [Communicator?] {
+        guard let f = commSplit else { throw MissingSymbol(library: library.path, symbol: "ncclCommSplit") }
+        let slots = UnsafeMutablePointer<ncclComm_t?>.allocate(capacity: comms.count)
+        slots.initialize(repeating: nil, count: comms.count)
+        defer { slots.deallocate() }
+        try check(groupStart(), "ncclGroupStart")
+        for (i, c) in comms.enumerated() {
+            try c.device.makeCurrent()
+            let r = f(c.raw, Int32(color(c)), Int32(key(c)), slots + i, nil)
+            if r != 0 { c.failed = true; _ = groupEnd(); try check(r, "ncclCommSplit(color \(color(c)), rank \(c.rank))") }
+        }
+        try check(groupEnd(), "ncclGroupEnd (ncclCommSplit)")
+        return try comms.indices.map { i in
+            guard let raw = slots[i] else { return nil }
+            let child = Communicator(nccl: self, raw: raw, device: comms[i].device, rank: -1, size: -1)
+            try child.refresh()
+            return child
+        }
     }
 
     /// Memory from `ncclMemAlloc` (needed for symmetric windows), freed with `ncclMemFree`.
@@ -291,17 +321,6 @@ public final class Communicator: @unchecked Sendable {
 
     public func deregisterWindow(_ window: UnsafeMutableRawPointer?) {
         _ = nccl.commWindowDeregister?(raw, window)
-    }
-
-    /// Splits by color/key (`ncclCommSplit`); nil for ranks that pass color -1 (NCCL_SPLIT_NOCOLOR).
-    public func split(color: Int, key: Int) throws -> Communicator? {
-        guard let f = nccl.commSplit else { throw MissingSymbol(library: nccl.library.path, symbol: "ncclCommSplit") }
-        try device.makeCurrent()
-        var c: ncclComm_t?
-        try check(f(raw, Int32(color), Int32(key), &c, nil), "ncclCommSplit(color \(color))")
-        guard let c else { return nil }
-        // Rank and size are read by `refresh()` once the split completes (after ncclGroupEnd when grouped).
-        return Communicator(nccl: nccl, raw: c, device: device, rank: -1, size: -1)
     }
 
     /// Reads this communicator's rank and size from NCCL (`ncclCommUserRank`, `ncclCommCount`).

@@ -40,14 +40,9 @@ final class CollectiveRun {
         let compiler = try RuntimeCompiler()
         var comms = try job.communicators(nccl)
         if splitMask != 0 {
-            // A thread driving several GPUs must split them inside one NCCL group (NCCL's docs).
-            try nccl.check(nccl.groupStart(), "ncclGroupStart")
-            var split: [Communicator?] = []
-            do { split = try comms.map { try $0.split(color: $0.rank & splitMask, key: $0.rank) } } catch { _ = nccl.groupEnd(); throw error }
-            try nccl.check(nccl.groupEnd(), "ncclGroupEnd (ncclCommSplit)")
+            let split = try nccl.split(comms, color: { $0.rank & splitMask }, key: { $0.rank })
             comms = try split.enumerated().map { i, c in
                 guard let c else { throw Failure(.failure, "ncclCommSplit returned no communicator for rank \(comms[i].rank)") }
-                try c.refresh()
                 return c
             }
         }

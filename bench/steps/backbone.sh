@@ -8,7 +8,7 @@
   echo "## -N 3 cycles"
   timeout 60 $G nccl reduce_scatter -b 1M -e 4M -f 2 -g $N -N 3 --results $R/backbone.jsonl; echo "rc=$?"
   for reg in 1 2; do echo "## -R $reg sweep"
-    timeout 90 $G nccl all_reduce all_gather alltoall -b 8 -e 256M -f 8 -g $N -R $reg --results $R/backbone.jsonl; echo "rc=$?"
+    timeout 90 $G nccl all_reduce all_gather alltoall -b 16 -e 256M -f 8 -g $N -R $reg --results $R/backbone.jsonl; echo "rc=$?"
   done
   echo "## hypercube"
   timeout 60 $G nccl hypercube -b 1M -e 256M -f 4 -g $N --results $R/backbone.jsonl; echo "rc=$?"
