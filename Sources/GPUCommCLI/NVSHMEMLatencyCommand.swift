@@ -120,11 +120,12 @@ struct NVSHMEMLatencyCommand: ParsableCommand {
 struct NVSHMEMSignalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signal",
-        abstract: "Signal ping-pong between PE A and PE B: putmem_signal answered by signal_wait_until, one-way latency.",
+        abstract: "Signal ping-pong between PE A and PE B: put + signal answered by signal_wait_until, one-way latency.",
         discussion: """
-        Round trip i: A puts the payload into B's buffer with nvshmem[x]_putmem_signal[_warp|_block] \
-        setting B's signal word to i (NVSHMEM_SIGNAL_SET), then waits with nvshmem_signal_wait_until \
-        (NVSHMEM_CMP_GE, i); B waits for i and answers the same way. Both kernels are launched \
+        Round trip i: A puts the payload into B's buffer (nvshmem[x]_putmem[_warp|_block]), then \
+        nvshmem_fence and nvshmemx_signal_op setting B's signal word to i (NVSHMEM_SIGNAL_SET), what \
+        putmem_signal does on NVLink, then waits with nvshmem_signal_wait_until(NVSHMEM_CMP_GE, i); \
+        B waits for i and answers the same way. Both kernels are launched \
         cooperatively (they wait on another PE). A reads the GPU clock around --iters round trips \
         after --warmup_iters untimed ones; one-way latency = round trip / 2, median over --repeats \
         launches. Payloads sweep -b..-e; both PEs check the payload they received.
