@@ -52,5 +52,6 @@ let package = Package(
         .testTarget(name: "SimulateTests", dependencies: ["GoldenFiles", "Simulate", "Results"], exclude: ["Golden"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
         .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
+        .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench"]),
     ]
 )

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Collectives
 import Foundation
 import GPU
 import Measure
@@ -9,41 +8,45 @@ import Results
 struct NVSHMEMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nvshmem",
-        abstract: "Benchmark NVSHMEM one-sided operations (device-initiated puts), checked.",
-        subcommands: [NVSHMEMPutCommand.self])
+        abstract: "Benchmark NVSHMEM one-sided operations between two GPUs, checked.",
+        discussion: """
+        put/get: bandwidth (device- or host-initiated); latency: p, g, put, get one at a time; \
+        signal: putmem_signal ping-pong. One process (PE) per GPU: add --np N or start under \
+        mpirun/srun/torchrun. See docs/nvshmem.md.
+        """,
+        subcommands: [NVSHMEMPutCommand.self, NVSHMEMGetCommand.self, NVSHMEMLatencyCommand.self, NVSHMEMSignalCommand.self])
 }
 
-struct NVSHMEMPutCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "put",
-        abstract: "Put bandwidth from PE 0 to PE 1, issued by blocks, warps or threads inside a kernel.",
-        discussion: """
-        NVSHMEM runs one process (PE) per GPU: start it with --np 2 or any launcher (mpirun, srun, \
-        torchrun). PE 0 puts `size` bytes into PE 1's symmetric buffer (both ways with \
-        --bidirectional); every size is checked on the receiver first. Time per put is the median \
-        of per-iteration CUDA-event times on the sender; algbw = size / time. On one host gpucomm sets \
-        NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME=lo and NVSHMEM_REMOTE_TRANSPORT=none unless they are set, \
-        and sizes the symmetric heap (NVSHMEM_SYMMETRIC_SIZE) from -e.
-        """)
-
+/// Options of `nvshmem put` and `nvshmem get`.
+struct P2PBandwidthOptions: ParsableArguments {
     @Option(name: [.customShort("b"), .customLong("minbytes")], help: "Smallest size.")
     var minBytes = "1M"
     @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest size.")
     var maxBytes = "256M"
     @Option(name: [.customShort("f"), .customLong("stepfactor")], help: "Multiply the size by this each step.")
     var stepFactor = 2
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size.")
+    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed samples per size and shape.")
     var iters = 20
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warmup puts per size.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warmup operations per size and shape.")
     var warmup = 5
-    @Option(name: .long, help: "Who issues the puts: block, warp or thread.")
-    var scope = "block"
-    @Flag(name: .long, help: "Blocking puts (default: non-blocking _nbi puts, completed by nvshmem_quiet).")
+    @Option(name: .long, help: "Operations per timed sample (one kernel launch); 0 = enough for about 256 MiB per sample, at most 100.")
+    var inner = 0
+    @Option(name: .long, help: "Who issues the operations in the kernel: block, warp or thread (default block).")
+    var scope: String?
+    @Flag(name: .long, help: "Blocking calls (default: non-blocking _nbi calls, completed by nvshmem_quiet).")
     var blocking = false
-    @Flag(name: .long, help: "PE 0 and PE 1 put to each other at the same time.")
+    @Flag(name: .long, help: "Both PEs of the pair initiate at once; each direction is reported.")
     var bidirectional = false
-    @Option(name: .long, help: "Blocks in the kernel's grid (256 threads each); default: one per multiprocessor.")
-    var blocks = 0
+    @Flag(name: .long, help: "Host-initiated: nvshmemx_{put,get}mem[_nbi]_on_stream + nvshmemx_quiet_on_stream (copy engines on NVLink).")
+    var host = false
+    @Option(name: .long, help: "The two PEs A,B: A initiates (a put moves A -> B, a get B -> A).")
+    var pair = "0,1"
+    @Option(name: .long, help: "Grid sizes, comma-separated: Nx = N blocks per multiprocessor, or a block count (default 2x).")
+    var blocks: String?
+    @Option(name: .long, help: "Threads per block, comma-separated multiples of 32 up to 1024 (default 1024).")
+    var threads: String?
+    @Option(name: .long, help: "Bytes per call, comma-separated: 0 = one equal piece per block/warp/thread (default), else a multiple of 16.")
+    var chunk: String?
     @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
     var check = 1
     @Option(name: .long, help: "Append every row to this JSON Lines results file.")
@@ -52,66 +55,64 @@ struct NVSHMEMPutCommand: ParsableCommand {
     var noResults = false
     @OptionGroup var launch: LaunchOptions
 
+    var shapes: [P2PBandwidth.Config] {
+        let grids = parseList(blocks ?? "2x", GridSize.parse)!
+        let ts = parseList(threads ?? "1024") { Int($0) }!
+        let cs = parseList(chunk ?? "0") { ByteSize.parse($0) }!
+        return grids.flatMap { g in ts.flatMap { t in cs.map { P2PBandwidth.Config(grid: g, threads: t, chunk: $0) } } }
+    }
+
     func validate() throws {
         guard let lo = ByteSize.parse(minBytes), let hi = ByteSize.parse(maxBytes) else {
             throw ValidationError("-b/-e must be sizes (examples: 1M, 256M)")
         }
         do { _ = try Sweep(minBytes: lo, maxBytes: hi, factor: stepFactor) } catch { throw ValidationError("\(error)") }
-        guard PutScope(rawValue: scope) != nil else { throw ValidationError("--scope must be block, warp or thread (got '\(scope)')") }
-        guard iters >= 1, warmup >= 0, blocks >= 0 else { throw ValidationError("-n must be ≥ 1, -w and --blocks ≥ 0") }
-        guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1") }
+        if let scope, P2PScope(rawValue: scope) == nil { throw ValidationError("--scope must be block, warp or thread (got '\(scope)')") }
+        guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
+        guard warmup >= 0, inner >= 0 else { throw ValidationError("-w and --inner must be at least 0") }
+        guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
+        try validatePair(pair, launch)
+        if let blocks, parseList(blocks, GridSize.parse) == nil {
+            throw ValidationError("--blocks must list Nx (blocks per multiprocessor) or block counts, e.g. 1x,2x,264 (got '\(blocks)')")
+        }
+        if let threads, parseList(threads, { Int($0).flatMap { validBlockThreads($0) ? $0 : nil } }) == nil {
+            throw ValidationError("--threads must list multiples of 32 from 32 to 1024 (got '\(threads)')")
+        }
+        if let chunk, parseList(chunk, { ByteSize.parse($0).flatMap { $0 % 16 == 0 ? $0 : nil } }) == nil {
+            throw ValidationError("--chunk must list 0 or sizes that are multiples of 16 bytes (got '\(chunk)')")
+        }
+        if host && (scope != nil || blocks != nil || threads != nil || chunk != nil) {
+            throw ValidationError("--host runs no kernel: drop --scope, --blocks, --threads and --chunk")
+        }
         if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("NVSHMEM runs one GPU per process: -g must be 1") }
     }
+}
 
-    func run() throws {
-        let env = ProcessInfo.processInfo.environment
-        if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
-            throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np 2 (or start it with mpirun/srun/torchrun)")
-        }
-        if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
-        let sizes = try Sweep(minBytes: ByteSize.parse(minBytes)!, maxBytes: ByteSize.parse(maxBytes)!, factor: stepFactor).sizes
-        var o = PutBandwidth.Options()
-        o.scope = PutScope(rawValue: scope)!
-        o.blocking = blocking; o.bidirectional = bidirectional; o.blocks = blocks
-        o.iterations = iters; o.warmup = warmup; o.check = check == 1
-        let job = try Job(launch, needsNCCL: false) { world, _ in
-            if world < 2 { throw Failure(.usage, "put needs 2 PEs (got \(world))") }
-        }
-        defer { job.close() }
-        let compiler = try RuntimeCompiler()
-        let session = try job.startNVSHMEM(heapBytes: 2 * sizes.last! + (256 << 20))
-        let nv = session.lib
-        var wrongTotal: Int64 = 0
-        try withExtendedLifetime(session) {
-            let bench = try PutBandwidth(session: session, compiler: compiler, maxBytes: sizes.last!, sumOverPEs: job.sumOverRanks)
-            var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
-            run.nvshmem = nv.version
-            let writer = job.reports && !noResults ? try ResultsWriter(path: results) : nil
-            try writer?.write(.run(run))
-            if job.reports {
-                print("# gpucomm \(GPUCommVersion.version)  nvshmem \(nv.version)  put \(o.scope.rawValue) \(blocking ? "blocking" : "nbi") \(bidirectional ? "bidirectional" : "PE 0 -> PE 1")  \(session.pes) PEs")
-                print("#       size    time p50      min      p95   algbw  #wrong")
-                print("#        (B)        (us)     (us)     (us)  (GB/s)")
-            }
-            for s in sizes {
-                let r = try bench.measure(bytes: s, o)
-                wrongTotal += r.wrong ?? 0
-                guard job.reports else { continue }
-                print(String(format: "%12d  %10.2f  %7.2f  %7.2f  %6.2f  %6@", s, r.timeUs, r.stats.min, r.stats.p95, r.algbwGBps, r.wrong.map(String.init) ?? "N/A"))
-                var row = ResultRow(run: run.run, benchmark: "put_bw", backend: "nvshmem_device", ranks: 2)
-                row.variant = "\(o.scope.rawValue)\(blocking ? "" : "_nbi")\(bidirectional ? "_bidir" : "")"
-                row.sizeBytes = Int64(s)
-                row.timing = "events"
-                row.iterations = iters
-                row.timeUs = r.timeUs
-                row.stats = TimeStats(min: r.stats.min, p50: r.stats.p50, p95: r.stats.p95, p99: r.stats.p99, max: r.stats.max,
-                                      mean: r.stats.mean, cv: r.stats.cv, samples: r.stats.count)
-                row.algbwGBps = r.algbwGBps
-                row.wrong = r.wrong
-                row.labels = ["scope": o.scope.rawValue, "blocking": blocking ? "1" : "0", "direction": bidirectional ? "bi" : "uni"]
-                try writer?.write(.result(row))
-            }
-        }
-        if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }
+/// `--pair A,B`: two different PEs, inside `--np` when it is given.
+func validatePair(_ text: String, _ launch: LaunchOptions) throws {
+    guard let p = PEPair.parse(text) else {
+        throw ValidationError("--pair must be two different PE numbers A,B (got '\(text)')")
     }
+    if let np = launch.np {
+        if np < 2 { throw ValidationError("NVSHMEM point-to-point needs 2 PEs: --np must be at least 2 (got \(np))") }
+        if max(p.a, p.b) >= np { throw ValidationError("--pair \(p) needs PE \(max(p.a, p.b)) but --np \(np) starts PEs 0...\(np - 1)") }
+    }
+}
+
+struct NVSHMEMPutCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "put",
+        abstract: "Put bandwidth from PE A to PE B (--pair A,B), device- or host-initiated, checked.",
+        discussion: P2PBandwidthRun.discussion(.put))
+    @OptionGroup var options: P2PBandwidthOptions
+    func run() throws { try P2PBandwidthRun(op: .put, options: options).run() }
+}
+
+struct NVSHMEMGetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Get bandwidth: PE A reads PE B's memory (--pair A,B), device- or host-initiated, checked.",
+        discussion: P2PBandwidthRun.discussion(.get))
+    @OptionGroup var options: P2PBandwidthOptions
+    func run() throws { try P2PBandwidthRun(op: .get, options: options).run() }
 }

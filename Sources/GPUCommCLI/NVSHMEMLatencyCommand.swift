@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import Measure
+import NVSHMEMBench
+
+/// Options shared by `nvshmem latency` and `nvshmem signal`.
+struct P2PLatencyOptions: ParsableArguments {
+    @Option(name: [.customShort("b"), .customLong("minbytes")], help: "Smallest message (put/get/signal payload).")
+    var minBytes = "8"
+    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest message (at most 1M).")
+    var maxBytes = "64K"
+    @Option(name: [.customShort("f"), .customLong("stepfactor")], help: "Multiply the size by this each step.")
+    var stepFactor = 2
+    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed operations (round trips) inside one kernel launch.")
+    var iters = 1000
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Untimed operations before them in the same launch.")
+    var warmup = 100
+    @Option(name: .long, help: "Kernel launches per size; the figure is the median over them.")
+    var repeats = 10
+    @Option(name: .long, help: "Who issues each put/get: thread (default), warp or block.")
+    var scope = "thread"
+    @Option(name: .long, help: "Threads of the block at --scope block (a multiple of 32 up to 1024).")
+    var threads = 256
+    @Option(name: .long, help: "The two PEs A,B: A initiates, B answers (signal) or is the target.")
+    var pair = "0,1"
+    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    var check = 1
+    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
+    var results = "gpucomm-results.jsonl"
+    @Flag(name: .long, help: "Write no results file.")
+    var noResults = false
+    @OptionGroup var launch: LaunchOptions
+
+    func validate() throws {
+        guard let lo = ByteSize.parse(minBytes), let hi = ByteSize.parse(maxBytes) else {
+            throw ValidationError("-b/-e must be sizes (examples: 8, 64K)")
+        }
+        do { _ = try Sweep(minBytes: lo, maxBytes: hi, factor: stepFactor) } catch { throw ValidationError("\(error)") }
+        if hi > 1 << 20 { throw ValidationError("-e must be at most 1M for latency (got \(hi)); use nvshmem put/get for bandwidth") }
+        guard P2PScope(rawValue: scope) != nil else { throw ValidationError("--scope must be thread, warp or block (got '\(scope)')") }
+        guard validBlockThreads(threads) else { throw ValidationError("--threads must be a multiple of 32 from 32 to 1024 (got \(threads))") }
+        guard iters >= 1, repeats >= 1 else { throw ValidationError("-n and --repeats must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("-w must be at least 0 (got \(warmup))") }
+        guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
+        try validatePair(pair, launch)
+        if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("NVSHMEM runs one GPU per process: -g must be 1") }
+    }
+
+    var benchOptions: P2PLatency.Options {
+        var o = P2PLatency.Options()
+        o.pair = PEPair.parse(pair)!
+        o.scope = P2PScope(rawValue: scope)!
+        o.threads = threads; o.iterations = iters; o.warmup = warmup; o.repeats = repeats; o.check = check == 1
+        return o
+    }
+    var sizes: [Int] { (try? Sweep(minBytes: ByteSize.parse(minBytes)!, maxBytes: ByteSize.parse(maxBytes)!, factor: stepFactor).sizes) ?? [] }
+}
+
+struct NVSHMEMLatencyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latency",
+        abstract: "Small-message latency of nvshmem p, g, put and get from PE A to PE B, one operation at a time.",
+        discussion: """
+        PE A issues --iters operations back to back in one kernel, each completed before the next: \
+        p = nvshmem_longlong_p of one 8-byte word + nvshmem_quiet; g = nvshmem_longlong_g (the next \
+        address depends on the value, so each g waits for the last); put = nvshmem[x]_putmem[_warp|_block] \
+        + nvshmem_quiet (as NVSHMEM's perftest shmem_put_latency); get = blocking getmem. The kernel \
+        reads the GPU clock (%globaltimer) around them, after --warmup_iters untimed ones, so launch \
+        cost is excluded; time per op = interval / iters, median over --repeats launches. p and g \
+        are 8 B; put and get sweep -b..-e. Data is checked (the target's bytes for p/put, A's for g/get).
+
+        Examples:
+          gpucomm nvshmem latency --np 2
+          gpucomm nvshmem latency --np 2 --ops put,get --scope warp -b 8 -e 64K
+        """)
+    @Option(name: .long, help: "Operations, comma-separated: p, g, put, get (default all).")
+    var ops = "p,g,put,get"
+    @OptionGroup var options: P2PLatencyOptions
+
+    func validate() throws {
+        guard parseList(ops, { P2PLatency.Op(rawValue: $0) }) != nil else {
+            throw ValidationError("--ops must list p, g, put or get (got '\(ops)')")
+        }
+    }
+
+    func run() throws {
+        let o = options.benchOptions
+        let list = parseList(ops, { P2PLatency.Op(rawValue: $0) })!
+        let sizes = options.sizes
+        var wrongTotal: Int64 = 0
+        try P2PJobContext.start(options.launch, pair: o.pair, heapBytes: 4 * max(sizes.last!, 64 << 10) + (64 << 20),
+                                results: options.results, noResults: options.noResults) { ctx in
+            let bench = try P2PLatency(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!,
+                                       sumOverPEs: ctx.job.sumOverRanks, gatherOverPEs: ctx.gather)
+            if ctx.reports {
+                print("# gpucomm \(GPUCommVersion.version)  nvshmem \(ctx.session.lib.version)  latency  pair \(o.pair)  scope \(o.scope.rawValue) (p/g: thread)  \(ctx.session.pes) PEs")
+                print("#   op        size   time p50      min      max  #wrong")
+                print("#              (B)  (us/op)  (us/op)  (us/op)")
+            }
+            for op in list {
+                for s in op.fixedBytes.map({ [$0] }) ?? sizes {
+                    let r = try bench.latency(op, bytes: s, o)
+                    wrongTotal += r.wrong ?? 0
+                    guard ctx.reports else { continue }
+                    print(String(format: "%6@  %10d  %9.3f  %7.3f  %7.3f  %6@", op.rawValue, s, r.stats.p50, r.stats.min, r.stats.max,
+                                 r.wrong.map(String.init) ?? "N/A"))
+                    let scope = op.fixedBytes != nil ? "thread" : o.scope.rawValue
+                    let row = ctx.row(benchmark: op.benchmark, backend: "nvshmem_device", variant: scope, bytes: s, stats: r.stats,
+                                      timing: "device_clock", iterations: o.iterations, wrong: r.wrong,
+                                      labels: ["scope": scope, "blocking": "1", "direction": "uni", "initiator": "device",
+                                               "pair": o.pair.description, "repeats": String(o.repeats)])
+                    try ctx.writer?.write(.result(row))
+                }
+            }
+        }
+        if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }
+    }
+}
+
+struct NVSHMEMSignalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "signal",
+        abstract: "Signal ping-pong between PE A and PE B: put + signal answered by signal_wait_until, one-way latency.",
+        discussion: """
+        Round trip i: A puts the payload into B's buffer (nvshmem[x]_putmem[_warp|_block]), then \
+        nvshmem_fence and nvshmemx_signal_op setting B's signal word to i (NVSHMEM_SIGNAL_SET), what \
+        putmem_signal does on NVLink, then waits with nvshmem_signal_wait_until(NVSHMEM_CMP_GE, i); \
+        B waits for i and answers the same way. Both kernels are launched \
+        cooperatively (they wait on another PE). A reads the GPU clock around --iters round trips \
+        after --warmup_iters untimed ones; one-way latency = round trip / 2, median over --repeats \
+        launches. Payloads sweep -b..-e; both PEs check the payload they received.
+
+        Examples:
+          gpucomm nvshmem signal --np 2
+          gpucomm nvshmem signal --np 4 --pair 0,3 --scope block --threads 512 -b 4K -e 64K
+        """)
+    @OptionGroup var options: P2PLatencyOptions
+
+    func run() throws {
+        let o = options.benchOptions
+        let sizes = options.sizes
+        var wrongTotal: Int64 = 0
+        try P2PJobContext.start(options.launch, pair: o.pair, heapBytes: 4 * max(sizes.last!, 64 << 10) + (64 << 20),
+                                results: options.results, noResults: options.noResults) { ctx in
+            let bench = try P2PLatency(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!,
+                                       sumOverPEs: ctx.job.sumOverRanks, gatherOverPEs: ctx.gather)
+            if ctx.reports {
+                print("# gpucomm \(GPUCommVersion.version)  nvshmem \(ctx.session.lib.version)  signal ping-pong  pair \(o.pair)  scope \(o.scope.rawValue)  \(ctx.session.pes) PEs")
+                print("#       size  one-way p50      min      max  #wrong")
+                print("#        (B)         (us)     (us)     (us)")
+            }
+            for s in sizes {
+                let r = try bench.pingpong(bytes: s, o)
+                wrongTotal += r.wrong ?? 0
+                guard ctx.reports else { continue }
+                print(String(format: "%12d  %11.3f  %7.3f  %7.3f  %6@", s, r.stats.p50, r.stats.min, r.stats.max, r.wrong.map(String.init) ?? "N/A"))
+                let row = ctx.row(benchmark: "signal_pingpong", backend: "nvshmem_device", variant: o.scope.rawValue, bytes: s, stats: r.stats,
+                                  timing: "device_clock", iterations: o.iterations, wrong: r.wrong,
+                                  labels: ["scope": o.scope.rawValue, "blocking": "1", "direction": "pingpong", "initiator": "device",
+                                           "pair": o.pair.description, "repeats": String(o.repeats), "signal_op": "set"])
+                try ctx.writer?.write(.result(row))
+            }
+        }
+        if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }
+    }
+}

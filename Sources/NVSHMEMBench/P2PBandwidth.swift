@@ -1,0 +1,184 @@
+import Collectives
+import GPU
+import Kernels
+import Measure
+
+/// A benchmark that could not run as asked (kernel shape, missing PE); the message says why.
+public struct P2PError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// NVSHMEM put or get bandwidth between the two PEs of a pair, device- or host-initiated.
+///
+/// Byte accounting: each initiating PE moves `size` bytes one way per operation; algbw =
+/// size / time per operation. Bidirectional runs report each direction on its own (each carries
+/// `size`), never the two added together. A timed sample is one kernel launch (or one batch of
+/// on-stream calls) doing `inner` operations back to back, between CUDA events on the initiator;
+/// time per operation = sample / inner; the figure is the median over samples.
+public final class P2PBandwidth {
+    /// One kernel shape for device-initiated runs.
+    public struct Config: Sendable, Equatable, CustomStringConvertible {
+        public var grid: GridSize
+        public var threads: Int
+        /// Bytes a unit moves per call; 0 = one equal piece per unit (block, warp or thread).
+        public var chunk: Int
+        public init(grid: GridSize = .perSM(2), threads: Int = 1024, chunk: Int = 0) {
+            self.grid = grid; self.threads = threads; self.chunk = chunk
+        }
+        public var description: String { "blocks \(grid) threads \(threads) chunk \(chunk == 0 ? "even" : String(chunk))" }
+    }
+
+    public struct Options: Sendable {
+        public var op = P2POp.put
+        public var scope = P2PScope.block
+        public var blocking = false
+        public var bidirectional = false
+        /// Host-initiated on-stream calls instead of a kernel.
+        public var host = false
+        public var pair = PEPair(0, 1)
+        public var iterations = 20
+        public var warmup = 5
+        /// Operations per timed sample; 0 = `autoInnerIterations(bytes:)`.
+        public var inner = 0
+        public var check = true
+        public var seed: UInt32 = 0x5eed
+        public init() {}
+
+        /// PEs that issue operations: the pair's first, and its second when bidirectional.
+        public var initiators: [Int] { bidirectional ? [pair.a, pair.b] : [pair.a] }
+        /// PEs whose `dst` receives data (a put lands at the peer, a get at the initiator).
+        public var receivers: [Int] { op == .get ? initiators : initiators.map { pair.peer(of: $0)! } }
+    }
+
+    /// One direction's figures: data moved `from` → `to`, issued by `initiator`.
+    public struct Direction: Sendable {
+        public var initiator: Int
+        public var from: Int
+        public var to: Int
+        public var stats: Summary
+        public var timeUs: Double { stats.p50 }
+        public var algbwGBps: Double
+    }
+
+    public struct Result: Sendable {
+        public var sizeBytes: Int
+        /// Blocks in the grid (0 for host-initiated runs) and blocks of this shape one SM holds.
+        public var blocks: Int
+        public var residentBlocksPerSM: Int
+        public var inner: Int
+        public var directions: [Direction]
+        public var wrong: Int64?
+    }
+
+    let session: NVSHMEMSession
+    let stream: Stream
+    let kernels: [P2PScope: Kernel]
+    let host: HostRMA
+    let check: DataCheckKernels
+    let src: DeviceBuffer
+    let dst: DeviceBuffer
+    let start: Event
+    let end: Event
+    let sum: (Int64) throws -> Int64
+    let gather: ([Double]) throws -> [[Double]]
+
+    /// Compiles and loads the kernels and allocates two symmetric buffers of `maxBytes` (collective).
+    /// `sumOverPEs` and `gatherOverPEs` use the job's control channel, indexed by PE.
+    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int,
+                sumOverPEs: @escaping (Int64) throws -> Int64, gatherOverPEs: @escaping ([Double]) throws -> [[Double]]) throws {
+        self.session = session
+        sum = sumOverPEs
+        gather = gatherOverPEs
+        let d = session.device
+        let request = try compiler.nvshmemRequest(name: "nvshmem_put", source: KernelSources.nvshmemPut, arch: d.arch, nvshmem: session.lib)
+        let module = try session.load(image: try compiler.cubin(for: request))
+        var k: [P2PScope: Kernel] = [:]
+        for s in P2PScope.allCases { k[s] = try module.function("gc_bw_\(s.rawValue)") }
+        kernels = k
+        host = try HostRMA(session.lib)
+        check = try DataCheckKernels(device: d, compiler: compiler)
+        stream = try Stream(device: d)
+        src = try session.allocate(bytes: maxBytes)
+        dst = try session.allocate(bytes: maxBytes)
+        start = try Event(device: d)
+        end = try Event(device: d)
+    }
+
+    /// Issues `iters` operations of `bytes` to this PE's peer and completes them on the stream.
+    func issue(bytes: Int, iters: Int, blocks: Int, _ c: Config, _ o: Options, prepared: KernelArguments? = nil) throws {
+        let peer = o.pair.peer(of: session.pe)!
+        if o.host {
+            let f = host.call(o.op, blocking: o.blocking)
+            for _ in 0..<iters { f(dst.pointer(), UnsafeRawPointer(src.pointer()), bytes, Int32(peer), stream.raw) }
+            host.quiet(stream.raw)
+            return
+        }
+        let flags = Int32((o.blocking ? 1 : 0) | (o.op == .get ? 2 : 0))
+        let args = prepared ?? KernelArguments([UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(c.chunk),
+                                                Int32(peer), Int32(iters), flags])
+        try kernels[o.scope]!.launch(grid: blocks, block: c.threads, stream: stream, arguments: args)
+    }
+
+    /// Checks, warms up and times one size in one shape. Every PE of the job must call it.
+    public func measure(bytes: Int, config c: Config, _ o: Options) throws -> Result {
+        precondition(bytes > 0 && bytes <= src.bytes)
+        try session.device.makeCurrent()
+        let me = session.pe
+        let issues = o.initiators.contains(me)
+        let blocks = o.host ? 0 : c.grid.blocks(multiprocessors: session.device.multiprocessors)
+        let inner = o.inner > 0 ? o.inner : autoInnerIterations(bytes: bytes)
+        var resident = 0
+        if !o.host {
+            resident = try kernels[o.scope]!.maxActiveBlocksPerSM(block: c.threads)
+            if resident == 0 { throw P2PError("gc_bw_\(o.scope.rawValue) cannot run blocks of \(c.threads) threads on \(session.device.name)") }
+        }
+        var wrong: Int64?
+        if o.check {
+            let u8 = NCCLDataType.uint8
+            let mode = DataCheckKernels.valueMode(u8, op: nil)
+            try dst.fill(byte: 0x7F, on: stream)
+            try check.fill(src.address, len: bytes, type: u8, rank: me, srcOffset: 0, seed: o.seed, mode: mode, stream: stream)
+            try stream.synchronize()
+            session.barrier()
+            if issues { try issue(bytes: bytes, iters: 1, blocks: blocks, c, o) }
+            try stream.synchronize()
+            session.barrier()
+            var mine: Int64 = 0
+            if o.receivers.contains(me), let peer = o.pair.peer(of: me) {
+                mine = try check.countWrong(dst.address, segments: [Segment(dstOffset: 0, length: bytes, srcRank: peer, srcOffset: 0)],
+                                            type: u8, ranks: session.pes, op: nil, scalar: 0, seed: o.seed, mode: mode, stream: stream)
+            }
+            wrong = try sum(mine)
+        }
+        if issues && o.warmup > 0 { try issue(bytes: bytes, iters: o.warmup, blocks: blocks, c, o) }
+        try stream.synchronize()
+        session.barrier()
+        let peer = o.pair.peer(of: me)
+        let prepared = o.host || !issues ? nil : KernelArguments([  // marshalled before the clock starts
+            UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(c.chunk), Int32(peer!), Int32(inner),
+            Int32((o.blocking ? 1 : 0) | (o.op == .get ? 2 : 0)),
+        ])
+        var samples: [Double] = []
+        for _ in 0..<o.iterations {
+            session.barrier()  // both directions of a bidirectional run start together
+            guard issues else { continue }
+            try start.record(on: stream)
+            try issue(bytes: bytes, iters: inner, blocks: blocks, c, o, prepared: prepared)
+            try end.record(on: stream)
+            try end.synchronize()
+            samples.append(try end.milliseconds(since: start) * 1e3 / Double(inner))
+        }
+        session.barrier()
+        let all = try gather(samples)
+        let directions: [Direction] = o.initiators.compactMap { x in
+            guard x < all.count, !all[x].isEmpty else { return nil }
+            let s = Summary(all[x])
+            let other = o.pair.peer(of: x)!
+            return Direction(initiator: x, from: o.op == .put ? x : other, to: o.op == .put ? other : x,
+                             stats: s, algbwGBps: Bandwidth.gbps(bytes: bytes, microseconds: s.p50))
+        }
+        if directions.count != o.initiators.count { throw P2PError("an initiating PE returned no timings") }
+        return Result(sizeBytes: bytes, blocks: blocks, residentBlocksPerSM: resident, inner: inner, directions: directions, wrong: wrong)
+    }
+}

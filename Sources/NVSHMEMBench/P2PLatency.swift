@@ -1,0 +1,182 @@
+import Collectives
+import GPU
+import Kernels
+import Measure
+
+/// Small-message latency between the two PEs of a pair: p, g, put and get one after another,
+/// and a putmem_signal ping-pong (kernels in cuda/nvshmem_p2p.cu).
+///
+/// Timing: each launch runs `warmup` untimed then `iterations` timed operations (or round trips)
+/// in one kernel; the kernel reads the GPU's %globaltimer around the timed ones, so launch cost
+/// and host skew are excluded. Time per operation = interval / iterations; one-way ping-pong
+/// latency = round trip / 2. The figure is the median over `repeats` launches.
+public final class P2PLatency {
+    /// The operations `latency` times; p and g move one 8-byte word.
+    public enum Op: String, Sendable, CaseIterable {
+        case p, g, put, get
+        var code: Int32 {
+            switch self {
+            case .p: return 0
+            case .g: return 1
+            case .put: return 2
+            case .get: return 3
+            }
+        }
+        /// Results-file benchmark key.
+        public var benchmark: String { "\(rawValue)_latency" }
+        /// p and g always move one 8-byte word.
+        public var fixedBytes: Int? { self == .p || self == .g ? 8 : nil }
+        /// Data flows from the pair's second PE to the first (g, get) rather than first to second.
+        var readsPeer: Bool { self == .g || self == .get }
+    }
+
+    public struct Options: Sendable {
+        public var pair = PEPair(0, 1)
+        public var scope = P2PScope.thread
+        /// Threads of the block at scope block.
+        public var threads = 256
+        public var iterations = 1000
+        public var warmup = 100
+        public var repeats = 10
+        public var check = true
+        public var seed: UInt32 = 0x5eed
+        public init() {}
+    }
+
+    public struct Result: Sendable {
+        public var sizeBytes: Int
+        /// Microseconds per operation (one-way for the ping-pong) over the repeats.
+        public var stats: Summary
+        public var wrong: Int64?
+    }
+
+    /// Words p and g cycle over (GC_WORDS in the kernel).
+    static let words = 8192
+
+    let session: NVSHMEMSession
+    let stream: Stream
+    let latencyKernel: Kernel
+    let pingpongKernel: Kernel
+    let check: DataCheckKernels
+    let src: DeviceBuffer
+    let dst: DeviceBuffer
+    let sig: DeviceBuffer
+    let out: DeviceBuffer
+    let sum: (Int64) throws -> Int64
+    let gather: ([Double]) throws -> [[Double]]
+
+    /// Compiles and loads the kernels and allocates symmetric buffers (collective).
+    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int,
+                sumOverPEs: @escaping (Int64) throws -> Int64, gatherOverPEs: @escaping ([Double]) throws -> [[Double]]) throws {
+        self.session = session
+        sum = sumOverPEs
+        gather = gatherOverPEs
+        let d = session.device
+        let request = try compiler.nvshmemRequest(name: "nvshmem_p2p", source: KernelSources.nvshmemP2P, arch: d.arch, nvshmem: session.lib)
+        let module = try session.load(image: try compiler.cubin(for: request))
+        latencyKernel = try module.function("gc_latency")
+        pingpongKernel = try module.function("gc_pingpong")
+        check = try DataCheckKernels(device: d, compiler: compiler)
+        stream = try Stream(device: d)
+        let bytes = max(maxBytes, P2PLatency.words * 8)
+        src = try session.allocate(bytes: bytes)
+        dst = try session.allocate(bytes: bytes)
+        sig = try session.allocate(bytes: 8)
+        out = try DeviceBuffer(device: d, bytes: 8)
+    }
+
+    var u8: NCCLDataType { .uint8 }
+    var mode: Int32 { DataCheckKernels.valueMode(.uint8, op: nil) }
+
+    func prepare(_ o: Options) throws {
+        try session.device.makeCurrent()
+        try dst.fill(byte: 0x7F, on: stream)
+        try check.fill(src.address, len: src.bytes, type: u8, rank: session.pe, srcOffset: 0, seed: o.seed, mode: mode, stream: stream)
+        try stream.synchronize()
+        session.barrier()
+    }
+
+    /// Counts wrong bytes in `dst[0..<bytes)` on the PEs in `receivers` (expected: the peer's
+    /// pattern) and sums over every PE.
+    func countWrong(bytes: Int, receivers: [Int], _ o: Options) throws -> Int64 {
+        try stream.synchronize()
+        session.barrier()
+        var mine: Int64 = 0
+        if receivers.contains(session.pe), let peer = o.pair.peer(of: session.pe) {
+            mine = try check.countWrong(dst.address, segments: [Segment(dstOffset: 0, length: bytes, srcRank: peer, srcOffset: 0)],
+                                        type: u8, ranks: session.pes, op: nil, scalar: 0, seed: o.seed, mode: mode, stream: stream)
+        }
+        return try sum(mine)
+    }
+
+    func elapsedNs() throws -> Double {
+        try stream.synchronize()
+        let b = try out.copyToHost(count: 8)
+        return Double(b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+    }
+
+    /// The initiator's samples, seen by every PE.
+    func summary(_ samples: [Double], initiator: Int) throws -> Summary {
+        let all = try gather(samples)
+        guard initiator < all.count, !all[initiator].isEmpty else { throw P2PError("PE \(initiator) returned no timings") }
+        return Summary(all[initiator])
+    }
+
+    /// Times `op` of `bytes` issued by the pair's first PE (the other PEs wait). Every PE calls it.
+    public func latency(_ op: Op, bytes: Int, _ o: Options) throws -> Result {
+        let n = op.fixedBytes ?? bytes
+        precondition(n > 0 && n <= src.bytes)
+        try prepare(o)
+        let me = session.pe
+        let block = op.fixedBytes != nil ? 1 : o.scope.latencyBlock(threads: o.threads)
+        var samples: [Double] = []
+        if me == o.pair.a {
+            let args = KernelArguments([UInt64(dst.address), UInt64(src.address), UInt64(n), Int32(o.pair.b), op.code, o.scope.code,
+                                        Int32(o.warmup), Int32(o.iterations), UInt64(out.address)])
+            for _ in 0..<o.repeats {
+                try latencyKernel.launch(grid: 1, block: block, stream: stream, arguments: args)
+                samples.append(try elapsedNs() / 1e3 / Double(o.iterations))
+            }
+        }
+        var wrong: Int64?
+        if o.check {
+            // p and g wrote words 0, 1, … of the 8 KiB-word window, restarting at each launch.
+            let written = op.fixedBytes != nil ? min(o.warmup + o.iterations, P2PLatency.words) * 8 : n
+            wrong = try countWrong(bytes: written, receivers: [op.readsPeer ? o.pair.a : o.pair.b], o)
+        } else {
+            session.barrier()
+        }
+        return Result(sizeBytes: n, stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
+    }
+
+    /// Ping-pong of `bytes` with a signal between the pair (both PEs launch; the others wait).
+    /// One-way latency = round trip / 2. Every PE calls it.
+    public func pingpong(bytes: Int, _ o: Options) throws -> Result {
+        precondition(bytes > 0 && bytes <= src.bytes)
+        try prepare(o)
+        let me = session.pe
+        let inPair = o.pair.contains(me)
+        let block = o.scope.latencyBlock(threads: o.threads)
+        if inPair, try pingpongKernel.maxActiveBlocksPerSM(block: block) < 1 {
+            throw P2PError("gc_pingpong cannot run a block of \(block) threads on \(session.device.name)")
+        }
+        var samples: [Double] = []
+        for _ in 0..<o.repeats {
+            try sig.fill(byte: 0, on: stream)
+            try stream.synchronize()
+            session.barrier()  // both signal words are 0 before either PE sends
+            guard inPair else { continue }
+            let peer = o.pair.peer(of: me)!
+            // Cooperative: the kernel waits on the other PE (one block always fits).
+            try pingpongKernel.launchCooperative(grid: 1, block: block, stream: stream, args: [
+                UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(sig.address), Int32(peer),
+                Int32(me == o.pair.a ? 1 : 0), o.scope.code, Int32(o.warmup), Int32(o.iterations), UInt64(out.address),
+            ])
+            let ns = try elapsedNs()
+            if me == o.pair.a { samples.append(ns / 1e3 / Double(o.iterations) / 2) }
+        }
+        let wrong = o.check ? try countWrong(bytes: bytes, receivers: [o.pair.a, o.pair.b], o) : nil
+        if !o.check { session.barrier() }
+        return Result(sizeBytes: bytes, stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
+    }
+}
