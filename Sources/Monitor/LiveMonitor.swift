@@ -35,6 +35,9 @@ public struct MonitorConfig: Sendable {
     public var color = false
     /// Width of text screens when stdout is not a terminal.
     public var width = 120
+    /// When set (`--self-cost`), `top` prints its own CPU cost as one JSON line on stderr at exit;
+    /// this is the snapshot taken when the command started.
+    public var selfCostStart: CPUSnapshot? = nil
 
     public init() {}
 }
@@ -63,6 +66,7 @@ public struct LiveMonitor {
     /// Runs until the count or duration is reached, `q` is pressed, or SIGINT/SIGTERM/SIGHUP arrives.
     public func run() throws {
         let c = config
+        CrashReport.install()
         let server = try c.listen.map { try MetricsServer(listen: $0) }
         if let server { diagnostics("gpucomm top: serving http://\(server.boundAddress)/metrics") }
         var trace = c.record.map { _ in TraceFormatter() }
@@ -95,6 +99,13 @@ public struct LiveMonitor {
         var latest: Snapshot?
         let once = c.view == .prometheus || c.count == 1
         var next = sampler.clock.monotonic()
+        var afterFirst: CPUSnapshot?
+        var sampled = 0
+        defer {
+            if let start = c.selfCostStart, let afterFirst {
+                diagnostics(SelfCost(start: start, first: afterFirst, end: .now(), samples: sampled - 1).jsonLine)
+            }
+        }
 
         func draw(_ snap: Snapshot) {
             var o = ui
@@ -113,6 +124,8 @@ public struct LiveMonitor {
 
         loop: while true {
             let (sample, problems) = sampler.sample()
+            sampled += 1
+            if c.selfCostStart != nil && afterFirst == nil { afterFirst = .now() }
             for p in problems where reported.insert(p).inserted { diagnostics("gpucomm top: \(p)") }
             let snap = calc.update(sample)
             latest = snap

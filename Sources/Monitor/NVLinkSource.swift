@@ -14,33 +14,61 @@ import GPU
 public struct NVLinkSource: CounterSource {
     public let name = "nvml"
     public let nvml: NVML
-    /// Also read the raw (with protocol overhead) counters: twice the NVML calls per sample.
+    /// Also read the raw (with protocol overhead) counters (field values only).
     public let includeRaw: Bool
-    /// Read every link's counters (18 values per field per H200) instead of the GPU's all-links sum.
-    /// Each NVML field value cost about 0.46 ms of kernel time on 4×H200 (driver 580), so per-link
-    /// reading at 1 Hz used ~7% of a core; the sums use 2 values per GPU.
+    /// Read every link's counters instead of the GPU's all-links sum.
     public let perLink: Bool
+    /// Field values (cumulative KiB) or GPM (rates, Hopper and later).
+    public let method: NVLinkMethod
     /// CUDA ordinal by normalised PCI bus id, when the caller knows it (from `cuDeviceGetPCIBusId`);
     /// nil names GPUs by PCI bus id order.
     public let ordinalByPCI: [String: Int]?
-    private let cache = Cache()
+    /// Monotonic seconds, for turning GPM rates into byte counts (tests inject a clock).
+    let clock: @Sendable () -> Double
+    private let state = State()
 
-    /// What does not change between samples: device list, names, PCI ids, link states. NVML calls
-    /// cost about 0.2–0.5 ms of kernel time each on Hopper (driver RPCs), so re-reading these every
-    /// sample dominated top's overhead; they are re-read every `refreshSeconds` for hot-plug.
-    final class Cache: @unchecked Sendable {
-        struct GPU { let device: NVMLDevice; let name: String; let info: [String: String]; let links: [(link: Int, up: Bool)] }
+    /// Seconds between re-reads of the static facts (device list, names, link states); after a failed read, 10 s.
+    static let refreshSeconds: Double = 60
+    static let refreshAfterErrorSeconds: Double = 10
+
+    /// What does not change between samples (device list, names, PCI ids, link states) and each GPU's
+    /// reader (its field-value batch or GPM sampler, allocated once). Every NVML call costs a driver
+    /// round trip (0.2–0.5 ms of kernel time on Hopper), so only the counters are read per sample.
+    final class State: @unchecked Sendable {
+        struct GPU {
+            let device: NVMLDevice
+            let name: String
+            var info: [String: String]
+            let links: [(link: Int, up: Bool)]
+            var reader: Reader
+        }
+        enum Reader {
+            /// One `nvmlDeviceGetFieldValues` call per sample; `perLink` false means the all-links sums.
+            case fields(NVMLFieldBatch, perLink: Bool)
+            case gpm(NVMLGPMReader, GPMAccumulator)
+            case unavailable(String)
+        }
         let lock = NSLock()
         var gpus: [GPU] = []
-        var taken: ContinuousClock.Instant?
-        let refreshSeconds: Double = 30
+        var taken: Double?
+        var failed = false
+        var scratch: [NVMLFieldValue] = []
     }
 
-    public init(nvml: NVML, includeRaw: Bool = false, perLink: Bool = false, ordinalByPCI: [String: Int]? = nil) {
+    public init(nvml: NVML, includeRaw: Bool = false, perLink: Bool = false, method: NVLinkMethod = .fields,
+                ordinalByPCI: [String: Int]? = nil) {
+        self.init(nvml: nvml, includeRaw: includeRaw, perLink: perLink, method: method, ordinalByPCI: ordinalByPCI,
+                  clock: SampleClock.system.monotonic)
+    }
+
+    init(nvml: NVML, includeRaw: Bool, perLink: Bool, method: NVLinkMethod, ordinalByPCI: [String: Int]?,
+         clock: @escaping @Sendable () -> Double) {
         self.nvml = nvml
-        self.includeRaw = includeRaw
+        self.includeRaw = includeRaw && method == .fields
         self.perLink = perLink
+        self.method = method
         self.ordinalByPCI = ordinalByPCI
+        self.clock = clock
     }
 
     /// Counter names for the throughput fields, with NVML's KiB scaled to bytes.
@@ -53,40 +81,142 @@ public struct NVLinkSource: CounterSource {
     var readFields: [(field: UInt32, name: String)] { includeRaw ? Self.fields : Array(Self.fields.prefix(2)) }
 
     public func read() throws -> [DeviceReading] {
-        try gpus().map { g in try readGPU(g) }
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        let now = clock()
+        let fresh = state.taken.map { now - $0 < (state.failed ? Self.refreshAfterErrorSeconds : Self.refreshSeconds) } ?? false
+        if !fresh { try refresh(now: now) }
+        var out: [DeviceReading] = []
+        out.reserveCapacity(state.gpus.count)
+        for i in state.gpus.indices { out.append(readGPU(i)) }
+        return out
     }
 
-    func gpus() throws -> [Cache.GPU] {
-        cache.lock.lock()
-        defer { cache.lock.unlock() }
-        if let t = cache.taken, (ContinuousClock.now - t) < .milliseconds(Int(cache.refreshSeconds * 1000)) { return cache.gpus }
+    /// Re-reads the static facts and builds each GPU's reader.
+    /// A GPU whose PCI id and up links did not change keeps its reader (a GPM reader keeps its
+    /// previous sample and byte totals, so a refresh costs no rate).
+    func refresh(now: Double) throws {
+        let old = Dictionary(state.gpus.map { ($0.info["pci"] ?? $0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        state.gpus = []
         let found = try nvml.devices().map { d in (device: d, pci: (try? d.pciBusId()) ?? "nvml\(d.index)") }
         let ordinals = Self.names(pciBusIds: found.map(\.pci), ordinalByPCI: ordinalByPCI)
-        cache.gpus = found.indices.sorted { ordinals[$0] < ordinals[$1] }.map { i in
+        state.gpus = found.indices.sorted { ordinals[$0] < ordinals[$1] }.map { i in
             let d = found[i].device
             var info = ["pci": found[i].pci, "nvml_index": String(d.index)]
             if let model = try? d.name() { info["model"] = model }
             if let uuid = try? d.uuid() { info["uuid"] = uuid }
             let links = (0..<nvmlMaxLinks).compactMap { l in d.nvlinkActive(l).map { (link: l, up: $0) } }
             info["links_up"] = String(links.filter(\.up).count)
-            return Cache.GPU(device: d, name: "gpu\(ordinals[i])", info: info, links: links)
+            let reader: State.Reader
+            if let was = old[found[i].pci], was.links.map(\.link) == links.map(\.link), was.links.map(\.up) == links.map(\.up),
+               !Self.isUnavailable(was.reader) {
+                reader = was.reader
+                info["nvlink_counters"] = was.info["nvlink_counters"]
+            } else {
+                reader = makeReader(d, links: links)
+                info["nvlink_counters"] = Self.describe(reader)
+            }
+            return State.GPU(device: d, name: "gpu\(ordinals[i])", info: info, links: links, reader: reader)
         }
-        cache.taken = .now
-        return cache.gpus
+        state.taken = now
+        state.failed = false
     }
 
-    func readGPU(_ g: Cache.GPU) throws -> DeviceReading {
-        var requests: [(field: UInt32, scope: UInt32)] = []
-        if perLink { for l in g.links where l.up { for f in readFields { requests.append((f.field, UInt32(l.link))) } } }
-        let values = requests.isEmpty ? [] : ((try? g.device.fieldValues(requests)) ?? [])
-        var ports = perLink ? Self.ports(links: g.links, values: values) : []
-        if ports.allSatisfy({ $0.counters.isEmpty }) {
-            // The all-links sum (the default, or no per-link value: older driver, no NVLink).
-            let totals = (try? g.device.fieldValues(readFields.map { ($0.field, NVMLField.allLinks) })) ?? []
-            let counters = Self.counters(totals)
-            ports = counters.isEmpty ? [] : [PortReading(port: "all", state: nil, counters: counters)]
+    func makeReader(_ d: NVMLDevice, links: [(link: Int, up: Bool)]) -> State.Reader {
+        let up = links.filter(\.up).map(\.link)
+        switch method {
+        case .fields:
+            let perLinkHere = perLink && !up.isEmpty
+            return .fields(NVMLFieldBatch(device: d, requests: Self.fieldRequests(upLinks: up, fields: readFields.map(\.field), perLink: perLinkHere)),
+                           perLink: perLinkHere)
+        case .gpm:
+            do {
+                return .gpm(try NVMLGPMReader(device: d, metricIds: Self.gpmMetrics(upLinks: up, perLink: perLink)), GPMAccumulator())
+            } catch {
+                return .unavailable("gpm: \(error)")
+            }
         }
-        return DeviceReading(name: g.name, kind: .gpu, info: g.info, ports: ports)
+    }
+
+    static func isUnavailable(_ r: State.Reader) -> Bool {
+        if case .unavailable = r { return true }
+        return false
+    }
+
+    static func describe(_ r: State.Reader) -> String {
+        switch r {
+        case .fields(let b, let perLink): return "nvml fields, \(perLink ? "per link" : "all-links sums"), \(b.requests.count) values in one call"
+        case .gpm(let g, _): return "nvml gpm, \(g.metricIds.count) metrics"
+        case .unavailable(let why): return "unavailable: \(why)"
+        }
+    }
+
+    /// Every field for every up link (per link) or for the all-links scope, in one request list.
+    static func fieldRequests(upLinks: [Int], fields: [UInt32], perLink: Bool) -> [(field: UInt32, scope: UInt32)] {
+        perLink ? upLinks.flatMap { l in fields.map { ($0, UInt32(l)) } } : fields.map { ($0, NVMLField.allLinks) }
+    }
+
+    /// GPM metric ids: TX and RX of every up link, or the totals.
+    static func gpmMetrics(upLinks: [Int], perLink: Bool) -> [UInt32] {
+        perLink && !upLinks.isEmpty
+            ? upLinks.flatMap { [NVMLGPMMetric.nvlinkTX(link: $0), NVMLGPMMetric.nvlinkRX(link: $0)] }
+            : [NVMLGPMMetric.nvlinkTotalTX, NVMLGPMMetric.nvlinkTotalRX]
+    }
+
+    /// One GPU's reading. A failed read leaves the GPU without counters this time and asks for a refresh.
+    func readGPU(_ i: Int) -> DeviceReading {
+        let g = state.gpus[i]
+        var ports: [PortReading] = []
+        switch g.reader {
+        case .fields(let batch, let perLinkHere):
+            do {
+                try batch.read(into: &state.scratch)
+                if perLinkHere {
+                    ports = Self.ports(links: g.links, values: state.scratch)
+                    if ports.allSatisfy({ $0.counters.isEmpty }) {
+                        // No per-link value readable (older driver): use the sums from now on.
+                        let sums = NVMLFieldBatch(device: g.device, requests: Self.fieldRequests(upLinks: [], fields: readFields.map(\.field), perLink: false))
+                        state.gpus[i].reader = .fields(sums, perLink: false)
+                        state.gpus[i].info["nvlink_counters"] = Self.describe(state.gpus[i].reader) + " (per-link values not readable)"
+                        return readGPU(i)
+                    }
+                } else {
+                    let counters = Self.counters(state.scratch)
+                    ports = counters.isEmpty ? [] : [PortReading(port: "all", state: nil, counters: counters)]
+                }
+            } catch {
+                state.failed = true
+            }
+        case .gpm(let reader, var acc):
+            do {
+                let metrics = try reader.next()
+                acc.add(metrics, ids: reader.metricIds, at: clock())
+                state.gpus[i].reader = .gpm(reader, acc)
+                ports = Self.gpmPorts(links: g.links, perLink: perLink && g.links.contains { $0.up }, totals: acc.bytes)
+            } catch {
+                state.failed = true
+            }
+        case .unavailable:
+            break
+        }
+        return DeviceReading(name: g.name, kind: .gpu, info: state.gpus[i].info, ports: ports)
+    }
+
+    /// Ports from GPM byte totals: one per link (down links without counters) or `all`.
+    static func gpmPorts(links: [(link: Int, up: Bool)], perLink: Bool, totals: [UInt32: UInt64]) -> [PortReading] {
+        func counters(tx: UInt32, rx: UInt32) -> [CounterReading] {
+            [("tx_bytes", tx), ("rx_bytes", rx)].compactMap { name, id in
+                totals[id].map { CounterReading(name: name, raw: $0, scale: 1, width: .bits64) }
+            }
+        }
+        guard perLink else {
+            let c = counters(tx: NVMLGPMMetric.nvlinkTotalTX, rx: NVMLGPMMetric.nvlinkTotalRX)
+            return c.isEmpty ? [] : [PortReading(port: "all", state: nil, counters: c)]
+        }
+        return links.map { l in
+            PortReading(port: String(l.link), state: l.up ? "up" : "down",
+                        counters: l.up ? counters(tx: NVMLGPMMetric.nvlinkTX(link: l.link), rx: NVMLGPMMetric.nvlinkRX(link: l.link)) : [])
+        }
     }
 
     /// Ordinal for each GPU: from `ordinalByPCI` when it knows the GPU, else its position in PCI bus id order
@@ -121,6 +251,42 @@ public struct NVLinkSource: CounterSource {
         fields.compactMap { f in
             guard let v = values.first(where: { $0.field == f.field })?.value else { return nil }
             return CounterReading(name: f.name, raw: v, scale: 1024, width: .bits64)
+        }
+    }
+}
+
+/// Where NVLink counters come from.
+public enum NVLinkMethod: String, Sendable, CaseIterable {
+    /// `nvmlDeviceGetFieldValues` (fields 138–141): cumulative KiB, one call per GPU per sample.
+    case fields
+    /// NVML GPM (`nvmlGpmSampleGet` + `nvmlGpmMetricsGet`): MiB/s between two samples, Hopper and later.
+    case gpm
+}
+
+/// Turns GPM rates (MiB/s over the time between two GPM samples) into cumulative byte counts, so
+/// they flow through the same rate math as every other counter: bytes += rate × seconds since the
+/// previous GPM sample. The first sample gives zeros (no rate yet).
+public struct GPMAccumulator: Sendable {
+    /// Metric id → bytes so far.
+    public private(set) var bytes: [UInt32: UInt64] = [:]
+    private var exact: [UInt32: Double] = [:]
+    private var last: Double?
+
+    public init() {}
+
+    /// Adds one `NVMLGPMReader.next()` result taken at monotonic time `t` (nil: the first sample,
+    /// which starts every metric in `ids` at 0 bytes).
+    public mutating func add(_ metrics: [(metric: UInt32, value: Double?)]?, ids: [UInt32], at t: Double) {
+        defer { last = t }
+        guard let metrics, let last else {
+            for id in ids where exact[id] == nil { exact[id] = 0; bytes[id] = 0 }
+            return
+        }
+        let dt = max(0, t - last)
+        for m in metrics {
+            let total = exact[m.metric, default: 0] + max(0, m.value ?? 0) * 1_048_576 * dt
+            exact[m.metric] = total
+            bytes[m.metric] = total < 1.8e19 ? UInt64(total.rounded()) : UInt64.max
         }
     }
 }

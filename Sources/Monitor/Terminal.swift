@@ -102,6 +102,9 @@ final class TerminalScreen {
         }
         tcsetattr(0, TCSANOW, &raw)
         active = true
+        let keep = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+        keep.initialize(to: saved)
+        CrashReport.savedTerminal = keep
         Self.write("\u{1B}[?1049h\u{1B}[?25l\u{1B}[H\u{1B}[2J")
     }
 
@@ -111,6 +114,7 @@ final class TerminalScreen {
     func restore() {
         guard active else { return }
         active = false
+        CrashReport.savedTerminal = nil // kept allocated: a handler may be reading it
         Self.write("\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l")
         tcsetattr(0, TCSANOW, &saved)
     }

@@ -79,7 +79,8 @@ import Testing
     }
 
     @Test(arguments: [["--interval", "0"], ["--sort", "busy"], ["--json", "--prometheus"], ["--rdma", "rdmaa"],
-                      ["--imbalance-threshold", "0.5"], ["--duration", "soon"], ["--count", "0"]])
+                      ["--imbalance-threshold", "0.5"], ["--duration", "soon"], ["--count", "0"],
+                      ["--nvlink-counters", "dcgm"], ["--raw", "--nvlink-counters", "gpm"], ["--no-nvlink", "--nvlink-counters", "gpm"]])
     func badOptionsAreUsageErrors(_ args: [String]) throws {
         let bin = try #require(Self.binary, "gpucomm binary not built")
         let r = try Self.run(bin, ["top"] + args)

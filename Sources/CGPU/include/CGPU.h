@@ -180,6 +180,30 @@ typedef nvmlReturn_t (*PFN_nvmlDeviceGetUUID)(nvmlDevice_t device, char *uuid, u
 typedef nvmlReturn_t (*PFN_nvmlDeviceGetNvLinkState)(nvmlDevice_t device, unsigned int link, int *isActive);
 typedef nvmlReturn_t (*PFN_nvmlDeviceGetNvLinkRemotePciInfo_v2)(nvmlDevice_t device, unsigned int link, nvmlPciInfo_t *pci);
 typedef nvmlReturn_t (*PFN_nvmlDeviceGetFieldValues)(nvmlDevice_t device, int count, nvmlFieldValue_t *values);
+// NVML GPU Performance Monitoring (GPM, Hopper and later; optional symbols). nvmlGpmSample_t is an
+// opaque handle in a one-pointer struct. nvmlGpmMetric_t: 40 bytes. nvmlGpmMetricsGet_t's array has
+// NVML_GPM_METRIC_MAX entries (98 in CUDA 12.0 headers, 333 in CUDA 13); NVML reads numMetrics of
+// them, so a larger array is safe for every version; version stays NVML_GPM_METRICS_GET_VERSION 1.
+typedef struct { void *handle; } nvmlGpmSample_t;
+typedef struct {
+    unsigned int metricId;
+    nvmlReturn_t nvmlReturn;
+    double value;
+    char *shortName, *longName, *unit;
+} nvmlGpmMetric_t;
+typedef struct {
+    unsigned int version;
+    unsigned int numMetrics;
+    nvmlGpmSample_t sample1;
+    nvmlGpmSample_t sample2;
+    nvmlGpmMetric_t metrics[512];
+} nvmlGpmMetricsGet_t;
+typedef struct { unsigned int version; unsigned int isSupportedDevice; } nvmlGpmSupport_t;
+typedef nvmlReturn_t (*PFN_nvmlGpmQueryDeviceSupport)(nvmlDevice_t device, nvmlGpmSupport_t *support);
+typedef nvmlReturn_t (*PFN_nvmlGpmSampleAlloc)(nvmlGpmSample_t *sample);
+typedef nvmlReturn_t (*PFN_nvmlGpmSampleFree)(nvmlGpmSample_t sample);
+typedef nvmlReturn_t (*PFN_nvmlGpmSampleGet)(nvmlDevice_t device, nvmlGpmSample_t sample);
+typedef nvmlReturn_t (*PFN_nvmlGpmMetricsGet)(nvmlGpmMetricsGet_t *metricsGet);
 
 
 // ---- NVSHMEM host library (3.3–3.8). nvshmem_init/nvshmemx_init_attr are static inline in the
@@ -210,6 +234,8 @@ typedef void (*PFN_nvshmemx_vendor_get_version_info)(int *major, int *minor, int
 _Static_assert(sizeof(nvshmemx_init_attr_t) == 144, "nvshmemx_init_attr_t layout");
 
 _Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t layout");
+_Static_assert(sizeof(nvmlGpmMetric_t) == 40, "nvmlGpmMetric_t layout");
+_Static_assert(__builtin_offsetof(nvmlGpmMetricsGet_t, metrics) == 24, "nvmlGpmMetricsGet_t layout");
 _Static_assert(sizeof(ncclUniqueId) == 128, "ncclUniqueId layout");
 
 /// File name of the shared object holding `address`, or NULL (dladdr).
