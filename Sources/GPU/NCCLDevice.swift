@@ -14,6 +14,7 @@ typealias PFN_ncclDevCommDestroy = @convention(c) (ncclComm_t?, UnsafeRawPointer
 public struct NCCLDeviceUnavailable: Error, CustomStringConvertible, Sendable {
     public var reason: String
     public var description: String { reason }
+    public init(reason: String) { self.reason = reason }
 }
 
 /// The NCCL device API of one loaded NCCL: its headers, the struct layouts read from them, and
