@@ -129,7 +129,9 @@ public final class RuntimeCompiler: @unchecked Sendable {
     }
 
     /// FNV-1a over everything that changes the result.
-    func cacheKey(_ r: CompileRequest) -> String {
+    func cacheKey(_ r: CompileRequest) -> String { RuntimeCompiler.cacheKey(r, nvrtcVersion: version) }
+
+    static func cacheKey(_ r: CompileRequest, nvrtcVersion version: String) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         var parts = [r.source, r.arch, version] + r.nvrtcOptions + r.linkLibraries + r.dependencyVersions
         for h in r.headers { parts += [h.name, h.source] }
