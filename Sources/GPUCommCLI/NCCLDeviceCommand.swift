@@ -102,7 +102,7 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         let comm = try job.communicators(nccl)[0]
         let a2a: NCCLDeviceAlltoall
         do {
-            a2a = try NCCLDeviceAlltoall(comm: comm, compiler: compiler, maxBytesPerRank: p.sizes.last!, maxBlocks: p.blocks.max().map { $0 == 0 ? 8 * job.worldSize : $0 } ?? 128)
+            a2a = try NCCLDeviceAlltoall(comm: comm, compiler: compiler, maxBytesPerRank: p.sizes.last!, maxBlocks: p.blocks.map { $0 == 0 ? 8 * job.worldSize : $0 }.max()!)
         } catch let e as NCCLDeviceUnavailable {
             throw Failure(.unavailable, "NCCL device API unavailable: \(e.reason)")
         }
