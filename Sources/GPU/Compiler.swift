@@ -26,6 +26,9 @@ public struct CompileRequest: Sendable {
     public var linkLibraries: [String]
     /// Versions of libraries whose headers or device code the result depends on (part of the cache key).
     public var dependencyVersions: [String]
+    /// Headers given to NVRTC from memory (`#include "name"` finds them before any include folder);
+    /// part of the cache key. Used for the stand-ins NCCL's device headers need (see NCCLDevice.swift).
+    public var headers: [InMemoryHeader] = []
 
     public init(name: String, source: String, arch: String, options: [String] = [], includeDirs: [String] = [],
                 linkLibraries: [String] = [], dependencyVersions: [String] = []) {
@@ -39,6 +42,13 @@ public struct CompileRequest: Sendable {
         if !linkLibraries.isEmpty { o += ["-rdc=true", "-dlto"] }
         return o
     }
+}
+
+/// A header NVRTC takes from memory instead of a file (`nvrtcCreateProgram`'s headers/includeNames).
+public struct InMemoryHeader: Sendable, Equatable {
+    public var name: String
+    public var source: String
+    public init(name: String, source: String) { self.name = name; self.source = source }
 }
 
 /// NVRTC and (optionally) nvJitLink, with an on-disk cache of cubins keyed by source, options,
@@ -55,6 +65,8 @@ public final class RuntimeCompiler: @unchecked Sendable {
     let getLTOIR: PFN_nvrtcGetData
     let getLogSize: PFN_nvrtcGetSize
     let getLog: PFN_nvrtcGetData
+    let getPTXSize: PFN_nvrtcGetSize
+    let getPTX: PFN_nvrtcGetData
     let search: LibrarySearch
     /// NVRTC version, e.g. `13.0`.
     public let version: String
@@ -83,6 +95,8 @@ public final class RuntimeCompiler: @unchecked Sendable {
         getLTOIR = try lib.function("nvrtcGetLTOIR")
         getLogSize = try lib.function("nvrtcGetProgramLogSize")
         getLog = try lib.function("nvrtcGetProgramLog")
+        getPTXSize = try lib.function("nvrtcGetPTXSize")
+        getPTX = try lib.function("nvrtcGetPTX")
         let ver: PFN_nvrtcVersion = try lib.function("nvrtcVersion")
         var major: Int32 = 0, minor: Int32 = 0
         _ = ver(&major, &minor)
@@ -115,9 +129,12 @@ public final class RuntimeCompiler: @unchecked Sendable {
     }
 
     /// FNV-1a over everything that changes the result.
-    func cacheKey(_ r: CompileRequest) -> String {
+    func cacheKey(_ r: CompileRequest) -> String { RuntimeCompiler.cacheKey(r, nvrtcVersion: version) }
+
+    static func cacheKey(_ r: CompileRequest, nvrtcVersion version: String) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        let parts = [r.source, r.arch, version] + r.nvrtcOptions + r.linkLibraries + r.dependencyVersions
+        var parts = [r.source, r.arch, version] + r.nvrtcOptions + r.linkLibraries + r.dependencyVersions
+        for h in r.headers { parts += [h.name, h.source] }
         for p in parts {
             for b in p.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
             h = (h ^ 0xff) &* 0x100_0000_01b3
@@ -125,12 +142,27 @@ public final class RuntimeCompiler: @unchecked Sendable {
         return String(h, radix: 16)
     }
 
-    enum Output { case cubin, ltoir }
+    enum Output { case cubin, ltoir, ptx }
+
+    /// Compiles to PTX text (not cached): used to read constants such as `sizeof` of a header's
+    /// struct out of `.global` initialisers, which needs no GPU.
+    public func ptx(for r: CompileRequest) throws -> String {
+        let bytes = try runNVRTC(r, output: .ptx)
+        return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+    }
 
     func runNVRTC(_ r: CompileRequest, output: Output) throws -> [UInt8] {
         var prog: nvrtcProgram?
         let opts = r.nvrtcOptions
-        try checkNVRTC(create(&prog, r.source, "\(r.name).cu", 0, nil, nil), r, "nvrtcCreateProgram", opts)
+        let hsrc = r.headers.map { strdup($0.source) }, hname = r.headers.map { strdup($0.name) }
+        defer { (hsrc + hname).forEach { free($0) } }
+        let created = hsrc.map { UnsafePointer($0) }.withUnsafeBufferPointer { s in
+            hname.map { UnsafePointer($0) }.withUnsafeBufferPointer { n in
+                create(&prog, r.source, "\(r.name).cu", Int32(r.headers.count), r.headers.isEmpty ? nil : s.baseAddress,
+                       r.headers.isEmpty ? nil : n.baseAddress)
+            }
+        }
+        try checkNVRTC(created, r, "nvrtcCreateProgram", opts)
         defer { _ = destroy(&prog) }
         let cargs = opts.map { strdup($0) }
         defer { cargs.forEach { free($0) } }
@@ -144,10 +176,11 @@ public final class RuntimeCompiler: @unchecked Sendable {
                                log: stringFromCBuffer(log), options: opts)
         }
         var size = 0
-        let (sizeFn, dataFn) = output == .cubin ? (getCubinSize, getCubin) : (getLTOIRSize, getLTOIR)
-        try checkNVRTC(sizeFn(prog, &size), r, "nvrtcGet\(output == .cubin ? "CUBIN" : "LTOIR")Size", opts)
+        let (sizeFn, dataFn, what) = output == .cubin ? (getCubinSize, getCubin, "CUBIN")
+            : output == .ltoir ? (getLTOIRSize, getLTOIR, "LTOIR") : (getPTXSize, getPTX, "PTX")
+        try checkNVRTC(sizeFn(prog, &size), r, "nvrtcGet\(what)Size", opts)
         var out = [CChar](repeating: 0, count: size)
-        try checkNVRTC(dataFn(prog, &out), r, "nvrtcGet\(output == .cubin ? "CUBIN" : "LTOIR")", opts)
+        try checkNVRTC(dataFn(prog, &out), r, "nvrtcGet\(what)", opts)
         return out.map { UInt8(bitPattern: $0) }
     }
 

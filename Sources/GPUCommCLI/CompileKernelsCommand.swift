@@ -22,6 +22,7 @@ struct CompileKernelsCommand: ParsableCommand {
         if noCache { setenv("GPUCOMM_CACHE_DIR", "", 1) }
         let compiler = try RuntimeCompiler()
         var failed = 0
+        var ncclLayoutShown = false
         for k in KernelSources.catalog where only.map({ k.name.contains($0) }) ?? true {
             let t0 = Date()
             do {
@@ -29,6 +30,18 @@ struct CompileKernelsCommand: ParsableCommand {
                 switch k.kind {
                 case .plain: request = CompileRequest(name: k.name, source: k.source, arch: arch)
                 case .nvshmem: request = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: arch, nvshmem: try NVSHMEM())
+                case .ncclDevice:
+                    let nccl = try NCCL()
+                    if !ncclLayoutShown {
+                        // The layout probe needs no GPU either: show what was read from the headers.
+                        let api = try NCCLDevice(nccl: nccl, compiler: compiler, arch: arch)
+                        let l = api.layout
+                        print("ok    nccl_device_layout       nccl \(nccl.version): ncclDevComm \(l.devCommSize) B, ncclDevCommRequirements \(l.requirementsSize) B, lsaBarrierCount @\(l.lsaBarrierCountOffset)")
+                        ncclLayoutShown = true
+                    }
+                    var r = try compiler.ncclDeviceRequest(name: k.name, source: k.source, arch: arch, nccl: nccl)
+                    r.headers.append(InMemoryHeader(name: "gc_nccl_lsa.cuh", source: KernelSources.ncclLSAHelpers))
+                    request = r
                 }
                 let image = try compiler.cubin(for: request)
                 print("ok    \(k.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(k.kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(image.count) B  " + String(format: "%.1f s", Date().timeIntervalSince(t0)))

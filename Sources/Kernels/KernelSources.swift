@@ -9,10 +9,17 @@ public enum KernelSources {
     public static var nvshmemPut: String { String(decoding: PackageResources.nvshmem_put_cu, as: UTF8.self) }
     /// NVSHMEM point-to-point latency and signal ping-pong kernels (see cuda/nvshmem_p2p.cu).
     public static var nvshmemP2P: String { String(decoding: PackageResources.nvshmem_p2p_cu, as: UTF8.self) }
+    /// All-to-all kernels on NCCL's device API (see cuda/nccl_lsa_alltoall.cu).
+    public static var ncclLSAAlltoall: String { String(decoding: PackageResources.nccl_lsa_alltoall_cu, as: UTF8.self) }
+    /// Halo exchange on NCCL's device API, for the Jacobi solver (see cuda/nccl_lsa_halo.cu).
+    public static var ncclLSAHalo: String { String(decoding: PackageResources.nccl_lsa_halo_cu, as: UTF8.self) }
+    /// Kernel-side LSA helpers, given to NVRTC in memory as "gc_nccl_lsa.cuh" (see cuda/nccl_lsa.cuh).
+    public static var ncclLSAHelpers: String { String(decoding: PackageResources.nccl_lsa_cuh, as: UTF8.self) }
 
     /// How a source is compiled: plain NVRTC to a cubin, or relocatable LTO-IR linked with a
-    /// device library (NVSHMEM's `libnvshmem_device.a`).
-    public enum Kind: String, Sendable { case plain, nvshmem }
+    /// device library (NVSHMEM's `libnvshmem_device.a`), or NCCL device-API code (NVRTC against the
+    /// loaded NCCL's headers, with "gc_nccl_lsa.cuh" in memory).
+    public enum Kind: String, Sendable { case plain, nvshmem, ncclDevice }
 
     /// Every shipped kernel source, for `gpucomm _compile-kernels` (compiles them all with no GPU).
     /// Add a line here with each new `.cu` file.
@@ -21,6 +28,8 @@ public enum KernelSources {
             ("fill_check", .plain, fillCheck),
             ("nvshmem_put", .nvshmem, nvshmemPut),
             ("nvshmem_p2p", .nvshmem, nvshmemP2P),
+            ("nccl_lsa_alltoall", .ncclDevice, ncclLSAAlltoall),
+            ("nccl_lsa_halo", .ncclDevice, ncclLSAHalo),
         ]
     }
 }
