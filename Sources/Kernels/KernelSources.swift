@@ -7,6 +7,8 @@ public enum KernelSources {
     public static var fillCheck: String { String(decoding: PackageResources.fill_check_cu, as: UTF8.self) }
     /// Device-initiated NVSHMEM put kernels (see cuda/nvshmem_put.cu).
     public static var nvshmemPut: String { String(decoding: PackageResources.nvshmem_put_cu, as: UTF8.self) }
+    /// Device-initiated NVSHMEM all-to-all and barrier kernels (see cuda/nvshmem_alltoall.cu).
+    public static var nvshmemAlltoall: String { String(decoding: PackageResources.nvshmem_alltoall_cu, as: UTF8.self) }
 
     /// How a source is compiled: plain NVRTC to a cubin, or relocatable LTO-IR linked with a
     /// device library (NVSHMEM's `libnvshmem_device.a`).
@@ -18,6 +20,7 @@ public enum KernelSources {
         [
             ("fill_check", .plain, fillCheck),
             ("nvshmem_put", .nvshmem, nvshmemPut),
+            ("nvshmem_alltoall", .nvshmem, nvshmemAlltoall),
         ]
     }
 }
