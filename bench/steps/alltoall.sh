@@ -2,7 +2,7 @@
 # defaults (blocks, threads), the chunk-size sweep, NVSHMEM barrier latency, and PyTorch's
 # all_to_all_single as the peer. Full logs and results under $R/a2a*; stdout: the tables and rc's.
 A=$R/a2a.jsonl
-a2a() { local name=$1 t=$2; shift 2; timeout $t $G alltoall --np $N "$@" --results $A > $R/a2a-$name.log 2>&1; echo "[$name] rc=$?"; grep -E "^#  *size|^ +[0-9]|unavailable|wrong bytes|FAILED|^gpucomm:" $R/a2a-$name.log | cut -c1-240 | head -${3:-14}; }
+a2a() { local name=$1 t=$2; shift 2; timeout $t $G alltoall --np $N "$@" --results $A > $R/a2a-$name.log 2>&1; echo "[$name] rc=$?"; grep -E "^#  *size|^ +[0-9]|unavailable|wrong bytes|FAILED|^gpucomm:" $R/a2a-$name.log | cut -c1-240 | head -16; }
 step "alltoall: every backend, 16K..1G per rank, -n 20 -w 5"
 a2a all 300 --backends all -b 16K -e 1G -f 4 -n 20 -w 5
 step "alltoall: 4 KiB per peer ($((4096 * N)) B per rank), -n 1000 -w 100, host and events timing"
