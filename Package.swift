@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "Collectives", dependencies: ["GPU", "Measure", "Kernels", "Launch"]),
         // NVSHMEM benchmarks: one-sided puts (device- and host-initiated), checked.
         .target(name: "NVSHMEMBench", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
+        // All-to-all over every library and style (NCCL, NVSHMEM device/host), checked; NVSHMEM barrier latency.
+        .target(name: "AllToAll", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
@@ -37,6 +39,7 @@ let package = Package(
         .target(name: "Simulate", dependencies: ["Results"]),
         .target(name: "GPUCommCLI", dependencies: [
             "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
+            "AllToAll",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),
@@ -53,5 +56,6 @@ let package = Package(
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
         .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
         .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench"]),
+        .testTarget(name: "AllToAllTests", dependencies: ["AllToAll"]),
     ]
 )

@@ -28,6 +28,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--collectives", default="all_reduce,all_gather,reduce_scatter,alltoall")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--check", action="store_true", help="alltoall: check one all_to_all_single per size first, write the wrong count")
     a = ap.parse_args()
 
     rank, world, local = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"])
@@ -63,6 +64,17 @@ def main():
             else:
                 inp, outp = torch.ones(count, device="cuda"), torch.empty(count, device="cuda")
                 op = lambda: dist.all_to_all_single(outp, inp)
+            wrong = None
+            if coll == "alltoall" and a.check:
+                # Block q of rank r's input holds r*n+q; block p of rank r's output must hold p*n+r (exact in float).
+                inp.view(n, -1).copy_((torch.arange(n, device="cuda", dtype=torch.float32) + rank * n)[:, None].expand(n, count // n))
+                outp.fill_(-1)
+                op()
+                torch.cuda.synchronize()
+                want = (torch.arange(n, device="cuda", dtype=torch.float32) * n + rank)[:, None]
+                bad = torch.tensor([(outp.view(n, -1) != want).sum().item()], device="cuda", dtype=torch.float64)
+                dist.all_reduce(bad)
+                wrong = int(bad.item())
             for _ in range(a.warmup):
                 op()
             torch.cuda.synchronize()
@@ -79,7 +91,8 @@ def main():
                 alg = size / 1e3 / us
                 out.write(json.dumps({"type": "result", "run": run_id, "benchmark": coll, "backend": "torch", "variant": "out_of_place",
                                       "dtype": "float", "size_bytes": size, "count": count, "ranks": n, "timing": "host",
-                                      "iterations": a.iters, "time_us": us, "algbw_gbps": alg, "busbw_gbps": alg * factor[coll]},
+                                      "iterations": a.iters, "time_us": us, "algbw_gbps": alg, "busbw_gbps": alg * factor[coll],
+                                      **({"wrong": wrong} if wrong is not None else {})},
                                      sort_keys=True) + "\n")
                 out.flush()
     dist.destroy_process_group()

@@ -21,6 +21,7 @@ public struct GPUComm: ParsableCommand {
             TopCommand.self, SimulateCommand.self, ModelCommand.self,
             RendezvousProbeCommand.self, CompileKernelsCommand.self,
             NCCLDeviceCommand.self,
+            AlltoallCommand.self,
         ]
     )
 

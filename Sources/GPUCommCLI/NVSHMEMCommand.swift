@@ -14,7 +14,7 @@ struct NVSHMEMCommand: ParsableCommand {
         signal: putmem_signal ping-pong. One process (PE) per GPU: add --np N or start under \
         mpirun/srun/torchrun. See docs/nvshmem.md.
         """,
-        subcommands: [NVSHMEMPutCommand.self, NVSHMEMGetCommand.self, NVSHMEMLatencyCommand.self, NVSHMEMSignalCommand.self])
+        subcommands: [NVSHMEMPutCommand.self, NVSHMEMGetCommand.self, NVSHMEMLatencyCommand.self, NVSHMEMSignalCommand.self, NVSHMEMBarrierCommand.self])
 }
 
 /// Options of `nvshmem put` and `nvshmem get`.

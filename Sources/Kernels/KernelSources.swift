@@ -15,6 +15,8 @@ public enum KernelSources {
     public static var ncclLSAHalo: String { String(decoding: PackageResources.nccl_lsa_halo_cu, as: UTF8.self) }
     /// Kernel-side LSA helpers, given to NVRTC in memory as "gc_nccl_lsa.cuh" (see cuda/nccl_lsa.cuh).
     public static var ncclLSAHelpers: String { String(decoding: PackageResources.nccl_lsa_cuh, as: UTF8.self) }
+    /// Device-initiated NVSHMEM all-to-all and barrier kernels (see cuda/nvshmem_alltoall.cu).
+    public static var nvshmemAlltoall: String { String(decoding: PackageResources.nvshmem_alltoall_cu, as: UTF8.self) }
 
     /// How a source is compiled: plain NVRTC to a cubin, or relocatable LTO-IR linked with a
     /// device library (NVSHMEM's `libnvshmem_device.a`), or NCCL device-API code (NVRTC against the
@@ -30,6 +32,7 @@ public enum KernelSources {
             ("nvshmem_p2p", .nvshmem, nvshmemP2P),
             ("nccl_lsa_alltoall", .ncclDevice, ncclLSAAlltoall),
             ("nccl_lsa_halo", .ncclDevice, ncclLSAHalo),
+            ("nvshmem_alltoall", .nvshmem, nvshmemAlltoall),
         ]
     }
 }

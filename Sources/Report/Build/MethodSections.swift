@@ -25,6 +25,12 @@ extension FigureKit {
                 subtitle: "highest median over all sizes measured at each GPU count",
                 categoryHeader: "GPUs", categories: categories, y: Self.metricAxis(m), lines: lines,
                 findings: Self.aheadFindings(lines, categories: categories, metric: m) + Self.flatFindings(lines, categories: categories)))
+            // Four or more backends (gpucomm alltoall --backends all): one chart, a series per backend;
+            // pairs only for up to three (six pair charts at four backends tell less than one chart).
+            if backends.count > 3 {
+                figures += allBackendsFigures(backends, metric: m)
+                continue
+            }
             // Pairs at common sizes.
             for i in 0..<backends.count {
                 for j in (i + 1)..<backends.count {
@@ -34,6 +40,40 @@ extension FigureKit {
         }
         guard !figures.isEmpty else { return nil }
         return Section(title: "Backend comparison", figures: figures)
+    }
+
+    /// Every backend of one benchmark vs message size, one chart per GPU count measured by several backends.
+    func allBackendsFigures(_ backends: [[Cell]], metric m: Metric) -> [Figure] {
+        let bench = backends[0][0].key.benchmark
+        let ranks = Set(backends.flatMap { $0.map(\.key.ranks) }).sorted()
+        var figures: [Figure] = []
+        for r in ranks {
+            let lines = backends.compactMap { cells -> Line? in
+                let vals = Self.best(values(cells.filter { $0.key.ranks == r }, metric: m, x: { $0.sizeBytes.map(Double.init) }))
+                return vals.isEmpty ? nil : Line(name: cells[0].key.backend, values: vals)
+            }
+            guard lines.count > 1 else { continue }
+            // Per size, the highest series; runs of sizes with the same leader merged.
+            var runs: [(String, [Double])] = []
+            for x in Set(lines.flatMap { $0.values.map(\.x) }).sorted() {
+                let at = lines.compactMap { l in l.y(at: x).map { (l.name, $0) } }
+                guard at.count > 1, let w = at.max(by: { $0.1 < $1.1 }) else { continue }
+                if runs.last?.0 == w.0 { runs[runs.count - 1].1.append(x) } else { runs.append((w.0, [x])) }
+            }
+            let parts = runs.map { name, xs in
+                "\(name) at \(Self.sizeText(xs.first!))\(xs.count > 1 ? "–" + Self.sizeText(xs.last!) : "")"
+            }
+            var findings = parts.isEmpty ? [] : ["Highest \(m.title) by size: " + parts.joined(separator: "; ") + "."]
+            if let top = lines.flatMap({ l in l.values.map { (l.name, $0) } }).max(by: { $0.1.y < $1.1.y }) {
+                findings.append("Peak: \(top.0), \(Fmt.fixed(top.1.y, 1)) at \(Self.sizeText(top.1.x)).")
+            }
+            figures.append(lineFigure(
+                id: Grouping.slug(["backends", bench, "all", "\(r)gpus", m.rawValue]),
+                title: "\(bench): \(m.title) vs message size, every backend",
+                subtitle: "\(r) GPUs", x: Self.sizeAxis, y: Self.metricAxis(m), lines: lines,
+                xText: Self.sizeText, findings: findings))
+        }
+        return figures
     }
 
     /// Two backends at the sizes both measured: vs GPUs when both measured several GPU counts, else vs size.

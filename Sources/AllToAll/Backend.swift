@@ -1,0 +1,130 @@
+import GPU
+
+/// The ways gpucomm runs one all-to-all: libraries and styles, each over the job's GPUs (one per process).
+public enum BackendKind: String, CaseIterable, Sendable {
+    case nccl
+    case ncclReg = "nccl-reg"
+    case ncclSymm = "nccl-symm"
+    case ncclDevice = "nccl-device"
+    case nvshmemLib = "nvshmem-lib"
+    case nvshmemPut = "nvshmem-put"
+    case nvshmemSignal = "nvshmem-signal"
+    case nvshmemDirect = "nvshmem-direct"
+    case nvshmemHost = "nvshmem-host"
+    case nvshmemHostGraph = "nvshmem-host-graph"
+
+    /// What it is, in one line (the --help list and docs/alltoall.md).
+    public var summary: String {
+        switch self {
+        case .nccl: return "ncclAlltoAll on plain cuMemAlloc buffers"
+        case .ncclReg: return "ncclAlltoAll on ncclCommRegister'ed buffers"
+        case .ncclSymm: return "ncclAlltoAll on ncclMemAlloc buffers in symmetric windows (ncclCommWindowRegister)"
+        case .ncclDevice: return "NCCL device API (LSA) all-to-all kernel"
+        case .nvshmemLib: return "NVSHMEM's device-side team all-to-all (nvshmemx_alltoallmem_block) in a one-block cooperative kernel"
+        case .nvshmemPut: return "gpucomm kernel: blocking block-scope puts to every peer, quiet, grid sync, device barrier"
+        case .nvshmemSignal: return "gpucomm kernel: non-blocking puts in --chunk pieces, each with a signal; receivers wait for their signals"
+        case .nvshmemDirect: return "gpucomm kernel: 16-byte stores straight into peers through nvshmem_ptr, one signal per block"
+        case .nvshmemHost: return "host-initiated nvshmemx_alltoallmem_on_stream"
+        case .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream captured once in a CUDA graph, replayed each iteration"
+        }
+    }
+
+    /// When its per-iteration work ends, what is true (the same for all: every receiver holds every byte).
+    public var completion: String {
+        switch self {
+        case .nccl, .ncclReg, .ncclSymm: return "ncclAlltoAll's kernel ends after this rank has received every block"
+        case .ncclDevice: return "the kernel's closing LSA barrier: every peer has written its block"
+        case .nvshmemLib: return "NVSHMEM's all-to-all returns after its closing team barrier"
+        case .nvshmemPut: return "block 0's nvshmemx_barrier_all_block after every thread's nvshmem_quiet and a grid sync"
+        case .nvshmemSignal: return "each PE's kernel waits for ceil(bytes per peer / chunk) signals from every PE"
+        case .nvshmemDirect: return "each PE's kernel waits for one signal per sending block from every PE"
+        case .nvshmemHost, .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream's work on the stream includes its closing barrier"
+        }
+    }
+
+    /// The results file's `backend` field (snake_case, as the other gpucomm rows).
+    public var resultsName: String { rawValue.replacingOccurrences(of: "-", with: "_") }
+    public var usesNCCL: Bool { rawValue.hasPrefix("nccl") }
+    public var usesNVSHMEM: Bool { rawValue.hasPrefix("nvshmem") }
+    /// gpucomm's own kernels, which take --blocks and --threads.
+    public var ownKernel: Bool { [.nvshmemPut, .nvshmemSignal, .nvshmemDirect].contains(self) }
+
+    /// Parses `all` or a comma-separated list of names; throws a message naming the bad one.
+    public static func parseList(_ text: String) throws(BackendListError) -> [BackendKind] {
+        if text == "all" { return allCases }
+        var out: [BackendKind] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = part.trimmingCharacters(in: .whitespaces)
+            guard let k = BackendKind(rawValue: name) else { throw BackendListError(name: name) }
+            if !out.contains(k) { out.append(k) }
+        }
+        return out
+    }
+}
+
+/// An unknown backend name.
+public struct BackendListError: Error, CustomStringConvertible, Sendable {
+    public var name: String
+    public var description: String {
+        "unknown backend '\(name)': use all or a comma-separated list of \(BackendKind.allCases.map(\.rawValue).joined(separator: ", "))"
+    }
+}
+
+/// Knobs of gpucomm's own kernels.
+public struct KernelOptions: Sendable, Equatable {
+    /// Total blocks, split evenly across peers (rounded down to a multiple of the PE count);
+    /// 0 = by size: one block per 64 KiB per peer, at most one per multiprocessor.
+    public var blocks = 0
+    public var threads = 512
+    /// Piece size of the signal kernel (bytes, multiple of 16).
+    public var chunk = 256 << 10
+    public init() {}
+
+    /// Blocks per peer for `bytesPerPeer` on a GPU with `sms` multiprocessors and `pes` PEs, capped by `resident` blocks.
+    public func blocksPerPeer(bytesPerPeer: Int, pes: Int, sms: Int, resident: Int) -> Int {
+        let limit = max(1, min(sms, resident) / pes)
+        if blocks > 0 { return max(1, min(blocks / pes, limit)) }
+        return max(1, min(bytesPerPeer / (64 << 10), limit))
+    }
+}
+
+/// One way to run an all-to-all over symmetric send and receive buffers of `maxBytesPerRank` bytes.
+///
+/// Layout: the send buffer holds one block of `bytesPerRank / n` bytes per peer, in rank order;
+/// block p goes to peer p and lands at block r of its receive buffer (nccl-tests' alltoall).
+public protocol AlltoallBackend: AnyObject {
+    var kind: BackendKind { get }
+    var send: DeviceBuffer { get }
+    var recv: DeviceBuffer { get }
+    /// Readies a size (graph capture, argument marshalling); every rank calls it, before `enqueue`.
+    func prepare(bytesPerRank: Int) throws
+    /// Enqueues one complete all-to-all on `stream`: when that work ends, every receiver has every byte.
+    func enqueue(bytesPerRank: Int, stream: Stream) throws
+    /// Labels for the results row (blocks, chunk, ...) at this size.
+    func labels(bytesPerRank: Int) -> [String: String]
+}
+
+extension AlltoallBackend {
+    public func prepare(bytesPerRank: Int) throws {}
+    public func labels(bytesPerRank: Int) -> [String: String] { [:] }
+}
+
+/// What backends are built from: this process's GPU, and the libraries the job started.
+public struct BackendContext {
+    public var device: Device
+    public var stream: Stream
+    public var compiler: RuntimeCompiler
+    /// This rank and the number of ranks (PEs).
+    public var rank: Int
+    public var ranks: Int
+    public var maxBytesPerRank: Int
+    public var comm: Communicator?
+    public var session: NVSHMEMSession?
+    public var kernel: KernelOptions
+
+    public init(device: Device, stream: Stream, compiler: RuntimeCompiler, rank: Int, ranks: Int, maxBytesPerRank: Int,
+                comm: Communicator?, session: NVSHMEMSession?, kernel: KernelOptions) {
+        self.device = device; self.stream = stream; self.compiler = compiler; self.rank = rank; self.ranks = ranks
+        self.maxBytesPerRank = maxBytesPerRank; self.comm = comm; self.session = session; self.kernel = kernel
+    }
+}

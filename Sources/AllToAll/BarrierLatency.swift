@@ -1,0 +1,49 @@
+import Collectives
+import GPU
+
+/// NVSHMEM barrier latency: device-side barriers in a loop inside one cooperative kernel, and
+/// host-initiated `nvshmemx_barrier_all_on_stream` back to back.
+public final class BarrierLatency {
+    public enum Method: String, CaseIterable, Sendable {
+        /// `nvshmem_barrier_all()` from one thread, `iters` times in one kernel.
+        case deviceThread = "device-thread"
+        /// `nvshmemx_barrier_all_block()` from a 256-thread block, `iters` times in one kernel.
+        case deviceBlock = "device-block"
+        /// `nvshmemx_barrier_all_on_stream`, `iters` calls on one stream.
+        case onStream = "on-stream"
+    }
+
+    let shared: NVSHMEMAlltoallShared
+    let stream: Stream
+    let channel: JobChannel
+    let start: Event, end: Event
+
+    public init(shared: NVSHMEMAlltoallShared, stream: Stream, channel: JobChannel) throws {
+        self.shared = shared; self.stream = stream; self.channel = channel
+        start = try Event(device: stream.device)
+        end = try Event(device: stream.device)
+    }
+
+    func run(_ m: Method, _ iters: Int) throws {
+        switch m {
+        case .deviceThread: try shared.barrierThread.launchCooperative(grid: 1, block: 32, stream: stream, args: [Int32(iters)])
+        case .deviceBlock: try shared.barrierBlock.launchCooperative(grid: 1, block: 256, stream: stream, args: [Int32(iters)])
+        case .onStream: for _ in 0..<iters { shared.session.lib.barrierAllOnStream(stream.raw) }
+        }
+    }
+
+    /// Microseconds per barrier: CUDA-event time of `iterations` back-to-back barriers / iterations,
+    /// the slowest PE's. Every PE must call it.
+    public func measure(_ m: Method, iterations: Int, warmup: Int) throws -> Double {
+        try stream.device.makeCurrent()
+        if warmup > 0 { try run(m, warmup) }
+        try stream.synchronize()
+        try channel.barrier()
+        try start.record(on: stream)
+        try run(m, iterations)
+        try end.record(on: stream)
+        try end.synchronize()
+        let us = try end.milliseconds(since: start) * 1e3 / Double(iterations)
+        return try channel.allGatherDoubles([us]).map { $0[0] }.max()!
+    }
+}

@@ -1,0 +1,24 @@
+import GPU
+
+/// Builds backends by kind: the one place that knows every concrete backend.
+public enum AlltoallBackends {
+    /// Builds `kind`; throws `BackendUnavailable` when it cannot run here (the run lists it and goes on).
+    /// Collective for the backends that register or allocate symmetric memory: every rank calls it in the same order.
+    public static func make(_ kind: BackendKind, context c: BackendContext, shared: NVSHMEMAlltoallShared?) throws -> AlltoallBackend {
+        switch kind {
+        case .nccl, .ncclReg, .ncclSymm:
+            guard let comm = c.comm else { throw BackendUnavailable(kind: kind, reason: "no NCCL communicator") }
+            if let why = NCCLAlltoall.unavailableReason(kind, nccl: comm.nccl) { throw BackendUnavailable(kind: kind, reason: why) }
+            return try NCCLAlltoall(kind: kind, comm: comm, bytes: c.maxBytesPerRank)
+        case .ncclDevice:
+            if let why = NCCLDeviceSlot.unavailableReason(c) { throw BackendUnavailable(kind: kind, reason: why) }
+            return try NCCLDeviceSlot.make(c)
+        case .nvshmemHost, .nvshmemHostGraph:
+            guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }
+            return NVSHMEMHostAlltoall(kind: kind, shared: shared, stream: c.stream)
+        case .nvshmemLib, .nvshmemPut, .nvshmemSignal, .nvshmemDirect:
+            guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }
+            return try NVSHMEMDeviceAlltoall(kind: kind, shared: shared, options: c.kernel)
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import CGPU
+import GPU
+import Kernels
+
+/// `nvshmem_ptr` (host side): the address of a symmetric object on `pe` if this GPU can load/store it.
+typealias NVSHMEMPtrFn = @convention(c) (UnsafeRawPointer?, Int32) -> UnsafeMutableRawPointer?
+
+/// The NVSHMEM side shared by every NVSHMEM backend: the kernels (cuda/nvshmem_alltoall.cu), one
+/// pair of symmetric buffers and the signal counters. Collective to create (every PE, same sizes).
+public final class NVSHMEMAlltoallShared {
+    let session: NVSHMEMSession
+    let module: Module
+    let lib: Kernel, put: Kernel, signal: Kernel, direct: Kernel
+    public let barrierThread: Kernel, barrierBlock: Kernel
+    let send: DeviceBuffer
+    let recv: DeviceBuffer
+    /// npes u64 signal counters (symmetric), zero between kernels of different backends.
+    let signals: DeviceBuffer
+    /// Why gc_a2a_direct cannot run (a peer not reachable by load/store), or nil.
+    let directProblem: String?
+
+    /// Compiles/loads the kernels and allocates the buffers (symmetric heap: 2 × maxBytesPerRank + a little).
+    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytesPerRank: Int) throws {
+        self.session = session
+        let d = session.device
+        let request = try compiler.nvshmemRequest(name: "nvshmem_alltoall", source: KernelSources.nvshmemAlltoall, arch: d.arch, nvshmem: session.lib)
+        module = try session.load(image: try compiler.cubin(for: request))
+        lib = try module.function("gc_a2a_lib")
+        put = try module.function("gc_a2a_put")
+        signal = try module.function("gc_a2a_signal")
+        direct = try module.function("gc_a2a_direct")
+        barrierThread = try module.function("gc_barrier_thread")
+        barrierBlock = try module.function("gc_barrier_block")
+        send = try session.allocate(bytes: maxBytesPerRank)
+        recv = try session.allocate(bytes: maxBytesPerRank)
+        signals = try session.allocate(bytes: 8 * session.pes)
+        let stream = try Stream(device: d)
+        try signals.fill(byte: 0, on: stream)
+        try stream.synchronize()
+        let ptr: NVSHMEMPtrFn = try session.lib.library.function("nvshmem_ptr")
+        let probe = UnsafeRawPointer(recv.pointer())
+        let far = (0..<session.pes).filter { ptr(probe, Int32($0)) == nil }
+        directProblem = far.isEmpty ? nil : "PE(s) \(far.map(String.init).joined(separator: ",")) not reachable by load/store (nvshmem_ptr is NULL): no NVLink/P2P path"
+        session.barrier()
+    }
+
+    /// Blocks of `threads` that fit on the whole GPU at once for `k`.
+    func resident(_ k: Kernel, threads: Int) throws -> Int {
+        try k.maxActiveBlocksPerSM(block: threads) * session.device.multiprocessors
+    }
+}
+
+/// gpucomm's and NVSHMEM's device-initiated all-to-all kernels.
+final class NVSHMEMDeviceAlltoall: AlltoallBackend {
+    let kind: BackendKind
+    let shared: NVSHMEMAlltoallShared
+    let options: KernelOptions
+    var send: DeviceBuffer { shared.send }
+    var recv: DeviceBuffer { shared.recv }
+    let resident: Int
+    var pes: Int { shared.session.pes }
+
+    init(kind: BackendKind, shared: NVSHMEMAlltoallShared, options: KernelOptions) throws {
+        precondition([.nvshmemLib, .nvshmemPut, .nvshmemSignal, .nvshmemDirect].contains(kind))
+        self.kind = kind
+        self.shared = shared
+        self.options = options
+        if kind == .nvshmemDirect, let why = shared.directProblem { throw BackendUnavailable(kind: kind, reason: why) }
+        resident = kind == .nvshmemLib ? 1 : try shared.resident(Self.kernel(kind, shared), threads: options.threads)
+        if resident < shared.session.pes { throw BackendUnavailable(kind: kind, reason: "only \(resident) blocks of \(options.threads) threads fit on the GPU; need \(shared.session.pes)") }
+    }
+
+    static func kernel(_ kind: BackendKind, _ shared: NVSHMEMAlltoallShared) -> Kernel {
+        switch kind {
+        case .nvshmemLib: return shared.lib
+        case .nvshmemPut: return shared.put
+        case .nvshmemSignal: return shared.signal
+        default: return shared.direct
+        }
+    }
+
+    func perPeer(_ bytesPerRank: Int) -> Int {
+        options.blocksPerPeer(bytesPerPeer: bytesPerRank / pes, pes: pes, sms: shared.session.device.multiprocessors, resident: resident)
+    }
+
+    func enqueue(bytesPerRank: Int, stream: Stream) throws {
+        let bpp = UInt64(bytesPerRank / pes)
+        let dst = UInt64(recv.address), src = UInt64(send.address), sig = UInt64(shared.signals.address)
+        switch kind {
+        case .nvshmemLib:
+            try shared.lib.launchCooperative(grid: 1, block: 1024, stream: stream, args: [dst, src, bpp])
+        case .nvshmemPut:
+            try shared.put.launchCooperative(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream, args: [dst, src, bpp])
+        case .nvshmemSignal:
+            try shared.signal.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream,
+                                     args: [dst, src, bpp, UInt64(options.chunk), sig])
+        default:
+            try shared.direct.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream, args: [dst, src, bpp, sig])
+        }
+    }
+
+    func labels(bytesPerRank: Int) -> [String: String] {
+        switch kind {
+        case .nvshmemLib: return ["blocks": "1", "threads": "1024"]
+        case .nvshmemSignal: return ["blocks": String(pes * perPeer(bytesPerRank)), "threads": String(options.threads), "chunk": String(options.chunk)]
+        default: return ["blocks": String(pes * perPeer(bytesPerRank)), "threads": String(options.threads)]
+        }
+    }
+}
+
+/// Host-initiated `nvshmemx_alltoallmem_on_stream`, enqueued directly or replayed from a CUDA graph.
+final class NVSHMEMHostAlltoall: AlltoallBackend {
+    let kind: BackendKind
+    let shared: NVSHMEMAlltoallShared
+    var send: DeviceBuffer { shared.send }
+    var recv: DeviceBuffer { shared.recv }
+    let stream: Stream
+    var graphs: [Int: GraphExec] = [:]
+
+    init(kind: BackendKind, shared: NVSHMEMAlltoallShared, stream: Stream) {
+        precondition(kind == .nvshmemHost || kind == .nvshmemHostGraph)
+        self.kind = kind
+        self.shared = shared
+        self.stream = stream
+    }
+
+    func call(_ bytesPerRank: Int, _ s: Stream) throws {
+        let bpp = bytesPerRank / shared.session.pes
+        let r = shared.session.lib.alltoallmemOnStream(0 /* NVSHMEM_TEAM_WORLD */, recv.pointer(), UnsafeRawPointer(send.pointer()), bpp, s.raw)
+        guard r == 0 else { throw NVSHMEMCallFailed(call: "nvshmemx_alltoallmem_on_stream(\(bpp) bytes per PE)", code: r) }
+    }
+
+    /// Captures one all-to-all of this size (graph backend); every PE captures the same sequence.
+    func prepare(bytesPerRank: Int) throws {
+        guard kind == .nvshmemHostGraph, graphs[bytesPerRank] == nil else { return }
+        try stream.synchronize()
+        graphs[bytesPerRank] = try GraphExec.capture(streams: [stream]) { try call(bytesPerRank, stream) }.first
+    }
+
+    func enqueue(bytesPerRank: Int, stream s: Stream) throws {
+        if kind == .nvshmemHost { return try call(bytesPerRank, s) }
+        guard let g = graphs[bytesPerRank] else { preconditionFailure("prepare(bytesPerRank:) was not called") }
+        try g.launch(on: s)
+    }
+}
+
+/// A failed NVSHMEM host call made by this target (GPU's NVSHMEMError has no public initializer).
+public struct NVSHMEMCallFailed: Error, CustomStringConvertible, Sendable {
+    public var call: String
+    public var code: Int32
+    public var description: String { "\(call) failed: NVSHMEM status \(code) (set NVSHMEM_DEBUG=INFO for NVSHMEM's own log)" }
+}

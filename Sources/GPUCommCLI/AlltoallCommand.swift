@@ -1,0 +1,125 @@
+import AllToAll
+import ArgumentParser
+import Collectives
+import Foundation
+import GPU
+import Measure
+import Results
+
+struct AlltoallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alltoall",
+        abstract: "The same all-to-all over every library and style (NCCL, NCCL registered/symmetric/device API, NVSHMEM device and host), checked, in one table.",
+        discussion: """
+        One process per GPU (--np N, or mpirun/srun/torchrun); every GPU of the job takes part. \
+        Each rank's send buffer holds one block of size/N bytes per peer; block p goes to rank p \
+        and lands at block r of its receive buffer (nccl-tests' alltoall).
+
+        Byte accounting as nccl-tests: size = the per-rank buffer (rounded down to a multiple of \
+        16 × N so every block is 16-byte aligned; the table prints the size moved); \
+        algbw = size / time; busbw = algbw × (N−1)/N. Time: host clock around -n back-to-back \
+        all-to-alls after -w warm-ups, averaged over ranks (--timing events: CUDA events per \
+        iteration, slowest rank, mean). Every backend's work per iteration is a complete \
+        all-to-all: when it ends, every receiver holds every byte (docs/alltoall.md lists how each \
+        backend guarantees it).
+
+        Every backend and size is checked before it is timed (-c 0 to skip): receive buffers \
+        poisoned, send data filled, one all-to-all, wrong bytes counted on every rank (exit 3 if any).
+
+        Backends (--backends all, or a comma-separated list):
+        \(BackendKind.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n"))
+        Backends that cannot run here are listed with a one-line reason, not an error.
+
+        --chunks 16K,64K,... runs the chunk-size sweep instead: the nvshmem-signal backend at every \
+        size and chunk, one table (size × chunk, busbw), rows with chunk_bytes.
+
+        Examples:
+          gpucomm alltoall --np 4 --backends all -b 4K -e 1G -f 4
+          gpucomm alltoall --np 4 --backends nccl,nvshmem-direct -b 16K -e 16K -n 1000 -w 100
+          gpucomm alltoall --np 4 -b 256M -e 256M --chunks 16K,64K,256K,1M,4M
+        """)
+
+    @Option(name: .long, help: "Backends: all, or a comma-separated list (see above).")
+    var backends = "all"
+    @Option(name: [.customShort("b"), .customLong("minbytes")], help: "Smallest per-rank buffer.")
+    var minBytes = "16K"
+    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest per-rank buffer.")
+    var maxBytes = "256M"
+    @Option(name: [.customShort("f"), .customLong("stepfactor")], help: "Multiply the size by this each step.")
+    var stepFactor = 4
+    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and backend.")
+    var iters = 20
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warm-up iterations per size and backend.")
+    var warmup = 5
+    @Option(name: .long, help: "host (nccl-tests' host clock around the loop) or events (CUDA events per iteration).")
+    var timing = "host"
+    @Option(name: .long, help: "gpucomm kernels: total blocks, split evenly across peers; 0 = one per 64 KiB per peer, at most one per SM.")
+    var blocks = 0
+    @Option(name: .long, help: "gpucomm kernels: threads per block (multiple of 32, at most 1024).")
+    var threads = 512
+    @Option(name: .long, help: "nvshmem-signal: bytes per put+signal piece (multiple of 16).")
+    var chunk = "256K"
+    @Option(name: .long, help: "Chunk-size sweep of nvshmem-signal: comma-separated chunk sizes.")
+    var chunks: String?
+    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    var check = 1
+    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
+    var results = "gpucomm-results.jsonl"
+    @Flag(name: .long, help: "Write no results file.")
+    var noResults = false
+    @OptionGroup var launch: LaunchOptions
+
+    static func parseChunk(_ s: String, _ flag: String) throws -> Int {
+        guard let v = ByteSize.parse(s), v >= 16, v % 16 == 0 else {
+            throw ValidationError("\(flag) '\(s)' must be a size that is a multiple of 16 bytes (examples: 16K, 1M)")
+        }
+        return v
+    }
+
+    func validate() throws {
+        guard let lo = ByteSize.parse(minBytes) else { throw ValidationError("-b '\(minBytes)' is not a size (examples: 4K, 1M)") }
+        guard let hi = ByteSize.parse(maxBytes) else { throw ValidationError("-e '\(maxBytes)' is not a size (examples: 256M, 1G)") }
+        do { _ = try Sweep(minBytes: lo, maxBytes: hi, factor: stepFactor) } catch { throw ValidationError("\(error)") }
+        do { _ = try BackendKind.parseList(backends) } catch { throw ValidationError("--backends: \(error)") }
+        guard TimingMode(rawValue: timing) != nil else { throw ValidationError("--timing must be host or events (got '\(timing)')") }
+        guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
+        guard warmup >= 0, blocks >= 0 else { throw ValidationError("-w and --blocks must be at least 0") }
+        guard threads >= 32, threads <= 1024, threads % 32 == 0 else { throw ValidationError("--threads must be a multiple of 32 from 32 to 1024 (got \(threads))") }
+        _ = try Self.parseChunk(chunk, "--chunk")
+        if let chunks { for c in chunks.split(separator: ",", omittingEmptySubsequences: false) { _ = try Self.parseChunk(String(c), "--chunks") } }
+        guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
+        if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("alltoall runs one GPU per process: -g must be 1 (use --np N)") }
+    }
+
+    var kernelOptions: KernelOptions {
+        var k = KernelOptions()
+        k.blocks = blocks; k.threads = threads; k.chunk = ByteSize.parse(chunk)!
+        return k
+    }
+
+    func run() throws {
+        let env = ProcessInfo.processInfo.environment
+        if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
+            throw Failure(.usage, "alltoall needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)")
+        }
+        if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
+        let requested = try BackendKind.parseList(chunks == nil ? backends : "nvshmem-signal")
+        let lo = ByteSize.parse(minBytes)!
+        let job = try Job(launch, needsNCCL: false) { world, _ in
+            if world < 2 { throw Failure(.usage, "alltoall needs at least 2 ranks (got \(world))") }
+            if lo < 16 * world { throw Failure(.usage, "-b \(lo) is below 16 bytes per peer × \(world) ranks = \(16 * world)") }
+        }
+        defer { job.close() }
+        let n = job.worldSize
+        let sizes = Array(Set(try Sweep(minBytes: lo, maxBytes: ByteSize.parse(maxBytes)!, factor: stepFactor).sizes
+            .map { AlltoallLayout.effectiveBytes($0, ranks: n) })).sorted()
+        let run = AlltoallRun(job: job, command: self, sizes: sizes)
+        try run.start(requested)
+        if let chunks {
+            try run.chunkSweep(chunks.split(separator: ",").map { ByteSize.parse(String($0))! })
+        } else {
+            try run.table()
+        }
+        try run.finish()
+    }
+}

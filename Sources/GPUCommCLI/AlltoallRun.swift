@@ -1,0 +1,196 @@
+import AllToAll
+import Collectives
+import Foundation
+import GPU
+import Measure
+import Results
+
+/// One `gpucomm alltoall` job: the libraries, the backends that can run here, the table and the results rows.
+final class AlltoallRun {
+    let job: Job
+    let command: AlltoallCommand
+    let sizes: [Int]
+    let options: AlltoallBench.Options
+    let watchdog: Watchdog
+    var nccl: NCCL?
+    var comm: Communicator?
+    var session: NVSHMEMSession?
+    var shared: NVSHMEMAlltoallShared?
+    var bench: AlltoallBench!
+    var backends: [AlltoallBackend] = []
+    var unavailable: [(BackendKind, String)] = []
+    var writer: ResultsWriter?
+    var info: RunInfo!
+    var wrong: [BackendKind: Int64] = [:]
+    var context: BackendContext!
+
+    init(job: Job, command: AlltoallCommand, sizes: [Int]) {
+        self.job = job
+        self.command = command
+        self.sizes = sizes
+        var o = AlltoallBench.Options()
+        o.iterations = command.iters; o.warmup = command.warmup; o.check = command.check == 1
+        o.timing = TimingMode(rawValue: command.timing)!
+        options = o
+        watchdog = Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0])
+    }
+
+    var rank: Int { job.globalRanks[0] }
+    var ranks: Int { job.worldSize }
+
+    /// Loads what the requested backends need and builds them; what cannot run is listed, not fatal.
+    /// Every rank decides the same (a backend runs only where every rank could build it).
+    func start(_ requested: [BackendKind]) throws {
+        let device = job.devices[0]
+        try device.makeCurrent()
+        let compiler = try RuntimeCompiler()
+        let stream = try Stream(device: device)
+        let maxBytes = sizes.last!
+        var ncclProblem: String?
+        if requested.contains(where: \.usesNCCL) {
+            do {
+                let lib = try NCCL()
+                nccl = lib
+                comm = try job.communicators(lib).first
+            } catch { ncclProblem = "NCCL: \(error)" }
+        }
+        var nvshmemProblem: String?
+        if requested.contains(where: \.usesNVSHMEM) {
+            do {
+                let s = try job.startNVSHMEM(heapBytes: 2 * maxBytes + (64 << 20))
+                session = s
+                shared = try NVSHMEMAlltoallShared(session: s, compiler: compiler, maxBytesPerRank: maxBytes)
+            } catch { nvshmemProblem = "NVSHMEM: \(error)" }
+        }
+        context = BackendContext(device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, maxBytesPerRank: maxBytes,
+                                 comm: comm, session: session, kernel: command.kernelOptions)
+        bench = try AlltoallBench(device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, channel: job.channel)
+        for k in requested {
+            var made: AlltoallBackend?
+            var why: String?
+            do {
+                if k.usesNCCL, let p = ncclProblem { why = p } else if k.usesNVSHMEM, let p = nvshmemProblem { why = p } else {
+                    made = try build(k)
+                }
+            } catch let u as BackendUnavailable { why = u.reason } catch { why = "\(error)" }
+            // Agree over ranks: run only what every rank built.
+            let votes = try job.channel.allGather(Array((why ?? "").utf8))
+            if let bad = votes.first(where: { !$0.isEmpty }) {
+                unavailable.append((k, String(decoding: bad, as: UTF8.self)))
+            } else if let made {
+                backends.append(made)
+            }
+        }
+        info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
+        info.nccl = nccl?.version
+        info.nvshmem = session?.lib.version
+        if job.reports && !command.noResults {
+            writer = try ResultsWriter(path: command.results)
+            try writer?.write(.run(info))
+        }
+        if job.reports {
+            print("# gpucomm \(GPUCommVersion.version) alltoall  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  timing \(options.timing.rawValue)  -n \(options.iterations) -w \(options.warmup)  check \(options.check ? 1 : 0)")
+            for (k, why) in unavailable { print("# unavailable: \(k.rawValue): \(why)") }
+        }
+    }
+
+    func build(_ k: BackendKind) throws -> AlltoallBackend {
+        try AlltoallBackends.make(k, context: context, shared: shared)
+    }
+
+    func measure(_ b: AlltoallBackend, _ size: Int) throws -> AlltoallMeasurement {
+        if job.reports { FileHandle.standardError.write(Data("[gpucomm] alltoall \(ByteSize.format(size)) \(b.kind.rawValue)\n".utf8)) }
+        watchdog.arm("alltoall \(b.kind.rawValue) \(size) B")
+        let m = try bench.measure(b, bytesPerRank: size, options)
+        watchdog.disarm()
+        if let w = m.wrong, w > 0 { wrong[b.kind, default: 0] += w }
+        return m
+    }
+
+    func record(_ b: AlltoallBackend, _ m: AlltoallMeasurement, chunk: Int? = nil) throws {
+        guard job.reports else { return }
+        var r = ResultRow(run: info.run, benchmark: "alltoall", backend: b.kind.resultsName, ranks: ranks)
+        r.variant = "out_of_place"
+        r.dtype = "uint8"
+        r.sizeBytes = Int64(m.bytesPerRank)
+        r.count = Int64(m.bytesPerRank)
+        r.chunkBytes = chunk.map(Int64.init)
+        let labels = b.labels(bytesPerRank: m.bytesPerRank)
+        r.buffer = labels["buffer"]
+        r.timing = options.timing.rawValue
+        r.iterations = options.iterations
+        r.timeUs = m.timeUs
+        r.stats = m.stats.map { TimeStats(min: $0.min, p50: $0.p50, p95: $0.p95, p99: $0.p99, max: $0.max, mean: $0.mean, cv: $0.cv, samples: $0.count) }
+        r.algbwGBps = m.algbw
+        r.busbwGBps = m.busbw
+        r.wrong = m.wrong
+        var l = labels.filter { $0.key != "buffer" && $0.key != "chunk" }
+        l["initiator"] = b.kind.usesNCCL ? "nccl" : [.nvshmemHost, .nvshmemHostGraph].contains(b.kind) ? "host" : "device"
+        r.labels = l
+        try writer?.write(.result(r))
+    }
+
+    static func cell(_ m: AlltoallMeasurement) -> String {
+        let mark = (m.wrong ?? 0) > 0 ? "!" : " "
+        return String(format: "%9.2f %7.2f%@", m.timeUs, m.busbw, mark)
+    }
+
+    /// Every size × every backend, one row per size: time (µs) and busbw (GB/s) per backend.
+    func table() throws {
+        if job.reports {
+            print("# per backend: time (us) and busbw (GB/s); ! = wrong bytes (listed below)")
+            print("#" + pad("size (B)", 11) + pad("per peer", 10) + backends.map { pad($0.kind.rawValue, 18) }.joined())
+        }
+        for s in sizes {
+            var cells: [String] = []
+            for b in backends {
+                let m = try measure(b, s)
+                try record(b, m)
+                cells.append(Self.cell(m))
+            }
+            if job.reports { print(" " + pad(String(s), 11) + pad(String(s / ranks), 10) + cells.map { pad($0, 18) }.joined()); fflush(nil) }
+        }
+    }
+
+    /// nvshmem-signal at every size and chunk: one row per size, busbw per chunk.
+    func chunkSweep(_ chunks: [Int]) throws {
+        guard let sh = shared, backends.contains(where: { $0.kind == .nvshmemSignal }) else { return }
+        if job.reports {
+            print("# chunk-size sweep of nvshmem-signal: busbw (GB/s) per chunk; ! = wrong bytes")
+            print("#" + pad("size (B)", 11) + pad("per peer", 10) + chunks.map { pad(ByteSize.format($0), 10) }.joined())
+        }
+        let variants = try chunks.map { c -> AlltoallBackend in
+            var k = context.kernel
+            k.chunk = c
+            var c = context!
+            c.kernel = k
+            return try AlltoallBackends.make(.nvshmemSignal, context: c, shared: sh)
+        }
+        for s in sizes {
+            var cells: [String] = []
+            for (c, b) in zip(chunks, variants) {
+                let m = try measure(b, s)
+                try record(b, m, chunk: c)
+                cells.append(String(format: "%9.2f%@", m.busbw, (m.wrong ?? 0) > 0 ? "!" : " "))
+            }
+            if job.reports { print(" " + pad(String(s), 11) + pad(String(s / ranks), 10) + cells.map { pad($0, 10) }.joined()); fflush(nil) }
+        }
+    }
+
+    func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
+
+    /// Releases backends in the same order on every rank (window deregistration is collective), then reports wrong bytes.
+    func finish() throws {
+        try job.channel.barrier()
+        backends.removeAll()
+        shared = nil
+        session = nil
+        let total = wrong.values.reduce(0, +)
+        if job.reports {
+            for (k, w) in wrong.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { print("# wrong bytes: \(k.rawValue): \(w)") }
+            print("# Out of bounds values : \(total) \(total == 0 ? "OK" : "FAILED")")
+            if let w = writer { FileHandle.standardError.write(Data("[gpucomm] results appended to \(w.path)\n".utf8)) }
+        }
+        if total > 0 { throw Failure(.wrongResults, "\(total) wrong bytes") }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+@testable import GPUCommCLI
+
+/// `gpucomm alltoall` and `NVSHMEMBarrierCommand`: bad input answered in one line, exit 2, before any GPU work.
+@Suite struct AlltoallValidationTests {
+    static let cases: [ValidationTests.Case] = [
+        .init("alltoall --backends nccl,bogus", "unknown backend 'bogus'", "nvshmem-signal"),
+        .init("alltoall --backends", "--backends"),
+        .init("alltoall -b 1M -e 1K", "-b", "-e"),
+        .init("alltoall -b 12Q", "-b '12Q' is not a size"),
+        .init("alltoall -f 1", "-f"),
+        .init("alltoall --timing sometimes", "--timing must be host or events", "'sometimes'"),
+        .init("alltoall -n 0", "-n must be at least 1"),
+        .init("alltoall --threads 48", "--threads must be a multiple of 32", "got 48"),
+        .init("alltoall --threads 2048", "--threads", "2048"),
+        .init("alltoall --chunk 100", "--chunk '100' must be a size that is a multiple of 16"),
+        .init("alltoall --chunks 16K,,64K", "--chunks '' must be a size"),
+        .init("alltoall -c 2", "-c must be 0 or 1", "got 2"),
+        .init("alltoall -g 2", "-g must be 1"),
+        .init("alltoall", "--np N"),
+    ]
+
+    @Test(arguments: cases)
+    func usageErrors(_ c: ValidationTests.Case) throws {
+        let r = try CLI.run(c.args + ["--results", "{tmp}/r.jsonl"])
+        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(r.summary)")
+        for w in c.says { #expect(r.stderr.contains(w), "missing '\(w)': \(r.summary)") }
+        #expect(r.stdout.isEmpty && !r.leftovers.contains("r.jsonl"), "\(r.summary)")
+    }
+
+    @Test func barrierMethodsParse() throws {
+        #expect(try NVSHMEMBarrierCommand.parseMethods("all").count == 3)
+        #expect(try NVSHMEMBarrierCommand.parseMethods("on-stream,device-block").map(\.rawValue) == ["on-stream", "device-block"])
+        #expect(throws: (any Error).self) { try NVSHMEMBarrierCommand.parseMethods("device-warp") }
+    }
+
+    @Test(arguments: [["-n", "0"], ["-w", "-1"], ["--methods", "bogus"], ["-g", "2"]])
+    func barrierValidation(_ args: [String]) {
+        #expect(throws: (any Error).self) { _ = try NVSHMEMBarrierCommand.parse(args) }
+    }
+
+    @Test func barrierDefaultsAreValid() throws {
+        _ = try NVSHMEMBarrierCommand.parse([])
+    }
+
+    @Test func helpListsEveryBackendAndTheByteAccounting() throws {
+        let r = try CLI.run(["alltoall", "--help"])
+        #expect(r.status == 0)
+        for k in ["nccl-symm", "nccl-device", "nvshmem-host-graph", "busbw = algbw × (N−1)/N", "--chunks"] {
+            #expect(r.stdout.replacingOccurrences(of: "\n", with: " ").contains(k), "help lacks \(k)")
+        }
+    }
+}
