@@ -61,27 +61,6 @@ if want failures; then
   cat $R/failures.log | grep -E "^gpucomm:|^\[rank|->" | cut -c1-220; tail -8 $R/kill.log | cut -c1-220
 fi
 
-if want top; then
-  step "gpucomm top --json beside a $N-GPU all-to-all (256 MiB per rank)"
-  $G top --json --links --interval 250ms --duration 14s --record $R/top-trace.json > $R/top.jsonl 2> $R/top.err &
-  sleep 2
-  $G nccl alltoall -b 256M -e 256M -g $N -n 6000 -w 10 --no-results > $R/top-alltoall.log 2>&1; echo "alltoall rc=$?"
-  wait
-  python3 - $R/top.jsonl <<'PY'
-import json, sys
-samples = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print("top samples:", len(samples))
-best = max(samples, key=lambda s: json.dumps(s).count('"tx'))
-print(json.dumps(best)[:1500])
-PY
-  step "top overhead: CPU time over 20 s at 1 Hz and 10 Hz"
-  for mode in "" "--links"; do for iv in 1s 100ms; do
-    TIMEFORMAT="top --json $mode --interval $iv: user %U s, sys %S s, wall %R s"
-    { time $G top --json $mode --interval $iv --duration 20s > /dev/null 2>>$R/top-overhead.err; } 2>> $R/top-overhead.txt
-  done; done
-  cat $R/top-overhead.txt
-fi
-
 if want peer2; then
   step "alltoall vs PyTorch, one process per GPU on both sides, 3 repeats, -n 100"
   for rep in 1 2 3; do
