@@ -146,10 +146,8 @@ public final class CollectiveBench {
     /// Frees every rank's buffers; window deregistration is collective, so inside one NCCL group.
     public func releaseBuffers() {
         guard ranks[0].buffers != nil else { return }
-        let nccl = ranks[0].comm.nccl
-        _ = nccl.groupStart()
-        for lr in ranks { lr.buffers = nil }
-        _ = nccl.groupEnd()
+        BufferSet.deregister(ranks.compactMap(\.buffers))
+        for lr in ranks { lr.buffers = nil }  // memory freed only now, after the group that deregistered it
     }
 
     public func measure(_ c: BenchCase, _ o: BenchOptions) throws -> CollectiveMeasurement {
@@ -294,18 +292,29 @@ final class BufferSet {
         let nccl = first.comm.nccl
         if first.mode == .symmetric {
             for buffer in [\BufferSet.send, \BufferSet.recv] {
-                try nccl.check(nccl.groupStart(), "ncclGroupStart")
-                do {
-                    for s in sets { try s.comm.device.makeCurrent(); s.handles.append(try s.comm.registerWindow(s[keyPath: buffer])) }
-                } catch { _ = nccl.groupEnd(); throw error }
-                try nccl.check(nccl.groupEnd(), "ncclGroupEnd (ncclCommWindowRegister)")
+                let windows = try nccl.registerWindows(sets.map { ($0.comm, $0[keyPath: buffer]) })
+                for (s, w) in zip(sets, windows) { s.handles.append(w) }
             }
         } else {
             for s in sets { s.handles = [try s.comm.register(s.send), try s.comm.register(s.recv)] }
         }
     }
 
+    /// Deregisters every set's buffers while their memory is still allocated: windows inside one
+    /// NCCL group (collective), registrations one by one.
+    static func deregister(_ sets: [BufferSet]) {
+        guard let first = sets.first else { return }
+        if first.mode == .symmetric {
+            first.comm.nccl.deregisterWindows(sets.flatMap { s in s.handles.map { (s.comm, $0) } })
+        } else {
+            for s in sets { for h in s.handles { s.comm.deregister(h) } }
+        }
+        for s in sets { s.handles = [] }
+    }
+
     deinit {
-        for h in handles { if mode == .symmetric { comm.deregisterWindow(h) } else { comm.deregister(h) } }
+        // Only sets never handed to `deregister` (an error on the way). Windows are left to
+        // ncclCommDestroy: deregistering one communicator's window alone would wait for its peers.
+        if mode != .symmetric { for h in handles { comm.deregister(h) } }
     }
 }

@@ -218,6 +218,35 @@ public final class NCCL: @unchecked Sendable {
         }
     }
 
+    /// Registers each buffer as a symmetric window of its communicator, all inside one NCCL group
+    /// (window registration is collective: a thread driving several GPUs must group them). NCCL 2.28
+    /// queues the registration and writes each window handle when the group ends, through the
+    /// pointer it was given, so the slots live on the heap until then.
+    public func registerWindows(_ items: [(Communicator, DeviceBuffer)]) throws -> [UnsafeMutableRawPointer?] {
+        guard let f = commWindowRegister else {
+            throw MissingSymbol(library: library.path, symbol: "ncclCommWindowRegister (NCCL >= 2.27)")
+        }
+        let slots = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: items.count)
+        slots.initialize(repeating: nil, count: items.count)
+        defer { slots.deallocate() }
+        try check(groupStart(), "ncclGroupStart")
+        for (i, (c, b)) in items.enumerated() {
+            try c.device.makeCurrent()
+            let r = f(c.raw, b.pointer(), b.bytes, slots + i, 1 /* NCCL_WIN_COLL_SYMMETRIC */)
+            if r != 0 { c.failed = true; _ = groupEnd(); try check(r, "ncclCommWindowRegister(\(b.bytes) bytes, rank \(c.rank))") }
+        }
+        try check(groupEnd(), "ncclGroupEnd (ncclCommWindowRegister)")
+        return (0..<items.count).map { slots[$0] }
+    }
+
+    /// Deregisters windows inside one NCCL group; the memory must stay allocated until this returns.
+    public func deregisterWindows(_ items: [(Communicator, UnsafeMutableRawPointer?)]) {
+        guard let f = commWindowDeregister else { return }
+        _ = groupStart()
+        for (c, w) in items where w != nil && !c.failed { try? c.device.makeCurrent(); _ = f(c.raw, w) }
+        _ = groupEnd()
+    }
+
     /// Splits every communicator by color/key (`ncclCommSplit`) inside one NCCL group, as a thread
     /// driving several GPUs must. NCCL writes each child when the group ends (through the pointer it
     /// was given), so the slots live on the heap until then. Nil for color -1 (NCCL_SPLIT_NOCOLOR).
@@ -309,14 +338,10 @@ public final class Communicator: @unchecked Sendable {
         _ = nccl.commDeregister?(raw, handle)
     }
 
-    /// `ncclCommWindowRegister` with the symmetric flag (collective; buffer from `NCCL.allocate`).
+    /// `ncclCommWindowRegister` with the symmetric flag (collective; buffer from `NCCL.allocate`),
+    /// outside any NCCL group. Several communicators of one thread: `NCCL.registerWindows`.
     public func registerWindow(_ buffer: DeviceBuffer) throws -> UnsafeMutableRawPointer? {
-        guard let f = nccl.commWindowRegister else {
-            throw MissingSymbol(library: nccl.library.path, symbol: "ncclCommWindowRegister (NCCL >= 2.27)")
-        }
-        var w: UnsafeMutableRawPointer?
-        try check(f(raw, buffer.pointer(), buffer.bytes, &w, 1 /* NCCL_WIN_COLL_SYMMETRIC */), "ncclCommWindowRegister(\(buffer.bytes) bytes)")
-        return w
+        try nccl.registerWindows([(self, buffer)])[0]
     }
 
     public func deregisterWindow(_ window: UnsafeMutableRawPointer?) {
