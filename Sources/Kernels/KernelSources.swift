@@ -7,6 +7,10 @@ public enum KernelSources {
     public static var fillCheck: String { String(decoding: PackageResources.fill_check_cu, as: UTF8.self) }
     /// Device-initiated NVSHMEM put kernels (see cuda/nvshmem_put.cu).
     public static var nvshmemPut: String { String(decoding: PackageResources.nvshmem_put_cu, as: UTF8.self) }
+    /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
+    public static var jacobi: String { String(decoding: PackageResources.jacobi_cu, as: UTF8.self) }
+    /// NVSHMEM Jacobi kernels: cuda/jacobi_nvshmem.cu appended to cuda/jacobi.cu, whose device functions it uses.
+    public static var jacobiNVSHMEM: String { jacobi + "\n" + String(decoding: PackageResources.jacobi_nvshmem_cu, as: UTF8.self) }
 
     /// How a source is compiled: plain NVRTC to a cubin, or relocatable LTO-IR linked with a
     /// device library (NVSHMEM's `libnvshmem_device.a`).
@@ -18,6 +22,8 @@ public enum KernelSources {
         [
             ("fill_check", .plain, fillCheck),
             ("nvshmem_put", .nvshmem, nvshmemPut),
+            ("jacobi", .plain, jacobi),
+            ("jacobi_nvshmem", .nvshmem, jacobiNVSHMEM),
         ]
     }
 }
