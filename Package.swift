@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "Collectives", dependencies: ["GPU", "Measure", "Kernels", "Launch"]),
         // NVSHMEM benchmarks: one-sided puts (device- and host-initiated), checked.
         .target(name: "NVSHMEMBench", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
+        // 2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked against one GPU.
+        .target(name: "Jacobi", dependencies: ["CGPU", "GPU", "Measure", "Kernels", "Collectives"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
@@ -37,6 +39,7 @@ let package = Package(
         .target(name: "Simulate", dependencies: ["Results"]),
         .target(name: "GPUCommCLI", dependencies: [
             "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
+            "Jacobi",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),
@@ -52,5 +55,6 @@ let package = Package(
         .testTarget(name: "SimulateTests", dependencies: ["GoldenFiles", "Simulate", "Results"], exclude: ["Golden"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
         .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
+        .testTarget(name: "JacobiTests", dependencies: ["Jacobi"]),
     ]
 )
