@@ -20,6 +20,7 @@ public struct GPUComm: ParsableCommand {
             ImportCommand.self, ReportCommand.self, CompareCommand.self,
             TopCommand.self, SimulateCommand.self, ModelCommand.self,
             RendezvousProbeCommand.self, CompileKernelsCommand.self,
+            JacobiCommand.self,
         ]
     )
 

@@ -13,6 +13,10 @@ public struct JacobiOutcome: Sendable {
     public var wrong: Int64?
     /// L2 norm after the last norm check (nil when --norm-every 0).
     public var norm: Double?
+
+    public init(variant: JacobiVariant, ranks: Int, seconds: Double, wrong: Int64?, norm: Double?) {
+        self.variant = variant; self.ranks = ranks; self.seconds = seconds; self.wrong = wrong; self.norm = norm
+    }
 }
 
 /// The single-GPU baseline as this rank measured it, and the device's copy ceiling.
@@ -23,6 +27,10 @@ public struct JacobiBaseline: Sendable {
     public var copyGBps: Double
     /// gc_jacobi alone over the whole grid (no norm, no halo copies): bytesPerIteration / time, GB/s.
     public var kernelGBps: Double
+
+    public init(seconds: Double, norm: Double?, copyGBps: Double, kernelGBps: Double) {
+        self.seconds = seconds; self.norm = norm; self.copyGBps = copyGBps; self.kernelGBps = kernelGBps
+    }
 }
 
 /// Runs the variants on this rank's GPU: the single-GPU reference first (every rank computes
