@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "NVSHMEMBench", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
         // All-to-all over every library and style (NCCL, NVSHMEM device/host), checked; NVSHMEM barrier latency.
         .target(name: "AllToAll", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
+        // 2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked against one GPU.
+        .target(name: "Jacobi", dependencies: ["CGPU", "GPU", "Measure", "Kernels", "Collectives"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
@@ -40,6 +42,7 @@ let package = Package(
         .target(name: "GPUCommCLI", dependencies: [
             "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
             "AllToAll",
+            "Jacobi",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),
@@ -57,5 +60,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
         .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench"]),
         .testTarget(name: "AllToAllTests", dependencies: ["AllToAll"]),
+        .testTarget(name: "JacobiTests", dependencies: ["Jacobi"]),
     ]
 )

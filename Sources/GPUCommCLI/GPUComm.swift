@@ -22,6 +22,7 @@ public struct GPUComm: ParsableCommand {
             RendezvousProbeCommand.self, CompileKernelsCommand.self,
             NCCLDeviceCommand.self,
             AlltoallCommand.self,
+            JacobiCommand.self,
         ]
     )
 

@@ -17,6 +17,10 @@ public enum KernelSources {
     public static var ncclLSAHelpers: String { String(decoding: PackageResources.nccl_lsa_cuh, as: UTF8.self) }
     /// Device-initiated NVSHMEM all-to-all and barrier kernels (see cuda/nvshmem_alltoall.cu).
     public static var nvshmemAlltoall: String { String(decoding: PackageResources.nvshmem_alltoall_cu, as: UTF8.self) }
+    /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
+    public static var jacobi: String { String(decoding: PackageResources.jacobi_cu, as: UTF8.self) }
+    /// NVSHMEM Jacobi kernels: cuda/jacobi_nvshmem.cu appended to cuda/jacobi.cu, whose device functions it uses.
+    public static var jacobiNVSHMEM: String { jacobi + "\n" + String(decoding: PackageResources.jacobi_nvshmem_cu, as: UTF8.self) }
 
     /// How a source is compiled: plain NVRTC to a cubin, or relocatable LTO-IR linked with a
     /// device library (NVSHMEM's `libnvshmem_device.a`), or NCCL device-API code (NVRTC against the
@@ -33,6 +37,8 @@ public enum KernelSources {
             ("nccl_lsa_alltoall", .ncclDevice, ncclLSAAlltoall),
             ("nccl_lsa_halo", .ncclDevice, ncclLSAHalo),
             ("nvshmem_alltoall", .nvshmem, nvshmemAlltoall),
+            ("jacobi", .plain, jacobi),
+            ("jacobi_nvshmem", .nvshmem, jacobiNVSHMEM),
         ]
     }
 }

@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import GPU
+import Jacobi
+import Launch
+import Results
+
+struct JacobiCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jacobi",
+        abstract: "2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked, with speedup and efficiency.",
+        discussion: """
+        A Laplace 5-point Jacobi solver on an nx × ny float grid, as NVIDIA's multi-gpu-programming-models \
+        samples: rows 1 … ny-2 split across GPUs (strong scaling), columns 0 and nx-1 fixed at \
+        sin(2πy/(ny-1)), top and bottom periodic; each iteration updates every interior element and \
+        exchanges the first and last rows with the neighbours; the L2 norm every --norm-every iterations \
+        (the host waits for it, as the samples' convergence check does); a fixed iteration count.
+
+        Every GPU count runs as one job of one process per GPU. Each rank first runs single_gpu on its own \
+        GPU (the serial time, and the reference result every variant is checked against element by \
+        element on the GPU: wrong = |x - ref| > --tolerance; all variants do the same float operations in \
+        the same order, so the results are expected to be bit-identical). It also measures the copy \
+        ceiling (cuMemcpyDtoD of one grid, read + write bytes / time) and the bare stencil kernel, whose \
+        bytes per iteration are 2 × 4 × (nx-2)(ny-2): each updated element read once and written once.
+
+        time: host time of the timed iterations between two job-wide barriers, the maximum over ranks, \
+        after --warmup untimed iterations and a re-initialisation. speedup = serial / time; \
+        efficiency = serial / (GPUs × time).
+
+        Variants: \(JacobiVariant.allCases.map { "\n  \($0.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0))\($0.summary)" }.joined())
+
+        Examples:
+          gpucomm jacobi --variants all --gpus 1,2,4                  # the study's comparison, 16384²
+          gpucomm jacobi --variants nccl,nvshmem_opt --gpus 4 --nx 4096 --ny 4096 -n 200 --csv
+          mpirun -np 8 gpucomm jacobi --variants nccl                 # under a launcher: one job of its size
+        Rows go to the results file (benchmark jacobi; time_us = the whole run, metrics speedup, \
+        efficiency in %, baseline_s, time_per_iter_us); --csv adds multi-gpu-programming-models' -csv \
+        lines (variant, nx, ny, iter_max, nccheck, num_gpus, 1, runtime, runtime_serial), which \
+        `gpucomm import` reads. Exit 3 when any element is wrong.
+        """)
+
+    @Option(name: .long, help: "Comma-separated variants, or all.")
+    var variants = "all"
+    @Option(name: .long, help: "GPU counts to run, each as its own job (default: every visible GPU).")
+    var gpus: String?
+    @Option(name: .long, help: "Columns of the grid.")
+    var nx = 16384
+    @Option(name: .long, help: "Rows of the grid (rows 1 … ny-2 are computed).")
+    var ny = 16384
+    @Option(name: [.customShort("n"), .customLong("iterations")], help: "Timed iterations.")
+    var iterations = 1000
+    @Option(name: .customLong("norm-every"), help: "L2 norm every this many iterations (0 = never).")
+    var normEvery = 1
+    @Option(name: .long, help: "Untimed iterations before the timed run (even).")
+    var warmup = 10
+    @Option(name: .long, help: "Largest |x - reference| counted as right (float; multi-gpu-programming-models uses 1e-8).")
+    var tolerance: Float = 1e-8
+    @Flag(name: .long, help: "Also print multi-gpu-programming-models' -csv lines.")
+    var csv = false
+    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
+    var results = "gpucomm-results.jsonl"
+    @Flag(name: .long, help: "Write no results file.")
+    var noResults = false
+    @OptionGroup var launch: LaunchOptions
+
+    var problem: JacobiProblem { JacobiProblem(nx: nx, ny: ny, iterations: iterations, normEvery: normEvery, warmup: warmup) }
+
+    static func parseCounts(_ text: String) throws -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let counts = parts.compactMap { Int($0) }
+        guard !parts.isEmpty, counts.count == parts.count, counts.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--gpus must be a comma-separated list of GPU counts ≥ 1 (got '\(text)')")
+        }
+        return counts
+    }
+
+    func validate() throws {
+        do { _ = try JacobiVariant.parseList(variants) } catch { throw ValidationError("--variants: \(error)") }
+        let counts = try gpus.map(Self.parseCounts) ?? []
+        if let p = problem.problem(ranks: counts) { throw ValidationError(p) }
+        if !(tolerance >= 0) { throw ValidationError("--tolerance must be ≥ 0 (got \(tolerance))") }
+        if launch.np != nil { throw ValidationError("jacobi starts its own ranks: use --gpus N (or an outside launcher), not --np") }
+        if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("jacobi runs one GPU per process: -g must be 1") }
+    }
+
+    func run() throws {
+        let env = ProcessInfo.processInfo.environment
+        if env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
+            try launchJobs(env)
+        } else {
+            try runRank(printBaseline: env["GPUCOMM_JACOBI_BASELINE"] != "0")
+        }
+    }
+
+    /// Runs each GPU count as a job of that many local ranks, one after another.
+    func launchJobs(_ env: [String: String]) throws {
+        let cuda = try Job.loadCUDA()
+        let visible = try cuda.deviceCount()
+        if visible == 0 { throw Failure(.unavailable, "no CUDA devices are visible (CUDA_VISIBLE_DEVICES=\(env["CUDA_VISIBLE_DEVICES"] ?? "unset"))") }
+        let counts = try gpus.map(Self.parseCounts) ?? [visible]
+        if let n = counts.first(where: { $0 > visible }) {
+            throw Failure(.usage, "--gpus asks for \(n) GPUs but \(visible) are visible")
+        }
+        if let p = problem.problem(ranks: counts) { throw Failure(.usage, p) }
+        var worst: Int32 = 0
+        for (i, n) in counts.enumerated() {
+            if counts.count > 1 { FileHandle.standardError.write(Data("[jacobi] \(n) GPU(s): job \(i + 1) of \(counts.count)\n".utf8)) }
+            var childEnv = env
+            childEnv["GPUCOMM_JACOBI_BASELINE"] = i == 0 ? "1" : "0"
+            let status = LocalLauncher.run(ranks: n, executable: LocalLauncher.currentExecutable(),
+                                           arguments: Array(CommandLine.arguments.dropFirst()), environment: childEnv,
+                                           timeout: .seconds(launch.timeout))
+            if status == ExitStatus.wrongResults.rawValue || worst == 0 { worst = status == 0 ? worst : status }
+        }
+        if worst != 0 { throw Failure(ExitStatus(rawValue: worst) ?? .failure, "") }
+    }
+
+    func runRank(printBaseline: Bool) throws {
+        let chosen = try JacobiVariant.parseList(variants)
+        let problem = self.problem
+        let built = chosen.filter { $0.isBuilt && $0 != .singleGPU }
+        let needsNCCL = built.contains { $0.usesNCCL }
+        let job = try Job(launch, needsNCCL: needsNCCL) { world, devices in
+            if let p = problem.problem(ranks: [world]) { throw Failure(.usage, p) }
+            let free = try devices[0].memoryInfo().free
+            if let m = problem.memoryProblem(ranks: world, freeBytes: free) { throw Failure(.usage, m) }
+        }
+        defer { job.close() }
+        let n = job.worldSize
+        let compiler = try RuntimeCompiler()
+        let runner = try JacobiRunner(device: job.devices[0], compiler: compiler, problem: problem, rank: job.channel.processRank,
+                                      ranks: n, channel: job.channel, tolerance: tolerance)
+        let base = try runner.runBaseline()
+        let serial = try job.channel.allGatherDoubles([base.seconds])[0][0]
+        var comm: Communicator?
+        if needsNCCL {
+            let nccl: NCCL
+            do { nccl = try NCCL() } catch { throw Failure(.unavailable, "NCCL: \(error)") }
+            comm = try job.communicators(nccl)[0]
+        }
+        var session: NVSHMEMSession?
+        var stencil: NVSHMEMStencil?
+        if built.contains(where: { $0.usesNVSHMEM }) {
+            let slab = Int64(problem.nx) * Int64(problem.bufferRows(ranks: n)) * 4
+            session = try job.startNVSHMEM(heapBytes: Int(JacobiProblem.heapBytes(slabBytes: slab)))
+            stencil = try NVSHMEMStencil(session: session!, compiler: compiler)
+        }
+        var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
+        run.nvshmem = session?.lib.version ?? run.nvshmem
+        let writer = job.reports && !noResults ? try ResultsWriter(path: results) : nil
+        try writer?.write(.run(run))
+        let table = JacobiTable(problem: problem, serial: serial, csv: csv)
+        if job.reports {
+            print(table.header(ranks: n, device: job.devices[0].name, baseline: base))
+            if printBaseline && chosen.contains(.singleGPU) {
+                let out = JacobiOutcome(variant: .singleGPU, ranks: 1, seconds: serial, wrong: nil, norm: base.norm)
+                print(table.row(out))
+                if csv { print(table.csvLine(out)) }
+                try writer?.write(.result(table.record(out, run: run.run, baseline: base)))
+            }
+        }
+        var wrong: Int64 = 0
+        try withExtendedLifetime(session) {
+            for v in chosen where v != .singleGPU {
+                guard v.isBuilt else {
+                    if job.reports { print(table.notBuilt(v, ranks: n)) }
+                    continue
+                }
+                let out = try runner.run(v, comm: comm, nvshmem: stencil)
+                wrong += out.wrong ?? 0
+                guard job.reports else { continue }
+                print(table.row(out))
+                if csv { print(table.csvLine(out)) }
+                try writer?.write(.result(table.record(out, run: run.run, baseline: nil)))
+            }
+            stencil = nil
+        }
+        if wrong > 0 { throw Failure(.wrongResults, "jacobi: \(wrong) wrong elements at \(n) GPU(s)") }
+    }
+}

@@ -1,0 +1,161 @@
+import Collectives
+import Dispatch
+import GPU
+
+/// One variant's measured outcome on this job (every rank holds the same numbers).
+public struct JacobiOutcome: Sendable {
+    public var variant: JacobiVariant
+    public var ranks: Int
+    /// Host time of the timed iterations, the maximum over ranks (seconds).
+    public var seconds: Double
+    /// Elements of the final grid that differ from the single-GPU result, summed over ranks
+    /// (nil for single_gpu, which is the reference).
+    public var wrong: Int64?
+    /// L2 norm after the last norm check (nil when --norm-every 0).
+    public var norm: Double?
+
+    public init(variant: JacobiVariant, ranks: Int, seconds: Double, wrong: Int64?, norm: Double?) {
+        self.variant = variant; self.ranks = ranks; self.seconds = seconds; self.wrong = wrong; self.norm = norm
+    }
+}
+
+/// The single-GPU baseline as this rank measured it, and the device's copy ceiling.
+public struct JacobiBaseline: Sendable {
+    public var seconds: Double
+    public var norm: Double?
+    /// cuMemcpyDtoD of one full grid: (read + write bytes) / time, GB/s.
+    public var copyGBps: Double
+    /// gc_jacobi alone over the whole grid (no norm, no halo copies): bytesPerIteration / time, GB/s.
+    public var kernelGBps: Double
+
+    public init(seconds: Double, norm: Double?, copyGBps: Double, kernelGBps: Double) {
+        self.seconds = seconds; self.norm = norm; self.copyGBps = copyGBps; self.kernelGBps = kernelGBps
+    }
+}
+
+/// Runs the variants on this rank's GPU: the single-GPU reference first (every rank computes
+/// it on its own GPU, as the samples do), then each variant, checked against it on the GPU.
+public final class JacobiRunner {
+    public let problem: JacobiProblem
+    public let rank: Int
+    public let ranks: Int
+    public let device: Device
+    let channel: JobChannel
+    let kernels: StencilKernels
+    let calls: HostCalls
+    let tolerance: Float
+    private var reference: SingleGPUScheme?
+    private let counter: DeviceBuffer
+
+    public init(device: Device, compiler: RuntimeCompiler, problem: JacobiProblem, rank: Int, ranks: Int,
+                channel: JobChannel, tolerance: Float) throws {
+        self.device = device; self.problem = problem; self.rank = rank; self.ranks = ranks
+        self.channel = channel; self.tolerance = tolerance
+        try device.makeCurrent()
+        kernels = try StencilKernels(device: device, compiler: compiler)
+        calls = try HostCalls(cuda: device.cuda)
+        counter = try DeviceBuffer(device: device, bytes: 8)
+    }
+
+    /// Measures the copy ceiling and the bare kernel, then runs single_gpu (timed, the reference).
+    public func runBaseline() throws -> JacobiBaseline {
+        let c = try RankContext(device: device, problem: problem, rank: 0, ranks: 1, kernels: kernels)
+        let s = try SingleGPUScheme(c)
+        let start = try Event(device: device), end = try Event(device: device)
+        let full = problem.nx * problem.ny * 4
+        let reps = 10
+        try c.compute.copy(from: s.buffers[0].pointer(), to: s.buffers[1].pointer(), bytes: full)
+        try start.record(on: c.compute)
+        for _ in 0..<reps { try c.compute.copy(from: s.buffers[0].pointer(), to: s.buffers[1].pointer(), bytes: full) }
+        try end.record(on: c.compute)
+        try end.synchronize()
+        let copyGBps = Double(2 * full * reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9
+        try kernels.reset(s.buffers[0], s.buffers[1], offset: 0, rows: problem.ny, nx: problem.nx, ny: problem.ny, on: c.compute)
+        let args = (0..<2).map { p in KernelArguments(StencilKernels.head(aNew: s.buffers[1 - p], a: s.buffers[p], norm: nil, rows: c.interior, nx: problem.nx)) }
+        try kernels.launch(args[0], rows: c.interior, nx: problem.nx, on: c.compute)
+        try start.record(on: c.compute)
+        for j in 0..<reps { try kernels.launch(args[(j + 1) % 2], rows: c.interior, nx: problem.nx, on: c.compute) }
+        try end.record(on: c.compute)
+        try end.synchronize()
+        let kernelGBps = Double(problem.bytesPerIteration) * Double(reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9
+        let (seconds, norm) = try measure(s, c, overlapsNorm: false)
+        reference = s
+        return JacobiBaseline(seconds: seconds, norm: norm, copyGBps: copyGBps, kernelGBps: kernelGBps)
+    }
+
+    /// Runs one multi-GPU variant (every rank must call it with the same arguments).
+    public func run(_ v: JacobiVariant, comm: Communicator?, nvshmem: NVSHMEMStencil?) throws -> JacobiOutcome {
+        guard let reference else { throw JacobiRunError("internal: run(_:) before runBaseline()") }
+        let c = try RankContext(device: device, problem: problem, rank: rank, ranks: ranks, kernels: kernels)
+        let s: HaloScheme
+        switch v {
+        case .singleGPU, .ncclLSA: throw JacobiRunError("internal: \(v.rawValue) is not a multi-GPU scheme here")
+        case .nccl, .ncclOverlap, .ncclGraphs, .ncclUB, .ncclSymm:
+            guard let comm else { throw JacobiRunError("internal: \(v.rawValue) without a communicator") }
+            let schedule: NCCLScheme.Schedule = v == .nccl ? .plain : v == .ncclOverlap ? .overlap : .graphs
+            let memory: NCCLScheme.Memory = v == .ncclUB ? .registered : v == .ncclSymm ? .window : .device
+            s = try NCCLScheme(c, comm: comm, schedule: schedule, memory: memory)
+        case .nvshmem, .nvshmemBlock, .nvshmemOpt:
+            guard let nvshmem else { throw JacobiRunError("internal: \(v.rawValue) without NVSHMEM") }
+            s = try NVSHMEMScheme(c, stencil: nvshmem, kind: v == .nvshmem ? .perElement : v == .nvshmemBlock ? .block : .signalled)
+        }
+        let (mine, norm) = try measure(s, c, overlapsNorm: v.overlapsNorm)
+        let seconds = try channel.allGatherDoubles([mine]).map { $0[0] }.max() ?? mine
+        // Check: local rows 1 ... rows against the reference's global rows firstRow ...
+        let result = s.buffers[problem.iterations % 2]
+        let rowBytes = UInt64(problem.nx * 4)
+        let ref = reference.buffers[problem.iterations % 2]
+        let mineWrong = try kernels.wrong(result.address + rowBytes, ref.address + UInt64(c.slab.firstRow) * rowBytes,
+                                          count: c.slab.rows * problem.nx, tolerance: tolerance, counter: counter, on: c.compute)
+        let wrong = try channel.allGatherDoubles([Double(mineWrong)]).reduce(0) { $0 + Int64($1[0]) }
+        return JacobiOutcome(variant: v, ranks: ranks, seconds: seconds, wrong: wrong, norm: norm)
+    }
+
+    /// Warm-up, re-initialise, then the timed iterations between two job-wide barriers. Returns this
+    /// rank's host time and the last norm. The host waits for each norm check (or, with
+    /// `overlapsNorm`, for the one before it), as the samples' convergence check does.
+    func measure(_ s: HaloScheme, _ c: RankContext, overlapsNorm: Bool) throws -> (Double, Double?) {
+        let norms = problem.normEvery > 0 ? [try s.makeNorm(), try s.makeNorm()] : []
+        let pinned = try norms.map { _ in try PinnedBuffer(calls, device: device, bytes: 4) }
+        let events = try norms.map { _ in try Event(device: device) }
+        func reset() throws {
+            try kernels.reset(s.buffers[0], s.buffers[1], offset: c.slab.firstRow - 1, rows: c.slab.rows + 2,
+                              nx: problem.nx, ny: problem.ny, on: c.compute)
+            try c.compute.synchronize()
+            try s.quiesce()
+        }
+        var lastNorm: Double?
+        func iterate(_ n: Int) throws {
+            var checks = 0
+            var previous: Int?
+            for j in 0..<n {
+                let slot = problem.computesNorm(j) ? checks % 2 : nil
+                if let slot { try norms[slot].local.fill(byte: 0, on: c.compute); checks += 1 }
+                try s.step(j, norm: slot.map { norms[$0].local })
+                guard let slot else { continue }
+                try s.reduceNorm(local: norms[slot].local, global: norms[slot].global)
+                try pinned[slot].copy(from: norms[slot].global.address, bytes: 4, on: c.compute)
+                try events[slot].record(on: c.compute)
+                let wait = overlapsNorm ? previous : slot
+                if let w = wait {
+                    try events[w].synchronize()
+                    lastNorm = Double(pinned[w].pointer.load(as: Float.self)).squareRoot()
+                }
+                previous = slot
+            }
+            try s.finishRun()
+            try c.compute.synchronize()
+            if overlapsNorm, let p = previous { lastNorm = Double(pinned[p].pointer.load(as: Float.self)).squareRoot() }
+        }
+        try reset()
+        if problem.warmup > 0 { try iterate(problem.warmup) }
+        try s.quiesce()
+        try reset()
+        try channel.barrier()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try iterate(problem.iterations)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        try s.quiesce()
+        return (Double(t1 - t0) * 1e-9, lastNorm)
+    }
+}

@@ -1,0 +1,56 @@
+import GPU
+import Kernels
+
+/// The plain Jacobi kernels (cuda/jacobi.cu) loaded on one device, with their launch geometry.
+final class StencilKernels: @unchecked Sendable {
+    static let blockX = 128   // JBX in jacobi.cu
+    static let rowsPerBlock = 16  // JROWS
+    let module: Module
+    let initialise: Kernel
+    let step: Kernel
+    let countWrong: Kernel
+
+    init(device: Device, compiler: RuntimeCompiler) throws {
+        let req = CompileRequest(name: "jacobi", source: KernelSources.jacobi, arch: device.arch)
+        module = try Module(device: device, image: try compiler.cubin(for: req))
+        initialise = try module.function("gc_jacobi_init")
+        step = try module.function("gc_jacobi")
+        countWrong = try module.function("gc_jacobi_count_wrong")
+    }
+
+    static func blocksX(nx: Int) -> Int { (nx - 2 + blockX - 1) / blockX }
+    static func grid(nx: Int, rows: Int) -> Int { blocksX(nx: nx) * ((rows + rowsPerBlock - 1) / rowsPerBlock) }
+
+    /// Arguments of gc_jacobi and the NVSHMEM kernels' common head:
+    /// (a_new, a, norm, iy_start, iy_end, nx, nbx, calc_norm).
+    static func head(aNew: DeviceBuffer, a: DeviceBuffer, norm: DeviceBuffer?, rows: Range<Int>, nx: Int) -> [any KernelArgument] {
+        [UInt64(aNew.address), UInt64(a.address), UInt64(norm?.address ?? 0), Int32(rows.lowerBound), Int32(rows.upperBound),
+         Int32(nx), Int32(blocksX(nx: nx)), Int32(norm == nil ? 0 : 1)]
+    }
+
+    /// Launches gc_jacobi over local rows `rows` (nothing when empty).
+    func launch(_ args: KernelArguments, rows: Range<Int>, nx: Int, on stream: Stream) throws {
+        guard !rows.isEmpty else { return }
+        try step.launch(grid: Self.grid(nx: nx, rows: rows.count), block: Self.blockX, stream: stream, arguments: args)
+    }
+
+    /// Zeroes both buffers and writes the fixed left/right columns for local rows 0 ..< rows,
+    /// whose row 0 is global row `offset`.
+    func reset(_ a: DeviceBuffer, _ aNew: DeviceBuffer, offset: Int, rows: Int, nx: Int, ny: Int, on stream: Stream) throws {
+        try a.fill(byte: 0, on: stream)
+        try aNew.fill(byte: 0, on: stream)
+        try initialise.launch(grid: (rows + 127) / 128, block: 128, stream: stream,
+                              args: [UInt64(a.address), UInt64(aNew.address), Int32(offset), Int32(nx), Int32(rows), Int32(ny)])
+    }
+
+    /// Elements of `x` (n floats) further than `tolerance` from `reference` (NaN counts).
+    func wrong(_ x: UInt64, _ reference: UInt64, count n: Int, tolerance: Float, counter: DeviceBuffer, on stream: Stream) throws -> Int64 {
+        try counter.fill(byte: 0, on: stream)
+        let sms = stream.device.multiprocessors
+        try countWrong.launch(grid: max(1, min(sms * 8, (n + 255) / 256)), block: 256, stream: stream,
+                              args: [x, reference, UInt64(n), tolerance, UInt64(counter.address)])
+        try stream.synchronize()
+        let b = try counter.copyToHost(count: 8)
+        return b.withUnsafeBytes { Int64(bitPattern: $0.loadUnaligned(as: UInt64.self)) }
+    }
+}

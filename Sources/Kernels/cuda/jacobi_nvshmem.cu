@@ -1,0 +1,109 @@
+// NVSHMEM Jacobi kernels. Compiled appended to jacobi.cu (which defines jacobi_rows,
+// block_norm_add, NoRowHook, JBX, JROWS) by NVRTC with -rdc -dlto -default-device and linked
+// with libnvshmem_device.a by nvJitLink.
+//
+// Launch contract (all: 1-D grid of nbx * nby blocks of JBX threads, as gc_jacobi; a_new and a
+// symmetric (nvshmem_malloc) and swapped in step on every PE; plain cuLaunchKernel)
+//   gc_jacobi_shmem_p(a_new, a, norm, iy_start, iy_end, nx, nbx, calc_norm, top_pe, top_iy,
+//                     bottom_pe, bottom_iy)
+//     gc_jacobi, and every element of row iy_start is also stored into row top_iy of top_pe's
+//     a_new, every element of row iy_end-1 into row bottom_iy of bottom_pe's a_new, one
+//     nvshmem_float_p each. The host orders iterations with nvshmemx_barrier_all_on_stream.
+//   gc_jacobi_shmem_block(same arguments)
+//     gc_jacobi, then each block holding row iy_start (iy_end-1) sends its JBX-column segment of
+//     that row with one nvshmemx_float_put_nbi_block. Host orders with barrier_all_on_stream.
+//   gc_jacobi_shmem_opt(same arguments, u64* sig, u64 wait)
+//     sig is symmetric: sig[0] counts segments received from the top neighbour, sig[1] from the
+//     bottom one. Blocks holding row iy_start first wait until sig[0] >= wait, blocks holding
+//     iy_end-1 until sig[1] >= wait (wait = nbx * iterations done before this one: the
+//     neighbour's previous iteration has landed in our halo, and it has finished reading the
+//     halo we are about to overwrite). Then gc_jacobi, then each boundary block sends its
+//     segment (nvshmemx_float_put_nbi_block, nvshmem_fence by every thread, barrier, then one
+//     thread's nvshmemx_signal_op adds 1 to sig[1] on top_pe, to sig[0] on bottom_pe).
+//     No global barrier: each PE waits only for its two neighbours.
+
+// NVSHMEM 3.3/3.4 headers use std::is_signed/is_unsigned/is_integral, which NVRTC's libc++-less
+// environment lacks: alias them from libcu++ (can go once only NVSHMEM >= 3.8 is supported).
+#include <cuda/std/type_traits>
+namespace std {
+using cuda::std::is_signed;
+using cuda::std::is_unsigned;
+using cuda::std::is_integral;
+}
+#include <nvshmem.h>
+#include <nvshmemx.h>
+
+struct ShmemPHook {
+    float* a_new;
+    int iy_start, iy_end, nx, top_pe, top_iy, bottom_pe, bottom_iy;
+    __device__ __forceinline__ void operator()(int iy, int ix, float v) const {
+        if (iy == iy_start) nvshmem_float_p(a_new + (size_t)top_iy * nx + ix, v, top_pe);
+        if (iy == iy_end - 1) nvshmem_float_p(a_new + (size_t)bottom_iy * nx + ix, v, bottom_pe);
+    }
+};
+
+extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_p(float* a_new, const float* a, float* norm, int iy_start,
+                                                                    int iy_end, int nx, int nbx, int calc_norm, int top_pe,
+                                                                    int top_iy, int bottom_pe, int bottom_iy) {
+    const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
+    const int ix = bx * JBX + threadIdx.x + 1;
+    const ShmemPHook hook = {a_new, iy_start, iy_end, nx, top_pe, top_iy, bottom_pe, bottom_iy};
+    const float s = jacobi_rows(a_new, a, iy_start + by * JROWS, iy_end, nx, ix, hook);
+    if (calc_norm) block_norm_add(s, norm);
+}
+
+// This block's first column and width, and whether it holds the first / last interior row.
+struct BlockPlace {
+    int x0, n, row0;
+    bool first, last;
+};
+
+__device__ __forceinline__ BlockPlace place(int iy_start, int iy_end, int nx, int nbx) {
+    const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
+    BlockPlace p;
+    p.row0 = iy_start + by * JROWS;
+    p.x0 = bx * JBX + 1;
+    p.n = min(JBX, nx - 1 - p.x0);
+    p.first = p.row0 == iy_start;
+    p.last = p.row0 <= iy_end - 1 && iy_end - 1 < p.row0 + JROWS;
+    return p;
+}
+
+extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_block(float* a_new, const float* a, float* norm, int iy_start,
+                                                                        int iy_end, int nx, int nbx, int calc_norm, int top_pe,
+                                                                        int top_iy, int bottom_pe, int bottom_iy) {
+    const BlockPlace p = place(iy_start, iy_end, nx, nbx);
+    const float s = jacobi_rows(a_new, a, p.row0, iy_end, nx, p.x0 + threadIdx.x, NoRowHook());
+    __syncthreads();  // the block's stores to a_new are done before it sends them
+    if (p.first) nvshmemx_float_put_nbi_block(a_new + (size_t)top_iy * nx + p.x0, a_new + (size_t)iy_start * nx + p.x0, p.n, top_pe);
+    if (p.last) nvshmemx_float_put_nbi_block(a_new + (size_t)bottom_iy * nx + p.x0, a_new + (size_t)(iy_end - 1) * nx + p.x0, p.n, bottom_pe);
+    if (calc_norm) block_norm_add(s, norm);
+}
+
+extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_new, const float* a, float* norm, int iy_start,
+                                                                      int iy_end, int nx, int nbx, int calc_norm, int top_pe,
+                                                                      int top_iy, int bottom_pe, int bottom_iy,
+                                                                      unsigned long long* sig, unsigned long long wait) {
+    const BlockPlace p = place(iy_start, iy_end, nx, nbx);
+    if (threadIdx.x == 0 && (p.first || p.last)) {
+        if (p.first) nvshmem_signal_wait_until((uint64_t*)sig, NVSHMEM_CMP_GE, wait);
+        if (p.last) nvshmem_signal_wait_until((uint64_t*)sig + 1, NVSHMEM_CMP_GE, wait);
+        __threadfence();
+    }
+    __syncthreads();  // the halo rows have landed before any thread of the block reads them
+    const float s = jacobi_rows(a_new, a, p.row0, iy_end, nx, p.x0 + threadIdx.x, NoRowHook());
+    __syncthreads();  // the block's stores to a_new (and its reads of the halo) are done before it sends
+    // Data, then the signal. nvshmemx_float_put_signal_nbi_block needs a block-scope transfer that
+    // libnvshmem_device.a 3.4.5 lacks (undefined nvshmemi_transfer_put_signal<block> at link).
+    if (p.first) nvshmemx_float_put_nbi_block(a_new + (size_t)top_iy * nx + p.x0, a_new + (size_t)iy_start * nx + p.x0, p.n, top_pe);
+    if (p.last) nvshmemx_float_put_nbi_block(a_new + (size_t)bottom_iy * nx + p.x0, a_new + (size_t)(iy_end - 1) * nx + p.x0, p.n, bottom_pe);
+    if (p.first || p.last) {
+        nvshmem_fence();  // every thread: its part of the block put is ordered before the signal
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            if (p.first) nvshmemx_signal_op((uint64_t*)sig + 1, 1, NVSHMEM_SIGNAL_ADD, top_pe);
+            if (p.last) nvshmemx_signal_op((uint64_t*)sig, 1, NVSHMEM_SIGNAL_ADD, bottom_pe);
+        }
+    }
+    if (calc_norm) block_norm_add(s, norm);
+}
