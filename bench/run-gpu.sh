@@ -14,6 +14,8 @@ STEPS="${*:-all}"
 # Everything goes to $R and comes back as one tarball ($OUT returns at most 8 files).
 R=/tmp/gpurun; rm -rf $R; mkdir -p $R
 trap 'tar czf $OUT/gpu-run.tgz -C $R . ; ls -la $OUT' EXIT
+# GPU_RUN_DEADLINE=S: also pack what exists after S seconds, in case the call's time limit kills the run.
+if [ -n "${GPU_RUN_DEADLINE:-}" ]; then ( sleep "$GPU_RUN_DEADLINE"; tar czf $OUT/gpu-run.tgz -C $R . ) & fi
 
 
 if want peer; then
