@@ -2,6 +2,7 @@ import ArgumentParser
 import Collectives
 import Foundation
 import GPU
+import Launch
 import Measure
 
 struct SelftestCommand: ParsableCommand {
@@ -38,9 +39,13 @@ struct SelftestCommand: ParsableCommand {
     @Flag(name: .long, help: "Count wrong results that match a known defect of the loaded NCCL as failures.")
     var strict = false
 
+    @Option(name: .long, help: "NVSHMEM and all-to-all stage: auto (when NVSHMEM is found and 2+ GPUs are visible), on, off.")
+    var nvshmem = "auto"
+
     @OptionGroup var launch: LaunchOptions
 
     func validate() throws {
+        guard ["auto", "on", "off"].contains(nvshmem) else { throw ValidationError("--nvshmem must be auto, on or off (got '\(nvshmem)')") }
         guard ["single", "ranks", "both"].contains(mode) else { throw ValidationError("--mode must be single, ranks or both (got '\(mode)')") }
         for b in buffers.split(separator: ",") where BufferMode(rawValue: String(b)) == nil {
             throw ValidationError("unknown buffer mode '\(b)': use none, registered, symmetric")
@@ -67,7 +72,64 @@ struct SelftestCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("[selftest] one process per GPU: waived (needs 2 GPUs, \(n) visible)\n".utf8))
             }
         }
+        if !isRank && nvshmem != "off" {
+            if let f = try runNVSHMEMStage() { failures.append(f) }
+        }
         if let f = failures.first(where: { $0.status == .wrongResults }) ?? failures.first { throw f }
+    }
+
+    /// The NVSHMEM benchmarks and every all-to-all backend, each checked, with 2 PEs and with 4
+    /// (when visible): gpucomm's own commands at small sizes, as child processes (NVSHMEM needs one
+    /// process per GPU). Each exits 3 on any wrong byte; their exit statuses make the stage's.
+    func runNVSHMEMStage() throws -> Failure? {
+        let gpus = try Job.loadCUDA().deviceCount()
+        let found = (try? NVSHMEM()) != nil
+        guard gpus >= 2, found else {
+            let why = gpus < 2 ? "needs 2 GPUs, \(gpus) visible" : "NVSHMEM not found (gpucomm env says where it looks)"
+            if nvshmem == "on" { return Failure(.unavailable, "selftest NVSHMEM stage: \(why)") }
+            FileHandle.standardError.write(Data("[selftest] NVSHMEM stage: waived (\(why))\n".utf8))
+            return nil
+        }
+        var cases: [[String]] = []
+        for np in [2, 4] where np <= gpus {
+            let n = ["--np", String(np), "-T", String(launch.timeout), "--no-results"]
+            cases += [
+                ["nvshmem", "put", "-b", "64K", "-e", "4M", "-f", "8", "-n", "3", "-w", "1"] + n,
+                ["nvshmem", "put", "--pair", "\(np - 1),0", "--bidirectional", "--blocking", "--scope", "warp", "-b", "1M", "-e", "1M", "-n", "3", "-w", "1"] + n,
+                ["nvshmem", "get", "-b", "64K", "-e", "4M", "-f", "8", "-n", "3", "-w", "1"] + n,
+                ["nvshmem", "put", "--host", "-b", "64K", "-e", "4M", "-f", "8", "-n", "3", "-w", "1"] + n,
+                ["nvshmem", "get", "--host", "-b", "1M", "-e", "1M", "-n", "3", "-w", "1"] + n,
+                ["nvshmem", "latency", "-b", "8", "-e", "4K", "-f", "8", "-n", "100"] + n,
+                ["nvshmem", "signal", "-b", "8", "-e", "4K", "-f", "8", "-n", "100"] + n,
+                ["nvshmem", "barrier", "-n", "100", "-w", "10"] + n,
+                ["alltoall", "--backends", "all", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
+                ["alltoall", "--backends", "nvshmem-signal", "--chunks", "16K,1M", "-b", "4M", "-e", "4M", "-n", "3", "-w", "1"] + n,
+            ]
+        }
+        var passed = 0
+        var wrong: [String] = [], failed: [String] = []
+        for (i, args) in cases.enumerated() {
+            let line = "gpucomm " + args.joined(separator: " ")
+            FileHandle.standardError.write(Data("[selftest] NVSHMEM stage \(i + 1)/\(cases.count): \(line)\n".utf8))
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: LocalLauncher.currentExecutable())
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            switch p.terminationStatus {
+            case 0: passed += 1
+            case ExitStatus.wrongResults.rawValue: wrong.append(line)
+            default: failed.append("\(line) (exit \(p.terminationStatus))")
+            }
+        }
+        var s = "selftest (NVSHMEM and all-to-all, 2\(gpus >= 4 ? " and 4" : "") PEs): \(passed) passed, \(wrong.count) wrong, \(failed.count) failed\n"
+        for w in wrong { s += "  WRONG \(w)\n" }
+        for f in failed { s += "  FAIL \(f)\n" }
+        print(s, terminator: "")
+        if !wrong.isEmpty { return Failure(.wrongResults, "selftest NVSHMEM stage: \(wrong.count) commands found wrong data") }
+        if !failed.isEmpty { return Failure(.failure, "selftest NVSHMEM stage: \(failed.count) commands failed") }
+        return nil
     }
 
     /// Runs every case in this process's job (single process, or one rank of a multi-process job).

@@ -63,14 +63,11 @@ struct TopCommand: ParsableCommand {
     @Flag(help: "Read every NVLink's counters and the per-GPU link imbalance (with field values this costs far more NVML time than the default per-GPU sums: docs/top.md, \"Overhead\").")
     var links = false
 
-    @Option(help: ArgumentHelp("NVLink counters from: fields (NVML field values, cumulative KiB; every NVIDIA GPU with NVLink) or gpm (NVML GPU Performance Monitoring rates; Hopper and later). See docs/top.md, \"Overhead\".", valueName: "method"))
-    var nvlinkCounters: String = "fields"
+    @Option(help: ArgumentHelp("NVLink counters from: auto (gpm where every GPU has it and --raw is off, else fields), fields (NVML field values: payload data counters, cumulative KiB; every NVIDIA GPU with NVLink; ~3 ms of CPU per GPU per sample on Hopper) or gpm (NVML GPU Performance Monitoring rates, which count link traffic with protocol overhead, ~10-15% above the data counters; Hopper and later; ~0.2 ms per GPU). See docs/top.md, \"Overhead\".", valueName: "method"))
+    var nvlinkCounters: String = "auto"
 
     @Flag(help: "At exit, print top's own CPU time on stderr as one JSON line: start-up, steady state, % of one core, ms per sample.")
     var selfCost = false
-
-    @Flag(help: .hidden)
-    var probeNvml = false
 
     @Flag(help: "No colour in text views.")
     var noColor = false
@@ -89,9 +86,10 @@ struct TopCommand: ParsableCommand {
         }
         if imbalanceThreshold < 1 { throw ValidationError("--imbalance-threshold must be at least 1 (max/mean is never below 1)") }
         if [json, prometheus].filter({ $0 }).count > 1 { throw ValidationError("--json and --prometheus: choose one") }
-        guard let method = NVLinkMethod(rawValue: nvlinkCounters) else {
-            throw ValidationError("--nvlink-counters \(nvlinkCounters): allowed values are fields, gpm")
+        guard nvlinkCounters == "auto" || NVLinkMethod(rawValue: nvlinkCounters) != nil else {
+            throw ValidationError("--nvlink-counters \(nvlinkCounters): allowed values are auto, fields, gpm")
         }
+        let method = NVLinkMethod(rawValue: nvlinkCounters)
         if raw && method == .gpm { throw ValidationError("--raw needs --nvlink-counters fields (GPM has no raw NVLink counters)") }
         if noNvlink && method == .gpm { throw ValidationError("--nvlink-counters gpm and --no-nvlink: choose one") }
         if prometheus && (listen != nil) { throw ValidationError("--prometheus prints once; --listen serves continuously: choose one") }
@@ -99,18 +97,6 @@ struct TopCommand: ParsableCommand {
 
     func run() throws {
         let started = CPUSnapshot.now()
-        if probeNvml {
-            do {
-                print(NVMLCostProbe.table(try NVMLCostProbe.run()), terminator: "")
-                return
-            } catch let e as Failure {
-                throw e
-            } catch let e as LibraryNotFound {
-                throw Failure(.unavailable, "top --probe-nvml: \(e.library) not found")
-            } catch let e as NVMLError {
-                throw Failure(.unavailable, "top --probe-nvml: \(e)")
-            }
-        }
         var config = MonitorConfig()
         config.selfCostStart = selfCost ? started : nil
         config.interval = TopOptions.seconds(interval)!
@@ -126,7 +112,7 @@ struct TopCommand: ParsableCommand {
             && ProcessInfo.processInfo.environment["TERM"] != "dumb"
         if json { config.view = .json } else if prometheus { config.view = .prometheus; config.count = 1 } else if once { config.view = .text } else if tty && isatty(0) == 1 { config.view = .interactive } else if listen != nil || record != nil { config.view = .none } else { config.view = .text }
 
-        let sources = try TopOptions.sources(nvlink: !noNvlink, raw: raw, perLink: links, method: NVLinkMethod(rawValue: nvlinkCounters)!,
+        let sources = try TopOptions.sources(nvlink: !noNvlink, raw: raw, perLink: links, method: raw ? .fields : NVLinkMethod(rawValue: nvlinkCounters),
                                              rdma: rdma, sysRoot: sysRoot)
         do {
             try LiveMonitor(sampler: Sampler(sources: sources), config: config).run()
@@ -151,7 +137,8 @@ enum TopOptions {
     }
 
     /// The sources to read; throws `.unavailable` when there is neither a GPU nor an RDMA device.
-    static func sources(nvlink: Bool, raw: Bool = false, perLink: Bool = false, method: NVLinkMethod = .fields,
+    /// `method` nil: GPM when every GPU has it, else field values.
+    static func sources(nvlink: Bool, raw: Bool = false, perLink: Bool = false, method: NVLinkMethod? = .fields,
                         rdma: String, sysRoot: String) throws -> [any CounterSource] {
         var sources: [any CounterSource] = []
         var missing: [String] = []
@@ -164,7 +151,8 @@ enum TopOptions {
                 } else if method == .gpm, let d = devices.first(where: { !$0.gpmSupported() }) {
                     throw Failure(.unavailable, "top: --nvlink-counters gpm: NVML GPM is not available on NVML device \(d.index) (needs Hopper or later and a driver with GPM); use --nvlink-counters fields")
                 } else {
-                    sources.append(NVLinkSource(nvml: nvml, includeRaw: raw, perLink: perLink, method: method))
+                    let m = method ?? (devices.allSatisfy { $0.gpmSupported() } ? .gpm : .fields)
+                    sources.append(NVLinkSource(nvml: nvml, includeRaw: raw, perLink: perLink, method: m))
                 }
             } catch let e as LibraryNotFound {
                 missing.append("no NVIDIA GPU (\(e.library) not found)")

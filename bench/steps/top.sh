@@ -4,9 +4,6 @@
 # (sees $G, $N, $R). About 2.5 minutes. Full logs under $R/top/; summary by bench/top/summary.py.
 T=$R/top; mkdir -p $T
 
-echo "--- NVML cost per call shape (top --probe-nvml, GPU 0 and whole samples on $N GPUs)"
-timeout 120 $G top --probe-nvml > $T/probe.txt 2> $T/probe.err; echo "probe rc=$?"
-cut -c1-140 $T/probe.txt; head -3 $T/probe.err
 
 echo "--- top --links, field values and GPM side by side, beside a $N-GPU all-to-all (256 MiB per rank)"
 timeout 120 $G top --json --links --nvlink-counters fields --interval 250ms --duration 90s --record $T/trace-fields.json \
