@@ -17,8 +17,10 @@ struct SelftestCommand: ParsableCommand {
         all-to-all, which NCCL does not support, is listed as a known limitation. Wrong results that \
         match a known defect of the loaded NCCL release (Collectives/KnownDefects.swift: the versions, \
         the exact cases and the evidence) are listed as known NCCL defects with their case names; \
-        --strict counts them as failures. Exit status 0 when every other case is right, 3 when any \
-        is wrong, 1 on an error.
+        --strict counts them as failures. Then (--nvshmem auto|on|off) every NVSHMEM benchmark and \
+        every all-to-all backend runs checked at small sizes with 2 and with 4 PEs, as gpucomm's own \
+        commands in child processes. Exit status 0 when every other case is right, 3 when any is \
+        wrong, 1 on an error.
         """)
 
     @Option(name: .long, help: "single (one process, all GPUs), ranks (one process per GPU), or both.")
