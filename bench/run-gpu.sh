@@ -13,9 +13,11 @@ want() { [[ " ${STEPS} " == *" $1 "* || " ${STEPS} " == *" all "* ]]; }
 STEPS="${*:-all}"
 # Everything goes to $R and comes back as one tarball ($OUT returns at most 8 files).
 R=/tmp/gpurun; rm -rf $R; mkdir -p $R
-trap 'tar czf $OUT/gpu-run.tgz -C $R . ; ls -la $OUT' EXIT
 # GPU_RUN_DEADLINE=S: also pack what exists after S seconds, in case the call's time limit kills the run.
-if [ -n "${GPU_RUN_DEADLINE:-}" ]; then ( sleep "$GPU_RUN_DEADLINE"; tar czf $OUT/gpu-run.tgz -C $R . ) & fi
+# The watcher is killed at exit: the device call lasts as long as any process it started.
+WATCH=
+if [ -n "${GPU_RUN_DEADLINE:-}" ]; then ( exec sleep "$GPU_RUN_DEADLINE" ) & WATCH=$!; ( wait_for=$WATCH; while kill -0 $wait_for 2>/dev/null; do sleep 1; done; [ -f $R/.done ] || tar czf $OUT/gpu-run.tgz -C $R . ) & fi
+trap 'touch $R/.done; [ -n "$WATCH" ] && kill $WATCH 2>/dev/null; tar czf $OUT/gpu-run.tgz -C $R . ; ls -la $OUT' EXIT
 
 
 if want peer; then

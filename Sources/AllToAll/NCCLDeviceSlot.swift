@@ -2,7 +2,7 @@ import Collectives
 import GPU
 
 /// `nccl-device`: NCCL's device API (LSA) all-to-all (Collectives' `NCCLDeviceAlltoall`, the
-/// optimized -D 2 kernel). `--blocks` sets its grid (default: 8 blocks per rank); one kernel per
+/// optimized -D 2 kernel). `--blocks` sets its grid (default: 16 blocks per rank, 32 from 32 MiB per rank); one kernel per
 /// all-to-all with LSA barriers before and after the copies, so the data is at every receiver when it ends.
 final class NCCLDeviceBackend: AlltoallBackend {
     let kind = BackendKind.ncclDevice
@@ -32,7 +32,7 @@ final class NCCLDeviceBackend: AlltoallBackend {
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {
-        ["blocks": String(blocks ?? impl.defaultBlocks), "kernel": "optimized"]
+        ["blocks": String(blocks ?? impl.defaultBlocks(bytesPerRank: bytesPerRank)), "kernel": "optimized"]
     }
 }
 

@@ -67,7 +67,7 @@ final class NVSHMEMDeviceAlltoall: AlltoallBackend {
         self.options = options
         if kind == .nvshmemDirect, let why = shared.directProblem { throw BackendUnavailable(kind: kind, reason: why) }
         resident = kind == .nvshmemLib ? 1 : try shared.resident(Self.kernel(kind, shared), threads: options.threads)
-        if resident < shared.session.pes { throw BackendUnavailable(kind: kind, reason: "only \(resident) blocks of \(options.threads) threads fit on the GPU; need \(shared.session.pes)") }
+        if kind != .nvshmemLib, resident < shared.session.pes { throw BackendUnavailable(kind: kind, reason: "only \(resident) blocks of \(options.threads) threads fit on the GPU; need \(shared.session.pes)") }
     }
 
     static func kernel(_ kind: BackendKind, _ shared: NVSHMEMAlltoallShared) -> Kernel {

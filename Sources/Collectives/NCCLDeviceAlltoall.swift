@@ -82,13 +82,15 @@ public final class NCCLDeviceAlltoall: @unchecked Sendable {
 
     /// `enqueue` with arguments from `arguments(bytesPerRank:)`.
     public func enqueue(_ args: KernelArguments, bytesPerRank: Int, stream: Stream, kernel: NCCLDeviceAlltoallKernel, blocks: Int?) throws {
-        let b = blocks ?? defaultBlocks
+        let b = blocks ?? defaultBlocks(bytesPerRank: bytesPerRank)
         if let p = problem(bytesPerRank: bytesPerRank, blocks: b) { throw BadAlltoallRequest(description: "NCCL device all-to-all: \(p)") }
         try kernels[kernel]!.launch(grid: b, block: NCCLDeviceAlltoall.threadsPerBlock, stream: stream, arguments: args)
     }
 
-    /// 8 blocks per rank (32 on 4 GPUs), within `maxBlocks`.
-    public var defaultBlocks: Int { min(maxBlocks, 8 * comm.size) }
+    /// 32 blocks per rank from 32 MiB per rank, 16 below, within `maxBlocks`: on 4×H200 (-D 2,
+    /// blocks 4–128) 128 blocks were best from 64 MiB (345 GB/s busbw at 256 MiB, 354 at 1 GiB,
+    /// against 315 with 32) and 64 at 16 MiB (bench/results/2026-11-21-4xH200-session2/nccl-device/).
+    public func defaultBlocks(bytesPerRank: Int) -> Int { min(maxBlocks, (bytesPerRank >= 32 << 20 ? 32 : 16) * comm.size) }
 }
 
 /// `enqueue` was asked for a size or grid the all-to-all was not set up for.

@@ -120,7 +120,10 @@ struct JacobiCommand: ParsableCommand {
         let problem = self.problem
         let built = chosen.filter { $0.isBuilt && $0 != .singleGPU }
         let needsNCCL = built.contains { $0.usesNCCL }
-        let job = try Job(launch, needsNCCL: needsNCCL) { world, devices in
+        // One GPU per process, also for a job of one rank (which runs without a rendezvous).
+        var opts = launch
+        if opts.gpusPerProcess == nil { opts.gpusPerProcess = 1 }
+        let job = try Job(opts, needsNCCL: needsNCCL) { world, devices in
             if let p = problem.problem(ranks: [world]) { throw Failure(.usage, p) }
             let free = try devices[0].memoryInfo().free
             if let m = problem.memoryProblem(ranks: world, freeBytes: free) { throw Failure(.usage, m) }
