@@ -77,9 +77,7 @@ struct AlltoallCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard let lo = ByteSize.parse(minBytes) else { throw ValidationError("-b '\(minBytes)' is not a size (examples: 4K, 1M)") }
-        guard let hi = ByteSize.parse(maxBytes) else { throw ValidationError("-e '\(maxBytes)' is not a size (examples: 256M, 1G)") }
-        do { _ = try Sweep(minBytes: lo, maxBytes: hi, factor: stepFactor) } catch { throw ValidationError("\(error)") }
+        _ = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)
         do { _ = try BackendKind.parseList(backends) } catch { throw ValidationError("--backends: \(error)") }
         guard TimingMode(rawValue: timing) != nil else { throw ValidationError("--timing must be host or events (got '\(timing)')") }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
@@ -104,15 +102,15 @@ struct AlltoallCommand: ParsableCommand {
         }
         if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
         let requested = try BackendKind.parseList(chunks == nil ? backends : "nvshmem-signal")
-        let lo = ByteSize.parse(minBytes)!
+        let swept = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)
+        let lo = swept[0]
         let job = try Job(launch, needsNCCL: false) { world, _ in
             if world < 2 { throw Failure(.usage, "alltoall needs at least 2 ranks (got \(world))") }
             if lo < 16 * world { throw Failure(.usage, "-b \(lo) is below 16 bytes per peer × \(world) ranks = \(16 * world)") }
         }
         defer { job.close() }
         let n = job.worldSize
-        let sizes = Array(Set(try Sweep(minBytes: lo, maxBytes: ByteSize.parse(maxBytes)!, factor: stepFactor).sizes
-            .map { AlltoallLayout.effectiveBytes($0, ranks: n) })).sorted()
+        let sizes = Array(Set(swept.map { AlltoallLayout.effectiveBytes($0, ranks: n) })).sorted()
         let run = AlltoallRun(job: job, command: self, sizes: sizes)
         try run.start(requested)
         if let chunks {

@@ -94,10 +94,11 @@ final class CollectiveRun {
         for inPlace in [false, true] {
             guard !inPlace || c.hasInPlace else { sides.append(nil); continue }
             watchdog.arm("\(c.key) \(type.name)\(op.map { " " + $0.rawValue } ?? "") \(size) B \(inPlace ? "in-place" : "out-of-place")")
-            let m = try bench.measure(BenchCase(collective: c, type: type, op: op, root: root, sizeBytes: size, inPlace: inPlace), o)
+            let bc = BenchCase(collective: c, type: type, op: op, root: root, sizeBytes: size, inPlace: inPlace)
+            let m = try bench.measure(bc, o)
             watchdog.disarm()
             sides.append(m)
-            try record(c, type: type, op: op, root: root, size: size, inPlace: inPlace, m: m, o: o)
+            try record(bc, m: m, o: o)
         }
         guard job.reports else { return }
         if output == .table {
@@ -110,8 +111,8 @@ final class CollectiveRun {
         }
     }
 
-    func record(_ c: CollectiveDescriptor, type: NCCLDataType, op: NCCLReduceOp?, root: Int, size: Int, inPlace: Bool,
-                m: CollectiveMeasurement, o: BenchOptions) throws {
+    func record(_ bc: BenchCase, m: CollectiveMeasurement, o: BenchOptions) throws {
+        let (c, type, op, root, size, inPlace) = (bc.collective, bc.type, bc.op, bc.root, bc.sizeBytes, bc.inPlace)
         if let w = m.wrong, w > 0 {
             if inPlace, c.inPlaceUnsupported != nil { knownWrong[c.key, default: 0] += w } else { wrongTotal += w; rowsWithWrong += 1 }
         }
@@ -135,8 +136,7 @@ final class CollectiveRun {
         r.wrong = m.wrong
         var labels = c.labels
         if inPlace, let why = c.inPlaceUnsupported { labels["unsupported"] = why }
-        if let w = m.wrong, w > 0, let d = KnownDefect.explaining(BenchCase(collective: c, type: type, op: op, root: root, sizeBytes: size, inPlace: inPlace),
-                                                                  mode: o.buffers, ranks: ranks, ncclVersion: nccl.versionCode) {
+        if let w = m.wrong, w > 0, let d = KnownDefect.explaining(bc, mode: o.buffers, ranks: ranks, ncclVersion: nccl.versionCode) {
             labels["known_defect"] = d.id
             knownDefects[d.id] = d.summary
         }

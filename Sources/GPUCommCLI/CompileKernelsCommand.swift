@@ -23,15 +23,22 @@ struct CompileKernelsCommand: ParsableCommand {
         let compiler = try RuntimeCompiler()
         var failed = 0
         var ncclLayoutShown = false
+        // Each library is loaded once, on the first kernel that needs it.
+        var nvshmemLib: NVSHMEM?
+        var ncclLib: NCCL?
         for k in KernelSources.catalog where only.map({ k.name.contains($0) }) ?? true {
             let t0 = Date()
             do {
                 let request: CompileRequest
                 switch k.kind {
                 case .plain: request = CompileRequest(name: k.name, source: k.source, arch: arch)
-                case .nvshmem: request = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: arch, nvshmem: try NVSHMEM())
+                case .nvshmem:
+                    let nv = try nvshmemLib ?? NVSHMEM()
+                    nvshmemLib = nv
+                    request = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: arch, nvshmem: nv)
                 case .ncclDevice:
-                    let nccl = try NCCL()
+                    let nccl = try ncclLib ?? NCCL()
+                    ncclLib = nccl
                     if !ncclLayoutShown {
                         // The layout probe needs no GPU either: show what was read from the headers.
                         let api = try NCCLDevice(nccl: nccl, compiler: compiler, arch: arch)

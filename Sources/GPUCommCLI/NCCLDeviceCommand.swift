@@ -61,11 +61,7 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
     }
 
     func plan() throws -> Plan {
-        guard let lo = ByteSize.parse(minBytes), let hi = ByteSize.parse(maxBytes) else {
-            throw ValidationError("-b/-e must be sizes (examples: 1M, 1G)")
-        }
-        let sizes: [Int]
-        do { sizes = try Sweep(minBytes: lo, maxBytes: hi, factor: stepFactor).sizes } catch { throw ValidationError("\(error)") }
+        let sizes = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)
         let ks = deviceAPI.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)).flatMap(NCCLDeviceAlltoallKernel.init(rawValue:)) }
         guard !ks.isEmpty, ks.allSatisfy({ $0 != nil }) else { throw ValidationError("-D/--device-api must be 1, 2 or 1,2 (got '\(deviceAPI)')") }
         let bs = blocks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }

@@ -63,10 +63,7 @@ struct P2PBandwidthOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard let lo = ByteSize.parse(minBytes), let hi = ByteSize.parse(maxBytes) else {
-            throw ValidationError("-b/-e must be sizes (examples: 1M, 256M)")
-        }
-        do { _ = try Sweep(minBytes: lo, maxBytes: hi, factor: stepFactor) } catch { throw ValidationError("\(error)") }
+        _ = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)
         if let scope, P2PScope(rawValue: scope) == nil { throw ValidationError("--scope must be block, warp or thread (got '\(scope)')") }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
         guard warmup >= 0, inner >= 0 else { throw ValidationError("-w and --inner must be at least 0") }

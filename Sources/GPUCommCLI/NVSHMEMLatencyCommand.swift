@@ -32,10 +32,7 @@ struct P2PLatencyOptions: ParsableArguments {
     @OptionGroup var launch: LaunchOptions
 
     func validate() throws {
-        guard let lo = ByteSize.parse(minBytes), let hi = ByteSize.parse(maxBytes) else {
-            throw ValidationError("-b/-e must be sizes (examples: 8, 64K)")
-        }
-        do { _ = try Sweep(minBytes: lo, maxBytes: hi, factor: stepFactor) } catch { throw ValidationError("\(error)") }
+        let hi = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor).last ?? 0
         if hi > 1 << 20 { throw ValidationError("-e must be at most 1M for latency (got \(hi)); use nvshmem put/get for bandwidth") }
         guard P2PScope(rawValue: scope) != nil else { throw ValidationError("--scope must be thread, warp or block (got '\(scope)')") }
         guard validBlockThreads(threads) else { throw ValidationError("--threads must be a multiple of 32 from 32 to 1024 (got \(threads))") }
@@ -53,7 +50,18 @@ struct P2PLatencyOptions: ParsableArguments {
         o.threads = threads; o.iterations = iters; o.warmup = warmup; o.repeats = repeats; o.check = check == 1
         return o
     }
-    var sizes: [Int] { (try? Sweep(minBytes: ByteSize.parse(minBytes)!, maxBytes: ByteSize.parse(maxBytes)!, factor: stepFactor).sizes) ?? [] }
+    var sizes: [Int] { (try? sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)) ?? [] }
+
+    /// Starts the NVSHMEM job (heap for the largest size) and the latency kernels, then runs `body`.
+    func withBench(_ body: (P2PJobContext, P2PLatency) throws -> Void) throws {
+        let largest = sizes.last!
+        try P2PJobContext.start(launch, pair: benchOptions.pair, heapBytes: 4 * max(largest, 64 << 10) + (64 << 20),
+                                results: results, noResults: noResults) { ctx in
+            let bench = try P2PLatency(session: ctx.session, compiler: ctx.compiler, maxBytes: largest,
+                                       sumOverPEs: ctx.job.sumOverRanks, gatherOverPEs: ctx.gather)
+            try body(ctx, bench)
+        }
+    }
 }
 
 struct NVSHMEMLatencyCommand: ParsableCommand {
@@ -88,10 +96,7 @@ struct NVSHMEMLatencyCommand: ParsableCommand {
         let list = parseList(ops, { P2PLatency.Op(rawValue: $0) })!
         let sizes = options.sizes
         var wrongTotal: Int64 = 0
-        try P2PJobContext.start(options.launch, pair: o.pair, heapBytes: 4 * max(sizes.last!, 64 << 10) + (64 << 20),
-                                results: options.results, noResults: options.noResults) { ctx in
-            let bench = try P2PLatency(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!,
-                                       sumOverPEs: ctx.job.sumOverRanks, gatherOverPEs: ctx.gather)
+        try options.withBench { ctx, bench in
             if ctx.reports {
                 print("# gpucomm \(GPUCommVersion.version)  nvshmem \(ctx.session.lib.version)  latency  pair \(o.pair)  scope \(o.scope.rawValue) (p/g: thread)  \(ctx.session.pes) PEs")
                 print("#   op        size   time p50      min      max  #wrong")
@@ -140,10 +145,7 @@ struct NVSHMEMSignalCommand: ParsableCommand {
         let o = options.benchOptions
         let sizes = options.sizes
         var wrongTotal: Int64 = 0
-        try P2PJobContext.start(options.launch, pair: o.pair, heapBytes: 4 * max(sizes.last!, 64 << 10) + (64 << 20),
-                                results: options.results, noResults: options.noResults) { ctx in
-            let bench = try P2PLatency(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!,
-                                       sumOverPEs: ctx.job.sumOverRanks, gatherOverPEs: ctx.gather)
+        try options.withBench { ctx, bench in
             if ctx.reports {
                 print("# gpucomm \(GPUCommVersion.version)  nvshmem \(ctx.session.lib.version)  signal ping-pong  pair \(o.pair)  scope \(o.scope.rawValue)  \(ctx.session.pes) PEs")
                 print("#       size  one-way p50      min      max  #wrong")

@@ -98,7 +98,7 @@ struct P2PBandwidthRun {
     func run() throws {
         let o = options
         let pair = PEPair.parse(o.pair)!
-        let sizes = try Sweep(minBytes: ByteSize.parse(o.minBytes)!, maxBytes: ByteSize.parse(o.maxBytes)!, factor: o.stepFactor).sizes
+        let sizes = try sweepSizes(minBytes: o.minBytes, maxBytes: o.maxBytes, factor: o.stepFactor)
         var b = P2PBandwidth.Options()
         b.op = op; b.scope = o.scope.flatMap(P2PScope.init(rawValue:)) ?? .block
         b.blocking = o.blocking; b.bidirectional = o.bidirectional; b.host = o.host; b.pair = pair

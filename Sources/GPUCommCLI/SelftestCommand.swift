@@ -179,9 +179,9 @@ struct SelftestCommand: ParsableCommand {
                                     do {
                                         run.watchdog.arm(name)
                                         defer { run.watchdog.disarm() }
-                                        let m = try run.bench.measure(BenchCase(collective: c, type: t, op: op, root: root, sizeBytes: s, inPlace: inPlace), bench)
-                                        let wrong = m.wrong ?? 0
                                         let bc = BenchCase(collective: c, type: t, op: op, root: root, sizeBytes: s, inPlace: inPlace)
+                                        let m = try run.bench.measure(bc, bench)
+                                        let wrong = m.wrong ?? 0
                                         if inPlace, c.inPlaceUnsupported != nil {
                                             tally.known(name, wrong)
                                         } else if !strict, let d = KnownDefect.explaining(bc, mode: mode, ranks: n, ncclVersion: run.nccl.versionCode) {
