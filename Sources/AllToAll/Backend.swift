@@ -12,6 +12,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
     case nvshmemDirect = "nvshmem-direct"
     case nvshmemHost = "nvshmem-host"
     case nvshmemHostGraph = "nvshmem-host-graph"
+    case nvshmemCE = "nvshmem-ce"
 
     /// What it is, in one line (the --help list and docs/alltoall.md).
     public var summary: String {
@@ -26,6 +27,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemDirect: return "gpucomm kernel: 16-byte stores straight into peers through nvshmem_ptr, one signal per block"
         case .nvshmemHost: return "host-initiated nvshmemx_alltoallmem_on_stream"
         case .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream captured once in a CUDA graph, replayed each iteration"
+        case .nvshmemCE: return "copy engines: one cuMemcpyDtoDAsync per peer (--copy-split pieces) into its nvshmem_ptr-mapped receive buffer, every copy on its own stream, then nvshmemx_barrier_all_on_stream"
         }
     }
 
@@ -39,6 +41,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemSignal: return "each PE's kernel waits for ceil(bytes per peer / chunk) signals from every PE"
         case .nvshmemDirect: return "each PE's kernel waits for one signal per sending block from every PE"
         case .nvshmemHost, .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream's work on the stream includes its closing barrier"
+        case .nvshmemCE: return "the stream joins every copy, then nvshmemx_barrier_all_on_stream: every PE's copies have completed"
         }
     }
 
@@ -78,6 +81,8 @@ public struct KernelOptions: Sendable, Equatable {
     public var threads = 512
     /// Piece size of the signal kernel (bytes, multiple of 16).
     public var chunk = 256 << 10
+    /// nvshmem-ce: pieces (and streams) per peer block.
+    public var copySplit = 1
     public init() {}
 
     /// Blocks per peer for `bytesPerPeer` on a GPU with `sms` multiprocessors and `pes` PEs, capped by `resident` blocks.

@@ -16,6 +16,9 @@ public enum AlltoallBackends {
         case .nvshmemHost, .nvshmemHostGraph:
             guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }
             return NVSHMEMHostAlltoall(kind: kind, shared: shared, stream: c.stream)
+        case .nvshmemCE:
+            guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }
+            return try NVSHMEMCopyEngineAlltoall(shared: shared, stream: c.stream, split: c.kernel.copySplit)
         case .nvshmemLib, .nvshmemPut, .nvshmemSignal, .nvshmemDirect:
             guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }
             return try NVSHMEMDeviceAlltoall(kind: kind, shared: shared, options: c.kernel)

@@ -144,6 +144,72 @@ final class NVSHMEMHostAlltoall: AlltoallBackend {
     }
 }
 
+/// The all-to-all by copy engines: this PE copies its block for each peer straight into that
+/// peer's receive buffer (through the load/store mapping nvshmem_ptr gives), one
+/// `cuMemcpyDtoDAsync` per piece, every piece on its own stream so the driver can spread them over
+/// the copy engines, then joins them and runs `nvshmemx_barrier_all_on_stream`. No SM moves data.
+///
+/// Ordering: the copy streams wait for everything enqueued before on the main stream (the previous
+/// iteration's barrier, so no copy of iteration i + 1 starts before every PE finished iteration i);
+/// the main stream waits for every copy before the barrier, so when the barrier completes every
+/// PE's copies into this PE have completed.
+final class NVSHMEMCopyEngineAlltoall: AlltoallBackend {
+    let kind = BackendKind.nvshmemCE
+    let shared: NVSHMEMAlltoallShared
+    var send: DeviceBuffer { shared.send }
+    var recv: DeviceBuffer { shared.recv }
+    let split: Int
+    /// recv's address on every PE, as mapped into this process.
+    let remote: [UInt64]
+    let streams: [Stream]
+    let fork: Event
+    let joins: [Event]
+
+    init(shared: NVSHMEMAlltoallShared, stream: Stream, split: Int) throws {
+        precondition(split >= 1)
+        if let why = shared.directProblem { throw BackendUnavailable(kind: .nvshmemCE, reason: why) }
+        self.shared = shared
+        self.split = split
+        let s = shared.session
+        let ptr: NVSHMEMPtrFn = try s.lib.library.function("nvshmem_ptr")
+        let probe = UnsafeRawPointer(shared.recv.pointer())
+        remote = (0..<s.pes).map { UInt64(UInt(bitPattern: ptr(probe, Int32($0)))) }
+        streams = try (0..<(s.pes * split)).map { _ in try Stream(device: s.device) }
+        fork = try Event(device: s.device, timing: false)
+        joins = try streams.map { _ in try Event(device: s.device, timing: false) }
+    }
+
+    /// Piece `i` of `n` of a block of `bytes`: 16-byte aligned offsets, the last piece takes the rest.
+    static func piece(_ i: Int, of n: Int, bytes: Int) -> Range<Int> {
+        let per = (bytes / n + 15) / 16 * 16
+        let lo = min(bytes, i * per), hi = i == n - 1 ? bytes : min(bytes, lo + per)
+        return lo..<hi
+    }
+
+    func enqueue(bytesPerRank: Int, stream: Stream) throws {
+        let s = shared.session, pes = s.pes, me = s.pe
+        let bpp = bytesPerRank / pes
+        try fork.record(on: stream)
+        for k in 0..<pes {
+            let peer = (me + k) % pes  // each PE starts with a different destination
+            for i in 0..<split {
+                let q = streams[k * split + i], r = Self.piece(i, of: split, bytes: bpp)
+                try q.wait(for: fork)
+                if !r.isEmpty {
+                    let src = UnsafeRawPointer(bitPattern: UInt(send.address) + UInt(peer * bpp + r.lowerBound))!
+                    let dst = UnsafeMutableRawPointer(bitPattern: UInt(remote[peer]) + UInt(me * bpp + r.lowerBound))!
+                    try q.copy(from: src, to: dst, bytes: r.count)
+                }
+                try joins[k * split + i].record(on: q)
+                try stream.wait(for: joins[k * split + i])
+            }
+        }
+        s.lib.barrierAllOnStream(stream.raw)
+    }
+
+    func labels(bytesPerRank: Int) -> [String: String] { ["streams": String(streams.count), "copy_split": String(split)] }
+}
+
 /// A failed NVSHMEM host call made by this target (GPU's NVSHMEMError has no public initializer).
 public struct NVSHMEMCallFailed: Error, CustomStringConvertible, Sendable {
     public var call: String

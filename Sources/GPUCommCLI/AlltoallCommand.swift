@@ -59,6 +59,8 @@ struct AlltoallCommand: ParsableCommand {
     var threads = 512
     @Option(name: .long, help: "nvshmem-signal: bytes per put+signal piece (multiple of 16).")
     var chunk = "256K"
+    @Option(name: .long, help: "nvshmem-ce: pieces per peer block, each copied on its own stream (1 to 16).")
+    var copySplit = 1
     @Option(name: .long, help: "Chunk-size sweep of nvshmem-signal: comma-separated chunk sizes.")
     var chunks: String?
     @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
@@ -85,6 +87,7 @@ struct AlltoallCommand: ParsableCommand {
         guard threads >= 32, threads <= 1024, threads % 32 == 0 else { throw ValidationError("--threads must be a multiple of 32 from 32 to 1024 (got \(threads))") }
         _ = try Self.parseChunk(chunk, "--chunk")
         if let chunks { for c in chunks.split(separator: ",", omittingEmptySubsequences: false) { _ = try Self.parseChunk(String(c), "--chunks") } }
+        guard (1...16).contains(copySplit) else { throw ValidationError("--copy-split must be from 1 to 16 (got \(copySplit))") }
         guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
         if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("alltoall runs one GPU per process: -g must be 1 (use --np N)") }
     }
@@ -92,6 +95,7 @@ struct AlltoallCommand: ParsableCommand {
     var kernelOptions: KernelOptions {
         var k = KernelOptions()
         k.blocks = blocks; k.threads = threads; k.chunk = ByteSize.parse(chunk)!
+        k.copySplit = copySplit
         return k
     }
 

@@ -62,14 +62,8 @@ public final class JacobiRunner {
         let c = try RankContext(device: device, problem: problem, rank: 0, ranks: 1, kernels: kernels)
         let s = try SingleGPUScheme(c)
         let start = try Event(device: device), end = try Event(device: device)
-        let full = problem.nx * problem.ny * 4
         let reps = 10
-        try c.compute.copy(from: s.buffers[0].pointer(), to: s.buffers[1].pointer(), bytes: full)
-        try start.record(on: c.compute)
-        for _ in 0..<reps { try c.compute.copy(from: s.buffers[0].pointer(), to: s.buffers[1].pointer(), bytes: full) }
-        try end.record(on: c.compute)
-        try end.synchronize()
-        let copyGBps = Double(2 * full * reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9
+        let copyGBps = try StencilTuner.copyGBps(from: s.buffers[0], to: s.buffers[1], bytes: problem.nx * problem.ny * 4, reps: reps, on: c.compute)
         try kernels.reset(s.buffers[0], s.buffers[1], offset: 0, rows: problem.ny, nx: problem.nx, ny: problem.ny, on: c.compute)
         let args = (0..<2).map { p in KernelArguments(StencilKernels.head(aNew: s.buffers[1 - p], a: s.buffers[p], norm: nil, rows: c.interior, nx: problem.nx)) }
         try kernels.launch(args[0], rows: c.interior, nx: problem.nx, on: c.compute)

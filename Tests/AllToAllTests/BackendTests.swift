@@ -4,7 +4,7 @@ import Testing
 @Suite struct BackendListTests {
     @Test func allNamesEveryBackendOnce() throws {
         #expect(try BackendKind.parseList("all") == BackendKind.allCases)
-        #expect(BackendKind.allCases.count == 10)
+        #expect(BackendKind.allCases.count == 11)
     }
 
     @Test func listKeepsOrderAndDropsRepeats() throws {
@@ -20,5 +20,28 @@ import Testing
         #expect(BackendKind.nvshmemHostGraph.resultsName == "nvshmem_host_graph")
         #expect(BackendKind.nccl.resultsName == "nccl")
         for k in BackendKind.allCases { #expect(!k.resultsName.contains("-")) }
+    }
+}
+
+@Suite struct CopyEnginePieceTests {
+    @Test(arguments: [(16, 1), (4096, 3), (64 << 20, 4), (48, 4), (1 << 20, 16), (160, 7)])
+    func piecesTileTheBlockOnSixteenByteOffsets(_ bytes: Int, _ n: Int) {
+        var next = 0
+        for i in 0..<n {
+            let r = NVSHMEMCopyEngineAlltoall.piece(i, of: n, bytes: bytes)
+            #expect(r.lowerBound == next)
+            #expect(r.isEmpty || r.lowerBound % 16 == 0)
+            next = r.upperBound
+        }
+        #expect(next == bytes)
+    }
+
+    @Test func splitOneIsTheWholeBlock() {
+        #expect(NVSHMEMCopyEngineAlltoall.piece(0, of: 1, bytes: 12345 * 16) == 0..<(12345 * 16))
+    }
+
+    @Test func ceIsHostInitiatedAndListed() throws {
+        #expect(try BackendKind.parseList("nvshmem-ce") == [.nvshmemCE])
+        #expect(BackendKind.nvshmemCE.usesNVSHMEM && !BackendKind.nvshmemCE.ownKernel)
     }
 }

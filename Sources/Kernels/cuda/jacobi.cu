@@ -17,7 +17,7 @@
 //     JBX (128): block b covers columns 1 + (b % nbx) * JBX ... and JROWS (16) rows from
 //     iy_start + (b / nbx) * JROWS; nbx = ceil((nx-2)/JBX), nby = ceil((iy_end-iy_start)/JROWS).
 //     Each thread walks its column down the block's rows keeping the rows above and at iy in
-//     registers (one new load of a per element from DRAM). With calc_norm != 0 adds
+//     registers (one new load of a per element from DRAM), JUNROLL rows' loads in flight at once. With calc_norm != 0 adds
 //     sum((a_new - a)^2) over the block's elements to *norm: warp shuffles, one atomicAdd per
 //     block. Every variant uses this same expression, so results are bit-identical across variants.
 //   gc_jacobi_count_wrong(const float* x, const float* ref, u64 n, float tol, u64* wrong)
@@ -27,7 +27,14 @@
 typedef unsigned long long u64;
 
 #define JBX 128
+// Rows per block and rows per unrolled step: overridable with -D for `gpucomm _stencil-tune`
+// (the host's StencilKernels.rowsPerBlock must equal JROWS).
+#ifndef JROWS
 #define JROWS 16
+#endif
+#ifndef JUNROLL
+#define JUNROLL 4
+#endif
 
 struct NoRowHook {
     __device__ __forceinline__ void operator()(int, int, float) const {}
@@ -35,6 +42,9 @@ struct NoRowHook {
 
 // Updates column ix for rows [row0, min(row0 + JROWS, iy_end)); returns the local squared residue.
 // `hook(iy, ix, value)` is called for every element written (NVSHMEM per-element puts).
+// JUNROLL rows at a time: their loads (the row below, left and right neighbours) are all issued
+// before any is used, so each thread keeps JUNROLL DRAM loads in flight instead of one. The
+// arithmetic per element and the order of the residue sum are those of the one-row loop.
 template <class Hook>
 __device__ __forceinline__ float jacobi_rows(float* __restrict__ a_new, const float* __restrict__ a, int row0, int iy_end,
                                              int nx, int ix, const Hook& hook) {
@@ -43,7 +53,29 @@ __device__ __forceinline__ float jacobi_rows(float* __restrict__ a_new, const fl
     if (ix >= nx - 1 || row0 >= rend) return sum;
     float up = a[(size_t)(row0 - 1) * nx + ix];
     float cur = a[(size_t)row0 * nx + ix];
-    for (int iy = row0; iy < rend; ++iy) {
+    int iy = row0;
+    for (; iy + JUNROLL <= rend; iy += JUNROLL) {
+        float down[JUNROLL], left[JUNROLL], right[JUNROLL];
+#pragma unroll
+        for (int k = 0; k < JUNROLL; ++k) {
+            const size_t i = (size_t)(iy + k) * nx + ix;
+            down[k] = a[i + nx];
+            left[k] = a[i - 1];
+            right[k] = a[i + 1];
+        }
+#pragma unroll
+        for (int k = 0; k < JUNROLL; ++k) {
+            const size_t i = (size_t)(iy + k) * nx + ix;
+            const float v = 0.25f * (((right[k] + left[k]) + down[k]) + up);
+            a_new[i] = v;
+            hook(iy + k, ix, v);
+            const float r = v - cur;
+            sum += r * r;
+            up = cur;
+            cur = down[k];
+        }
+    }
+    for (; iy < rend; ++iy) {
         const size_t i = (size_t)iy * nx + ix;
         const float down = a[i + nx];
         const float v = 0.25f * (((a[i + 1] + a[i - 1]) + down) + up);

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import GPU
+import Jacobi
+
+/// Hidden: times the Jacobi kernel compiled in several shapes on one GPU against the copy
+/// ceiling (how the shipped JROWS/JUNROLL were chosen; docs/jacobi.md).
+struct StencilTuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "_stencil-tune",
+        abstract: "Time gc_jacobi in several compile-time shapes (rows per block x rows unrolled) on one GPU.",
+        shouldDisplay: false)
+
+    @Option(name: .long, help: "Grid columns.")
+    var nx = 16384
+    @Option(name: .long, help: "Grid rows.")
+    var ny = 16384
+    @Option(name: .long, help: "Comma-separated shapes ROWSxUNROLL.")
+    var shapes = "16x1,16x4,32x4,32x8,64x4,64x8"
+    @Option(name: .long, help: "CUDA device ordinal.")
+    var device = 0
+    @Option(name: [.customShort("n"), .customLong("reps")], help: "Timed sweeps per shape.")
+    var reps = 20
+
+    var parsed: [StencilShape] { shapes.split(separator: ",").compactMap { StencilShape.parse(String($0)) } }
+
+    func validate() throws {
+        for s in shapes.split(separator: ",", omittingEmptySubsequences: false) where StencilShape.parse(String(s)) == nil {
+            throw ValidationError("--shapes: '\(s)' is not ROWSxUNROLL with 1 ≤ UNROLL ≤ ROWS ≤ 256")
+        }
+        if let p = JacobiProblem(nx: nx, ny: ny).problem(ranks: [1]) { throw ValidationError(p) }
+        guard reps >= 1 else { throw ValidationError("-n must be at least 1") }
+    }
+
+    func run() throws {
+        let cuda = try Job.loadCUDA()
+        let d = try Device(cuda: cuda, ordinal: device)
+        let tuner = try StencilTuner(device: d, compiler: try RuntimeCompiler(), problem: JacobiProblem(nx: nx, ny: ny))
+        let copy = try tuner.copyCeiling()
+        print("# gpucomm _stencil-tune  \(d.name)  grid \(nx) x \(ny) float  copy ceiling \(String(format: "%.1f", copy)) GB/s (cuMemcpyDtoD, read + write)")
+        print("#  rows unroll   GB/s  % copy   GB/s+norm  % copy")
+        for s in parsed {
+            let r = try tuner.measure(s, reps: reps)
+            print(String(format: "%7d %6d %7.1f %6.1f%% %10.1f %6.1f%%", s.rows, s.unroll, r.gbps, 100 * r.gbps / copy, r.gbpsNorm, 100 * r.gbpsNorm / copy))
+        }
+    }
+}
