@@ -1,3 +1,4 @@
+import Collectives
 import GPU
 
 /// The ways gpucomm runs one all-to-all: libraries and styles, each over the job's GPUs (one per process).
@@ -13,6 +14,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
     case nvshmemHost = "nvshmem-host"
     case nvshmemHostGraph = "nvshmem-host-graph"
     case nvshmemCE = "nvshmem-ce"
+    case cudaCE = "cuda-ce"
 
     /// What it is, in one line (the --help list and docs/alltoall.md).
     public var summary: String {
@@ -27,7 +29,8 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemDirect: return "gpucomm kernel: 16-byte stores straight into peers through nvshmem_ptr, one signal per block"
         case .nvshmemHost: return "host-initiated nvshmemx_alltoallmem_on_stream"
         case .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream captured once in a CUDA graph, replayed each iteration"
-        case .nvshmemCE: return "copy engines: one cuMemcpyDtoDAsync per peer (--copy-split pieces) into its nvshmem_ptr-mapped receive buffer, every copy on its own stream, then nvshmemx_barrier_all_on_stream"
+        case .nvshmemCE: return "copy engines: one cuMemcpyDtoDAsync per peer (--copy-split pieces) into its receive buffer in NVSHMEM's heap (nvshmem_ptr), each on its own stream, then nvshmemx_barrier_all_on_stream"
+        case .cudaCE: return "copy engines over CUDA IPC, no library: cuMemAlloc buffers mapped with cuIpcOpenMemHandle, one cuMemcpyDtoDAsync per peer (--copy-split pieces) on its own stream, then a flag barrier kernel"
         }
     }
 
@@ -42,6 +45,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemDirect: return "each PE's kernel waits for one signal per sending block from every PE"
         case .nvshmemHost, .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream's work on the stream includes its closing barrier"
         case .nvshmemCE: return "the stream joins every copy, then nvshmemx_barrier_all_on_stream: every PE's copies have completed"
+        case .cudaCE: return "the stream joins every copy, then gc_ipc_barrier: every PE has released its flag after its copies"
         }
     }
 
@@ -126,10 +130,12 @@ public struct BackendContext {
     public var comm: Communicator?
     public var session: NVSHMEMSession?
     public var kernel: KernelOptions
+    /// The job's control channel (cuda-ce exchanges IPC handles over it).
+    public var channel: JobChannel?
 
     public init(device: Device, stream: Stream, compiler: RuntimeCompiler, rank: Int, ranks: Int, maxBytesPerRank: Int,
-                comm: Communicator?, session: NVSHMEMSession?, kernel: KernelOptions) {
+                comm: Communicator?, session: NVSHMEMSession?, kernel: KernelOptions, channel: JobChannel? = nil) {
         self.device = device; self.stream = stream; self.compiler = compiler; self.rank = rank; self.ranks = ranks
-        self.maxBytesPerRank = maxBytesPerRank; self.comm = comm; self.session = session; self.kernel = kernel
+        self.maxBytesPerRank = maxBytesPerRank; self.comm = comm; self.session = session; self.kernel = kernel; self.channel = channel
     }
 }

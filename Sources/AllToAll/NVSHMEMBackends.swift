@@ -58,6 +58,8 @@ final class NVSHMEMDeviceAlltoall: AlltoallBackend {
     var send: DeviceBuffer { shared.send }
     var recv: DeviceBuffer { shared.recv }
     let resident: Int
+    /// Threads of gc_a2a_lib's one block (nvshmem-lib).
+    let libThreads: Int
     var pes: Int { shared.session.pes }
 
     init(kind: BackendKind, shared: NVSHMEMAlltoallShared, options: KernelOptions) throws {
@@ -66,6 +68,10 @@ final class NVSHMEMDeviceAlltoall: AlltoallBackend {
         self.shared = shared
         self.options = options
         if kind == .nvshmemDirect, let why = shared.directProblem { throw BackendUnavailable(kind: kind, reason: why) }
+        // NVSHMEM's block all-to-all uses too many registers for 1024 threads in one block: the
+        // largest block that fits one multiprocessor (a cooperative launch must be resident).
+        libThreads = kind == .nvshmemLib ? try [1024, 512, 256, 128, 64, 32].first { try shared.lib.maxActiveBlocksPerSM(block: $0) >= 1 } ?? 0 : 0
+        if kind == .nvshmemLib, libThreads == 0 { throw BackendUnavailable(kind: kind, reason: "gc_a2a_lib cannot run even one block of 32 threads") }
         resident = kind == .nvshmemLib ? 1 : try shared.resident(Self.kernel(kind, shared), threads: options.threads)
         if kind != .nvshmemLib, resident < shared.session.pes { throw BackendUnavailable(kind: kind, reason: "only \(resident) blocks of \(options.threads) threads fit on the GPU; need \(shared.session.pes)") }
     }
@@ -88,7 +94,7 @@ final class NVSHMEMDeviceAlltoall: AlltoallBackend {
         let dst = UInt64(recv.address), src = UInt64(send.address), sig = UInt64(shared.signals.address)
         switch kind {
         case .nvshmemLib:
-            try shared.lib.launchCooperative(grid: 1, block: 1024, stream: stream, args: [dst, src, bpp])
+            try shared.lib.launchCooperative(grid: 1, block: libThreads, stream: stream, args: [dst, src, bpp])
         case .nvshmemPut:
             try shared.put.launchCooperative(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream, args: [dst, src, bpp])
         case .nvshmemSignal:
@@ -101,7 +107,7 @@ final class NVSHMEMDeviceAlltoall: AlltoallBackend {
 
     func labels(bytesPerRank: Int) -> [String: String] {
         switch kind {
-        case .nvshmemLib: return ["blocks": "1", "threads": "1024"]
+        case .nvshmemLib: return ["blocks": "1", "threads": String(libThreads)]
         case .nvshmemSignal: return ["blocks": String(pes * perPeer(bytesPerRank)), "threads": String(options.threads), "chunk": String(options.chunk)]
         default: return ["blocks": String(pes * perPeer(bytesPerRank)), "threads": String(options.threads)]
         }
@@ -144,70 +150,33 @@ final class NVSHMEMHostAlltoall: AlltoallBackend {
     }
 }
 
-/// The all-to-all by copy engines: this PE copies its block for each peer straight into that
-/// peer's receive buffer (through the load/store mapping nvshmem_ptr gives), one
-/// `cuMemcpyDtoDAsync` per piece, every piece on its own stream so the driver can spread them over
-/// the copy engines, then joins them and runs `nvshmemx_barrier_all_on_stream`. No SM moves data.
-///
-/// Ordering: the copy streams wait for everything enqueued before on the main stream (the previous
-/// iteration's barrier, so no copy of iteration i + 1 starts before every PE finished iteration i);
-/// the main stream waits for every copy before the barrier, so when the barrier completes every
-/// PE's copies into this PE have completed.
+/// `nvshmem-ce`: the copies of `CopyFanout` into each peer's receive buffer in NVSHMEM's
+/// symmetric heap (mapped here as nvshmem_ptr gives it), then `nvshmemx_barrier_all_on_stream`.
 final class NVSHMEMCopyEngineAlltoall: AlltoallBackend {
     let kind = BackendKind.nvshmemCE
     let shared: NVSHMEMAlltoallShared
     var send: DeviceBuffer { shared.send }
     var recv: DeviceBuffer { shared.recv }
-    let split: Int
     /// recv's address on every PE, as mapped into this process.
-    let remote: [UInt64]
-    let streams: [Stream]
-    let fork: Event
-    let joins: [Event]
+    let remote: [CUdeviceptr]
+    let fanout: CopyFanout
 
-    init(shared: NVSHMEMAlltoallShared, stream: Stream, split: Int) throws {
-        precondition(split >= 1)
+    init(shared: NVSHMEMAlltoallShared, split: Int) throws {
         if let why = shared.directProblem { throw BackendUnavailable(kind: .nvshmemCE, reason: why) }
         self.shared = shared
-        self.split = split
         let s = shared.session
         let ptr: NVSHMEMPtrFn = try s.lib.library.function("nvshmem_ptr")
         let probe = UnsafeRawPointer(shared.recv.pointer())
-        remote = (0..<s.pes).map { UInt64(UInt(bitPattern: ptr(probe, Int32($0)))) }
-        streams = try (0..<(s.pes * split)).map { _ in try Stream(device: s.device) }
-        fork = try Event(device: s.device, timing: false)
-        joins = try streams.map { _ in try Event(device: s.device, timing: false) }
-    }
-
-    /// Piece `i` of `n` of a block of `bytes`: 16-byte aligned offsets, the last piece takes the rest.
-    static func piece(_ i: Int, of n: Int, bytes: Int) -> Range<Int> {
-        let per = (bytes / n + 15) / 16 * 16
-        let lo = min(bytes, i * per), hi = i == n - 1 ? bytes : min(bytes, lo + per)
-        return lo..<hi
+        remote = (0..<s.pes).map { CUdeviceptr(UInt(bitPattern: ptr(probe, Int32($0)))) }
+        fanout = try CopyFanout(device: s.device, pe: s.pe, pes: s.pes, split: split)
     }
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
-        let s = shared.session, pes = s.pes, me = s.pe
-        let bpp = bytesPerRank / pes
-        try fork.record(on: stream)
-        for k in 0..<pes {
-            let peer = (me + k) % pes  // each PE starts with a different destination
-            for i in 0..<split {
-                let q = streams[k * split + i], r = Self.piece(i, of: split, bytes: bpp)
-                try q.wait(for: fork)
-                if !r.isEmpty {
-                    let src = UnsafeRawPointer(bitPattern: UInt(send.address) + UInt(peer * bpp + r.lowerBound))!
-                    let dst = UnsafeMutableRawPointer(bitPattern: UInt(remote[peer]) + UInt(me * bpp + r.lowerBound))!
-                    try q.copy(from: src, to: dst, bytes: r.count)
-                }
-                try joins[k * split + i].record(on: q)
-                try stream.wait(for: joins[k * split + i])
-            }
-        }
-        s.lib.barrierAllOnStream(stream.raw)
+        try fanout.enqueue(send: send.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)
+        shared.session.lib.barrierAllOnStream(stream.raw)
     }
 
-    func labels(bytesPerRank: Int) -> [String: String] { ["streams": String(streams.count), "copy_split": String(split)] }
+    func labels(bytesPerRank: Int) -> [String: String] { fanout.labels }
 }
 
 /// A failed NVSHMEM host call made by this target (GPU's NVSHMEMError has no public initializer).

@@ -38,6 +38,9 @@ public final class CUDA: @unchecked Sendable {
     let memcpyDtoDAsync: PFN_cuMemcpyDtoDAsync
     let memcpyPeerAsync: PFN_cuMemcpyPeerAsync
     let memsetD8Async: PFN_cuMemsetD8Async
+    let ipcGetMemHandle: PFN_cuIpcGetMemHandle
+    let ipcOpenMemHandle: PFN_cuIpcOpenMemHandle
+    let ipcCloseMemHandle: PFN_cuIpcCloseMemHandle
     let streamCreate: PFN_cuStreamCreate
     let streamDestroy: PFN_cuStreamDestroy
     let streamSynchronize: PFN_cuStreamSynchronize
@@ -99,6 +102,9 @@ public final class CUDA: @unchecked Sendable {
         memcpyDtoDAsync = try sym("cuMemcpyDtoDAsync")
         memcpyPeerAsync = try sym("cuMemcpyPeerAsync")
         memsetD8Async = try sym("cuMemsetD8Async")
+        ipcGetMemHandle = try sym("cuIpcGetMemHandle")
+        ipcOpenMemHandle = try sym("cuIpcOpenMemHandle")
+        ipcCloseMemHandle = try sym("cuIpcCloseMemHandle")
         streamCreate = try sym("cuStreamCreate")
         streamDestroy = try sym("cuStreamDestroy")
         streamSynchronize = try sym("cuStreamSynchronize")

@@ -63,7 +63,7 @@ final class AlltoallRun {
             } catch { nvshmemProblem = "NVSHMEM: \(error)" }
         }
         context = BackendContext(device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, maxBytesPerRank: maxBytes,
-                                 comm: comm, session: session, kernel: command.kernelOptions)
+                                 comm: comm, session: session, kernel: command.kernelOptions, channel: job.channel)
         bench = try AlltoallBench(device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, channel: job.channel)
         for k in requested {
             var made: AlltoallBackend?
@@ -125,7 +125,7 @@ final class AlltoallRun {
         r.busbwGBps = m.busbw
         r.wrong = m.wrong
         var l = labels.filter { $0.key != "buffer" && $0.key != "chunk" }
-        l["initiator"] = b.kind.usesNCCL ? "nccl" : [.nvshmemHost, .nvshmemHostGraph, .nvshmemCE].contains(b.kind) ? "host" : "device"
+        l["initiator"] = b.kind.usesNCCL ? "nccl" : [.nvshmemHost, .nvshmemHostGraph, .nvshmemCE, .cudaCE].contains(b.kind) ? "host" : "device"
         r.labels = l
         try writer?.write(.result(r))
     }

@@ -8,14 +8,14 @@ import Jacobi
 struct StencilTuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "_stencil-tune",
-        abstract: "Time gc_jacobi in several compile-time shapes (rows per block x rows unrolled) on one GPU.",
+        abstract: "Time the Jacobi kernel in several compile-time shapes ([v]ROWSxUNROLL[xTHREADS]) on one GPU.",
         shouldDisplay: false)
 
     @Option(name: .long, help: "Grid columns.")
     var nx = 16384
     @Option(name: .long, help: "Grid rows.")
     var ny = 16384
-    @Option(name: .long, help: "Comma-separated shapes ROWSxUNROLL.")
+    @Option(name: .long, help: "Comma-separated shapes [v]ROWSxUNROLL[xTHREADS]; v = 4 columns per thread.")
     var shapes = "16x1,16x4,32x4,32x8,64x4,64x8"
     @Option(name: .long, help: "CUDA device ordinal.")
     var device = 0
@@ -26,9 +26,10 @@ struct StencilTuneCommand: ParsableCommand {
 
     func validate() throws {
         for s in shapes.split(separator: ",", omittingEmptySubsequences: false) where StencilShape.parse(String(s)) == nil {
-            throw ValidationError("--shapes: '\(s)' is not ROWSxUNROLL with 1 ≤ UNROLL ≤ ROWS ≤ 256")
+            throw ValidationError("--shapes: '\(s)' is not [v]ROWSxUNROLL[xTHREADS] with 1 ≤ UNROLL ≤ ROWS ≤ 256, THREADS a multiple of 32 ≤ 1024")
         }
         if let p = JacobiProblem(nx: nx, ny: ny).problem(ranks: [1]) { throw ValidationError(p) }
+        if parsed.contains(where: \.vector), nx % 4 != 0 { throw ValidationError("--nx must be a multiple of 4 for v shapes (got \(nx))") }
         guard reps >= 1 else { throw ValidationError("-n must be at least 1") }
     }
 
@@ -38,10 +39,10 @@ struct StencilTuneCommand: ParsableCommand {
         let tuner = try StencilTuner(device: d, compiler: try RuntimeCompiler(), problem: JacobiProblem(nx: nx, ny: ny))
         let copy = try tuner.copyCeiling()
         print("# gpucomm _stencil-tune  \(d.name)  grid \(nx) x \(ny) float  copy ceiling \(String(format: "%.1f", copy)) GB/s (cuMemcpyDtoD, read + write)")
-        print("#  rows unroll   GB/s  % copy   GB/s+norm  % copy")
+        print("#       shape     GB/s  % copy   GB/s+norm  % copy")
         for s in parsed {
             let r = try tuner.measure(s, reps: reps)
-            print(String(format: "%7d %6d %7.1f %6.1f%% %10.1f %6.1f%%", s.rows, s.unroll, r.gbps, 100 * r.gbps / copy, r.gbpsNorm, 100 * r.gbpsNorm / copy))
+            print(String(format: "%13@ %8.1f %6.1f%% %10.1f %6.1f%%", s.description, r.gbps, 100 * r.gbps / copy, r.gbpsNorm, 100 * r.gbpsNorm / copy))
         }
     }
 }

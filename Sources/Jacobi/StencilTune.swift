@@ -1,20 +1,27 @@
 import GPU
 import Kernels
 
-/// One compile-time shape of gc_jacobi: rows per block (JROWS) and rows per unrolled step (JUNROLL).
+/// One compile-time shape of the Jacobi kernel: rows per block (JROWS), rows per unrolled step
+/// (JUNROLL), threads per block (JBX), and whether each thread updates 4 columns (gc_jacobi_vec).
 public struct StencilShape: Sendable, Equatable, CustomStringConvertible {
     public var rows: Int
     public var unroll: Int
-    public init(rows: Int, unroll: Int) { self.rows = rows; self.unroll = unroll }
-    public var description: String { "rows \(rows) unroll \(unroll)" }
-    /// The shape the shipped kernels are compiled with.
-    public static let shipped = StencilShape(rows: StencilKernels.rowsPerBlock, unroll: 4)
+    public var threads: Int
+    public var vector: Bool
+    public init(rows: Int, unroll: Int, threads: Int = 128, vector: Bool = false) {
+        self.rows = rows; self.unroll = unroll; self.threads = threads; self.vector = vector
+    }
+    public var description: String { "\(vector ? "v" : "")\(rows)x\(unroll)x\(threads)" }
 
-    /// `ROWSxUNROLL` (e.g. `32x4`); nil unless both are in 1 ... 256 and unroll ≤ rows.
+    /// `[v]ROWSxUNROLL[xTHREADS]` (e.g. `32x4`, `v16x1x256`): 1 ≤ UNROLL ≤ ROWS ≤ 256, THREADS a
+    /// multiple of 32 up to 1024; `v` = 4 columns per thread (UNROLL is ignored there).
     public static func parse(_ text: String) -> StencilShape? {
-        let p = text.split(separator: "x", omittingEmptySubsequences: false)
-        guard p.count == 2, let r = Int(p[0]), let u = Int(p[1]), (1...256).contains(r), (1...256).contains(u), u <= r else { return nil }
-        return StencilShape(rows: r, unroll: u)
+        let vector = text.hasPrefix("v")
+        let p = text.dropFirst(vector ? 1 : 0).split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard p.count == 2 || p.count == 3, let r = p[0], let u = p[1], (1...256).contains(r), (1...256).contains(u), u <= r else { return nil }
+        let t = p.count == 3 ? p[2] : StencilKernels.blockX
+        guard let t, t >= 32, t <= 1024, t % 32 == 0 else { return nil }
+        return StencilShape(rows: r, unroll: u, threads: t, vector: vector)
     }
 }
 
@@ -62,22 +69,25 @@ public final class StencilTuner {
         return Double(2 * bytes * reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9
     }
 
-    /// gc_jacobi in `shape` over every interior row, `reps` sweeps after one untimed one.
+    /// The kernel in `shape` over every interior row, `reps` sweeps after one untimed one.
     public func measure(_ shape: StencilShape, reps: Int = 10) throws -> Row {
         let req = CompileRequest(name: "jacobi", source: KernelSources.jacobi, arch: device.arch,
-                                 options: ["-DJROWS=\(shape.rows)", "-DJUNROLL=\(shape.unroll)"])
+                                 options: ["-DJROWS=\(shape.rows)", "-DJUNROLL=\(shape.unroll)", "-DJBX=\(shape.threads)"])
         let module = try Module(device: device, image: try compiler.cubin(for: req))
-        let step = try module.function("gc_jacobi")
+        let step = try module.function(shape.vector ? "gc_jacobi_vec" : "gc_jacobi")
         let rows = 1..<(problem.ny - 1), nx = problem.nx
-        let grid = StencilKernels.blocksX(nx: nx) * ((rows.count + shape.rows - 1) / shape.rows)
+        let columns = shape.vector ? 4 * shape.threads : shape.threads
+        let nbx = shape.vector ? (nx + columns - 1) / columns : (nx - 2 + columns - 1) / columns
+        let grid = nbx * ((rows.count + shape.rows - 1) / shape.rows)
         func sweep(_ withNorm: Bool) throws -> Double {
             let args = (0..<2).map { p in
-                KernelArguments(StencilKernels.head(aNew: p == 0 ? b : a, a: p == 0 ? a : b, norm: withNorm ? norm : nil, rows: rows, nx: nx))
+                KernelArguments([UInt64((p == 0 ? b : a).address), UInt64((p == 0 ? a : b).address), UInt64(withNorm ? norm.address : 0),
+                                 Int32(rows.lowerBound), Int32(rows.upperBound), Int32(nx), Int32(nbx), Int32(withNorm ? 1 : 0)])
             }
             let start = try Event(device: device), end = try Event(device: device)
-            try step.launch(grid: grid, block: StencilKernels.blockX, stream: stream, arguments: args[0])
+            try step.launch(grid: grid, block: shape.threads, stream: stream, arguments: args[0])
             try start.record(on: stream)
-            for j in 0..<reps { try step.launch(grid: grid, block: StencilKernels.blockX, stream: stream, arguments: args[(j + 1) % 2]) }
+            for j in 0..<reps { try step.launch(grid: grid, block: shape.threads, stream: stream, arguments: args[(j + 1) % 2]) }
             try end.record(on: stream)
             try end.synchronize()
             return Double(problem.bytesPerIteration) * Double(reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9

@@ -4,7 +4,7 @@ import Testing
 @Suite struct BackendListTests {
     @Test func allNamesEveryBackendOnce() throws {
         #expect(try BackendKind.parseList("all") == BackendKind.allCases)
-        #expect(BackendKind.allCases.count == 11)
+        #expect(BackendKind.allCases.count == 12)
     }
 
     @Test func listKeepsOrderAndDropsRepeats() throws {
@@ -28,7 +28,7 @@ import Testing
     func piecesTileTheBlockOnSixteenByteOffsets(_ bytes: Int, _ n: Int) {
         var next = 0
         for i in 0..<n {
-            let r = NVSHMEMCopyEngineAlltoall.piece(i, of: n, bytes: bytes)
+            let r = CopyFanout.piece(i, of: n, bytes: bytes)
             #expect(r.lowerBound == next)
             #expect(r.isEmpty || r.lowerBound % 16 == 0)
             next = r.upperBound
@@ -37,11 +37,19 @@ import Testing
     }
 
     @Test func splitOneIsTheWholeBlock() {
-        #expect(NVSHMEMCopyEngineAlltoall.piece(0, of: 1, bytes: 12345 * 16) == 0..<(12345 * 16))
+        #expect(CopyFanout.piece(0, of: 1, bytes: 12345 * 16) == 0..<(12345 * 16))
     }
 
     @Test func ceIsHostInitiatedAndListed() throws {
         #expect(try BackendKind.parseList("nvshmem-ce") == [.nvshmemCE])
         #expect(BackendKind.nvshmemCE.usesNVSHMEM && !BackendKind.nvshmemCE.ownKernel)
+    }
+}
+
+@Suite struct CopyEngineKindTests {
+    @Test func cudaCENeedsNoLibrary() throws {
+        #expect(try BackendKind.parseList("cuda-ce,nvshmem-ce") == [.cudaCE, .nvshmemCE])
+        #expect(!BackendKind.cudaCE.usesNCCL && !BackendKind.cudaCE.usesNVSHMEM && !BackendKind.cudaCE.ownKernel)
+        #expect(BackendKind.cudaCE.resultsName == "cuda_ce")
     }
 }

@@ -45,6 +45,11 @@ typedef CUresult (*PFN_cuMemcpyDtoH)(void *dst, CUdeviceptr src, size_t bytes);
 typedef CUresult (*PFN_cuMemcpyDtoDAsync)(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream s);
 typedef CUresult (*PFN_cuMemcpyPeerAsync)(CUdeviceptr dst, CUcontext dstCtx, CUdeviceptr src,
                                           CUcontext srcCtx, size_t bytes, CUstream s);
+/* CUDA IPC: a 64-byte handle to cuMemAlloc memory another process on the host can map. */
+typedef struct CUipcMemHandle_st { char reserved[64]; } CUipcMemHandle;
+typedef CUresult (*PFN_cuIpcGetMemHandle)(CUipcMemHandle *handle, CUdeviceptr dptr);
+typedef CUresult (*PFN_cuIpcOpenMemHandle)(CUdeviceptr *pdptr, CUipcMemHandle handle, unsigned int flags);
+typedef CUresult (*PFN_cuIpcCloseMemHandle)(CUdeviceptr dptr);
 typedef CUresult (*PFN_cuMemsetD8Async)(CUdeviceptr dst, unsigned char value, size_t n, CUstream s);
 typedef CUresult (*PFN_cuStreamCreate)(CUstream *s, unsigned int flags);
 typedef CUresult (*PFN_cuStreamDestroy)(CUstream s);

@@ -26,9 +26,11 @@
 
 typedef unsigned long long u64;
 
+// Threads per block, rows per block and rows per unrolled step: overridable with -D for
+// `gpucomm _stencil-tune` (the host's StencilKernels.blockX / rowsPerBlock must equal them).
+#ifndef JBX
 #define JBX 128
-// Rows per block and rows per unrolled step: overridable with -D for `gpucomm _stencil-tune`
-// (the host's StencilKernels.rowsPerBlock must equal JROWS).
+#endif
 #ifndef JROWS
 #define JROWS 16
 #endif
@@ -120,6 +122,44 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi(float* a_new, const 
     const int ix = bx * JBX + threadIdx.x + 1;
     const float s = jacobi_rows(a_new, a, iy_start + by * JROWS, iy_end, nx, ix, NoRowHook());
     if (calc_norm) block_norm_add(s, norm);
+}
+
+// Candidate for `gpucomm _stencil-tune` (not used by the variants yet): gc_jacobi with each thread
+// updating 4 adjacent columns through 16-byte loads and stores. Columns c0 = 4 * (bx * JBX + t)
+// ... c0 + 3; columns 0 and nx-1 keep their value. Needs nx % 4 == 0; nbx4 = ceil(nx / (4 * JBX)).
+extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_vec(float* a_new, const float* a, float* norm, int iy_start, int iy_end,
+                                                                int nx, int nbx4, int calc_norm) {
+    const int bx = blockIdx.x % nbx4, by = blockIdx.x / nbx4;
+    const int c0 = 4 * (bx * JBX + threadIdx.x);
+    const int row0 = iy_start + by * JROWS, rend = min(row0 + JROWS, iy_end);
+    float sum = 0.0f;
+    if (c0 < nx && row0 < rend) {
+        const size_t w = (size_t)nx / 4;
+        const float4* A = reinterpret_cast<const float4*>(a);
+        float4* N = reinterpret_cast<float4*>(a_new);
+        size_t q = (size_t)row0 * w + c0 / 4;
+        float4 up = A[q - w], cur = A[q];
+        const bool first = c0 == 0, last = c0 + 4 == nx;
+        for (int iy = row0; iy < rend; ++iy, q += w) {
+            const float4 dn = A[q + w];
+            const float l = first ? 0.0f : a[q * 4 - 1];
+            const float r = last ? 0.0f : a[q * 4 + 4];
+            float4 v;
+            v.x = first ? cur.x : 0.25f * (((cur.y + l) + dn.x) + up.x);
+            v.y = 0.25f * (((cur.z + cur.x) + dn.y) + up.y);
+            v.z = 0.25f * (((cur.w + cur.y) + dn.z) + up.z);
+            v.w = last ? cur.w : 0.25f * (((r + cur.z) + dn.w) + up.w);
+            N[q] = v;
+            const float rx = v.x - cur.x, ry = v.y - cur.y, rz = v.z - cur.z, rw = v.w - cur.w;
+            sum += rx * rx;
+            sum += ry * ry;
+            sum += rz * rz;
+            sum += rw * rw;
+            up = cur;
+            cur = dn;
+        }
+    }
+    if (calc_norm) block_norm_add(sum, norm);
 }
 
 extern "C" __global__ void __launch_bounds__(256) gc_jacobi_count_wrong(const float* x, const float* ref, u64 n, float tol, u64* wrong) {

@@ -1,0 +1,126 @@
+import CGPU
+import Collectives
+import GPU
+import Kernels
+
+/// The copy-engine fan-out both copy backends share: this PE's block for each peer is copied
+/// straight into that peer's receive buffer (mapped into this process), one `cuMemcpyDtoDAsync`
+/// per piece, each piece on its own stream so the driver can spread them over the copy engines.
+/// No SM moves data.
+///
+/// Ordering: the copy streams wait for everything enqueued before on the main stream (the
+/// previous iteration's closing barrier, so no copy of iteration i + 1 starts before every PE
+/// finished iteration i); the main stream then waits for every copy, and the caller enqueues a
+/// barrier across PEs after them: when it completes, every PE's copies into this PE have completed.
+final class CopyFanout {
+    let pes: Int
+    let me: Int
+    let split: Int
+    let streams: [Stream]
+    let fork: Event
+    let joins: [Event]
+
+    init(device: Device, pe me: Int, pes: Int, split: Int) throws {
+        precondition(split >= 1)
+        self.me = me; self.pes = pes; self.split = split
+        streams = try (0..<(pes * split)).map { _ in try Stream(device: device) }
+        fork = try Event(device: device, timing: false)
+        joins = try streams.map { _ in try Event(device: device, timing: false) }
+    }
+
+    /// Piece `i` of `n` of a block of `bytes`: 16-byte aligned offsets, the last piece takes the rest.
+    static func piece(_ i: Int, of n: Int, bytes: Int) -> Range<Int> {
+        let per = (bytes / n + 15) / 16 * 16
+        let lo = min(bytes, i * per), hi = i == n - 1 ? bytes : min(bytes, lo + per)
+        return lo..<hi
+    }
+
+    /// Enqueues the copies of one all-to-all of `bpp` bytes per peer from `send` into
+    /// `remote[peer]` (each peer's receive buffer as mapped here), joined back into `main`.
+    func enqueue(send: CUdeviceptr, remote: [CUdeviceptr], bytesPerPeer bpp: Int, main: Stream) throws {
+        try fork.record(on: main)
+        for k in 0..<pes {
+            let peer = (me + k) % pes  // each PE starts with a different destination
+            for i in 0..<split {
+                let q = streams[k * split + i], r = Self.piece(i, of: split, bytes: bpp)
+                try q.wait(for: fork)
+                if !r.isEmpty {
+                    let src = UnsafeRawPointer(bitPattern: UInt(send) + UInt(peer * bpp + r.lowerBound))!
+                    let dst = UnsafeMutableRawPointer(bitPattern: UInt(remote[peer]) + UInt(me * bpp + r.lowerBound))!
+                    try q.copy(from: src, to: dst, bytes: r.count)
+                }
+                try joins[k * split + i].record(on: q)
+                try main.wait(for: joins[k * split + i])
+            }
+        }
+    }
+
+    var labels: [String: String] { ["streams": String(streams.count), "copy_split": String(split)] }
+}
+
+/// `cuda-ce`: the all-to-all by copy engines over CUDA IPC, with no communication library: plain
+/// `cuMemAlloc` buffers whose IPC handles every PE maps, the copies of `CopyFanout`, then
+/// gc_ipc_barrier (cuda/ipc_barrier.cu) on the stream. Needs every PE on one host with peer access.
+final class CUDACopyEngineAlltoall: AlltoallBackend {
+    let kind = BackendKind.cudaCE
+    let send: DeviceBuffer
+    let recv: DeviceBuffer
+    let flags: DeviceBuffer
+    /// Device array of every PE's flag address as mapped here.
+    let flagsOf: DeviceBuffer
+    let mappings: [IPCMapping]
+    let remote: [CUdeviceptr]
+    let fanout: CopyFanout
+    let barrier: Kernel
+    let module: Module
+    var epoch: UInt64 = 0
+
+    /// Collective: every rank calls it (it exchanges IPC handles over `channel`).
+    init(context c: BackendContext, channel: JobChannel) throws {
+        let d = c.device
+        var local: (DeviceBuffer, DeviceBuffer, DeviceBuffer, [UInt8])?
+        var problem = ""
+        do {
+            let s = try DeviceBuffer(device: d, bytes: c.maxBytesPerRank)
+            let r = try DeviceBuffer(device: d, bytes: c.maxBytesPerRank)
+            let f = try DeviceBuffer(device: d, bytes: 8 * c.ranks)
+            try f.fill(byte: 0, on: c.stream)
+            try c.stream.synchronize()
+            local = (s, r, f, try r.ipcHandle() + f.ipcHandle())
+        } catch { problem = "\(error)" }
+        // Every rank sends something, so a failure on one rank cannot leave the others waiting.
+        let all = try channel.allGather(local?.3 ?? Array(("!" + problem).utf8))
+        if let bad = all.first(where: { $0.first == UInt8(ascii: "!") }) {
+            throw BackendUnavailable(kind: .cudaCE, reason: String(decoding: bad.dropFirst(), as: UTF8.self))
+        }
+        guard let (s, r, f, _) = local else { throw BackendUnavailable(kind: .cudaCE, reason: problem) }
+        send = s; recv = r; flags = f
+        var maps: [IPCMapping] = []
+        var recvs: [CUdeviceptr] = [], flagAddrs: [UInt64] = []
+        for p in 0..<c.ranks {
+            if p == c.rank { recvs.append(r.address); flagAddrs.append(f.address); continue }
+            let h = all[p]
+            let mr = try IPCMapping(device: d, handle: Array(h[0..<64]))
+            let mf = try IPCMapping(device: d, handle: Array(h[64..<128]))
+            maps += [mr, mf]
+            recvs.append(mr.address); flagAddrs.append(UInt64(mf.address))
+        }
+        mappings = maps
+        remote = recvs
+        flagsOf = try DeviceBuffer(device: d, bytes: 8 * c.ranks)
+        try flagsOf.copyFromHost(flagAddrs.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
+        module = try Module(device: d, image: try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: d.arch)))
+        barrier = try module.function("gc_ipc_barrier")
+        fanout = try CopyFanout(device: d, pe: c.rank, pes: c.ranks, split: c.kernel.copySplit)
+        try channel.barrier()
+    }
+
+    func enqueue(bytesPerRank: Int, stream: Stream) throws {
+        try fanout.enqueue(send: send.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)
+        epoch += 1
+        try barrier.launch(grid: 1, block: 32 * ((fanout.pes + 31) / 32), stream: stream,
+                           args: [UInt64(flagsOf.address), UInt64(flags.address), Int32(fanout.me), Int32(fanout.pes), epoch])
+    }
+
+    func labels(bytesPerRank: Int) -> [String: String] { fanout.labels }
+}
