@@ -13,6 +13,7 @@ want() { [[ " ${STEPS} " == *" $1 "* || " ${STEPS} " == *" all "* ]]; }
 STEPS="${*:-all}"
 # Everything goes to $R and comes back as one tarball ($OUT returns at most 8 files).
 R=/tmp/gpurun; rm -rf $R; mkdir -p $R
+exec > >(tee -a $R/stdout.log) 2>&1  # what the call prints also comes back in the tarball
 # GPU_RUN_DEADLINE=S: also pack what exists after S seconds, in case the call's time limit kills the run.
 # The watcher is killed at exit: the device call lasts as long as any process it started.
 WATCH=
