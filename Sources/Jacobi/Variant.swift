@@ -25,7 +25,7 @@ public enum JacobiVariant: String, CaseIterable, Sendable {
         case .ncclSymm: return "nccl_graphs on ncclMemAlloc buffers registered as a symmetric window (ncclCommWindowRegister)"
         case .nvshmem: return "one nvshmem_float_p per boundary element inside the stencil, nvshmemx_barrier_all_on_stream"
         case .nvshmemBlock: return "one non-blocking block put per boundary row segment, nvshmemx_barrier_all_on_stream"
-        case .nvshmemOpt: return "block puts + signals: each PE waits only for its two neighbours; the host reads the norm one check late"
+        case .nvshmemOpt: return "block puts + signals: each PE waits only for its two neighbours; device-side norm, one kernel per iteration"
         case .ncclLSA: return "NCCL device API (LSA pointers and barrier) for the halo"
         }
     }
@@ -36,7 +36,9 @@ public enum JacobiVariant: String, CaseIterable, Sendable {
     public var backend: String { usesNVSHMEM ? "nvshmem" : usesNCCL ? "nccl" : "cuda" }
     /// Built in this binary; nccl_lsa waits for the NCCL device-API helper.
     public var isBuilt: Bool { self != .ncclLSA }
-    /// The host waits for the previous norm check instead of the current one.
+    /// The norm is summed over ranks inside the stencil kernels (device-side, docs/jacobi.md) and
+    /// the host reads each check while a later kernel is queued, instead of a collective and a
+    /// host wait every check.
     public var overlapsNorm: Bool { self == .nvshmemOpt }
 
     /// Parses a comma-separated list (`all` = every variant); throws one line naming a bad name.

@@ -19,8 +19,12 @@ public enum KernelSources {
     public static var nvshmemAlltoall: String { String(decoding: PackageResources.nvshmem_alltoall_cu, as: UTF8.self) }
     /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
     public static var jacobi: String { String(decoding: PackageResources.jacobi_cu, as: UTF8.self) }
-    /// NVSHMEM Jacobi kernels: cuda/jacobi_nvshmem.cu appended to cuda/jacobi.cu, whose device functions it uses.
-    public static var jacobiNVSHMEM: String { jacobi + "\n" + String(decoding: PackageResources.jacobi_nvshmem_cu, as: UTF8.self) }
+    /// What the kernels that exchange halos themselves share: block placement and the device-side norm (see cuda/jacobi_fused.cu).
+    static var jacobiFused: String { String(decoding: PackageResources.jacobi_fused_cu, as: UTF8.self) }
+    /// NVSHMEM Jacobi kernels: cuda/jacobi_nvshmem.cu appended to cuda/jacobi.cu and cuda/jacobi_fused.cu, whose device functions it uses.
+    public static var jacobiNVSHMEM: String {
+        jacobi + "\n" + jacobiFused + "\n" + String(decoding: PackageResources.jacobi_nvshmem_cu, as: UTF8.self)
+    }
 
     /// How a source is compiled: plain NVRTC to a cubin, or relocatable LTO-IR linked with a
     /// device library (NVSHMEM's `libnvshmem_device.a`), or NCCL device-API code (NVRTC against the
