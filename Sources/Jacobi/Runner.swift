@@ -83,13 +83,14 @@ public final class JacobiRunner {
         return JacobiBaseline(seconds: seconds, norm: norm, copyGBps: copyGBps, kernelGBps: kernelGBps)
     }
 
-    /// Runs one multi-GPU variant (every rank must call it with the same arguments).
-    public func run(_ v: JacobiVariant, comm: Communicator?, nvshmem: NVSHMEMStencil?) throws -> JacobiOutcome {
+    /// Runs one multi-GPU variant (every rank must call it with the same arguments). Throws
+    /// `NCCLDeviceUnavailable` for nccl_lsa when the ranks are not all in one LSA team.
+    public func run(_ v: JacobiVariant, comm: Communicator?, nvshmem: NVSHMEMStencil?, lsa: NCCLLSAStencil? = nil) throws -> JacobiOutcome {
         guard let reference else { throw JacobiRunError("internal: run(_:) before runBaseline()") }
         let c = try RankContext(device: device, problem: problem, rank: rank, ranks: ranks, kernels: kernels)
         let s: JacobiScheme
         switch v {
-        case .singleGPU, .ncclLSA: throw JacobiRunError("internal: \(v.rawValue) is not a multi-GPU scheme here")
+        case .singleGPU: throw JacobiRunError("internal: \(v.rawValue) is not a multi-GPU scheme here")
         case .nccl, .ncclOverlap, .ncclGraphs, .ncclUB, .ncclSymm:
             guard let comm else { throw JacobiRunError("internal: \(v.rawValue) without a communicator") }
             let schedule: NCCLScheme.Schedule = v == .nccl ? .plain : v == .ncclOverlap ? .overlap : .graphs
@@ -101,6 +102,9 @@ public final class JacobiRunner {
         case .nvshmemOpt:
             guard let nvshmem else { throw JacobiRunError("internal: \(v.rawValue) without NVSHMEM") }
             s = try NVSHMEMOptScheme(c, stencil: nvshmem)
+        case .ncclLSA:
+            guard let lsa else { throw JacobiRunError("internal: \(v.rawValue) without the NCCL device-API kernels") }
+            s = try NCCLLSAScheme(c, stencil: lsa)
         }
         let mine: Double, norm: Double?
         switch s {

@@ -25,6 +25,11 @@ public enum KernelSources {
     public static var jacobiNVSHMEM: String {
         jacobi + "\n" + jacobiFused + "\n" + String(decoding: PackageResources.jacobi_nvshmem_cu, as: UTF8.self)
     }
+    /// NCCL device-API (LSA) Jacobi kernels: cuda/jacobi_nccl_lsa.cu appended to cuda/jacobi.cu and
+    /// cuda/jacobi_fused.cu. Compile as NCCL device code with "gc_nccl_lsa.cuh" in memory.
+    public static var jacobiNCCLLSA: String {
+        jacobi + "\n" + jacobiFused + "\n" + String(decoding: PackageResources.jacobi_nccl_lsa_cu, as: UTF8.self)
+    }
 
     /// How a source is compiled: plain NVRTC to a cubin, or relocatable LTO-IR linked with a
     /// device library (NVSHMEM's `libnvshmem_device.a`), or NCCL device-API code (NVRTC against the
@@ -43,6 +48,7 @@ public enum KernelSources {
             ("nvshmem_alltoall", .nvshmem, nvshmemAlltoall),
             ("jacobi", .plain, jacobi),
             ("jacobi_nvshmem", .nvshmem, jacobiNVSHMEM),
+            ("jacobi_nccl_lsa", .ncclDevice, jacobiNCCLLSA),
         ]
     }
 }

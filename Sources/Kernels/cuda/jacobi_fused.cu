@@ -1,7 +1,7 @@
-// What the Jacobi kernels that do their own halo exchange share (nvshmem_block, nvshmem_opt):
-// a block's place in the slab, and the device-side norm of the one-kernel-per-iteration
+// What the Jacobi kernels that do their own halo exchange share (nvshmem_block, nvshmem_opt,
+// nccl_lsa): a block's place in the slab, and the device-side norm of the one-kernel-per-iteration
 // variants. Compiled appended to jacobi.cu (block_norm_add, JBX, JROWS, u64) and followed by
-// jacobi_nvshmem.cu. Device functions only: no kernels here.
+// jacobi_nvshmem.cu or jacobi_nccl_lsa.cu. Device functions only: no kernels here.
 //
 // Device-side norm (no host collective, no memset, nothing on the stream but the stencil kernel)
 //   Each rank has a norm area of 16 + 16 * nranks bytes (zeroed once; Swift: DeviceNormLayout):
