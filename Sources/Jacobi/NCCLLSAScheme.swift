@@ -73,7 +73,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
     let k: NCCLLSAStencil
     let layout: LSAWindowLayout
     let window: NCCLDeviceWindow
-    /// Views of the window (the window owns the memory).
+    /// Views of the window that keep it alive (the runner checks a grid after the scheme's last use).
     let buffers: [DeviceBuffer]
     let norm: DeviceBuffer
     /// Iterations enqueued so far (warm-up included): the epoch of the next one is done + 1.
@@ -90,9 +90,12 @@ final class NCCLLSAScheme: DeviceNormScheme {
             throw JacobiRunError("internal: the communicator's rank \(window.rank) of \(window.ranks) is not the job's \(c.rank) of \(c.ranks)")
         }
         let w = window, l = layout
-        buffers = l.grid.map { w.view(offset: $0, bytes: c.bufferBytes) }
-        norm = w.view(offset: l.normOffset, bytes: l.norm.bytes)
-        try w.view(offset: l.control.offset, bytes: l.control.bytes).fill(byte: 0, on: c.compute)
+        func view(_ offset: Int, _ bytes: Int) -> DeviceBuffer {
+            DeviceBuffer(device: c.device, adopting: w.buffer.address + UInt64(offset), bytes: bytes) { _ in withExtendedLifetime(w) {} }
+        }
+        buffers = l.grid.map { view($0, c.bufferBytes) }
+        norm = view(l.normOffset, l.norm.bytes)
+        try view(l.control.offset, l.control.bytes).fill(byte: 0, on: c.compute)
         try quiesce()  // nobody stores into our flags before they are zeroed
     }
 
