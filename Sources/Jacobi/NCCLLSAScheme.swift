@@ -59,10 +59,9 @@ struct LSAWindowLayout: Equatable {
     func flag(from side: Side, block: Int) -> Int { flagOffset + 4 * (side.rawValue * blocksX + block) }
 
     /// The epoch the kernel of iteration `count` (0-based over the window's life) stores; it
-    /// waits for the one before (`epoch - 1`, wrap-safe; 0 before the first iteration).
+    /// waits until the flags reach the one before (`epoch - 1`; the kernel compares wrap-safe,
+    /// `(int)(flag - want) >= 0`, and zeroed flags let the first iteration go).
     static func epoch(iteration count: Int) -> UInt32 { UInt32(truncatingIfNeeded: count + 1) }
-    /// `flag` has reached `epoch` (wrap-safe, as the kernel compares).
-    static func reached(_ flag: UInt32, _ epoch: UInt32) -> Bool { Int32(bitPattern: flag &- epoch) >= 0 }
 }
 
 /// nccl_lsa: NCCL device API (LSA). One kernel per iteration: boundary blocks wait for the
