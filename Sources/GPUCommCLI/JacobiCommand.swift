@@ -8,7 +8,7 @@ import Results
 struct JacobiCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jacobi",
-        abstract: "2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked, with speedup and efficiency.",
+        abstract: "2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM, NCCL device API), checked, with speedup and efficiency.",
         discussion: """
         A Laplace 5-point Jacobi solver on an nx × ny float grid, as NVIDIA's multi-gpu-programming-models \
         samples: rows 1 … ny-2 split across GPUs (strong scaling), columns 0 and nx-1 fixed at \
@@ -17,7 +17,8 @@ struct JacobiCommand: ParsableCommand {
         (the host reads it, as the samples' convergence check does); a fixed iteration count. Most \
         variants sum the norm over ranks with a collective and the host waits for it; nvshmem_opt and \
         nccl_lsa sum it inside their stencil kernels (one kernel per iteration) and the host reads each \
-        check from page-locked memory a kernel later, without stalling the GPU.
+        check from page-locked memory once a later kernel has assembled it, with the next kernel \
+        already queued.
 
         Every GPU count runs as one job of one process per GPU. Each rank first runs single_gpu on its own \
         GPU (the serial time, and the reference result every variant is checked against element by \
