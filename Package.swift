@@ -60,6 +60,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
         .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench"]),
         .testTarget(name: "AllToAllTests", dependencies: ["AllToAll"]),
-        .testTarget(name: "JacobiTests", dependencies: ["Jacobi"]),
+        .testTarget(name: "JacobiTests", dependencies: ["Jacobi", "Kernels"]),
     ]
 )

@@ -8,13 +8,17 @@ import Results
 struct JacobiCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jacobi",
-        abstract: "2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked, with speedup and efficiency.",
+        abstract: "2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM, NCCL device API), checked, with speedup and efficiency.",
         discussion: """
         A Laplace 5-point Jacobi solver on an nx × ny float grid, as NVIDIA's multi-gpu-programming-models \
         samples: rows 1 … ny-2 split across GPUs (strong scaling), columns 0 and nx-1 fixed at \
         sin(2πy/(ny-1)), top and bottom periodic; each iteration updates every interior element and \
         exchanges the first and last rows with the neighbours; the L2 norm every --norm-every iterations \
-        (the host waits for it, as the samples' convergence check does); a fixed iteration count.
+        (the host reads it, as the samples' convergence check does); a fixed iteration count. Most \
+        variants sum the norm over ranks with a collective and the host waits for it; nvshmem_opt and \
+        nccl_lsa sum it inside their stencil kernels (one kernel per iteration) and the host reads each \
+        check from page-locked memory once a later kernel has assembled it, with the next kernel \
+        already queued.
 
         Every GPU count runs as one job of one process per GPU. Each rank first runs single_gpu on its own \
         GPU (the serial time, and the reference result every variant is checked against element by \
@@ -26,6 +30,9 @@ struct JacobiCommand: ParsableCommand {
         time: host time of the timed iterations between two job-wide barriers, the maximum over ranks, \
         after --warmup untimed iterations and a re-initialisation. speedup = serial / time; \
         efficiency = serial / (GPUs × time).
+
+        nccl_lsa needs NCCL 2.28+ with its headers (docs/nccl-device.md) and every rank in one NVLink/P2P \
+        (LSA) team; otherwise it is skipped with one line saying why.
 
         Variants: \(JacobiVariant.allCases.map { "\n  \($0.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0))\($0.summary)" }.joined())
 
@@ -141,6 +148,12 @@ struct JacobiCommand: ParsableCommand {
             do { nccl = try NCCL() } catch { throw Failure(.unavailable, "NCCL: \(error)") }
             comm = try job.communicators(nccl)[0]
         }
+        // nccl_lsa: the device-API kernels, or why they cannot run here (the variant is skipped).
+        var lsa: NCCLLSAStencil?
+        var lsaUnavailable: String?
+        if let comm, built.contains(.ncclLSA) {
+            do { lsa = try NCCLLSAStencil(comm: comm, compiler: compiler) } catch let e as NCCLDeviceUnavailable { lsaUnavailable = e.reason }
+        }
         var session: NVSHMEMSession?
         var stencil: NVSHMEMStencil?
         if built.contains(where: { $0.usesNVSHMEM }) {
@@ -169,7 +182,15 @@ struct JacobiCommand: ParsableCommand {
                     if job.reports { print(table.notBuilt(v, ranks: n)) }
                     continue
                 }
-                let out = try runner.run(v, comm: comm, nvshmem: stencil)
+                if v == .ncclLSA, let reason = lsaUnavailable {
+                    if job.reports { print(table.skipped(v, ranks: n, reason: reason)) }
+                    continue
+                }
+                let out: JacobiOutcome
+                do { out = try runner.run(v, comm: comm, nvshmem: stencil, lsa: lsa) } catch let e as NCCLDeviceUnavailable {
+                    if job.reports { print(table.skipped(v, ranks: n, reason: e.reason)) }
+                    continue
+                }
                 wrong += out.wrong ?? 0
                 guard job.reports else { continue }
                 print(table.row(out))

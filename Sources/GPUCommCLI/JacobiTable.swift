@@ -33,7 +33,12 @@ struct JacobiTable {
     }
 
     func notBuilt(_ v: JacobiVariant, ranks: Int) -> String {
-        String(format: "  %-15@ %4d  not built yet (needs the NCCL device-API helper)", v.rawValue, ranks)
+        String(format: "  %-15@ %4d  not built yet", v.rawValue, ranks)
+    }
+
+    /// A variant that cannot run here (e.g. nccl_lsa without NCCL's device API), with why.
+    func skipped(_ v: JacobiVariant, ranks: Int, reason: String) -> String {
+        String(format: "  %-15@ %4d  skipped: %@", v.rawValue, ranks, reason)
     }
 
     /// multi-gpu-programming-models' -csv line: variant, nx, ny, iter_max, nccheck, num_gpus, 1, runtime, runtime_serial.

@@ -2,17 +2,19 @@ import CGPU
 import GPU
 
 /// The few entry points beyond the GPU module's tables that Jacobi needs, resolved once:
-/// page-locked host memory and asynchronous device-to-host copies (CUDA driver), and NVSHMEM's
-/// on-stream float sum reduction.
+/// page-locked (and device-mapped) host memory and asynchronous device-to-host copies (CUDA
+/// driver), and NVSHMEM's on-stream float sum reduction.
 final class HostCalls: @unchecked Sendable {
     typealias HostAlloc = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>?, Int, UInt32) -> Int32
     typealias FreeHost = @convention(c) (UnsafeMutableRawPointer?) -> Int32
     typealias CopyDtoHAsync = @convention(c) (UnsafeMutableRawPointer?, UInt64, Int, CUstream?) -> Int32
+    typealias HostGetDevicePointer = @convention(c) (UnsafeMutablePointer<UInt64>?, UnsafeMutableRawPointer?, UInt32) -> Int32
 
     let cuda: CUDA
     let hostAlloc: HostAlloc
     let freeHost: FreeHost
     let copyDtoHAsync: CopyDtoHAsync
+    let hostGetDevicePointer: HostGetDevicePointer
 
     init(cuda: CUDA) throws {
         self.cuda = cuda
@@ -29,20 +31,34 @@ final class HostCalls: @unchecked Sendable {
         hostAlloc = try sym("cuMemHostAlloc")
         freeHost = try sym("cuMemFreeHost")
         copyDtoHAsync = try sym("cuMemcpyDtoHAsync")
+        hostGetDevicePointer = try sym("cuMemHostGetDevicePointer")
     }
 }
 
-/// Page-locked host memory (`cuMemHostAlloc`), freed with `cuMemFreeHost`.
+/// Page-locked host memory (`cuMemHostAlloc`), freed with `cuMemFreeHost`; zeroed.
 final class PinnedBuffer: @unchecked Sendable {
     let calls: HostCalls
     let pointer: UnsafeMutableRawPointer
+    /// With `mapped`, the address kernels store to (`cuMemHostGetDevicePointer`), else 0.
+    let deviceAddress: UInt64
 
-    init(_ calls: HostCalls, device: Device, bytes: Int) throws {
+    /// `mapped`: CU_MEMHOSTALLOC_DEVICEMAP, so kernels can write it directly (every context
+    /// supports mapped pinned memory since CUDA 3.2, cuda.h on CU_CTX_MAP_HOST).
+    init(_ calls: HostCalls, device: Device, bytes: Int, mapped: Bool = false) throws {
         self.calls = calls
         try device.makeCurrent()
         var p: UnsafeMutableRawPointer?
-        try calls.cuda.check(calls.hostAlloc(&p, bytes, 0), "cuMemHostAlloc(\(bytes))")
+        try calls.cuda.check(calls.hostAlloc(&p, bytes, mapped ? 0x02 : 0), "cuMemHostAlloc(\(bytes)\(mapped ? ", DEVICEMAP" : ""))")
         pointer = p!
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        var d: UInt64 = 0
+        if mapped {
+            do { try calls.cuda.check(calls.hostGetDevicePointer(&d, pointer, 0), "cuMemHostGetDevicePointer") } catch {
+                _ = calls.freeHost(pointer)
+                throw error
+            }
+        }
+        deviceAddress = d
     }
 
     /// Enqueues a copy of `bytes` from device address `src` into this buffer on `stream` (`cuMemcpyDtoHAsync`).

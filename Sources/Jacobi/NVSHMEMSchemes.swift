@@ -8,6 +8,7 @@ public final class NVSHMEMStencil: @unchecked Sendable {
     let perElement: Kernel
     let block: Kernel
     let signalled: Kernel
+    let normFinish: Kernel
     let sum: NVSHMEMFloatSum
 
     public init(session: NVSHMEMSession, compiler: RuntimeCompiler) throws {
@@ -18,32 +19,25 @@ public final class NVSHMEMStencil: @unchecked Sendable {
         perElement = try m.function("gc_jacobi_shmem_p")
         block = try m.function("gc_jacobi_shmem_block")
         signalled = try m.function("gc_jacobi_shmem_opt")
+        normFinish = try m.function("gc_jacobi_shmem_norm_finish")
         sum = try NVSHMEMFloatSum(session.lib)
     }
 }
 
-/// nvshmem (per-element puts), nvshmem_block (block puts) — each iteration ends with
-/// nvshmemx_barrier_all_on_stream — and nvshmem_opt (block puts and signals, neighbour-only sync).
+/// nvshmem (per-element puts) and nvshmem_block (block puts): each iteration ends with
+/// nvshmemx_barrier_all_on_stream; the norm by nvshmemx_float_sum_reduce_on_stream.
 final class NVSHMEMScheme: HaloScheme {
-    enum Kind { case perElement, block, signalled }
+    enum Kind { case perElement, block }
 
     let c: RankContext
     let k: NVSHMEMStencil
     let kind: Kind
     let buffers: [DeviceBuffer]
-    /// nvshmem_opt: sig[0] from the top neighbour, sig[1] from the bottom one (symmetric u64 × 2).
-    let signals: DeviceBuffer
-    /// Iterations enqueued so far by this scheme (warm-up included): the signal count to wait for.
-    private var done = 0
     private let args = ArgumentCache()
 
     init(_ c: RankContext, stencil: NVSHMEMStencil, kind: Kind) throws {
         self.c = c; self.k = stencil; self.kind = kind
         buffers = try (0..<2).map { _ in try stencil.session.allocate(bytes: c.bufferBytes) }
-        signals = try stencil.session.allocate(bytes: 16)
-        try signals.fill(byte: 0, on: c.compute)
-        try c.compute.synchronize()
-        stencil.session.barrier()
     }
 
     func makeNorm() throws -> (local: DeviceBuffer, global: DeviceBuffer) {
@@ -56,28 +50,62 @@ final class NVSHMEMScheme: HaloScheme {
 
     func step(_ j: Int, norm: DeviceBuffer?) throws {
         let a = buffers[j % 2], aNew = buffers[(j + 1) % 2], rows = c.interior, nx = c.nx
-        let tail: [any KernelArgument] = [Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0)]
-        let grid = StencilKernels.grid(nx: nx, rows: rows.count)
-        switch kind {
-        case .perElement, .block:
-            let args = args.get(ArgumentCache.key(kind == .block ? 1 : 0, j % 2, norm)) {
-                StencilKernels.head(aNew: aNew, a: a, norm: norm, rows: rows, nx: nx) + tail
-            }
-            try (kind == .block ? k.block : k.perElement).launch(grid: grid, block: StencilKernels.blockX, stream: c.compute, arguments: args)
-            k.session.lib.barrierAllOnStream(c.compute.raw)
-        case .signalled:
-            // The wait count changes every iteration: marshalled here (a few hundred ns).
-            let wait = UInt64(done) * UInt64(StencilKernels.blocksX(nx: nx))
-            let args = KernelArguments(StencilKernels.head(aNew: aNew, a: a, norm: norm, rows: rows, nx: nx) + tail
-                                       + [UInt64(signals.address), wait])
-            try k.signalled.launch(grid: grid, block: StencilKernels.blockX, stream: c.compute, arguments: args)
+        let args = args.get(ArgumentCache.key(kind == .block ? 1 : 0, j % 2, norm)) {
+            StencilKernels.head(aNew: aNew, a: a, norm: norm, rows: rows, nx: nx)
+                + [Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0)]
         }
+        try (kind == .block ? k.block : k.perElement).launch(grid: StencilKernels.grid(nx: nx, rows: rows.count),
+                                                             block: StencilKernels.blockX, stream: c.compute, arguments: args)
+        k.session.lib.barrierAllOnStream(c.compute.raw)
+    }
+
+    func finishRun() throws {}
+    func quiesce() throws { k.session.barrier() }
+}
+
+/// nvshmem_opt: block puts and signals, each PE waits only for its two neighbours, and the
+/// device-side norm (cuda/jacobi_fused.cu): one kernel per iteration, nothing else on the stream.
+final class NVSHMEMOptScheme: DeviceNormScheme {
+    let c: RankContext
+    let k: NVSHMEMStencil
+    let buffers: [DeviceBuffer]
+    /// sig[0] from the top neighbour, sig[1] from the bottom one (symmetric u64 × 2).
+    let signals: DeviceBuffer
+    /// The norm area (symmetric, DeviceNormLayout).
+    let norm: DeviceBuffer
+    /// Iterations enqueued so far by this scheme (warm-up included): the signal count to wait for.
+    private var done = 0
+
+    init(_ c: RankContext, stencil: NVSHMEMStencil) throws {
+        self.c = c; self.k = stencil
+        buffers = try (0..<2).map { _ in try stencil.session.allocate(bytes: c.bufferBytes) }
+        signals = try stencil.session.allocate(bytes: 16)
+        norm = try stencil.session.allocate(bytes: DeviceNormLayout(ranks: c.ranks).bytes)
+        try signals.fill(byte: 0, on: c.compute)
+        try norm.fill(byte: 0, on: c.compute)
+        try c.compute.synchronize()
+        stencil.session.barrier()
+    }
+
+    func step(_ j: Int, norm n: DeviceNormStep) throws {
+        let a = buffers[j % 2], aNew = buffers[(j + 1) % 2], rows = c.interior, nx = c.nx
+        let blocksX = StencilKernels.blocksX(nx: nx)
+        // The wait count and the tags change every iteration: marshalled here (a few hundred ns).
+        let args = KernelArguments([UInt64(aNew.address), UInt64(a.address), UInt64(norm.address), Int32(rows.lowerBound),
+                                    Int32(rows.upperBound), Int32(nx), Int32(blocksX), n.publish,
+                                    Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0),
+                                    UInt64(signals.address), UInt64(done) * UInt64(blocksX), n.assemble, n.out])
+        try k.signalled.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count), block: StencilKernels.blockX,
+                               stream: c.compute, arguments: args)
         done += 1
     }
 
-    /// Every PE's puts of the run have landed and been read before anyone goes on.
-    func finishRun() throws {
-        if kind == .signalled { k.session.lib.barrierAllOnStream(c.compute.raw) }
+    /// The last check is assembled, then every PE's puts of the run have landed and been read before anyone goes on.
+    func finishRun(norm n: DeviceNormStep) throws {
+        if n.assemble != 0 {
+            try k.normFinish.launch(grid: 1, block: 32, stream: c.compute, args: [UInt64(norm.address), n.assemble, n.out])
+        }
+        k.session.lib.barrierAllOnStream(c.compute.raw)
     }
 
     func quiesce() throws { k.session.barrier() }

@@ -72,28 +72,40 @@ public final class JacobiRunner {
         try end.record(on: c.compute)
         try end.synchronize()
         let kernelGBps = Double(problem.bytesPerIteration) * Double(reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9
-        let (seconds, norm) = try measure(s, c, overlapsNorm: false)
+        let (seconds, norm) = try measure(s, c)
         reference = s
         return JacobiBaseline(seconds: seconds, norm: norm, copyGBps: copyGBps, kernelGBps: kernelGBps)
     }
 
-    /// Runs one multi-GPU variant (every rank must call it with the same arguments).
-    public func run(_ v: JacobiVariant, comm: Communicator?, nvshmem: NVSHMEMStencil?) throws -> JacobiOutcome {
+    /// Runs one multi-GPU variant (every rank must call it with the same arguments). Throws
+    /// `NCCLDeviceUnavailable` for nccl_lsa when the ranks are not all in one LSA team.
+    public func run(_ v: JacobiVariant, comm: Communicator?, nvshmem: NVSHMEMStencil?, lsa: NCCLLSAStencil? = nil) throws -> JacobiOutcome {
         guard let reference else { throw JacobiRunError("internal: run(_:) before runBaseline()") }
         let c = try RankContext(device: device, problem: problem, rank: rank, ranks: ranks, kernels: kernels)
-        let s: HaloScheme
+        let s: JacobiScheme
         switch v {
-        case .singleGPU, .ncclLSA: throw JacobiRunError("internal: \(v.rawValue) is not a multi-GPU scheme here")
+        case .singleGPU: throw JacobiRunError("internal: \(v.rawValue) is not a multi-GPU scheme here")
         case .nccl, .ncclOverlap, .ncclGraphs, .ncclUB, .ncclSymm:
             guard let comm else { throw JacobiRunError("internal: \(v.rawValue) without a communicator") }
             let schedule: NCCLScheme.Schedule = v == .nccl ? .plain : v == .ncclOverlap ? .overlap : .graphs
             let memory: NCCLScheme.Memory = v == .ncclUB ? .registered : v == .ncclSymm ? .window : .device
             s = try NCCLScheme(c, comm: comm, schedule: schedule, memory: memory)
-        case .nvshmem, .nvshmemBlock, .nvshmemOpt:
+        case .nvshmem, .nvshmemBlock:
             guard let nvshmem else { throw JacobiRunError("internal: \(v.rawValue) without NVSHMEM") }
-            s = try NVSHMEMScheme(c, stencil: nvshmem, kind: v == .nvshmem ? .perElement : v == .nvshmemBlock ? .block : .signalled)
+            s = try NVSHMEMScheme(c, stencil: nvshmem, kind: v == .nvshmem ? .perElement : .block)
+        case .nvshmemOpt:
+            guard let nvshmem else { throw JacobiRunError("internal: \(v.rawValue) without NVSHMEM") }
+            s = try NVSHMEMOptScheme(c, stencil: nvshmem)
+        case .ncclLSA:
+            guard let lsa else { throw JacobiRunError("internal: \(v.rawValue) without the NCCL device-API kernels") }
+            s = try NCCLLSAScheme(c, stencil: lsa)
         }
-        let (mine, norm) = try measure(s, c, overlapsNorm: v.overlapsNorm)
+        let mine: Double, norm: Double?
+        switch s {
+        case let d as DeviceNormScheme where v.overlapsNorm: (mine, norm) = try measure(d, c)
+        case let h as HaloScheme where !v.overlapsNorm: (mine, norm) = try measure(h, c)
+        default: throw JacobiRunError("internal: \(v.rawValue)'s scheme does not match its overlapsNorm")
+        }
         let seconds = try channel.allGatherDoubles([mine]).map { $0[0] }.max() ?? mine
         // Check: local rows 1 ... rows against the reference's global rows firstRow ...
         let result = s.buffers[problem.iterations % 2]
@@ -105,41 +117,14 @@ public final class JacobiRunner {
         return JacobiOutcome(variant: v, ranks: ranks, seconds: seconds, wrong: wrong, norm: norm)
     }
 
-    /// Warm-up, re-initialise, then the timed iterations between two job-wide barriers. Returns this
-    /// rank's host time and the last norm. The host waits for each norm check (or, with
-    /// `overlapsNorm`, for the one before it), as the samples' convergence check does.
-    func measure(_ s: HaloScheme, _ c: RankContext, overlapsNorm: Bool) throws -> (Double, Double?) {
-        let norms = problem.normEvery > 0 ? [try s.makeNorm(), try s.makeNorm()] : []
-        let pinned = try norms.map { _ in try PinnedBuffer(calls, device: device, bytes: 4) }
-        let events = try norms.map { _ in try Event(device: device) }
+    /// Re-initialise, warm up, quiesce, re-initialise, then `iterate(iterations)` timed between
+    /// two job-wide barriers. Returns this rank's host time.
+    private func timed(_ s: JacobiScheme, _ c: RankContext, _ iterate: (Int) throws -> Void) throws -> Double {
         func reset() throws {
             try kernels.reset(s.buffers[0], s.buffers[1], offset: c.slab.firstRow - 1, rows: c.slab.rows + 2,
                               nx: problem.nx, ny: problem.ny, on: c.compute)
             try c.compute.synchronize()
             try s.quiesce()
-        }
-        var lastNorm: Double?
-        func iterate(_ n: Int) throws {
-            var checks = 0
-            var previous: Int?
-            for j in 0..<n {
-                let slot = problem.computesNorm(j) ? checks % 2 : nil
-                if let slot { try norms[slot].local.fill(byte: 0, on: c.compute); checks += 1 }
-                try s.step(j, norm: slot.map { norms[$0].local })
-                guard let slot else { continue }
-                try s.reduceNorm(local: norms[slot].local, global: norms[slot].global)
-                try pinned[slot].copy(from: norms[slot].global.address, bytes: 4, on: c.compute)
-                try events[slot].record(on: c.compute)
-                let wait = overlapsNorm ? previous : slot
-                if let w = wait {
-                    try events[w].synchronize()
-                    lastNorm = Double(pinned[w].pointer.load(as: Float.self)).squareRoot()
-                }
-                previous = slot
-            }
-            try s.finishRun()
-            try c.compute.synchronize()
-            if overlapsNorm, let p = previous { lastNorm = Double(pinned[p].pointer.load(as: Float.self)).squareRoot() }
         }
         try reset()
         if problem.warmup > 0 { try iterate(problem.warmup) }
@@ -150,6 +135,67 @@ public final class JacobiRunner {
         try iterate(problem.iterations)
         let t1 = DispatchTime.now().uptimeNanoseconds
         try s.quiesce()
-        return (Double(t1 - t0) * 1e-9, lastNorm)
+        return Double(t1 - t0) * 1e-9
+    }
+
+    /// Host-side norm: each check is zeroed, summed over ranks by the scheme's collective, copied
+    /// to page-locked memory, and the host waits for it, as the samples' convergence check does.
+    /// Returns this rank's host time and the last norm.
+    func measure(_ s: HaloScheme, _ c: RankContext) throws -> (Double, Double?) {
+        let norms = problem.normEvery > 0 ? [try s.makeNorm(), try s.makeNorm()] : []
+        let pinned = try norms.map { _ in try PinnedBuffer(calls, device: device, bytes: 4) }
+        let events = try norms.map { _ in try Event(device: device) }
+        var lastNorm: Double?
+        let seconds = try timed(s, c) { n in
+            var checks = 0
+            for j in 0..<n {
+                let slot = problem.computesNorm(j) ? checks % 2 : nil
+                if let slot { try norms[slot].local.fill(byte: 0, on: c.compute); checks += 1 }
+                try s.step(j, norm: slot.map { norms[$0].local })
+                guard let slot else { continue }
+                try s.reduceNorm(local: norms[slot].local, global: norms[slot].global)
+                try pinned[slot].copy(from: norms[slot].global.address, bytes: 4, on: c.compute)
+                try events[slot].record(on: c.compute)
+                try events[slot].synchronize()
+                lastNorm = Double(pinned[slot].pointer.load(as: Float.self)).squareRoot()
+            }
+            try s.finishRun()
+            try c.compute.synchronize()
+        }
+        return (seconds, lastNorm)
+    }
+
+    /// Device-side norm (`DeviceNormPlan`): one kernel per iteration, an event after each kernel
+    /// that assembles a check, and the host reads each check from mapped page-locked memory
+    /// while a later kernel is queued. Returns this rank's host time and the last norm.
+    func measure(_ s: DeviceNormScheme, _ c: RankContext) throws -> (Double, Double?) {
+        let out = try PinnedBuffer(calls, device: device, bytes: 16, mapped: true)
+        let events = try (0..<2).map { _ in try Event(device: device) }
+        var tag: UInt32 = 1
+        var lastNorm: Double?
+        func read(_ t: UInt32) throws {
+            let w = out.pointer.load(fromByteOffset: 8 * DeviceNormLayout.hostWord(tag: t), as: UInt64.self)
+            guard UInt32(truncatingIfNeeded: w >> 32) == t else {
+                throw JacobiRunError("device-side norm: check \(t) came back with tag \(w >> 32)"
+                                     + (UInt32(truncatingIfNeeded: w >> 32) == DeviceNormLayout.brokenTag ? " (a rank's slot held another check)" : ""))
+            }
+            lastNorm = Double(Float(bitPattern: UInt32(truncatingIfNeeded: w))).squareRoot()
+        }
+        let seconds = try timed(s, c) { n in
+            let plan = DeviceNormPlan(problem: problem, iterations: n, firstTag: tag)
+            tag = plan.nextTag
+            for (j, p) in plan.steps.enumerated() {
+                try s.step(j, norm: DeviceNormStep(publish: p.publish, assemble: p.assemble, out: out.deviceAddress))
+                if p.assemble != 0 { try events[DeviceNormLayout.hostWord(tag: p.assemble)].record(on: c.compute) }
+                if let t = p.read {
+                    try events[DeviceNormLayout.hostWord(tag: t)].synchronize()
+                    try read(t)
+                }
+            }
+            try s.finishRun(norm: DeviceNormStep(assemble: plan.finishAssemble, out: out.deviceAddress))
+            try c.compute.synchronize()
+            for t in plan.readAtEnd { try read(t) }
+        }
+        return (seconds, lastNorm)
     }
 }

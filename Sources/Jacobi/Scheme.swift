@@ -33,13 +33,22 @@ public final class RankContext: @unchecked Sendable {
     var topHaloRow: Int { problem.slabs(ranks: ranks)[top].rows + 1 }
 }
 
-/// One variant's way of doing an iteration: the stencil plus the halo exchange.
+/// What every variant's way of running has: its two grid buffers and the host-side quiesce.
 ///
-/// A variant owns its two grid buffers (plain, registered, window or symmetric memory) and its
-/// norm buffers. Iteration j reads `buffers[j % 2]` and writes `buffers[(j + 1) % 2]`. Adding a
-/// variant is one more conforming class and one line in `JacobiSchemes.make`.
-protocol HaloScheme: AnyObject {
+/// A variant owns its two grid buffers (plain, registered, window or symmetric memory). Iteration
+/// j reads `buffers[j % 2]` and writes `buffers[(j + 1) % 2]`. Adding a variant is one more
+/// conforming class (`HaloScheme` or `DeviceNormScheme`) and one line in `JacobiRunner.run`.
+protocol JacobiScheme: AnyObject {
     var buffers: [DeviceBuffer] { get }
+    /// Host side, after the compute stream is idle: every rank's transfers have completed, and
+    /// no rank goes on (e.g. into a re-initialisation of a grid a neighbour writes into) before
+    /// every rank got here.
+    func quiesce() throws
+}
+
+/// A variant whose norm is summed over ranks by a host-enqueued operation after the stencil
+/// (ncclAllReduce, nvshmemx_float_sum_reduce_on_stream), and the host waits for each check.
+protocol HaloScheme: JacobiScheme {
     /// A norm accumulator and the buffer its sum over ranks lands in (4 bytes each).
     func makeNorm() throws -> (local: DeviceBuffer, global: DeviceBuffer)
     /// Enqueues iteration `j` on the context's compute stream (adding to `norm` when given).
@@ -48,8 +57,6 @@ protocol HaloScheme: AnyObject {
     func reduceNorm(local: DeviceBuffer, global: DeviceBuffer) throws
     /// Enqueues what must follow the last iteration of a run (outstanding transfers land).
     func finishRun() throws
-    /// Host side, after the compute stream is idle: every rank's transfers have completed.
-    func quiesce() throws
 }
 
 /// Iteration-invariant kernel arguments, marshalled once per (kind, parity, norm slot) so the

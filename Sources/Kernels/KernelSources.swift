@@ -21,8 +21,17 @@ public enum KernelSources {
     public static var ipcBarrier: String { String(decoding: PackageResources.ipc_barrier_cu, as: UTF8.self) }
     /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
     public static var jacobi: String { String(decoding: PackageResources.jacobi_cu, as: UTF8.self) }
-    /// NVSHMEM Jacobi kernels: cuda/jacobi_nvshmem.cu appended to cuda/jacobi.cu, whose device functions it uses.
-    public static var jacobiNVSHMEM: String { jacobi + "\n" + String(decoding: PackageResources.jacobi_nvshmem_cu, as: UTF8.self) }
+    /// What the kernels that exchange halos themselves share: block placement and the device-side norm (see cuda/jacobi_fused.cu).
+    static var jacobiFused: String { String(decoding: PackageResources.jacobi_fused_cu, as: UTF8.self) }
+    /// NVSHMEM Jacobi kernels: cuda/jacobi_nvshmem.cu appended to cuda/jacobi.cu and cuda/jacobi_fused.cu, whose device functions it uses.
+    public static var jacobiNVSHMEM: String {
+        jacobi + "\n" + jacobiFused + "\n" + String(decoding: PackageResources.jacobi_nvshmem_cu, as: UTF8.self)
+    }
+    /// NCCL device-API (LSA) Jacobi kernels: cuda/jacobi_nccl_lsa.cu appended to cuda/jacobi.cu and
+    /// cuda/jacobi_fused.cu. Compile as NCCL device code with "gc_nccl_lsa.cuh" in memory.
+    public static var jacobiNCCLLSA: String {
+        jacobi + "\n" + jacobiFused + "\n" + String(decoding: PackageResources.jacobi_nccl_lsa_cu, as: UTF8.self)
+    }
 
     /// How a source is compiled: plain NVRTC to a cubin, or relocatable LTO-IR linked with a
     /// device library (NVSHMEM's `libnvshmem_device.a`), or NCCL device-API code (NVRTC against the
@@ -42,6 +51,7 @@ public enum KernelSources {
             ("ipc_barrier", .plain, ipcBarrier),
             ("jacobi", .plain, jacobi),
             ("jacobi_nvshmem", .nvshmem, jacobiNVSHMEM),
+            ("jacobi_nccl_lsa", .ncclDevice, jacobiNCCLLSA),
         ]
     }
 }

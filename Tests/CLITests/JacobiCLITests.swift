@@ -63,5 +63,7 @@ import Results
         let line = Self.table.row(out)
         #expect(line.contains("nccl") && line.contains("75.0%") && line.contains("200.00") && line.hasSuffix("-"))
         #expect(Self.table.notBuilt(.ncclLSA, ranks: 4).contains("not built yet"))
+        let skipped = Self.table.skipped(.ncclLSA, ranks: 4, reason: "NCCL's load/store team has 2 of 4 ranks")
+        #expect(skipped.hasPrefix("  nccl_lsa") && skipped.hasSuffix("skipped: NCCL's load/store team has 2 of 4 ranks") && !skipped.contains("\n"))
     }
 }

@@ -1,6 +1,6 @@
 // NVSHMEM Jacobi kernels. Compiled appended to jacobi.cu (which defines jacobi_rows,
-// block_norm_add, NoRowHook, JBX, JROWS) by NVRTC with -rdc -dlto -default-device and linked
-// with libnvshmem_device.a by nvJitLink.
+// block_norm_add, NoRowHook, JBX, JROWS) and jacobi_fused.cu (BlockPlace, place, the device-side
+// norm) by NVRTC with -rdc -dlto -default-device and linked with libnvshmem_device.a by nvJitLink.
 //
 // Launch contract (all: 1-D grid of nbx * nby blocks of JBX threads, as gc_jacobi; a_new and a
 // symmetric (nvshmem_malloc) and swapped in step on every PE; plain cuLaunchKernel)
@@ -12,7 +12,8 @@
 //   gc_jacobi_shmem_block(same arguments)
 //     gc_jacobi, then each block holding row iy_start (iy_end-1) sends its JBX-column segment of
 //     that row with one nvshmemx_float_put_nbi_block. Host orders with barrier_all_on_stream.
-//   gc_jacobi_shmem_opt(same arguments, u64* sig, u64 wait)
+//   gc_jacobi_shmem_opt(a_new, a, norm, iy_start, iy_end, nx, nbx, publish, top_pe, top_iy,
+//                       bottom_pe, bottom_iy, u64* sig, u64 wait, unsigned assemble, u64* out)
 //     sig is symmetric: sig[0] counts segments received from the top neighbour, sig[1] from the
 //     bottom one. Blocks holding row iy_start first wait until sig[0] >= wait, blocks holding
 //     iy_end-1 until sig[1] >= wait (wait = nbx * iterations done before this one: the
@@ -21,6 +22,13 @@
 //     segment (nvshmemx_float_put_nbi_block, nvshmem_fence by every thread, barrier, then one
 //     thread's nvshmemx_signal_op adds 1 to sig[1] on top_pe, to sig[0] on bottom_pe).
 //     No global barrier: each PE waits only for its two neighbours.
+//     The norm is jacobi_fused.cu's device-side protocol: norm is this PE's symmetric norm area
+//     (16 + 16 * npes bytes), publish / assemble the tags (0 = none), out the device address of
+//     page-locked host memory (2 words). Slots are written with nvshmemx_signal_op(SET) to every
+//     PE and waited for with nvshmem_signal_wait_until(GE, tag << 32).
+//   gc_jacobi_shmem_norm_finish(norm, assemble, out)
+//     One thread: assembles check `assemble` as above (after the last iteration of a run whose
+//     last iteration computed a norm). The host follows it with nvshmemx_barrier_all_on_stream.
 
 // NVSHMEM 3.3/3.4 headers use std::is_signed/is_unsigned/is_integral, which NVRTC's libc++-less
 // environment lacks: alias them from libcu++ (can go once only NVSHMEM >= 3.8 is supported).
@@ -52,23 +60,6 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_p(float* a_new
     if (calc_norm) block_norm_add(s, norm);
 }
 
-// This block's first column and width, and whether it holds the first / last interior row.
-struct BlockPlace {
-    int x0, n, row0;
-    bool first, last;
-};
-
-__device__ __forceinline__ BlockPlace place(int iy_start, int iy_end, int nx, int nbx) {
-    const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
-    BlockPlace p;
-    p.row0 = iy_start + by * JROWS;
-    p.x0 = bx * JBX + 1;
-    p.n = min(JBX, nx - 1 - p.x0);
-    p.first = p.row0 == iy_start;
-    p.last = p.row0 <= iy_end - 1 && iy_end - 1 < p.row0 + JROWS;
-    return p;
-}
-
 extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_block(float* a_new, const float* a, float* norm, int iy_start,
                                                                         int iy_end, int nx, int nbx, int calc_norm, int top_pe,
                                                                         int top_iy, int bottom_pe, int bottom_iy) {
@@ -80,10 +71,26 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_block(float* a
     if (calc_norm) block_norm_add(s, norm);
 }
 
-extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_new, const float* a, float* norm, int iy_start,
-                                                                      int iy_end, int nx, int nbx, int calc_norm, int top_pe,
+// The last block's share of the norm protocol (thread 0): assemble, then publish.
+__device__ __forceinline__ void gc_shmem_norm(unsigned char* norm, unsigned publish, unsigned assemble, u64* out) {
+    const int npes = nvshmem_n_pes(), me = nvshmem_my_pe();
+    const float mine = gc_norm_take(norm, publish);
+    if (assemble) {
+        gc_norm_assemble(assemble, npes, out, [&](int p) {
+            return (u64)nvshmem_signal_wait_until((uint64_t*)gc_norm_slot(norm, npes, assemble, p), NVSHMEM_CMP_GE, (u64)assemble << 32);
+        });
+    }
+    if (publish) {
+        uint64_t* slot = (uint64_t*)gc_norm_slot(norm, npes, publish, me);
+        for (int p = 0; p < npes; p++) nvshmemx_signal_op(slot, GC_NORM_WORD(publish, mine), NVSHMEM_SIGNAL_SET, p);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_new, const float* a, unsigned char* norm, int iy_start,
+                                                                      int iy_end, int nx, int nbx, unsigned publish, int top_pe,
                                                                       int top_iy, int bottom_pe, int bottom_iy,
-                                                                      unsigned long long* sig, unsigned long long wait) {
+                                                                      unsigned long long* sig, unsigned long long wait,
+                                                                      unsigned assemble, u64* out) {
     const BlockPlace p = place(iy_start, iy_end, nx, nbx);
     if (threadIdx.x == 0 && (p.first || p.last)) {
         if (p.first) nvshmem_signal_wait_until((uint64_t*)sig, NVSHMEM_CMP_GE, wait);
@@ -105,5 +112,14 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_n
             if (p.last) nvshmemx_signal_op((uint64_t*)sig, 1, NVSHMEM_SIGNAL_ADD, bottom_pe);
         }
     }
-    if (calc_norm) block_norm_add(s, norm);
+    if (gc_norm_last_block(s, norm, publish, assemble)) gc_shmem_norm(norm, publish, assemble, out);
+}
+
+extern "C" __global__ void gc_jacobi_shmem_norm_finish(unsigned char* norm, unsigned assemble, u64* out) {
+    if (assemble && threadIdx.x == 0 && blockIdx.x == 0) {
+        const int npes = nvshmem_n_pes();
+        gc_norm_assemble(assemble, npes, out, [&](int p) {
+            return (u64)nvshmem_signal_wait_until((uint64_t*)gc_norm_slot(norm, npes, assemble, p), NVSHMEM_CMP_GE, (u64)assemble << 32);
+        });
+    }
 }

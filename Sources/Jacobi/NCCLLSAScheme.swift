@@ -1,0 +1,128 @@
+import GPU
+import Kernels
+
+/// The nccl_lsa kernels (cuda/jacobi_nccl_lsa.cu) compiled against the loaded NCCL's device
+/// headers and loaded on the communicator's device. Throws `NCCLDeviceUnavailable` (one line)
+/// when NCCL has no device API, its headers are missing or do not compile.
+public final class NCCLLSAStencil: @unchecked Sendable {
+    let comm: Communicator
+    let api: NCCLDevice
+    let module: Module
+    let step: Kernel
+    let finish: Kernel
+
+    public init(comm: Communicator, compiler: RuntimeCompiler) throws {
+        self.comm = comm
+        api = try NCCLDevice(nccl: comm.nccl, compiler: compiler, arch: comm.device.arch)
+        module = try api.module(name: "jacobi_nccl_lsa", source: KernelSources.jacobiNCCLLSA,
+                                headers: [InMemoryHeader(name: "gc_nccl_lsa.cuh", source: KernelSources.ncclLSAHelpers)],
+                                device: comm.device)
+        step = try module.function("gc_jacobi_lsa")
+        finish = try module.function("gc_jacobi_lsa_finish")
+    }
+}
+
+/// Where everything of nccl_lsa lives in its symmetric window (the same on every rank): both
+/// grid buffers, the norm area (DeviceNormLayout) and the halo flags `u32 flag[2][blocksX]`
+/// (flag[0][bx] from the top neighbour's last-row block bx, flag[1][bx] from the bottom
+/// neighbour's first-row block bx).
+struct LSAWindowLayout: Equatable {
+    /// Regions start on this boundary (16-byte stores need 16; pages keep views tidy).
+    static let alignment = 4096
+    let bufferBytes: Int
+    let blocksX: Int
+    let norm: DeviceNormLayout
+    /// Offsets of buffers[0] and buffers[1].
+    let grid: [Int]
+    let normOffset: Int
+    let flagOffset: Int
+    /// Window size: a multiple of 4096 (what ncclCommWindowRegister takes).
+    let bytes: Int
+
+    init(bufferBytes: Int, ranks: Int, blocksX: Int) {
+        precondition(bufferBytes > 0 && ranks > 0 && blocksX > 0)
+        func up(_ n: Int) -> Int { (n + Self.alignment - 1) / Self.alignment * Self.alignment }
+        self.bufferBytes = bufferBytes
+        self.blocksX = blocksX
+        norm = DeviceNormLayout(ranks: ranks)
+        grid = [0, up(bufferBytes)]
+        normOffset = grid[1] + up(bufferBytes)
+        flagOffset = normOffset + up(norm.bytes)
+        bytes = flagOffset + up(2 * 4 * blocksX)
+    }
+
+    /// Where the control words start and how many bytes they take (zeroed once at creation).
+    var control: (offset: Int, bytes: Int) { (normOffset, bytes - normOffset) }
+
+    /// Byte offset of the flag block `block` of the neighbour on `side` stores into.
+    enum Side: Int { case top = 0, bottom = 1 }
+    func flag(from side: Side, block: Int) -> Int { flagOffset + 4 * (side.rawValue * blocksX + block) }
+
+    /// The epoch the kernel of iteration `count` (0-based over the window's life) stores; it
+    /// waits until the flags reach the one before (`epoch - 1`; the kernel compares wrap-safe,
+    /// `(int)(flag - want) >= 0`, and zeroed flags let the first iteration go).
+    static func epoch(iteration count: Int) -> UInt32 { UInt32(truncatingIfNeeded: count + 1) }
+}
+
+/// nccl_lsa: NCCL device API (LSA). One kernel per iteration: boundary blocks wait for the
+/// neighbour's flags of the previous iteration, store their boundary row straight into the
+/// neighbour's halo row of a_new through the window, then release a flag; the device-side norm.
+final class NCCLLSAScheme: DeviceNormScheme {
+    let c: RankContext
+    let k: NCCLLSAStencil
+    let layout: LSAWindowLayout
+    let window: NCCLDeviceWindow
+    /// Views of the window that keep it alive (the runner checks a grid after the scheme's last use).
+    let buffers: [DeviceBuffer]
+    let norm: DeviceBuffer
+    /// Iterations enqueued so far (warm-up included): the epoch of the next one is done + 1.
+    private var done = 0
+
+    init(_ c: RankContext, stencil: NCCLLSAStencil) throws {
+        self.c = c; self.k = stencil
+        layout = LSAWindowLayout(bufferBytes: c.bufferBytes, ranks: c.ranks, blocksX: StencilKernels.blocksX(nx: c.nx))
+        window = try NCCLDeviceWindow(api: stencil.api, comm: stencil.comm, bytes: layout.bytes, lsaBarriers: 1)
+        guard window.lsaSize == c.ranks else {
+            throw NCCLDeviceUnavailable(reason: "NCCL's load/store team has \(window.lsaSize) of \(c.ranks) ranks: nccl_lsa needs every rank reachable by NVLink/P2P")
+        }
+        guard window.rank == c.rank, window.ranks == c.ranks else {
+            throw JacobiRunError("internal: the communicator's rank \(window.rank) of \(window.ranks) is not the job's \(c.rank) of \(c.ranks)")
+        }
+        let w = window, l = layout
+        func view(_ offset: Int, _ bytes: Int) -> DeviceBuffer {
+            DeviceBuffer(device: c.device, adopting: w.buffer.address + UInt64(offset), bytes: bytes) { _ in withExtendedLifetime(w) {} }
+        }
+        buffers = l.grid.map { view($0, c.bufferBytes) }
+        norm = view(l.normOffset, l.norm.bytes)
+        try view(l.control.offset, l.control.bytes).fill(byte: 0, on: c.compute)
+        try quiesce()  // nobody stores into our flags before they are zeroed
+    }
+
+    func step(_ j: Int, norm n: DeviceNormStep) throws {
+        let a = buffers[j % 2], aNew = buffers[(j + 1) % 2], rows = c.interior, nx = c.nx
+        let blocksX = StencilKernels.blocksX(nx: nx)
+        // The epoch and the tags change every iteration: marshalled here (a few hundred ns).
+        let args = KernelArguments([UInt64(aNew.address), UInt64(a.address), UInt64(norm.address), Int32(rows.lowerBound),
+                                    Int32(rows.upperBound), Int32(nx), Int32(blocksX), n.publish,
+                                    window.window, UInt64(layout.grid[(j + 1) % 2]), Int32(c.rank), Int32(c.ranks),
+                                    Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), UInt64(layout.flagOffset),
+                                    LSAWindowLayout.epoch(iteration: done), UInt64(layout.normOffset), n.assemble, n.out])
+        try k.step.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count), block: StencilKernels.blockX,
+                          stream: c.compute, arguments: args)
+        done += 1
+    }
+
+    /// The last check is assembled, then an LSA barrier: every rank's stores of the run have landed.
+    func finishRun(norm n: DeviceNormStep) throws {
+        try k.finish.launch(grid: 1, block: 32, stream: c.compute,
+                            args: [window.devCommArgument, UInt64(norm.address), n.assemble, n.out])
+    }
+
+    /// An LSA barrier kernel, waited for: every rank's earlier work (a re-initialisation of the
+    /// grid included) is done before any rank's next kernel stores into it.
+    func quiesce() throws {
+        try finishRun(norm: DeviceNormStep())
+        try c.compute.synchronize()
+        try k.comm.checkAsync()
+    }
+}

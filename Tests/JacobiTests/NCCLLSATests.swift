@@ -1,0 +1,62 @@
+import Kernels
+import Testing
+@testable import Jacobi
+
+/// nccl_lsa without a GPU: its window layout, the halo epochs, and what the Swift side assumes
+/// about the kernels' geometry.
+@Suite struct NCCLLSATests {
+    static let shapes: [(Int, Int)] = [(16384, 4), (16384, 2), (16384, 1), (1030, 4), (1030, 3), (4097, 8), (3, 2)]
+
+    /// Both grids, the norm area and the flags are disjoint, 4096-aligned, inside a window whose
+    /// size is a multiple of 4096 and the same on every rank (it depends only on the problem).
+    @Test(arguments: shapes)
+    func windowRegionsAreDisjointAndAligned(_ side: Int, _ ranks: Int) {
+        let p = JacobiProblem(nx: side, ny: side)
+        let bufferBytes = p.bufferRows(ranks: ranks) * p.nx * 4
+        let l = LSAWindowLayout(bufferBytes: bufferBytes, ranks: ranks, blocksX: StencilKernels.blocksX(nx: p.nx))
+        let regions = [(l.grid[0], bufferBytes), (l.grid[1], bufferBytes), (l.normOffset, l.norm.bytes),
+                       (l.flagOffset, 2 * 4 * l.blocksX)].sorted { $0.0 < $1.0 }
+        for (a, b) in zip(regions, regions.dropFirst()) { #expect(a.0 + a.1 <= b.0, "\(a) overlaps \(b)") }
+        #expect(regions.allSatisfy { $0.0 % LSAWindowLayout.alignment == 0 })
+        #expect(regions.last.map { $0.0 + $0.1 <= l.bytes } == true && l.bytes % 4096 == 0)
+        #expect(l.control.offset == l.normOffset && l.control.offset + l.control.bytes == l.bytes)
+        #expect(l.norm == DeviceNormLayout(ranks: ranks))
+        // Flags: one u32 per (side, column block), all distinct, inside the flag region.
+        let flags = [LSAWindowLayout.Side.top, .bottom].flatMap { s in (0..<l.blocksX).map { l.flag(from: s, block: $0) } }
+        #expect(Set(flags).count == 2 * l.blocksX)
+        #expect(flags.allSatisfy { $0 >= l.flagOffset && $0 + 4 <= l.bytes && $0 % 4 == 0 })
+    }
+
+    @Test func windowAt16384OnFourGPUs() {
+        let slab = (4096 + 2) * 16384 * 4  // bufferRows(4) × nx floats
+        let l = LSAWindowLayout(bufferBytes: slab, ranks: 4, blocksX: 128)
+        #expect(l.grid == [0, slab] && slab % 4096 == 0)
+        #expect(l.normOffset == 2 * slab && l.flagOffset == 2 * slab + 4096 && l.bytes == 2 * slab + 8192)
+        #expect(l.flag(from: .top, block: 0) == l.flagOffset && l.flag(from: .bottom, block: 5) == l.flagOffset + 4 * (128 + 5))
+    }
+
+    /// Iteration c stores epoch c + 1 (so the first waits for 0, what zeroed flags hold); the
+    /// count wraps at 32 bits instead of trapping.
+    @Test func epochs() {
+        #expect(LSAWindowLayout.epoch(iteration: 0) == 1 && LSAWindowLayout.epoch(iteration: 1009) == 1010)
+        #expect(LSAWindowLayout.epoch(iteration: Int(UInt32.max) - 1) == UInt32.max)
+        #expect(LSAWindowLayout.epoch(iteration: Int(UInt32.max)) == 0)
+    }
+
+    /// The Swift launch geometry is the kernels' (JBX, JROWS in cuda/jacobi.cu), and the nccl_lsa
+    /// source carries the kernels the scheme looks up.
+    @Test func kernelGeometryAndSymbols() {
+        #expect(KernelSources.jacobi.contains("#define JBX \(StencilKernels.blockX)\n"))
+        #expect(KernelSources.jacobi.contains("#define JROWS \(StencilKernels.rowsPerBlock)\n"))
+        let lsa = KernelSources.jacobiNCCLLSA
+        #expect(lsa.hasPrefix(KernelSources.jacobi) && lsa.contains("gc_jacobi_lsa(") && lsa.contains("gc_jacobi_lsa_finish("))
+        #expect(KernelSources.catalog.contains { $0.name == "jacobi_nccl_lsa" && $0.kind == .ncclDevice })
+    }
+
+    @Test func variants() throws {
+        #expect(JacobiVariant.allCases.allSatisfy { $0.isBuilt })
+        #expect(JacobiVariant.allCases.filter(\.overlapsNorm) == [.nvshmemOpt, .ncclLSA])
+        #expect(try JacobiVariant.parseList("nccl_lsa,nvshmem_opt") == [.ncclLSA, .nvshmemOpt])
+        #expect(JacobiVariant.ncclLSA.usesNCCL && !JacobiVariant.ncclLSA.usesNVSHMEM && JacobiVariant.ncclLSA.backend == "nccl")
+    }
+}
