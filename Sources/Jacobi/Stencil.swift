@@ -18,7 +18,14 @@ final class StencilKernels: @unchecked Sendable {
         countWrong = try module.function("gc_jacobi_count_wrong")
     }
 
-    static func blocksX(nx: Int) -> Int { (nx - 2 + blockX - 1) / blockX }
+    /// Columns each thread updates: 4 (16-byte loads and stores) when a row is a whole number of
+    /// 16-byte words, else 1 (jacobi_vec in jacobi.cu).
+    static func columnsPerThread(nx: Int) -> Int { nx % 4 == 0 ? 4 : 1 }
+    /// Block columns: ceil(nx / (4 × blockX)) with 4 columns per thread (from column 0), else
+    /// ceil((nx − 2) / blockX) (from column 1).
+    static func blocksX(nx: Int, threads: Int = blockX) -> Int {
+        columnsPerThread(nx: nx) == 4 ? (nx + 4 * threads - 1) / (4 * threads) : (nx - 2 + threads - 1) / threads
+    }
     static func grid(nx: Int, rows: Int) -> Int { blocksX(nx: nx) * ((rows + rowsPerBlock - 1) / rowsPerBlock) }
 
     /// Arguments of gc_jacobi and the NVSHMEM kernels' common head:

@@ -2,26 +2,25 @@ import GPU
 import Kernels
 
 /// One compile-time shape of the Jacobi kernel: rows per block (JROWS), rows per unrolled step
-/// (JUNROLL), threads per block (JBX), and whether each thread updates 4 columns (gc_jacobi_vec).
+/// of the one-column path (JUNROLL) and threads per block (JBX). Whether a thread updates 4
+/// columns or 1 follows from nx (StencilKernels.columnsPerThread).
 public struct StencilShape: Sendable, Equatable, CustomStringConvertible {
     public var rows: Int
     public var unroll: Int
     public var threads: Int
-    public var vector: Bool
-    public init(rows: Int, unroll: Int, threads: Int = 128, vector: Bool = false) {
-        self.rows = rows; self.unroll = unroll; self.threads = threads; self.vector = vector
+    public init(rows: Int, unroll: Int, threads: Int = 128) {
+        self.rows = rows; self.unroll = unroll; self.threads = threads
     }
-    public var description: String { "\(vector ? "v" : "")\(rows)x\(unroll)x\(threads)" }
+    public var description: String { "\(rows)x\(unroll)x\(threads)" }
 
-    /// `[v]ROWSxUNROLL[xTHREADS]` (e.g. `32x4`, `v16x1x256`): 1 ≤ UNROLL ≤ ROWS ≤ 256, THREADS a
-    /// multiple of 32 up to 1024; `v` = 4 columns per thread (UNROLL is ignored there).
+    /// `ROWSxUNROLL[xTHREADS]` (e.g. `32x4`, `16x1x256`): 1 ≤ UNROLL ≤ ROWS ≤ 256, THREADS a
+    /// multiple of 32 up to 1024 (default 128).
     public static func parse(_ text: String) -> StencilShape? {
-        let vector = text.hasPrefix("v")
-        let p = text.dropFirst(vector ? 1 : 0).split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        let p = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
         guard p.count == 2 || p.count == 3, let r = p[0], let u = p[1], (1...256).contains(r), (1...256).contains(u), u <= r else { return nil }
-        let t = p.count == 3 ? p[2] : StencilKernels.blockX
+        let t = p.count == 3 ? p[2] : 128
         guard let t, t >= 32, t <= 1024, t % 32 == 0 else { return nil }
-        return StencilShape(rows: r, unroll: u, threads: t, vector: vector)
+        return StencilShape(rows: r, unroll: u, threads: t)
     }
 }
 
@@ -74,10 +73,9 @@ public final class StencilTuner {
         let req = CompileRequest(name: "jacobi", source: KernelSources.jacobi, arch: device.arch,
                                  options: ["-DJROWS=\(shape.rows)", "-DJUNROLL=\(shape.unroll)", "-DJBX=\(shape.threads)"])
         let module = try Module(device: device, image: try compiler.cubin(for: req))
-        let step = try module.function(shape.vector ? "gc_jacobi_vec" : "gc_jacobi")
+        let step = try module.function("gc_jacobi")
         let rows = 1..<(problem.ny - 1), nx = problem.nx
-        let columns = shape.vector ? 4 * shape.threads : shape.threads
-        let nbx = shape.vector ? (nx + columns - 1) / columns : (nx - 2 + columns - 1) / columns
+        let nbx = StencilKernels.blocksX(nx: nx, threads: shape.threads)
         let grid = nbx * ((rows.count + shape.rows - 1) / shape.rows)
         func sweep(_ withNorm: Bool) throws -> Double {
             let args = (0..<2).map { p in

@@ -23,18 +23,21 @@
 //   publish only after we have assembled t. Nobody waits within a kernel for a peer's same
 //   kernel: the values assembled were published a kernel earlier, so there is no barrier.
 
-// This block's first column and width, and whether it holds the first / last interior row.
+// This block's interior columns [x0, x0 + n), this thread's first column ix (jacobi_col), and
+// whether the block holds the first / last interior row.
 struct BlockPlace {
-    int x0, n, row0;
+    int x0, n, ix, row0;
     bool first, last;
 };
 
 __device__ __forceinline__ BlockPlace place(int iy_start, int iy_end, int nx, int nbx) {
     const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
+    const int v = jacobi_vec(nx);
     BlockPlace p;
     p.row0 = iy_start + by * JROWS;
-    p.x0 = bx * JBX + 1;
-    p.n = min(JBX, nx - 1 - p.x0);
+    p.x0 = max(1, v == 4 ? 4 * bx * JBX : bx * JBX + 1);
+    p.n = max(0, min(nx - 1, (v == 4 ? 4 * bx * JBX : bx * JBX + 1) + v * JBX) - p.x0);
+    p.ix = jacobi_col(bx, nx);
     p.first = p.row0 == iy_start;
     p.last = p.row0 <= iy_end - 1 && iy_end - 1 < p.row0 + JROWS;
     return p;

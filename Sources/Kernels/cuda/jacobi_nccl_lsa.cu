@@ -93,7 +93,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_lsa(float* a_new, co
                                                                 int bottom, u64 flag_offset, unsigned epoch, u64 norm_offset,
                                                                 unsigned assemble, u64* out) {
     const BlockPlace p = place(iy_start, iy_end, nx, nbx);
-    const int ix = p.x0 + threadIdx.x;
+    const int ix = p.ix;
     float s;
     if (p.first || p.last) {
         unsigned* flags = gc_lsa_local<unsigned>(win, flag_offset);
