@@ -17,6 +17,8 @@ public enum KernelSources {
     public static var ncclLSAHelpers: String { String(decoding: PackageResources.nccl_lsa_cuh, as: UTF8.self) }
     /// Device-initiated NVSHMEM all-to-all and barrier kernels (see cuda/nvshmem_alltoall.cu).
     public static var nvshmemAlltoall: String { String(decoding: PackageResources.nvshmem_alltoall_cu, as: UTF8.self) }
+    /// NVSHMEM put/get and all-to-all kernels moving bytes with bulk asynchronous copies (TMA, sm_90+; see cuda/nvshmem_tma.cu).
+    public static var nvshmemTMA: String { String(decoding: PackageResources.nvshmem_tma_cu, as: UTF8.self) }
     /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
     public static var jacobi: String { String(decoding: PackageResources.jacobi_cu, as: UTF8.self) }
     /// NVSHMEM Jacobi kernels: cuda/jacobi_nvshmem.cu appended to cuda/jacobi.cu, whose device functions it uses.
@@ -37,6 +39,7 @@ public enum KernelSources {
             ("nccl_lsa_alltoall", .ncclDevice, ncclLSAAlltoall),
             ("nccl_lsa_halo", .ncclDevice, ncclLSAHalo),
             ("nvshmem_alltoall", .nvshmem, nvshmemAlltoall),
+            ("nvshmem_tma", .nvshmem, nvshmemTMA),
             ("jacobi", .plain, jacobi),
             ("jacobi_nvshmem", .nvshmem, jacobiNVSHMEM),
         ]
