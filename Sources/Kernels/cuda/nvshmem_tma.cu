@@ -15,7 +15,7 @@
 // flight per block are not bounded by the ring.
 //
 // Dynamic shared memory: stages * stage bytes of ring, then stages 8-byte mbarriers
-// (gc_tma_shared_bytes below; the host computes the same: NVSHMEMBench.TMAStaging).
+// (gc_tma_shared_bytes below; the host computes the same: Kernels/TMAStaging.swift).
 // stage: a multiple of 16, at least 16 (bulk copies move multiples of 16 bytes between 16-byte
 // aligned addresses); stages: 2..GC_TMA_MAX_STAGES.
 //
