@@ -57,8 +57,8 @@ let package = Package(
         .testTarget(name: "MonitorTests", dependencies: ["GoldenFiles", "Monitor", "gpucomm"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SimulateTests", dependencies: ["GoldenFiles", "Simulate", "Results"], exclude: ["Golden"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
-        .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm"]),
-        .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench"]),
+        .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm", "Kernels", "NVSHMEMBench", "AllToAll"]),
+        .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench", "Kernels"]),
         .testTarget(name: "AllToAllTests", dependencies: ["AllToAll"]),
         .testTarget(name: "JacobiTests", dependencies: ["Jacobi", "Kernels"]),
     ]

@@ -1,5 +1,6 @@
 import Collectives
 import GPU
+import Kernels
 
 /// The ways gpucomm runs one all-to-all: libraries and styles, each over the job's GPUs (one per process).
 public enum BackendKind: String, CaseIterable, Sendable {
@@ -11,6 +12,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
     case nvshmemPut = "nvshmem-put"
     case nvshmemSignal = "nvshmem-signal"
     case nvshmemDirect = "nvshmem-direct"
+    case nvshmemTMA = "nvshmem-tma"
     case nvshmemHost = "nvshmem-host"
     case nvshmemHostGraph = "nvshmem-host-graph"
     case nvshmemCE = "nvshmem-ce"
@@ -27,6 +29,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemPut: return "gpucomm kernel: blocking block-scope puts to every peer, quiet, grid sync, device barrier"
         case .nvshmemSignal: return "gpucomm kernel: non-blocking puts in --chunk pieces, each with a signal; receivers wait for their signals"
         case .nvshmemDirect: return "gpucomm kernel: 16-byte stores straight into peers through nvshmem_ptr, one signal per block"
+        case .nvshmemTMA: return "gpucomm kernel: bulk async copies (TMA, sm_90+) through a shared-memory ring into peers via nvshmem_ptr, one signal per block"
         case .nvshmemHost: return "host-initiated nvshmemx_alltoallmem_on_stream"
         case .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream captured once in a CUDA graph, replayed each iteration"
         case .nvshmemCE: return "copy engines: one cuMemcpyDtoDAsync per peer (--copy-split pieces) into its receive buffer in NVSHMEM's heap (nvshmem_ptr), each on its own stream, then nvshmemx_barrier_all_on_stream"
@@ -43,6 +46,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemPut: return "block 0's nvshmemx_barrier_all_block after every thread's nvshmem_quiet and a grid sync"
         case .nvshmemSignal: return "each PE's kernel waits for ceil(bytes per peer / chunk) signals from every PE"
         case .nvshmemDirect: return "each PE's kernel waits for one signal per sending block from every PE"
+        case .nvshmemTMA: return "each PE's kernel waits for one signal per sending block from every PE, sent after the block's bulk stores completed"
         case .nvshmemHost, .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream's work on the stream includes its closing barrier"
         case .nvshmemCE: return "the stream joins every copy, then nvshmemx_barrier_all_on_stream: every PE's copies have completed"
         case .cudaCE: return "the stream joins every copy, then gc_ipc_barrier: every PE has released its flag after its copies"
@@ -54,7 +58,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
     public var usesNCCL: Bool { rawValue.hasPrefix("nccl") }
     public var usesNVSHMEM: Bool { rawValue.hasPrefix("nvshmem") }
     /// gpucomm's own kernels, which take --blocks and --threads.
-    public var ownKernel: Bool { [.nvshmemPut, .nvshmemSignal, .nvshmemDirect].contains(self) }
+    public var ownKernel: Bool { [.nvshmemPut, .nvshmemSignal, .nvshmemDirect, .nvshmemTMA].contains(self) }
 
     /// Parses `all` or a comma-separated list of names; throws a message naming the bad one.
     public static func parseList(_ text: String) throws(BackendListError) -> [BackendKind] {
@@ -87,6 +91,8 @@ public struct KernelOptions: Sendable, Equatable {
     public var chunk = 256 << 10
     /// nvshmem-ce: pieces (and streams) per peer block.
     public var copySplit = 1
+    /// The shared-memory ring of the TMA kernel (nvshmem-tma).
+    public var tma = TMAStaging()
     public init() {}
 
     /// Blocks per peer for `bytesPerPeer` on a GPU with `sms` multiprocessors and `pes` PEs, capped by `resident` blocks.

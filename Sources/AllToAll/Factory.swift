@@ -25,6 +25,9 @@ public enum AlltoallBackends {
         case .nvshmemLib, .nvshmemPut, .nvshmemSignal, .nvshmemDirect:
             guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }
             return try NVSHMEMDeviceAlltoall(kind: kind, shared: shared, options: c.kernel)
+        case .nvshmemTMA:
+            guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }
+            return try NVSHMEMTMAAlltoall(shared: shared, compiler: c.compiler, options: c.kernel)
         }
     }
 }

@@ -62,6 +62,7 @@ public final class CUDA: @unchecked Sendable {
     let launchKernel: PFN_cuLaunchKernel
     let launchCooperativeKernel: PFN_cuLaunchCooperativeKernel
     let occupancyMaxActiveBlocks: PFN_cuOccupancyMaxActiveBlocksPerMultiprocessor
+    let funcSetAttribute: PFN_cuFuncSetAttribute
 
     /// Loads libcuda and initialises the driver.
     public init(search: LibrarySearch = LibrarySearch()) throws {
@@ -126,6 +127,7 @@ public final class CUDA: @unchecked Sendable {
         launchKernel = try sym("cuLaunchKernel")
         launchCooperativeKernel = try sym("cuLaunchCooperativeKernel")
         occupancyMaxActiveBlocks = try sym("cuOccupancyMaxActiveBlocksPerMultiprocessor")
+        funcSetAttribute = try sym("cuFuncSetAttribute")
         try check(initFn(0), "cuInit")
     }
 

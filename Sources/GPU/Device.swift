@@ -77,6 +77,14 @@ public final class Device: @unchecked Sendable {
         return (Int64(f), Int64(t))
     }
 
+    /// The most dynamic shared memory one block may ask for once its kernel opts in
+    /// (`CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN` = 97; 227 KiB on H100/H200).
+    public func maxSharedBytesPerBlockOptIn() throws -> Int {
+        var v: Int32 = 0
+        try cuda.check(cuda.deviceGetAttribute(&v, 97, handle), "cuDeviceGetAttribute(MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)")
+        return Int(v)
+    }
+
     /// bf16 needs sm_80, fp8 needs sm_89 in NCCL.
     public var supportsBF16: Bool { computeCapability.major >= 8 }
     public var supportsFP8: Bool { computeCapability.major * 10 + computeCapability.minor >= 89 }
@@ -248,7 +256,16 @@ public struct Kernel: @unchecked Sendable {
                                                     stream.raw, arguments.params), "cuLaunchCooperativeKernel(\(name))")
     }
 
-    /// Blocks of `block` threads that fit on one multiprocessor at once.
+    /// Lets launches of this kernel ask for up to `bytes` of dynamic shared memory
+    /// (`cuFuncSetAttribute(CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)`); needed above 48 KiB,
+    /// and before `maxActiveBlocksPerSM(block:sharedBytes:)` is asked about such a size.
+    public func allowDynamicSharedBytes(_ bytes: Int) throws {
+        let cuda = module.device.cuda
+        try cuda.check(cuda.funcSetAttribute(raw, 8 /* CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES */, Int32(bytes)),
+                       "cuFuncSetAttribute(\(name), MAX_DYNAMIC_SHARED_SIZE_BYTES, \(bytes))")
+    }
+
+    /// Blocks of `block` threads (and `sharedBytes` of dynamic shared memory each) that fit on one multiprocessor at once.
     public func maxActiveBlocksPerSM(block: Int, sharedBytes: Int = 0) throws -> Int {
         var n: Int32 = 0
         try module.device.cuda.check(module.device.cuda.occupancyMaxActiveBlocks(&n, raw, Int32(block), sharedBytes),

@@ -122,6 +122,12 @@ public final class NVSHMEMSession: @unchecked Sendable {
         }
     }
 
+    /// The address of `buffer` (symmetric) on PE `pe` as this GPU can load and store it, or nil
+    /// when there is no load/store path (no NVLink/P2P mapping): `nvshmem_ptr` on the host.
+    public func peerAddress(of buffer: DeviceBuffer, pe: Int) -> UnsafeMutableRawPointer? {
+        lib.ptrFn(UnsafeRawPointer(buffer.pointer()), Int32(pe))
+    }
+
     /// Loads a module linked against the NVSHMEM device library and initialises NVSHMEM's device state in it.
     public func load(image: [UInt8]) throws -> Module {
         let m = try Module(device: device, image: image)

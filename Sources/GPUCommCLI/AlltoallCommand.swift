@@ -3,6 +3,7 @@ import ArgumentParser
 import Collectives
 import Foundation
 import GPU
+import Kernels
 import Measure
 import Results
 
@@ -29,6 +30,10 @@ struct AlltoallCommand: ParsableCommand {
         Backends (--backends all, or a comma-separated list):
         \(BackendKind.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n"))
         Backends that cannot run here are listed with a one-line reason, not an error.
+
+        nvshmem-tma (sm_90+): one thread per block streams the block's slice through a ring of \
+        --tma-stages buffers of --tma-stage bytes in shared memory with bulk asynchronous copies \
+        (TMA); --threads beyond the first warp idle, so --threads 32 is enough.
 
         --chunks 16K,64K,... runs the chunk-size sweep instead: the nvshmem-signal backend at every \
         size and chunk, one table (size × chunk, busbw), rows with chunk_bytes.
@@ -61,6 +66,10 @@ struct AlltoallCommand: ParsableCommand {
     var chunk = "256K"
     @Option(name: .long, help: "nvshmem-ce: pieces per peer block, each copied on its own stream (1 to 16).")
     var copySplit = 1
+    @Option(name: .long, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
+    var tmaStage = "32K"
+    @Option(name: .long, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")
+    var tmaStages = 4
     @Option(name: .long, help: "Chunk-size sweep of nvshmem-signal: comma-separated chunk sizes.")
     var chunks: String?
     @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
@@ -88,6 +97,8 @@ struct AlltoallCommand: ParsableCommand {
         _ = try Self.parseChunk(chunk, "--chunk")
         if let chunks { for c in chunks.split(separator: ",", omittingEmptySubsequences: false) { _ = try Self.parseChunk(String(c), "--chunks") } }
         guard (1...16).contains(copySplit) else { throw ValidationError("--copy-split must be from 1 to 16 (got \(copySplit))") }
+        guard let stage = ByteSize.parse(tmaStage) else { throw ValidationError("--tma-stage '\(tmaStage)' is not a size (examples: 16K, 32K)") }
+        if let why = TMAStaging(stageBytes: stage, stages: tmaStages).problem { throw ValidationError(why) }
         guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
         if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("alltoall runs one GPU per process: -g must be 1 (use --np N)") }
     }
@@ -96,6 +107,7 @@ struct AlltoallCommand: ParsableCommand {
         var k = KernelOptions()
         k.blocks = blocks; k.threads = threads; k.chunk = ByteSize.parse(chunk)!
         k.copySplit = copySplit
+        k.tma = TMAStaging(stageBytes: ByteSize.parse(tmaStage)!, stages: tmaStages)
         return k
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GPU
+import Kernels
 import Measure
 import NVSHMEMBench
 import Results
@@ -31,7 +32,7 @@ struct P2PBandwidthOptions: ParsableArguments {
     var warmup = 5
     @Option(name: .long, help: "Operations per timed sample (one kernel launch); 0 = enough for about 256 MiB per sample, at most 100.")
     var inner = 0
-    @Option(name: .long, help: "Who issues the operations in the kernel: block, warp or thread (default block).")
+    @Option(name: .long, help: "Who issues the operations in the kernel: block, warp or thread (default block); tma: bulk asynchronous copies (TMA, sm_90+) through the peer's mapped memory.")
     var scope: String?
     @Flag(name: .long, help: "Blocking calls (default: non-blocking _nbi calls, completed by nvshmem_quiet).")
     var blocking = false
@@ -47,6 +48,10 @@ struct P2PBandwidthOptions: ParsableArguments {
     var threads: String?
     @Option(name: .long, help: "Bytes per call, comma-separated: 0 = one equal piece per block/warp/thread (default), else a multiple of 16.")
     var chunk: String?
+    @Option(name: .long, help: "--scope tma: bytes per bulk copy (one ring stage), comma-separated multiples of 16 (default 32K).")
+    var tmaStage: String?
+    @Option(name: .long, help: "--scope tma: stages in each block's shared-memory ring, comma-separated, 2 to 8 (default 4).")
+    var tmaStages: String?
     @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
     var check = 1
     @Option(name: .long, help: "Append every row to this JSON Lines results file.")
@@ -55,16 +60,29 @@ struct P2PBandwidthOptions: ParsableArguments {
     var noResults = false
     @OptionGroup var launch: LaunchOptions
 
+    var isTMA: Bool { scope == P2PScope.tma.rawValue }
+
+    /// The TMA rings asked for (`--tma-stage` × `--tma-stages`); the default ring when neither is given.
+    var stagings: [TMAStaging] {
+        let d = TMAStaging()
+        let bytes = parseList(tmaStage ?? String(d.stageBytes)) { ByteSize.parse($0) } ?? []
+        let counts = parseList(tmaStages ?? String(d.stages)) { Int($0) } ?? []
+        return bytes.flatMap { b in counts.map { TMAStaging(stageBytes: b, stages: $0) } }
+    }
+
     var shapes: [P2PBandwidth.Config] {
-        let grids = parseList(blocks ?? "2x", GridSize.parse)!
-        let ts = parseList(threads ?? "1024") { Int($0) }!
+        let d = isTMA ? P2PBandwidth.Config.tmaDefault : P2PBandwidth.Config()
+        let grids = parseList(blocks ?? d.grid.description, GridSize.parse)!
+        let ts = parseList(threads ?? String(d.threads)) { Int($0) }!
         let cs = parseList(chunk ?? "0") { ByteSize.parse($0) }!
-        return grids.flatMap { g in ts.flatMap { t in cs.map { P2PBandwidth.Config(grid: g, threads: t, chunk: $0) } } }
+        let rings = isTMA ? stagings : [d.staging]
+        return grids.flatMap { g in ts.flatMap { t in cs.flatMap { c in rings.map { P2PBandwidth.Config(grid: g, threads: t, chunk: c, staging: $0) } } } }
     }
 
     func validate() throws {
         _ = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)
-        if let scope, P2PScope(rawValue: scope) == nil { throw ValidationError("--scope must be block, warp or thread (got '\(scope)')") }
+        if let scope, P2PScope(rawValue: scope) == nil { throw ValidationError("--scope must be block, warp, thread or tma (got '\(scope)')") }
+        try validateTMA()
         guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
         guard warmup >= 0, inner >= 0 else { throw ValidationError("-w and --inner must be at least 0") }
         guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
@@ -82,6 +100,24 @@ struct P2PBandwidthOptions: ParsableArguments {
             throw ValidationError("--host runs no kernel: drop --scope, --blocks, --threads and --chunk")
         }
         if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("NVSHMEM runs one GPU per process: -g must be 1") }
+    }
+}
+
+extension P2PBandwidthOptions {
+    /// `--scope tma` and its ring flags: no blocking form, the ring flags only with it, every ring within sm_90's shared memory.
+    func validateTMA() throws {
+        guard isTMA else {
+            if tmaStage != nil || tmaStages != nil { throw ValidationError("--tma-stage and --tma-stages apply to --scope tma only") }
+            return
+        }
+        if blocking { throw ValidationError("--scope tma has no blocking form (its bulk copies complete at the end of the kernel): drop --blocking") }
+        if let tmaStage, parseList(tmaStage, { ByteSize.parse($0) }) == nil {
+            throw ValidationError("--tma-stage must list sizes that are multiples of 16 bytes, e.g. 16K,32K (got '\(tmaStage)')")
+        }
+        if let tmaStages, parseList(tmaStages, { Int($0) }) == nil {
+            throw ValidationError("--tma-stages must list ring depths from 2 to 8, e.g. 2,4 (got '\(tmaStages)')")
+        }
+        if let why = stagings.lazy.compactMap(\.problem).first { throw ValidationError(why) }
     }
 }
 

@@ -34,7 +34,10 @@ struct P2PLatencyOptions: ParsableArguments {
     func validate() throws {
         let hi = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor).last ?? 0
         if hi > 1 << 20 { throw ValidationError("-e must be at most 1M for latency (got \(hi)); use nvshmem put/get for bandwidth") }
-        guard P2PScope(rawValue: scope) != nil else { throw ValidationError("--scope must be thread, warp or block (got '\(scope)')") }
+        guard let sc = P2PScope(rawValue: scope) else { throw ValidationError("--scope must be thread, warp or block (got '\(scope)')") }
+        guard P2PScope.latencyScopes.contains(sc) else {
+            throw ValidationError("--scope \(scope) is for bandwidth only (nvshmem put/get --scope \(scope)): latency and signal take thread, warp or block")
+        }
         guard validBlockThreads(threads) else { throw ValidationError("--threads must be a multiple of 32 from 32 to 1024 (got \(threads))") }
         guard iters >= 1, repeats >= 1 else { throw ValidationError("-n and --repeats must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("-w must be at least 0 (got \(warmup))") }

@@ -75,7 +75,11 @@ struct P2PBandwidthRun {
         Device-initiated (default): one kernel on A, the bytes cut into one piece per block \
         (--scope block), warp or thread (or --chunk pieces handed out round-robin), each moved with \
         nvshmemx_\(op.rawValue)mem_nbi_<scope> (--blocking: without _nbi), then nvshmem_quiet. \
-        --host: nvshmemx_\(op.rawValue)mem[_nbi]_on_stream from the CPU (on NVLink a copy-engine copy).
+        --host: nvshmemx_\(op.rawValue)mem[_nbi]_on_stream from the CPU (on NVLink a copy-engine copy). \
+        --scope tma (sm_90+): one thread per block streams its pieces through a shared-memory ring with \
+        bulk asynchronous copies (TMA: cp.async.bulk global -> shared -> global) into the peer's memory \
+        as nvshmem_ptr maps it; --tma-stage and --tma-stages size the ring (defaults for tma: \
+        --blocks 1x --threads 32 --tma-stage 32K --tma-stages 4).
 
         Checked first: the receiver counts wrong bytes (exit 3 if any). Timing: a sample is one \
         launch doing --inner operations back to back between CUDA events on A; time = median of \
@@ -90,6 +94,7 @@ struct P2PBandwidthRun {
           gpucomm nvshmem \(op.rawValue) --np 2                        GPU 0 and 1, 1M..256M
           gpucomm nvshmem \(op.rawValue) --np 4 --pair 0,3 -b 1G -e 1G GPU 0 and 3 of 4
           gpucomm nvshmem \(op.rawValue) --np 2 --host --bidirectional on-stream, both ways
+          gpucomm nvshmem \(op.rawValue) --np 2 --scope tma -b 64M -e 1G -f 4 --tma-stage 16K,32K --tma-stages 2,4
         On one host gpucomm sets NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME=lo and NVSHMEM_REMOTE_TRANSPORT=none \
         unless set, and sizes NVSHMEM_SYMMETRIC_SIZE from -e.
         """
@@ -105,6 +110,17 @@ struct P2PBandwidthRun {
         b.iterations = o.iters; b.warmup = o.warmup; b.inner = o.inner; b.check = o.check == 1
         let shapes = o.host ? [P2PBandwidth.Config()] : o.shapes
         var wrongTotal: Int64 = 0
+        do {
+            try measure(sizes: sizes, shapes: shapes, b, pair: pair, wrongTotal: &wrongTotal)
+        } catch let e as P2PError where e.unavailable {
+            throw Failure(.unavailable, e.description)  // e.g. --scope tma on a GPU older than sm_90
+        }
+        if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }
+    }
+
+    func measure(sizes: [Int], shapes: [P2PBandwidth.Config], _ b: P2PBandwidth.Options, pair: PEPair, wrongTotal: inout Int64) throws {
+        let o = options
+        let tma = !o.host && b.scope == .tma
         try P2PJobContext.start(o.launch, pair: pair, heapBytes: 2 * sizes.last! + (256 << 20), results: o.results, noResults: o.noResults) { ctx in
             let bench = try P2PBandwidth(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!,
                                          sumOverPEs: ctx.job.sumOverRanks, gatherOverPEs: ctx.gather)
@@ -113,8 +129,8 @@ struct P2PBandwidthRun {
             let variant = "\(o.host ? "host" : b.scope.rawValue)\(o.blocking ? "" : "_nbi")\(o.bidirectional ? "_bidir" : "")"
             if ctx.reports {
                 print("# gpucomm \(GPUCommVersion.version)  nvshmem \(ctx.session.lib.version)  \(op.rawValue) \(how) \(o.blocking ? "blocking" : "nbi")  pair \(pair)\(o.bidirectional ? " bidirectional" : "")  \(ctx.session.pes) PEs  \(ctx.session.device.name)")
-                print("#       size  blocks thrds    chunk  inner  dir    time p50      min      p95   algbw  #wrong")
-                print("#        (B)                    (B)                   (us)     (us)     (us)  (GB/s)")
+                print("#       size  blocks thrds    chunk\(tma ? "     ring" : "")  inner  dir    time p50      min      p95   algbw  #wrong")
+                print("#        (B)                    (B)\(tma ? "         " : "")                   (us)     (us)     (us)  (GB/s)")
             }
             var best: [Int: (Double, String)] = [:]
             let total = sizes.count * shapes.count
@@ -122,14 +138,15 @@ struct P2PBandwidthRun {
             for s in sizes {
                 for c in shapes {
                     done += 1
-                    if ctx.reports && total > 1 { progress("\(op.rawValue) \(done)/\(total): \(s) B, \(o.host ? "host" : c.description)") }
+                    if ctx.reports && total > 1 { progress("\(op.rawValue) \(done)/\(total): \(s) B, \(o.host ? "host" : c.description(scope: b.scope))") }
                     let r = try bench.measure(bytes: s, config: c, b)
                     wrongTotal += r.wrong ?? 0
                     guard ctx.reports else { continue }
                     for d in r.directions {
-                        print(String(format: "%12d  %6@ %5@ %8@ %6d  %d->%d  %10.2f  %7.2f  %7.2f  %6.2f  %6@", s,
+                        let ring = tma ? String(format: " %8@", "\(ByteSize.format(c.staging.stageBytes))x\(c.staging.stages)") : ""
+                        print(String(format: "%12d  %6@ %5@ %8@%@ %6d  %d->%d  %10.2f  %7.2f  %7.2f  %6.2f  %6@", s,
                                      o.host ? "-" : String(r.blocks), o.host ? "-" : String(c.threads),
-                                     o.host ? "-" : (c.chunk == 0 ? "even" : String(c.chunk)), r.inner, d.from, d.to,
+                                     o.host ? "-" : (c.chunk == 0 ? "even" : String(c.chunk)), ring, r.inner, d.from, d.to,
                                      d.timeUs, d.stats.min, d.stats.p95, d.algbwGBps, r.wrong.map(String.init) ?? "N/A"))
                         var labels = ["scope": o.host ? "host" : b.scope.rawValue, "blocking": o.blocking ? "1" : "0",
                                       "direction": o.bidirectional ? "bi" : "uni", "initiator": initiator, "pair": pair.description,
@@ -139,6 +156,10 @@ struct P2PBandwidthRun {
                             labels["chunk"] = String(c.chunk); labels["grid"] = c.grid.description
                             labels["resident_blocks_per_sm"] = String(r.residentBlocksPerSM)
                         }
+                        if tma {
+                            labels["tma_stage"] = String(c.staging.stageBytes); labels["tma_stages"] = String(c.staging.stages)
+                            labels["shared_bytes"] = String(c.staging.sharedBytes)
+                        }
                         var row = ctx.row(benchmark: "\(op.rawValue)_bw", backend: o.host ? "nvshmem_host" : "nvshmem_device",
                                           variant: variant, bytes: s, stats: d.stats, timing: "events", iterations: o.iters,
                                           wrong: r.wrong, labels: labels)
@@ -146,13 +167,12 @@ struct P2PBandwidthRun {
                         try ctx.writer?.write(.result(row))
                     }
                     let worst = r.directions.map(\.algbwGBps).min() ?? 0
-                    if worst > (best[s]?.0 ?? -1) { best[s] = (worst, o.host ? "host" : c.description) }
+                    if worst > (best[s]?.0 ?? -1) { best[s] = (worst, o.host ? "host" : c.description(scope: b.scope)) }
                 }
             }
             if ctx.reports && shapes.count > 1 {
                 for s in sizes { if let (g, c) = best[s] { print(String(format: "# best at %@: %.2f GB/s with %@", ByteSize.format(s), g, c)) } }
             }
         }
-        if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }
     }
 }

@@ -19,6 +19,8 @@ public enum KernelSources {
     public static var nvshmemAlltoall: String { String(decoding: PackageResources.nvshmem_alltoall_cu, as: UTF8.self) }
     /// A stream-ordered barrier over CUDA IPC-mapped flags (see cuda/ipc_barrier.cu).
     public static var ipcBarrier: String { String(decoding: PackageResources.ipc_barrier_cu, as: UTF8.self) }
+    /// NVSHMEM put/get and all-to-all kernels moving bytes with bulk asynchronous copies (TMA, sm_90+; see cuda/nvshmem_tma.cu).
+    public static var nvshmemTMA: String { String(decoding: PackageResources.nvshmem_tma_cu, as: UTF8.self) }
     /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
     public static var jacobi: String { String(decoding: PackageResources.jacobi_cu, as: UTF8.self) }
     /// What the kernels that exchange halos themselves share: block placement and the device-side norm (see cuda/jacobi_fused.cu).
@@ -49,6 +51,7 @@ public enum KernelSources {
             ("nccl_lsa_halo", .ncclDevice, ncclLSAHalo),
             ("nvshmem_alltoall", .nvshmem, nvshmemAlltoall),
             ("ipc_barrier", .plain, ipcBarrier),
+            ("nvshmem_tma", .nvshmem, nvshmemTMA),
             ("jacobi", .plain, jacobi),
             ("jacobi_nvshmem", .nvshmem, jacobiNVSHMEM),
             ("jacobi_nccl_lsa", .ncclDevice, jacobiNCCLLSA),

@@ -6,7 +6,9 @@ import Measure
 /// A benchmark that could not run as asked (kernel shape, missing PE); the message says why.
 public struct P2PError: Error, CustomStringConvertible, Sendable {
     public var description: String
-    public init(_ d: String) { description = d }
+    /// The GPU or its topology lacks what the benchmark needs (an sm_90 GPU, a load/store path to the peer).
+    public var unavailable: Bool
+    public init(_ d: String, unavailable: Bool = false) { description = d; self.unavailable = unavailable }
 }
 
 /// NVSHMEM put or get bandwidth between the two PEs of a pair, device- or host-initiated.
@@ -23,10 +25,17 @@ public final class P2PBandwidth {
         public var threads: Int
         /// Bytes a unit moves per call; 0 = one equal piece per unit (block, warp or thread).
         public var chunk: Int
-        public init(grid: GridSize = .perSM(2), threads: Int = 1024, chunk: Int = 0) {
-            self.grid = grid; self.threads = threads; self.chunk = chunk
+        /// The shared-memory ring of `--scope tma` (ignored by the other scopes).
+        public var staging: TMAStaging
+        public init(grid: GridSize = .perSM(2), threads: Int = 1024, chunk: Int = 0, staging: TMAStaging = TMAStaging()) {
+            self.grid = grid; self.threads = threads; self.chunk = chunk; self.staging = staging
         }
+        /// The shape `--scope tma` runs when no flag says otherwise: one block per multiprocessor of
+        /// one warp (one thread issues the copies), a ring of 4 × 32 KiB.
+        public static let tmaDefault = Config(grid: .perSM(1), threads: 32, chunk: 0, staging: TMAStaging())
         public var description: String { "blocks \(grid) threads \(threads) chunk \(chunk == 0 ? "even" : String(chunk))" }
+        /// The description with the ring, for `--scope tma`.
+        public func description(scope: P2PScope) -> String { scope == .tma ? "\(description) \(staging)" : description }
     }
 
     public struct Options: Sendable {
@@ -74,6 +83,9 @@ public final class P2PBandwidth {
     let session: NVSHMEMSession
     let stream: Stream
     let kernels: [P2PScope: Kernel]
+    /// gc_bw_tma (cuda/nvshmem_tma.cu), compiled and loaded on the first `--scope tma` measurement.
+    var tmaKernel: Kernel?
+    let compiler: RuntimeCompiler
     let host: HostRMA
     let check: DataCheckKernels
     let src: DeviceBuffer
@@ -88,13 +100,14 @@ public final class P2PBandwidth {
     public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int,
                 sumOverPEs: @escaping (Int64) throws -> Int64, gatherOverPEs: @escaping ([Double]) throws -> [[Double]]) throws {
         self.session = session
+        self.compiler = compiler
         sum = sumOverPEs
         gather = gatherOverPEs
         let d = session.device
         let request = try compiler.nvshmemRequest(name: "nvshmem_put", source: KernelSources.nvshmemPut, arch: d.arch, nvshmem: session.lib)
         let module = try session.load(image: try compiler.cubin(for: request))
         var k: [P2PScope: Kernel] = [:]
-        for s in P2PScope.allCases { k[s] = try module.function("gc_bw_\(s.rawValue)") }
+        for s in P2PScope.allCases where s != .tma { k[s] = try module.function("gc_bw_\(s.rawValue)") }  // tma: kernel(for:)
         kernels = k
         host = try HostRMA(session.lib)
         check = try DataCheckKernels(device: d, compiler: compiler)
@@ -103,6 +116,47 @@ public final class P2PBandwidth {
         dst = try session.allocate(bytes: maxBytes)
         start = try Event(device: d)
         end = try Event(device: d)
+    }
+
+    /// The bandwidth kernel of `scope`; gc_bw_tma is compiled and loaded on first use (sm_90 only).
+    func kernel(for scope: P2PScope) throws -> Kernel {
+        if scope != .tma { return kernels[scope]! }
+        if let k = tmaKernel { return k }
+        let d = session.device
+        let request = try compiler.nvshmemRequest(name: "nvshmem_tma", source: KernelSources.nvshmemTMA, arch: d.arch, nvshmem: session.lib)
+        let k = try session.load(image: try compiler.cubin(for: request)).function("gc_bw_tma")
+        try k.allowDynamicSharedBytes(try d.maxSharedBytesPerBlockOptIn())
+        tmaKernel = k
+        return k
+    }
+
+    /// Why this PE cannot run `--scope tma` as asked, or nil: an sm_90+ GPU, the ring within the
+    /// device's shared memory, a get or non-blocking put, and a load/store path to the peer.
+    func tmaProblem(_ c: Config, _ o: Options) throws -> P2PError? {
+        let d = session.device
+        if d.computeCapability.major < 9 {
+            return P2PError("--scope tma needs bulk asynchronous copies (sm_90 or newer); \(d.name) is \(d.arch)", unavailable: true)
+        }
+        if o.blocking { return P2PError("--scope tma has no blocking form (its bulk copies complete at the end of the kernel): drop --blocking") }
+        if let why = c.staging.problem { return P2PError(why) }
+        let limit = try d.maxSharedBytesPerBlockOptIn()
+        if c.staging.sharedBytes > limit {
+            return P2PError("--tma-stage \(c.staging.stageBytes) × --tma-stages \(c.staging.stages) needs \(c.staging.sharedBytes) B of shared memory per block; \(d.name) allows \(limit)")
+        }
+        if o.initiators.contains(session.pe), let peer = o.pair.peer(of: session.pe),
+           session.peerAddress(of: dst, pe: peer) == nil || session.peerAddress(of: src, pe: peer) == nil {
+            return P2PError("--scope tma: PE \(peer) is not reachable by load/store from PE \(session.pe) (nvshmem_ptr is NULL): no NVLink/P2P path", unavailable: true)
+        }
+        return nil
+    }
+
+    /// Kernel arguments for `iters` operations of `bytes` (marshalled once, outside the timed region).
+    func arguments(bytes: Int, iters: Int, _ c: Config, _ o: Options) -> KernelArguments {
+        let peer = o.pair.peer(of: session.pe)!
+        let flags = Int32((o.blocking ? 1 : 0) | (o.op == .get ? 2 : 0))
+        var a: [any KernelArgument] = [UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(c.chunk), Int32(peer), Int32(iters), flags]
+        if o.scope == .tma { a += [UInt32(c.staging.stageBytes), Int32(c.staging.stages)] }
+        return KernelArguments(a)
     }
 
     /// Issues `iters` operations of `bytes` to this PE's peer and completes them on the stream.
@@ -114,10 +168,8 @@ public final class P2PBandwidth {
             host.quiet(stream.raw)
             return
         }
-        let flags = Int32((o.blocking ? 1 : 0) | (o.op == .get ? 2 : 0))
-        let args = prepared ?? KernelArguments([UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(c.chunk),
-                                                Int32(peer), Int32(iters), flags])
-        try kernels[o.scope]!.launch(grid: blocks, block: c.threads, stream: stream, arguments: args)
+        try kernel(for: o.scope).launch(grid: blocks, block: c.threads, sharedBytes: o.scope == .tma ? c.staging.sharedBytes : 0,
+                                        stream: stream, arguments: prepared ?? arguments(bytes: bytes, iters: iters, c, o))
     }
 
     /// Checks, warms up and times one size in one shape. Every PE of the job must call it.
@@ -129,9 +181,19 @@ public final class P2PBandwidth {
         let blocks = o.host ? 0 : c.grid.blocks(multiprocessors: session.device.multiprocessors)
         let inner = o.inner > 0 ? o.inner : autoInnerIterations(bytes: bytes)
         var resident = 0
+        if !o.host && o.scope == .tma {
+            // Every PE decides together, before any GPU work of this size (a PE that threw alone would leave the others waiting).
+            let problem = try tmaProblem(c, o)
+            if try sum(problem == nil ? 0 : 1) > 0 {
+                throw problem ?? P2PError("--scope tma cannot run on another PE of the pair (its message says why)")
+            }
+        }
         if !o.host {
-            resident = try kernels[o.scope]!.maxActiveBlocksPerSM(block: c.threads)
-            if resident == 0 { throw P2PError("gc_bw_\(o.scope.rawValue) cannot run blocks of \(c.threads) threads on \(session.device.name)") }
+            let shared = o.scope == .tma ? c.staging.sharedBytes : 0
+            resident = try kernel(for: o.scope).maxActiveBlocksPerSM(block: c.threads, sharedBytes: shared)
+            if resident == 0 {
+                throw P2PError("gc_bw_\(o.scope.rawValue) cannot run blocks of \(c.threads) threads\(shared > 0 ? " and \(shared) B of shared memory" : "") on \(session.device.name)")
+            }
         }
         var wrong: Int64?
         if o.check {
@@ -154,11 +216,7 @@ public final class P2PBandwidth {
         if issues && o.warmup > 0 { try issue(bytes: bytes, iters: o.warmup, blocks: blocks, c, o) }
         try stream.synchronize()
         session.barrier()
-        let peer = o.pair.peer(of: me)
-        let prepared = o.host || !issues ? nil : KernelArguments([  // marshalled before the clock starts
-            UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(c.chunk), Int32(peer!), Int32(inner),
-            Int32((o.blocking ? 1 : 0) | (o.op == .get ? 2 : 0)),
-        ])
+        let prepared = o.host || !issues ? nil : arguments(bytes: bytes, iters: inner, c, o)  // marshalled before the clock starts
         var samples: [Double] = []
         for _ in 0..<o.iterations {
             session.barrier()  // both directions of a bidirectional run start together

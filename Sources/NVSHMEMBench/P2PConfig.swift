@@ -1,24 +1,32 @@
 import Foundation
 
-/// Who issues a device-initiated operation inside the kernel.
+/// Who issues a device-initiated operation inside the kernel, or how the bytes move.
+///
+/// `thread`, `warp` and `block` call NVSHMEM's put/get at that scope (SM loads and stores on
+/// NVLink); `tma` streams the bytes with bulk asynchronous copies (TMA, sm_90+) through the
+/// peer's memory as `nvshmem_ptr` maps it (cuda/nvshmem_tma.cu): bandwidth only, no blocking form.
 public enum P2PScope: String, Sendable, CaseIterable {
-    case thread, warp, block
+    case thread, warp, block, tma
 
-    /// The kernels' scope code (nvshmem_p2p.cu: 0 thread, 1 warp, 2 block).
-    var code: Int32 {
+    /// The scopes the latency and ping-pong kernels have (every one but `tma`).
+    public static let latencyScopes: [P2PScope] = [.thread, .warp, .block]
+
+    /// The kernels' scope code (nvshmem_p2p.cu: 0 thread, 1 warp, 2 block); nil for `tma`, which has none.
+    var code: Int32? {
         switch self {
         case .thread: return 0
         case .warp: return 1
         case .block: return 2
+        case .tma: return nil
         }
     }
 
-    /// Threads of the single block a latency kernel runs with at this scope.
+    /// Threads of the single block a latency kernel runs with at this scope (`tma` has no latency kernel).
     public func latencyBlock(threads: Int) -> Int {
         switch self {
         case .thread: return 1
         case .warp: return 32
-        case .block: return threads
+        case .block, .tma: return threads
         }
     }
 }

@@ -85,6 +85,12 @@ public final class P2PLatency {
         out = try DeviceBuffer(device: d, bytes: 8)
     }
 
+    /// The latency kernels' code for `scope`; `tma` has none (every PE throws the same, before any GPU work).
+    static func scopeCode(_ scope: P2PScope) throws -> Int32 {
+        guard let c = scope.code else { throw P2PError("--scope \(scope.rawValue) has no latency kernel: use thread, warp or block") }
+        return c
+    }
+
     var u8: NCCLDataType { .uint8 }
     var mode: Int32 { DataCheckKernels.valueMode(.uint8, op: nil) }
 
@@ -126,12 +132,13 @@ public final class P2PLatency {
     public func latency(_ op: Op, bytes: Int, _ o: Options) throws -> Result {
         let n = op.fixedBytes ?? bytes
         precondition(n > 0 && n <= src.bytes)
+        let scopeCode = try Self.scopeCode(o.scope)
         try prepare(o)
         let me = session.pe
         let block = op.fixedBytes != nil ? 1 : o.scope.latencyBlock(threads: o.threads)
         var samples: [Double] = []
         if me == o.pair.a {
-            let args = KernelArguments([UInt64(dst.address), UInt64(src.address), UInt64(n), Int32(o.pair.b), op.code, o.scope.code,
+            let args = KernelArguments([UInt64(dst.address), UInt64(src.address), UInt64(n), Int32(o.pair.b), op.code, scopeCode,
                                         Int32(o.warmup), Int32(o.iterations), UInt64(out.address)])
             for _ in 0..<o.repeats {
                 try latencyKernel.launch(grid: 1, block: block, stream: stream, arguments: args)
@@ -153,6 +160,7 @@ public final class P2PLatency {
     /// One-way latency = round trip / 2. Every PE calls it.
     public func pingpong(bytes: Int, _ o: Options) throws -> Result {
         precondition(bytes > 0 && bytes <= src.bytes)
+        let scopeCode = try Self.scopeCode(o.scope)
         try prepare(o)
         let me = session.pe
         let inPair = o.pair.contains(me)
@@ -170,7 +178,7 @@ public final class P2PLatency {
             // Cooperative: the kernel waits on the other PE (one block always fits).
             try pingpongKernel.launchCooperative(grid: 1, block: block, stream: stream, args: [
                 UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(sig.address), Int32(peer),
-                Int32(me == o.pair.a ? 1 : 0), o.scope.code, Int32(o.warmup), Int32(o.iterations), UInt64(out.address),
+                Int32(me == o.pair.a ? 1 : 0), scopeCode, Int32(o.warmup), Int32(o.iterations), UInt64(out.address),
             ])
             let ns = try elapsedNs()
             if me == o.pair.a { samples.append(ns / 1e3 / Double(o.iterations) / 2) }

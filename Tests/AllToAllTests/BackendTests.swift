@@ -4,7 +4,16 @@ import Testing
 @Suite struct BackendListTests {
     @Test func allNamesEveryBackendOnce() throws {
         #expect(try BackendKind.parseList("all") == BackendKind.allCases)
-        #expect(BackendKind.allCases.count == 12)
+        #expect(BackendKind.allCases.count == 13)
+    }
+
+    @Test func tmaIsAnOwnNVSHMEMKernel() throws {
+        #expect(try BackendKind.parseList("nvshmem-tma,nccl") == [.nvshmemTMA, .nccl])
+        let k = BackendKind.nvshmemTMA
+        #expect(k.ownKernel && k.usesNVSHMEM && !k.usesNCCL)
+        #expect(k.resultsName == "nvshmem_tma")
+        #expect(KernelOptions().tma.sharedBytes == 131_104)
+        #expect(BackendKind.allCases.filter(\.ownKernel) == [.nvshmemPut, .nvshmemSignal, .nvshmemDirect, .nvshmemTMA])
     }
 
     @Test func listKeepsOrderAndDropsRepeats() throws {

@@ -1,4 +1,6 @@
+import AllToAll
 import Foundation
+import Kernels
 import Testing
 @testable import GPUCommCLI
 
@@ -19,6 +21,10 @@ import Testing
         .init("alltoall -c 2", "-c must be 0 or 1", "got 2"),
         .init("alltoall -g 2", "-g must be 1"),
         .init("alltoall", "--np N"),
+        .init("alltoall --tma-stage 100", "--tma-stage must be a multiple of 16", "100"),
+        .init("alltoall --tma-stage 12Q", "--tma-stage '12Q' is not a size"),
+        .init("alltoall --tma-stages 1", "--tma-stages must be from 2 to 8", "got 1"),
+        .init("alltoall --tma-stage 128K --tma-stages 2", "227 KiB", "262160"),
     ]
 
     @Test(arguments: cases)
@@ -29,6 +35,12 @@ import Testing
         #expect(lines.count == 1, "\(r.summary)")
         for w in c.says { #expect(r.stderr.contains(w), "missing '\(w)': \(r.summary)") }
         #expect(r.stdout.isEmpty && !r.leftovers.contains("r.jsonl"), "\(r.summary)")
+    }
+
+    @Test func tmaRingReachesTheBackends() throws {
+        let k = try AlltoallCommand.parse(["--tma-stage", "16K", "--tma-stages", "3", "--threads", "32"]).kernelOptions
+        #expect(k.tma == TMAStaging(stageBytes: 16 << 10, stages: 3) && k.threads == 32)
+        #expect(try AlltoallCommand.parse([]).kernelOptions.tma == TMAStaging())
     }
 
     @Test func barrierMethodsParse() throws {
@@ -49,7 +61,7 @@ import Testing
     @Test func helpListsEveryBackendAndTheByteAccounting() throws {
         let r = try CLI.run(["alltoall", "--help"])
         #expect(r.status == 0)
-        for k in ["nccl-symm", "nccl-device", "nvshmem-host-graph", "busbw = algbw × (N−1)/N", "--chunks"] {
+        for k in ["nccl-symm", "nccl-device", "nvshmem-host-graph", "nvshmem-tma", "--tma-stages", "busbw = algbw × (N−1)/N", "--chunks"] {
             #expect(r.stdout.replacingOccurrences(of: "\n", with: " ").contains(k), "help lacks \(k)")
         }
     }

@@ -1,5 +1,8 @@
 import Foundation
+import Kernels
+import NVSHMEMBench
 import Testing
+@testable import GPUCommCLI
 
 /// Bad `nvshmem` command lines: exit 2, one line naming the problem, no results file, before any GPU work.
 @Suite struct NVSHMEMP2PTests {
@@ -29,6 +32,16 @@ import Testing
         ValidationTests.Case("nvshmem signal --pair 2,2", "--pair"),
         ValidationTests.Case("nvshmem signal -g 4", "-g must be 1"),
         ValidationTests.Case("nvshmem signal -w=-1", "-w must be at least 0"),
+        ValidationTests.Case("nvshmem put --scope tma --blocking", "--scope tma has no blocking form", "--blocking"),
+        ValidationTests.Case("nvshmem get --tma-stage 16K", "--tma-stage", "--scope tma only"),
+        ValidationTests.Case("nvshmem put --scope block --tma-stages 2", "--scope tma only"),
+        ValidationTests.Case("nvshmem put --scope tma --tma-stage 100", "--tma-stage", "multiple of 16", "100"),
+        ValidationTests.Case("nvshmem put --scope tma --tma-stage 16K,x", "--tma-stage must list", "'16K,x'"),
+        ValidationTests.Case("nvshmem put --scope tma --tma-stages 2,9", "--tma-stages must be from 2 to 8", "9"),
+        ValidationTests.Case("nvshmem get --scope tma --tma-stage 64K", "227 KiB", "262176"),
+        ValidationTests.Case("nvshmem put --host --scope tma", "--host", "--scope"),
+        ValidationTests.Case("nvshmem latency --scope tma", "--scope tma is for bandwidth only", "thread, warp or block"),
+        ValidationTests.Case("nvshmem signal --scope tma", "--scope tma is for bandwidth only"),
     ]
 
     @Test(arguments: cases)
@@ -48,6 +61,18 @@ import Testing
         #expect(r.status == 2, "\(r.summary)")
         #expect(r.stderr.contains("--np 2"), "\(r.summary)")
         #expect(r.leftovers.isEmpty)
+    }
+
+    /// `--scope tma` shapes: its own defaults (1x, 32 threads, 32K × 4), every ring combination of the lists.
+    @Test func tmaShapes() throws {
+        let d = try NVSHMEMPutCommand.parse(["--scope", "tma"]).options.shapes
+        #expect(d == [.tmaDefault])
+        let swept = try NVSHMEMGetCommand.parse(["--scope", "tma", "--threads", "64", "--tma-stage", "16K,32K", "--tma-stages", "2,4"]).options.shapes
+        #expect(swept.map(\.staging) == [TMAStaging(stageBytes: 16 << 10, stages: 2), TMAStaging(stageBytes: 16 << 10, stages: 4),
+                                          TMAStaging(stageBytes: 32 << 10, stages: 2), TMAStaging(stageBytes: 32 << 10, stages: 4)])
+        #expect(swept.allSatisfy { $0.threads == 64 && $0.grid == .perSM(1) })
+        // The other scopes keep theirs (2x, 1024 threads).
+        #expect(try NVSHMEMPutCommand.parse([]).options.shapes.map { [$0.grid.description, String($0.threads)] } == [["2x", "1024"]])
     }
 
     @Test(arguments: ["put", "get", "latency", "signal"])

@@ -1,3 +1,4 @@
+import Kernels
 import Testing
 @testable import NVSHMEMBench
 
@@ -62,6 +63,39 @@ import Testing
         #expect(P2PScope.block.latencyBlock(threads: 512) == 512)
         #expect(P2PLatency.Op.p.fixedBytes == 8 && P2PLatency.Op.put.fixedBytes == nil)
         #expect(P2PLatency.Op.allCases.map(\.benchmark) == ["p_latency", "g_latency", "put_latency", "get_latency"])
-        #expect(P2PScope.allCases.map(\.code) == [0, 1, 2])
+        #expect(P2PScope.allCases.map(\.code) == [0, 1, 2, nil])
+        #expect(P2PScope.latencyScopes == [.thread, .warp, .block])
+    }
+
+    @Test func tmaHasNoLatencyKernel() throws {
+        #expect(P2PScope(rawValue: "tma") == .tma)
+        #expect(throws: P2PError.self) { try P2PLatency.scopeCode(.tma) }
+        #expect(try P2PLatency.scopeCode(.warp) == 1)
+    }
+
+    /// Dynamic shared memory = ring + one 8-byte mbarrier per stage (gc_tma_shared_bytes in nvshmem_tma.cu).
+    @Test(arguments: [(32 << 10, 4, 131_104), (16 << 10, 2, 32_784), (16, 8, 192), (48 << 10, 3, 147_480)])
+    func tmaSharedBytes(_ stage: Int, _ stages: Int, _ bytes: Int) {
+        let t = TMAStaging(stageBytes: stage, stages: stages)
+        #expect(t.sharedBytes == bytes)
+        #expect(t.problem == nil)
+    }
+
+    @Test func tmaRingLimits() throws {
+        // 56 KiB × 4 + 32 = 229,408 B fits in sm_90's 227 KiB (232,448 B); 57 KiB × 4 does not.
+        #expect(TMAStaging(stageBytes: 56 << 10, stages: 4).problem == nil)
+        let big = try #require(TMAStaging(stageBytes: 57 << 10, stages: 4).problem)
+        #expect(big.contains("233504") && big.contains("227 KiB"), "\(big)")
+        #expect(TMAStaging(stageBytes: 100, stages: 4).problem?.contains("multiple of 16") == true)
+        #expect(TMAStaging(stageBytes: 0, stages: 4).problem?.contains("multiple of 16") == true)
+        for n in [0, 1, 9] { #expect(TMAStaging(stageBytes: 16 << 10, stages: n).problem?.contains("from 2 to 8") == true, "\(n)") }
+        #expect(TMAStaging() == TMAStaging(stageBytes: 32 << 10, stages: 4))
+    }
+
+    @Test func tmaDefaultShape() {
+        let d = P2PBandwidth.Config.tmaDefault
+        #expect(d.grid == .perSM(1) && d.threads == 32 && d.chunk == 0 && d.staging.sharedBytes == 131_104)
+        #expect(d.description(scope: .tma).hasSuffix("stage 32768 x4"))
+        #expect(!P2PBandwidth.Config().description(scope: .block).contains("stage"))
     }
 }

@@ -26,6 +26,12 @@ p2p put-bidir 60 nvshmem put --np 2 -b 64M -e 1G -f 4 --bidirectional; show put-
 p2p get-default 90 nvshmem get --np 2 -b 1M -e 1G -f 4; show get-default
 p2p get-sweep 120 nvshmem get --np 2 -b 256M -e 256M --blocks 1x,2x,4x --threads 256,512,1024
 grep "^# best" $P/get-sweep.log
+# 2b. TMA path (bulk async copies into the peer through nvshmem_ptr): default ring (1x, 32 threads,
+# 32K x 4), one way and both ways; then grid x ring sweep. Target: >= 390 GB/s at >= 64M.
+p2p put-tma 90 nvshmem put --np 2 --scope tma -b 64M -e 1G -f 4; show put-tma
+p2p put-tma-bidir 90 nvshmem put --np 2 --scope tma -b 64M -e 1G -f 4 --bidirectional; show put-tma-bidir
+p2p put-tma-sweep 240 nvshmem put --np 2 --scope tma -b 64M -e 1G -f 4 --blocks 1x,2x --tma-stage 16K,32K,48K --tma-stages 2,4
+grep "^# best" $P/put-tma-sweep.log
 # 3. Host-initiated on-stream (copy engines): expect close to the 393 GB/s peer copy at 1G.
 p2p put-host 60 nvshmem put --np 2 --host -b 1M -e 1G -f 4; show put-host
 p2p put-host-bidir 60 nvshmem put --np 2 --host -b 1G -e 1G --bidirectional --blocking

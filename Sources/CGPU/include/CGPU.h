@@ -78,6 +78,7 @@ typedef CUresult (*PFN_cuLaunchCooperativeKernel)(CUfunction f, unsigned int gx,
                                                   unsigned int sharedMem, CUstream s, void **params);
 typedef CUresult (*PFN_cuOccupancyMaxActiveBlocksPerMultiprocessor)(int *numBlocks, CUfunction f,
                                                                      int blockSize, size_t dynSmem);
+typedef CUresult (*PFN_cuFuncSetAttribute)(CUfunction f, int attrib, int value);
 
 // ---- NVRTC ----
 typedef int nvrtcResult;
