@@ -30,7 +30,7 @@ struct P2PBandwidthOptions: ParsableArguments {
     var iters = 20
     @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warmup operations per size and shape.")
     var warmup = 5
-    @Option(name: .long, help: "Operations per timed sample (one kernel launch); 0 = enough for about 256 MiB per sample, at most 100.")
+    @Option(name: .long, help: "Operations per timed sample (one kernel launch); 0 = enough for about 1 GiB per sample, at most 100.")
     var inner = 0
     @Option(name: .long, help: "Who issues the operations in the kernel: block, warp or thread (default block); tma: bulk asynchronous copies (TMA, sm_90+) through the peer's mapped memory.")
     var scope: String?

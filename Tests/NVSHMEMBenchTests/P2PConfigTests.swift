@@ -50,9 +50,9 @@ import Testing
 
     @Test func innerIterations() {
         #expect(autoInnerIterations(bytes: 1 << 30) == 1)
-        #expect(autoInnerIterations(bytes: 256 << 20) == 1)
-        #expect(autoInnerIterations(bytes: 64 << 20) == 4)
-        #expect(autoInnerIterations(bytes: 100 << 20) == 3)
+        #expect(autoInnerIterations(bytes: 256 << 20) == 4)
+        #expect(autoInnerIterations(bytes: 64 << 20) == 16)
+        #expect(autoInnerIterations(bytes: 100 << 20) == 11)
         #expect(autoInnerIterations(bytes: 1 << 20) == 100)
         #expect(autoInnerIterations(bytes: 8) == 100)
     }
