@@ -78,8 +78,12 @@ final class NCCLLSAScheme: DeviceNormScheme {
     /// Iterations enqueued so far (warm-up included): the epoch of the next one is done + 1.
     private var done = 0
 
+    /// gc_jacobi_lsa's resident blocks (StencilKernels.grid).
+    let wave: Int
+
     init(_ c: RankContext, stencil: NCCLLSAStencil) throws {
         self.c = c; self.k = stencil
+        wave = try StencilKernels.wave(stencil.step, device: c.device)
         layout = LSAWindowLayout(bufferBytes: c.bufferBytes, ranks: c.ranks, blocksX: StencilKernels.blocksX(nx: c.nx))
         window = try NCCLDeviceWindow(api: stencil.api, comm: stencil.comm, bytes: layout.bytes, lsaBarriers: 1)
         guard window.lsaSize == c.ranks else {
@@ -107,7 +111,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
                                     window.window, UInt64(layout.grid[(j + 1) % 2]), Int32(c.rank), Int32(c.ranks),
                                     Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), UInt64(layout.flagOffset),
                                     LSAWindowLayout.epoch(iteration: done), UInt64(layout.normOffset), n.assemble, n.out])
-        try k.step.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count), block: StencilKernels.blockX,
+        try k.step.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: wave), block: StencilKernels.blockX,
                           stream: c.compute, arguments: args)
         done += 1
     }

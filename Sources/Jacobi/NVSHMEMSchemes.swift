@@ -33,11 +33,14 @@ final class NVSHMEMScheme: HaloScheme {
     let k: NVSHMEMStencil
     let kind: Kind
     let buffers: [DeviceBuffer]
+    /// The kernel's resident blocks (StencilKernels.grid).
+    let wave: Int
     private let args = ArgumentCache()
 
     init(_ c: RankContext, stencil: NVSHMEMStencil, kind: Kind) throws {
         self.c = c; self.k = stencil; self.kind = kind
         buffers = try (0..<2).map { _ in try stencil.session.allocate(bytes: c.bufferBytes) }
+        wave = try StencilKernels.wave(kind == .block ? stencil.block : stencil.perElement, device: c.device)
     }
 
     func makeNorm() throws -> (local: DeviceBuffer, global: DeviceBuffer) {
@@ -54,7 +57,7 @@ final class NVSHMEMScheme: HaloScheme {
             StencilKernels.head(aNew: aNew, a: a, norm: norm, rows: rows, nx: nx)
                 + [Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0)]
         }
-        try (kind == .block ? k.block : k.perElement).launch(grid: StencilKernels.grid(nx: nx, rows: rows.count),
+        try (kind == .block ? k.block : k.perElement).launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: wave),
                                                              block: StencilKernels.blockX, stream: c.compute, arguments: args)
         k.session.lib.barrierAllOnStream(c.compute.raw)
     }
@@ -76,8 +79,12 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
     /// Iterations enqueued so far by this scheme (warm-up included): the signal count to wait for.
     private var done = 0
 
+    /// gc_jacobi_shmem_opt's resident blocks (StencilKernels.grid).
+    let wave: Int
+
     init(_ c: RankContext, stencil: NVSHMEMStencil) throws {
         self.c = c; self.k = stencil
+        wave = try StencilKernels.wave(stencil.signalled, device: c.device)
         buffers = try (0..<2).map { _ in try stencil.session.allocate(bytes: c.bufferBytes) }
         signals = try stencil.session.allocate(bytes: 16)
         norm = try stencil.session.allocate(bytes: DeviceNormLayout(ranks: c.ranks).bytes)
@@ -95,7 +102,7 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
                                     Int32(rows.upperBound), Int32(nx), Int32(blocksX), n.publish,
                                     Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0),
                                     UInt64(signals.address), UInt64(done) * UInt64(blocksX), n.assemble, n.out])
-        try k.signalled.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count), block: StencilKernels.blockX,
+        try k.signalled.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: wave), block: StencilKernels.blockX,
                                stream: c.compute, arguments: args)
         done += 1
     }

@@ -169,8 +169,8 @@ public final class JacobiRunner {
     /// that assembles a check, and the host reads each check from mapped page-locked memory
     /// while a later kernel is queued. Returns this rank's host time and the last norm.
     func measure(_ s: DeviceNormScheme, _ c: RankContext) throws -> (Double, Double?) {
-        let out = try PinnedBuffer(calls, device: device, bytes: 16, mapped: true)
-        let events = try (0..<2).map { _ in try Event(device: device) }
+        let out = try PinnedBuffer(calls, device: device, bytes: 8 * DeviceNormLayout.depth, mapped: true)
+        let events = try (0..<DeviceNormLayout.depth).map { _ in try Event(device: device) }
         var tag: UInt32 = 1
         var lastNorm: Double?
         func read(_ t: UInt32) throws {
@@ -192,7 +192,10 @@ public final class JacobiRunner {
                     try read(t)
                 }
             }
-            try s.finishRun(norm: DeviceNormStep(assemble: plan.finishAssemble, out: out.deviceAddress))
+            // One finish per check left (each ends with the scheme's closing barrier), at least one.
+            for t in plan.finishAssemble.isEmpty ? [0] : plan.finishAssemble {
+                try s.finishRun(norm: DeviceNormStep(assemble: t, out: out.deviceAddress))
+            }
             try c.compute.synchronize()
             for t in plan.readAtEnd { try read(t) }
         }

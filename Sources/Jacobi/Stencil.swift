@@ -4,11 +4,14 @@ import Kernels
 /// The plain Jacobi kernels (cuda/jacobi.cu) loaded on one device, with their launch geometry.
 final class StencilKernels: @unchecked Sendable {
     static let blockX = 128   // JBX in jacobi.cu
-    static let rowsPerBlock = 16  // JROWS
+    /// Block height when the grid fits in one wave (JROWS in jacobi.cu).
+    static let rowsPerBlock = 16
     let module: Module
     let initialise: Kernel
     let step: Kernel
     let countWrong: Kernel
+    /// gc_jacobi's blocks resident on the whole GPU at once.
+    let wave: Int
 
     init(device: Device, compiler: RuntimeCompiler) throws {
         let req = CompileRequest(name: "jacobi", source: KernelSources.jacobi, arch: device.arch)
@@ -16,6 +19,12 @@ final class StencilKernels: @unchecked Sendable {
         initialise = try module.function("gc_jacobi_init")
         step = try module.function("gc_jacobi")
         countWrong = try module.function("gc_jacobi_count_wrong")
+        wave = try Self.wave(step, device: device)
+    }
+
+    /// Blocks of `kernel` (blockX threads) resident on `device` at once.
+    static func wave(_ kernel: Kernel, device: Device) throws -> Int {
+        try kernel.maxActiveBlocksPerSM(block: blockX) * device.multiprocessors
     }
 
     /// Columns each thread updates: 4 (16-byte loads and stores) when a row is a whole number of
@@ -26,7 +35,16 @@ final class StencilKernels: @unchecked Sendable {
     static func blocksX(nx: Int, threads: Int = blockX) -> Int {
         columnsPerThread(nx: nx) == 4 ? (nx + 4 * threads - 1) / (4 * threads) : (nx - 2 + threads - 1) / threads
     }
-    static func grid(nx: Int, rows: Int) -> Int { blocksX(nx: nx) * ((rows + rowsPerBlock - 1) / rowsPerBlock) }
+    /// Blocks for `rows` rows: block rows of rowsPerBlock, unless that needs more than one wave of
+    /// `wave` resident blocks: then exactly one wave (nbx × ⌊wave / nbx⌋ blocks), each block taking
+    /// more rows (the kernels split the rows over the grid's block rows), so no partly filled last
+    /// wave drains at the end of every iteration. wave 0 = no cap.
+    static func grid(nx: Int, rows: Int, wave: Int) -> Int {
+        let nbx = blocksX(nx: nx)
+        var nby = (rows + rowsPerBlock - 1) / rowsPerBlock
+        if wave >= nbx, nbx * nby > wave { nby = wave / nbx }
+        return nbx * max(1, nby)
+    }
 
     /// Arguments of gc_jacobi and the NVSHMEM kernels' common head:
     /// (a_new, a, norm, iy_start, iy_end, nx, nbx, calc_norm).
@@ -38,7 +56,7 @@ final class StencilKernels: @unchecked Sendable {
     /// Launches gc_jacobi over local rows `rows` (nothing when empty).
     func launch(_ args: KernelArguments, rows: Range<Int>, nx: Int, on stream: Stream) throws {
         guard !rows.isEmpty else { return }
-        try step.launch(grid: Self.grid(nx: nx, rows: rows.count), block: Self.blockX, stream: stream, arguments: args)
+        try step.launch(grid: Self.grid(nx: nx, rows: rows.count, wave: wave), block: Self.blockX, stream: stream, arguments: args)
     }
 
     /// Zeroes both buffers and writes the fixed left/right columns for local rows 0 ..< rows,

@@ -11,11 +11,14 @@ public struct StencilShape: Sendable, Equatable, CustomStringConvertible {
     public init(rows: Int, unroll: Int, threads: Int = 128) {
         self.rows = rows; self.unroll = unroll; self.threads = threads
     }
-    public var description: String { "\(rows)x\(unroll)x\(threads)" }
+    public var description: String { rows == 0 ? "wave" : "\(rows)x\(unroll)x\(threads)" }
 
     /// `ROWSxUNROLL[xTHREADS]` (e.g. `32x4`, `16x1x256`): 1 ≤ UNROLL ≤ ROWS ≤ 256, THREADS a
     /// multiple of 32 up to 1024 (default 128).
+    /// `wave`: the shipped kernel on the grid the variants launch (one wave of resident blocks
+    /// when the 16-row grid would need more; StencilKernels.grid).
     public static func parse(_ text: String) -> StencilShape? {
+        if text == "wave" { return StencilShape(rows: 0, unroll: 4, threads: 128) }
         let p = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
         guard p.count == 2 || p.count == 3, let r = p[0], let u = p[1], (1...256).contains(r), (1...256).contains(u), u <= r else { return nil }
         let t = p.count == 3 ? p[2] : 128
@@ -76,7 +79,9 @@ public final class StencilTuner {
         let step = try module.function("gc_jacobi")
         let rows = 1..<(problem.ny - 1), nx = problem.nx
         let nbx = StencilKernels.blocksX(nx: nx, threads: shape.threads)
-        let grid = nbx * ((rows.count + shape.rows - 1) / shape.rows)
+        let grid = shape.rows == 0
+            ? StencilKernels.grid(nx: nx, rows: rows.count, wave: try StencilKernels.wave(step, device: device))
+            : nbx * ((rows.count + shape.rows - 1) / shape.rows)
         func sweep(_ withNorm: Bool) throws -> Double {
             let args = (0..<2).map { p in
                 KernelArguments([UInt64((p == 0 ? b : a).address), UInt64((p == 0 ? a : b).address), UInt64(withNorm ? norm.address : 0),

@@ -20,14 +20,16 @@ import Testing
         // Published: exactly at the check iterations, tags in order.
         #expect(plan.steps.enumerated().filter { $0.element.publish != 0 }.map(\.offset) == checks)
         #expect(plan.steps.map(\.publish).filter { $0 != 0 } == Array(5..<plan.nextTag))
-        // Assembled: once each, by the next kernel or the finish kernel, never in the publishing kernel.
+        // Assembled: once each, in order, at least `lag` kernels after publishing (or by a finish kernel).
         var assembledAt: [UInt32: Int] = [:]
+        let publishedAt = Dictionary(uniqueKeysWithValues: plan.steps.enumerated().filter { $0.element.publish != 0 }.map { ($0.element.publish, $0.offset) })
         for (j, s) in plan.steps.enumerated() where s.assemble != 0 {
             #expect(assembledAt[s.assemble] == nil)
             assembledAt[s.assemble] = j
-            #expect(plan.steps[j - 1].publish == s.assemble)
+            #expect(publishedAt[s.assemble].map { j - $0 >= DeviceNormLayout.lag } == true)
         }
-        if plan.finishAssemble != 0 { assembledAt[plan.finishAssemble] = n }
+        for t in plan.finishAssemble { #expect(assembledAt[t] == nil); assembledAt[t] = n }
+        #expect(assembledAt.sorted { $0.key < $1.key }.map(\.value) == assembledAt.values.sorted())
         #expect(Set(assembledAt.keys) == Set(5..<plan.nextTag))
         // Read: once each, strictly after the kernel that assembled it (one kernel at least still queued), or at the end.
         var readAt: [UInt32: Int] = [:]
@@ -42,16 +44,17 @@ import Testing
         #expect(Set(readAt.keys) == Set(5..<plan.nextTag))
         // The last norm the runner reports is the last check's.
         #expect(plan.readAtEnd.last == (checks.isEmpty ? nil : plan.nextTag - 1))
-        if every == 0 { #expect(plan.steps.allSatisfy { $0 == DeviceNormPlan.Step() } && plan.finishAssemble == 0) }
+        if every == 0 { #expect(plan.steps.allSatisfy { $0 == DeviceNormPlan.Step() } && plan.finishAssemble.isEmpty) }
     }
 
-    /// With a norm every iteration the host is two kernels behind: it waits for kernel j - 1
-    /// (which assembled check j - 2) after enqueueing kernel j.
-    @Test func everyIterationReadsTwoBehind() {
-        let plan = DeviceNormPlan(problem: JacobiProblem(iterations: 4, normEvery: 1), iterations: 4, firstTag: 1)
-        #expect(plan.steps == [.init(publish: 1, assemble: 0, read: nil), .init(publish: 2, assemble: 1, read: nil),
-                               .init(publish: 3, assemble: 2, read: 1), .init(publish: 4, assemble: 3, read: 2)])
-        #expect(plan.finishAssemble == 4 && plan.readAtEnd == [3, 4] && plan.nextTag == 5)
+    /// With a norm every iteration, kernel j assembles check j - 2 (tags from 1: tag j - 1) and
+    /// the host, after enqueueing kernel j, waits for kernel j - 1 and reads what it assembled.
+    @Test func everyIterationAssemblesTwoBehind() {
+        let plan = DeviceNormPlan(problem: JacobiProblem(iterations: 5, normEvery: 1), iterations: 5, firstTag: 1)
+        #expect(plan.steps == [.init(publish: 1, assemble: 0, read: nil), .init(publish: 2, assemble: 0, read: nil),
+                               .init(publish: 3, assemble: 1, read: nil), .init(publish: 4, assemble: 2, read: 1),
+                               .init(publish: 5, assemble: 3, read: 2)])
+        #expect(plan.finishAssemble == [4, 5] && plan.readAtEnd == [3, 4, 5] && plan.nextTag == 6)
     }
 
     /// Warm-up then timed run of one variant share the slots: tags continue, and a host word
@@ -81,7 +84,7 @@ import Testing
                 if s.assemble != 0 { write(s.assemble) }  // the kernel (enqueued before the read below) and its event
                 if let t = s.read { read(t) }
             }
-            if plan.finishAssemble != 0 { write(plan.finishAssemble) }
+            plan.finishAssemble.forEach(write)
             plan.readAtEnd.forEach(read)
         }
         #expect(readTags == Array(1..<tag))
@@ -89,24 +92,30 @@ import Testing
 
     /// The protocol between ranks: every rank runs the same plans (warm-up, finish, timed run,
     /// finish); a kernel's last block assembles (waiting for every rank's slot of that check)
-    /// and then publishes into every rank's slot[tag % 2]. Ranks are interleaved at random,
+    /// and then publishes into every rank's slot[tag % depth]. Ranks are interleaved at random,
     /// constrained only by these waits and stream order (the neighbour flags only constrain it
-    /// further). Two slots are enough: no slot is overwritten before its rank assembled it, and
-    /// nothing deadlocks. Publishing before assembling breaks it, which this simulation finds.
+    /// further). `DeviceNormLayout.depth` slots are enough: no slot is overwritten before its rank
+    /// assembled it, and nothing deadlocks. Half as many slots, or publishing before assembling,
+    /// breaks it, which this simulation finds.
     @Test(arguments: [(2, 1), (3, 1), (4, 1), (4, 2), (8, 1), (8, 3)])
-    func twoSlotsSufficeUnderAnyInterleaving(_ ranks: Int, _ every: Int) {
+    func depthSlotsSufficeUnderAnyInterleaving(_ ranks: Int, _ every: Int) {
         for seed in 0..<40 {
             #expect(simulate(ranks: ranks, every: every, seed: UInt64(seed), assembleFirst: true) == nil)
         }
     }
 
+    @Test func tooFewSlotsAreCaughtBySimulation() {
+        let failures = (0..<200).compactMap { simulate(ranks: 4, every: 1, seed: UInt64($0), assembleFirst: true, depth: DeviceNormLayout.depth / 2) }
+        #expect(!failures.isEmpty, "the simulation must be able to see a slot overwritten early")
+    }
+
     @Test func publishingFirstIsCaughtBySimulation() {
-        let failures = (0..<200).compactMap { simulate(ranks: 4, every: 1, seed: UInt64($0), assembleFirst: false) }
+        let failures = (0..<200).compactMap { simulate(ranks: 4, every: 1, seed: UInt64($0), assembleFirst: false, depth: 2 * DeviceNormLayout.lag - 1) }
         #expect(!failures.isEmpty, "the simulation must be able to see a slot overwritten early")
     }
 
     /// nil when the run completes with every check assembled from the right values, else what broke.
-    func simulate(ranks: Int, every: Int, seed: UInt64, assembleFirst: Bool) -> String? {
+    func simulate(ranks: Int, every: Int, seed: UInt64, assembleFirst: Bool, depth: Int = DeviceNormLayout.depth) -> String? {
         let problem = JacobiProblem(nx: 64, ny: 64, iterations: 12, normEvery: every, warmup: 4)
         // Per kernel: (assemble, publish); the same list on every rank.
         var kernels: [(assemble: UInt32, publish: UInt32)] = []
@@ -114,18 +123,18 @@ import Testing
         for n in [problem.warmup, problem.iterations] {
             let plan = DeviceNormPlan(problem: problem, iterations: n, firstTag: tag)
             tag = plan.nextTag
-            kernels += plan.steps.map { ($0.assemble, $0.publish) } + [(plan.finishAssemble, 0)]
+            kernels += plan.steps.map { ($0.assemble, $0.publish) } + (plan.finishAssemble.isEmpty ? [0] : plan.finishAssemble).map { ($0, 0) }
         }
-        var slot = [[[UInt32]]](repeating: [[UInt32]](repeating: [UInt32](repeating: 0, count: ranks), count: 2), count: ranks)
+        var slot = [[[UInt32]]](repeating: [[UInt32]](repeating: [UInt32](repeating: 0, count: ranks), count: depth), count: ranks)
         var next = [Int](repeating: 0, count: ranks)       // next kernel per rank
         var phase = [Int](repeating: 0, count: ranks)      // 0: first action of the kernel, 1: second
         var assembled = [Set<UInt32>](repeating: [], count: ranks)
         var rng = SplitMix(seed)
         func publish(_ r: Int, _ t: UInt32) -> String? {
             for q in 0..<ranks {
-                let old = slot[q][Int(t % 2)][r]
+                let old = slot[q][Int(t) % depth][r]
                 if old != 0 && !assembled[q].contains(old) { return "rank \(r) overwrote check \(old) at rank \(q) with \(t) before it was assembled" }
-                slot[q][Int(t % 2)][r] = t
+                slot[q][Int(t) % depth][r] = t
             }
             return nil
         }
@@ -135,13 +144,13 @@ import Testing
                 guard next[r] < kernels.count else { return false }
                 let k = kernels[next[r]]
                 let assembling = (phase[r] == 0) == assembleFirst
-                return !assembling || k.assemble == 0 || slot[r][Int(k.assemble % 2)].allSatisfy { $0 >= k.assemble }
+                return !assembling || k.assemble == 0 || slot[r][Int(k.assemble) % depth].allSatisfy { $0 >= k.assemble }
             }
             guard let r = ready.randomElement(using: &rng) else { return "deadlock at kernels \(next)" }
             let k = kernels[next[r]]
             if (phase[r] == 0) == assembleFirst {
                 if k.assemble != 0 {
-                    if let bad = slot[r][Int(k.assemble % 2)].first(where: { $0 != k.assemble }) {
+                    if let bad = slot[r][Int(k.assemble) % depth].first(where: { $0 != k.assemble }) {
                         return "rank \(r) assembling check \(k.assemble) found \(bad)"
                     }
                     assembled[r].insert(k.assemble)
@@ -157,10 +166,12 @@ import Testing
 
     @Test func normLayoutMatchesTheKernel() {
         let l = DeviceNormLayout(ranks: 4)
-        #expect(l.bytes == 16 + 64)
-        let offsets = (0..<2).flatMap { p in (0..<4).map { l.slot(tag: UInt32(p), source: $0) } }
-        #expect(Set(offsets).count == 8 && offsets.allSatisfy { $0 >= DeviceNormLayout.slotsOffset && $0 + 8 <= l.bytes && $0 % 8 == 0 })
-        #expect(l.slot(tag: 7, source: 2) == l.slot(tag: 1, source: 2) && l.slot(tag: 6, source: 3) == 16 + 24)
+        #expect(l.bytes == 16 + 4 * 32)
+        let offsets = (0..<4).flatMap { p in (0..<4).map { l.slot(tag: UInt32(p), source: $0) } }
+        #expect(Set(offsets).count == 16 && offsets.allSatisfy { $0 >= DeviceNormLayout.slotsOffset && $0 + 8 <= l.bytes && $0 % 8 == 0 })
+        #expect(l.slot(tag: 9, source: 2) == l.slot(tag: 1, source: 2) && l.slot(tag: 6, source: 3) == 16 + 8 * (2 * 4 + 3))
+        #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_DEPTH \(DeviceNormLayout.depth)\n"))
+        #expect(DeviceNormLayout.depth >= 2 * DeviceNormLayout.lag)
         #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_SLOTS \(DeviceNormLayout.slotsOffset)\n"))
         #expect(DeviceNormLayout.word(tag: 3, value: 1.5) == 3 << 32 | UInt64(Float(1.5).bitPattern))
         #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_BROKEN 0x\(String(DeviceNormLayout.brokenTag, radix: 16))u\n"))

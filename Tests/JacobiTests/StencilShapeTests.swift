@@ -27,4 +27,16 @@ import Testing
         #expect(StencilKernels.blocksX(nx: 1030) == 9)         // ceil(1028 / 128)
         #expect(StencilKernels.blocksX(nx: 16384, threads: 256) == 16)
     }
+
+    @Test func gridIsOneWaveWhenSixteenRowBlocksWouldNeedMore() {
+        // 16384² on 4 GPUs: 4096 rows, 32 block columns; 2112 resident blocks (16 per SM × 132).
+        #expect(StencilKernels.grid(nx: 16384, rows: 4096, wave: 2112) == 32 * 66)
+        // A small slab fits: 16-row blocks.
+        #expect(StencilKernels.grid(nx: 1024, rows: 256, wave: 2112) == 2 * 16)
+        // No cap.
+        #expect(StencilKernels.grid(nx: 16384, rows: 4096, wave: 0) == 32 * 256)
+        // A wave narrower than one block row cannot be filled exactly: 16-row blocks.
+        #expect(StencilKernels.grid(nx: 16384, rows: 4096, wave: 16) == 32 * 256)
+        #expect(StencilShape.parse("wave")?.rows == 0)
+    }
 }

@@ -14,8 +14,8 @@
 //             int nbx, int calc_norm)
 //     a_new[iy][ix] = 0.25f * (((a[iy][ix+1] + a[iy][ix-1]) + a[iy+1][ix]) + a[iy-1][ix]) for
 //     iy in [iy_start, iy_end), ix in [1, nx-2]. 1-D grid of nbx * nby blocks, block size
-//     JBX (128), JROWS (16) rows from iy_start + (b / nbx) * JROWS, nby =
-//     ceil((iy_end-iy_start)/JROWS). When nx % 4 == 0 each thread updates 4 adjacent columns with
+//     JBX (128); the nby = gridDim.x / nbx block rows share [iy_start, iy_end) evenly, block b
+//     taking block row b / nbx (jacobi_block_rows). When nx % 4 == 0 each thread updates 4 adjacent columns with
 //     16-byte loads and stores (block b covers columns 4 * (b % nbx) * JBX ..., nbx =
 //     ceil(nx / (4 * JBX))); otherwise one column (block b covers columns 1 + (b % nbx) * JBX ...,
 //     nbx = ceil((nx-2)/JBX), JUNROLL rows' loads in flight at once). Each thread walks down the
@@ -29,8 +29,9 @@
 
 typedef unsigned long long u64;
 
-// Threads per block, rows per block and rows per unrolled step: overridable with -D for
-// `gpucomm _stencil-tune` (the host's StencilKernels.blockX / rowsPerBlock must equal them).
+// Threads per block and rows per unrolled step: overridable with -D for `gpucomm _stencil-tune`
+// (the host's StencilKernels.blockX must equal JBX). Rows per block follow from the grid the host
+// launches (jacobi_block_rows); JROWS is only the host's default block height.
 #ifndef JBX
 #define JBX 128
 #endif
@@ -45,15 +46,14 @@ struct NoRowHook {
     __device__ __forceinline__ void operator()(int, int, float) const {}
 };
 
-// One column per thread (any nx): updates column ix for rows [row0, min(row0 + JROWS, iy_end)).
+// One column per thread (any nx): updates column ix for rows [row0, rend).
 // JUNROLL rows at a time: their loads (the row below, left and right neighbours) are all issued
 // before any is used, so each thread keeps JUNROLL DRAM loads in flight instead of one. The
 // arithmetic per element and the order of the residue sum are those of the one-row loop.
 template <class Hook>
-__device__ __forceinline__ float jacobi_rows1(float* __restrict__ a_new, const float* __restrict__ a, int row0, int iy_end,
+__device__ __forceinline__ float jacobi_rows1(float* __restrict__ a_new, const float* __restrict__ a, int row0, int rend,
                                              int nx, int ix, const Hook& hook) {
     float sum = 0.0f;
-    const int rend = min(row0 + JROWS, iy_end);
     if (ix >= nx - 1 || row0 >= rend) return sum;
     float up = a[(size_t)(row0 - 1) * nx + ix];
     float cur = a[(size_t)row0 * nx + ix];
@@ -99,10 +99,9 @@ __device__ __forceinline__ float jacobi_rows1(float* __restrict__ a_new, const f
 // unchanged and add nothing to the residue; the hook is not called for them. Measured on H200
 // (gpucomm _stencil-tune, 16384²): 88% of the copy ceiling, against 74-78% for jacobi_rows1.
 template <class Hook>
-__device__ __forceinline__ float jacobi_rows4(float* __restrict__ a_new, const float* __restrict__ a, int row0, int iy_end,
+__device__ __forceinline__ float jacobi_rows4(float* __restrict__ a_new, const float* __restrict__ a, int row0, int rend,
                                               int nx, int ix, const Hook& hook) {
     float sum = 0.0f;
-    const int rend = min(row0 + JROWS, iy_end);
     if (ix >= nx || row0 >= rend) return sum;
     const size_t w = (size_t)nx / 4;
     const float4* A = reinterpret_cast<const float4*>(a);
@@ -144,15 +143,24 @@ __device__ __forceinline__ int jacobi_col(int bx, int nx) {
     return jacobi_vec(nx) == 4 ? 4 * (bx * JBX + threadIdx.x) : bx * JBX + threadIdx.x + 1;
 }
 
-// Updates this thread's columns (first column ix, from jacobi_col) for rows
-// [row0, min(row0 + JROWS, iy_end)); returns the local squared residue. `hook(iy, ix, value)` is
+// Updates this thread's columns (first column ix, from jacobi_col) for rows [row0, rend);
+// returns the local squared residue. `hook(iy, ix, value)` is
 // called for every interior element written (NVSHMEM per-element puts, LSA peer stores). The
 // same expression, 0.25f * (((right + left) + down) + up), in both paths: results are
 // bit-identical whichever path and variant computes them.
 template <class Hook>
-__device__ __forceinline__ float jacobi_rows(float* __restrict__ a_new, const float* __restrict__ a, int row0, int iy_end,
+__device__ __forceinline__ float jacobi_rows(float* __restrict__ a_new, const float* __restrict__ a, int row0, int rend,
                                              int nx, int ix, const Hook& hook) {
-    return jacobi_vec(nx) == 4 ? jacobi_rows4(a_new, a, row0, iy_end, nx, ix, hook) : jacobi_rows1(a_new, a, row0, iy_end, nx, ix, hook);
+    return jacobi_vec(nx) == 4 ? jacobi_rows4(a_new, a, row0, rend, nx, ix, hook) : jacobi_rows1(a_new, a, row0, rend, nx, ix, hook);
+}
+
+// The rows [*row0, *rend) of block row `by`: the grid has nbx block columns and gridDim.x / nbx
+// block rows, which share [iy_start, iy_end) evenly (the host sizes the grid: StencilKernels.grid).
+__device__ __forceinline__ void jacobi_block_rows(int by, int iy_start, int iy_end, int nbx, int* row0, int* rend) {
+    const int nby = gridDim.x / nbx;
+    const int per = (iy_end - iy_start + nby - 1) / nby;
+    *row0 = iy_start + by * per;
+    *rend = min(*row0 + per, iy_end);
 }
 
 // Block-wide sum of s, added to *norm by one atomicAdd. Every thread of the block must call it.
@@ -183,7 +191,9 @@ extern "C" __global__ void gc_jacobi_init(float* a, float* a_new, int offset, in
 extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi(float* a_new, const float* a, float* norm, int iy_start, int iy_end,
                                                             int nx, int nbx, int calc_norm) {
     const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
-    const float s = jacobi_rows(a_new, a, iy_start + by * JROWS, iy_end, nx, jacobi_col(bx, nx), NoRowHook());
+    int row0, rend;
+    jacobi_block_rows(by, iy_start, iy_end, nbx, &row0, &rend);
+    const float s = jacobi_rows(a_new, a, row0, rend, nx, jacobi_col(bx, nx), NoRowHook());
     if (calc_norm) block_norm_add(s, norm);
 }
 

@@ -79,7 +79,7 @@ __device__ __forceinline__ void gc_lsa_norm(ncclWindow_t win, unsigned char* nor
     if (assemble) gc_norm_assemble(assemble, nranks, out, [&](int p) { return gc_lsa_norm_wait(norm, nranks, assemble, p); });
     if (publish) {
         const u64 word = GC_NORM_WORD(publish, mine);
-        const size_t slot = norm_offset + GC_NORM_SLOTS + 8ull * ((size_t)(publish & 1u) * nranks + rank);
+        const size_t slot = norm_offset + GC_NORM_SLOTS + 8ull * ((size_t)(publish % GC_NORM_DEPTH) * nranks + rank);
         for (int p = 0; p < nranks; p++) {
             cuda::atomic_ref<u64, cuda::thread_scope_system> w(*gc_lsa_peer<u64>(win, slot, p));
             w.store(word, cuda::memory_order_relaxed);
@@ -103,7 +103,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_lsa(float* a_new, co
         const size_t row = (size_t)nx * sizeof(float);
         const LSAHaloHook hook = {gc_lsa_peer<float>(win, a_new_offset + (size_t)top_iy * row, top),
                                   gc_lsa_peer<float>(win, a_new_offset, bottom), iy_start, iy_end};
-        s = jacobi_rows(a_new, a, p.row0, iy_end, nx, ix, hook);
+        s = jacobi_rows(a_new, a, p.row0, p.rend, nx, ix, hook);
         __syncthreads();  // the block's peer stores precede thread 0's release (cumulative)
         if (threadIdx.x == 0) {
             const int bx = blockIdx.x % nbx;
@@ -111,7 +111,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_lsa(float* a_new, co
             if (p.last) gc_lsa_set_flag(gc_lsa_peer<unsigned>(win, flag_offset + 4ull * bx, bottom), epoch);
         }
     } else {
-        s = jacobi_rows(a_new, a, p.row0, iy_end, nx, ix, NoRowHook());
+        s = jacobi_rows(a_new, a, p.row0, p.rend, nx, ix, NoRowHook());
     }
     if (gc_norm_last_block(s, norm, publish, assemble)) gc_lsa_norm(win, norm, norm_offset, rank, nranks, publish, assemble, out);
 }

@@ -56,7 +56,9 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_p(float* a_new
     const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
     const int ix = jacobi_col(bx, nx);
     const ShmemPHook hook = {a_new, iy_start, iy_end, nx, top_pe, top_iy, bottom_pe, bottom_iy};
-    const float s = jacobi_rows(a_new, a, iy_start + by * JROWS, iy_end, nx, ix, hook);
+    int row0, rend;
+    jacobi_block_rows(by, iy_start, iy_end, nbx, &row0, &rend);
+    const float s = jacobi_rows(a_new, a, row0, rend, nx, ix, hook);
     if (calc_norm) block_norm_add(s, norm);
 }
 
@@ -64,7 +66,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_block(float* a
                                                                         int iy_end, int nx, int nbx, int calc_norm, int top_pe,
                                                                         int top_iy, int bottom_pe, int bottom_iy) {
     const BlockPlace p = place(iy_start, iy_end, nx, nbx);
-    const float s = jacobi_rows(a_new, a, p.row0, iy_end, nx, p.ix, NoRowHook());
+    const float s = jacobi_rows(a_new, a, p.row0, p.rend, nx, p.ix, NoRowHook());
     __syncthreads();  // the block's stores to a_new are done before it sends them
     if (p.first) nvshmemx_float_put_nbi_block(a_new + (size_t)top_iy * nx + p.x0, a_new + (size_t)iy_start * nx + p.x0, p.n, top_pe);
     if (p.last) nvshmemx_float_put_nbi_block(a_new + (size_t)bottom_iy * nx + p.x0, a_new + (size_t)(iy_end - 1) * nx + p.x0, p.n, bottom_pe);
@@ -98,7 +100,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_n
         __threadfence();
     }
     __syncthreads();  // the halo rows have landed before any thread of the block reads them
-    const float s = jacobi_rows(a_new, a, p.row0, iy_end, nx, p.ix, NoRowHook());
+    const float s = jacobi_rows(a_new, a, p.row0, p.rend, nx, p.ix, NoRowHook());
     __syncthreads();  // the block's stores to a_new (and its reads of the halo) are done before it sends
     // Data, then the signal. nvshmemx_float_put_signal_nbi_block needs a block-scope transfer that
     // libnvshmem_device.a 3.4.5 lacks (undefined nvshmemi_transfer_put_signal<block> at link).
