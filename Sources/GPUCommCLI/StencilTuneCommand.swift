@@ -15,7 +15,7 @@ struct StencilTuneCommand: ParsableCommand {
     var nx = 16384
     @Option(name: .long, help: "Grid rows.")
     var ny = 16384
-    @Option(name: .long, help: "Comma-separated shapes ROWSxUNROLL[xTHREADS] or wave (the variants' grid: one wave of resident blocks). A thread updates 4 columns when nx % 4 == 0 (UNROLL is then unused), else 1.")
+    @Option(name: .long, help: "Comma-separated shapes ROWSxUNROLL[xTHREADS] or wave (one wave of resident blocks, as nvshmem_opt and nccl_lsa launch). A thread updates 4 columns when nx % 4 == 0 (UNROLL is then unused), else 1.")
     var shapes = "16x1,32x1,64x1,wave"
     @Option(name: .long, help: "CUDA device ordinal.")
     var device = 0

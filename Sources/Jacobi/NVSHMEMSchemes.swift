@@ -33,14 +33,11 @@ final class NVSHMEMScheme: HaloScheme {
     let k: NVSHMEMStencil
     let kind: Kind
     let buffers: [DeviceBuffer]
-    /// The kernel's resident blocks (StencilKernels.grid).
-    let wave: Int
     private let args = ArgumentCache()
 
     init(_ c: RankContext, stencil: NVSHMEMStencil, kind: Kind) throws {
         self.c = c; self.k = stencil; self.kind = kind
         buffers = try (0..<2).map { _ in try stencil.session.allocate(bytes: c.bufferBytes) }
-        wave = try StencilKernels.wave(kind == .block ? stencil.block : stencil.perElement, device: c.device)
     }
 
     func makeNorm() throws -> (local: DeviceBuffer, global: DeviceBuffer) {
@@ -57,7 +54,7 @@ final class NVSHMEMScheme: HaloScheme {
             StencilKernels.head(aNew: aNew, a: a, norm: norm, rows: rows, nx: nx)
                 + [Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0)]
         }
-        try (kind == .block ? k.block : k.perElement).launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: wave),
+        try (kind == .block ? k.block : k.perElement).launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: 0),
                                                              block: StencilKernels.blockX, stream: c.compute, arguments: args)
         k.session.lib.barrierAllOnStream(c.compute.raw)
     }

@@ -10,8 +10,6 @@ final class StencilKernels: @unchecked Sendable {
     let initialise: Kernel
     let step: Kernel
     let countWrong: Kernel
-    /// gc_jacobi's blocks resident on the whole GPU at once.
-    let wave: Int
 
     init(device: Device, compiler: RuntimeCompiler) throws {
         let req = CompileRequest(name: "jacobi", source: KernelSources.jacobi, arch: device.arch)
@@ -19,7 +17,6 @@ final class StencilKernels: @unchecked Sendable {
         initialise = try module.function("gc_jacobi_init")
         step = try module.function("gc_jacobi")
         countWrong = try module.function("gc_jacobi_count_wrong")
-        wave = try Self.wave(step, device: device)
     }
 
     /// Blocks of `kernel` (blockX threads) resident on `device` at once.
@@ -37,8 +34,11 @@ final class StencilKernels: @unchecked Sendable {
     }
     /// Blocks for `rows` rows: block rows of rowsPerBlock, unless that needs more than one wave of
     /// `wave` resident blocks: then exactly one wave (nbx × ⌊wave / nbx⌋ blocks), each block taking
-    /// more rows (the kernels split the rows over the grid's block rows), so no partly filled last
-    /// wave drains at the end of every iteration. wave 0 = no cap.
+    /// more rows (the kernels split the rows over the grid's block rows). wave 0 = no cap.
+    /// Measured on 4×H200 at 16384² (bench/results/2026-11-21-4xH200-session3): one wave makes
+    /// the kernel alone 1-2% slower (87.9% vs 90.1% of the copy ceiling on one GPU), so gc_jacobi
+    /// keeps 16-row blocks; the one-kernel-per-iteration variants (nvshmem_opt, nccl_lsa), whose
+    /// boundary blocks wait for their neighbours, ran 4.7 µs per iteration faster with one wave.
     static func grid(nx: Int, rows: Int, wave: Int) -> Int {
         let nbx = blocksX(nx: nx)
         var nby = (rows + rowsPerBlock - 1) / rowsPerBlock
@@ -56,7 +56,7 @@ final class StencilKernels: @unchecked Sendable {
     /// Launches gc_jacobi over local rows `rows` (nothing when empty).
     func launch(_ args: KernelArguments, rows: Range<Int>, nx: Int, on stream: Stream) throws {
         guard !rows.isEmpty else { return }
-        try step.launch(grid: Self.grid(nx: nx, rows: rows.count, wave: wave), block: Self.blockX, stream: stream, arguments: args)
+        try step.launch(grid: Self.grid(nx: nx, rows: rows.count, wave: 0), block: Self.blockX, stream: stream, arguments: args)
     }
 
     /// Zeroes both buffers and writes the fixed left/right columns for local rows 0 ..< rows,

@@ -15,8 +15,7 @@ public struct StencilShape: Sendable, Equatable, CustomStringConvertible {
 
     /// `ROWSxUNROLL[xTHREADS]` (e.g. `32x4`, `16x1x256`): 1 ≤ UNROLL ≤ ROWS ≤ 256, THREADS a
     /// multiple of 32 up to 1024 (default 128).
-    /// `wave`: the shipped kernel on the grid the variants launch (one wave of resident blocks
-    /// when the 16-row grid would need more; StencilKernels.grid).
+    /// `wave`: one wave of resident blocks (the grid of nvshmem_opt and nccl_lsa; StencilKernels.grid).
     public static func parse(_ text: String) -> StencilShape? {
         if text == "wave" { return StencilShape(rows: 0, unroll: 4, threads: 128) }
         let p = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
