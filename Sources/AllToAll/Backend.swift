@@ -117,11 +117,14 @@ public protocol AlltoallBackend: AnyObject {
     func enqueue(bytesPerRank: Int, stream: Stream) throws
     /// Labels for the results row (blocks, chunk, ...) at this size.
     func labels(bytesPerRank: Int) -> [String: String]
+    /// Why this size is not run (a measured hang in a library), or nil; the same on every rank.
+    func skipReason(bytesPerRank: Int) -> String?
 }
 
 extension AlltoallBackend {
     public func prepare(bytesPerRank: Int) throws {}
     public func labels(bytesPerRank: Int) -> [String: String] { [:] }
+    public func skipReason(bytesPerRank: Int) -> String? { nil }
 }
 
 /// What backends are built from: this process's GPU, and the libraries the job started.

@@ -143,6 +143,17 @@ final class NVSHMEMHostAlltoall: AlltoallBackend {
         graphs[bytesPerRank] = try GraphExec.capture(streams: [stream]) { try call(bytesPerRank, stream) }.first
     }
 
+    /// Largest per-rank size nvshmem-host-graph runs: captured in a CUDA graph, NVSHMEM 3.4.5's
+    /// on-stream all-to-all of 1 GiB per rank never completed on 4×H200 (two sessions, the
+    /// watchdog ended both runs; 256 MiB and below ran and checked right). Sizes in between were
+    /// not tried.
+    static let graphLimit = 256 << 20
+
+    func skipReason(bytesPerRank: Int) -> String? {
+        guard kind == .nvshmemHostGraph, bytesPerRank > Self.graphLimit else { return nil }
+        return "nvshmemx_alltoallmem_on_stream replayed from a CUDA graph hung at 1 GiB per rank (NVSHMEM 3.4.5, 4×H200); not run above 256 MiB per rank"
+    }
+
     func enqueue(bytesPerRank: Int, stream s: Stream) throws {
         if kind == .nvshmemHost { return try call(bytesPerRank, s) }
         guard let g = graphs[bytesPerRank] else { preconditionFailure("prepare(bytesPerRank:) was not called") }

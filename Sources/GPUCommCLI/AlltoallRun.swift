@@ -22,6 +22,8 @@ final class AlltoallRun {
     var writer: ResultsWriter?
     var info: RunInfo!
     var wrong: [BackendKind: Int64] = [:]
+    /// Backends and why some of their sizes were not run (`AlltoallBackend.skipReason`).
+    var skipped: [BackendKind: String] = [:]
     var context: BackendContext!
 
     init(job: Job, command: AlltoallCommand, sizes: [Int]) {
@@ -144,6 +146,11 @@ final class AlltoallRun {
         for s in sizes {
             var cells: [String] = []
             for b in backends {
+                if let why = b.skipReason(bytesPerRank: s) {
+                    skipped[b.kind] = why
+                    cells.append(pad("skipped", 17) + " ")
+                    continue
+                }
                 let m = try measure(b, s)
                 try record(b, m)
                 cells.append(Self.cell(m))
@@ -187,6 +194,7 @@ final class AlltoallRun {
         session = nil
         let total = wrong.values.reduce(0, +)
         if job.reports {
+            for (k, why) in skipped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { print("# skipped: \(k.rawValue): \(why)") }
             for (k, w) in wrong.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { print("# wrong bytes: \(k.rawValue): \(w)") }
             print("# Out of bounds values : \(total) \(total == 0 ? "OK" : "FAILED")")
             if let w = writer { FileHandle.standardError.write(Data("[gpucomm] results appended to \(w.path)\n".utf8)) }
