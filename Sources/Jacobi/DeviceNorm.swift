@@ -1,41 +1,43 @@
 import GPU
 
 /// A variant whose norm never leaves the GPUs' own kernels (nvshmem_opt, nccl_lsa): each
-/// iteration is one kernel launch; the kernel's last block publishes the rank's sum to every
-/// rank, and the last block of a kernel two iterations later sums the ranks' values of that check
-/// and writes the result to page-locked host memory (cuda/jacobi_fused.cu). No host collective, no
+/// iteration is one kernel launch whose stencil blocks add up the rank's sum; the extra service
+/// block of the next kernel sends it to every rank, and the service block of a kernel two later
+/// sums the ranks' values of that check and writes the result to page-locked host memory
+/// (cuda/jacobi_fused.cu). No host collective, no
 /// memset, no copy; the host reads each check after the kernel that assembled it has ended,
 /// while the next kernel is already queued.
 protocol DeviceNormScheme: JacobiScheme {
     /// Enqueues iteration `j` as one kernel on the compute stream.
     func step(_ j: Int, norm: DeviceNormStep) throws
-    /// Enqueues what follows the last iteration of a run: assembling `norm.assemble` (when not
-    /// 0), then whatever orders the run's last transfers before anyone goes on. Called once per
-    /// check left to assemble (at least once).
+    /// Enqueues what follows the last iteration of a run: one service kernel (`norm.send` and
+    /// `norm.assemble`, either may be 0), then whatever orders the run's last transfers before
+    /// anyone goes on. Called once per `DeviceNormPlan.finish` entry (at least once).
     func finishRun(norm: DeviceNormStep) throws
 }
 
 /// One kernel's part in the device-side norm: tags of checks (1, 2, 3, … over the life of the
 /// variant; 0 = none) and where the assembled sums go.
 struct DeviceNormStep: Equatable {
-    /// The check this kernel computes and publishes.
+    /// The check this kernel computes (its stencil blocks add to acc[publish % 2]).
     var publish: UInt32 = 0
-    /// The check (published by an earlier kernel) this kernel's last block sums over ranks.
+    /// The check the kernel before computed, which this kernel's service block sends to every rank.
+    var send: UInt32 = 0
+    /// The check (sent by an earlier kernel) this kernel's service block sums over ranks.
     var assemble: UInt32 = 0
     /// Device address of the `DeviceNormLayout.depth` page-locked host words the sums are written to (word tag % depth).
     var out: UInt64 = 0
 }
 
-/// A rank's norm area (cuda/jacobi_fused.cu): the accumulator and block ticket (local use
-/// only) and the slots every rank publishes its sum into, `slot[tag % depth][source]`.
+/// A rank's norm area (cuda/jacobi_fused.cu): two accumulators `acc[tag % 2]` (local use only)
+/// and the slots every rank sends its sum into, `slot[tag % depth][source]`.
 struct DeviceNormLayout: Equatable {
     static let accOffset = 0
-    static let ticketOffset = 4
     /// GC_NORM_SLOTS in cuda/jacobi_fused.cu.
     static let slotsOffset = 16
     /// GC_NORM_DEPTH: slots per source rank, and page-locked host words.
     static let depth = 4
-    /// Iterations between publishing a check and assembling it (DeviceNormPlan); depth ≥ 2 × lag.
+    /// Kernels between sending a check and assembling it (DeviceNormPlan); depth ≥ 2 × lag.
     static let lag = 2
     let ranks: Int
 
@@ -50,28 +52,36 @@ struct DeviceNormLayout: Equatable {
     static let brokenTag: UInt32 = 0xffff_ffff
 }
 
-/// Which kernel of a run publishes, assembles and which step's host read takes each check.
+/// Which kernel of a run computes, sends and assembles each check, and which step's host read
+/// takes it.
 ///
 /// Check tags continue from `firstTag` (warm-up and timed run of one variant share the slots,
-/// so tags are never reused). Iteration j publishes when `problem.computesNorm(j)`; the first
-/// kernel at least `DeviceNormLayout.lag` iterations later assembles it (one check per kernel,
-/// oldest first); the finish kernels after the last iteration assemble what is left. The host
+/// so tags are never reused). Iteration j computes (publishes) a check when
+/// `problem.computesNorm(j)`; kernel j + 1 sends it; the first kernel at least
+/// `DeviceNormLayout.lag` kernels after that assembles it (one check per kernel, oldest first).
+/// After the last iteration, `finish` service kernels send and assemble what is left. The host
 /// reads a check after enqueueing the first later iteration that computes a norm (so at least
 /// one kernel is always queued while it waits), or after the run when none follows.
 ///
 /// What makes `depth` device slots and host words enough (checked by the tests): a kernel
-/// assembles check t no later than it publishes t + depth / 2 (assembling first), and the host
-/// has read check t before the kernel that writes host word t % depth again is enqueued.
+/// assembles check t no later than it sends t + depth / 2 (assembling first), and the host has
+/// read check t before the kernel that writes host word t % depth again is enqueued.
 struct DeviceNormPlan: Equatable {
     struct Step: Equatable {
         var publish: UInt32 = 0
+        var send: UInt32 = 0
         var assemble: UInt32 = 0
         /// After enqueueing this iteration (and its event), the host waits for and reads this check.
         var read: UInt32?
     }
+    /// One service kernel after the run.
+    struct Finish: Equatable {
+        var send: UInt32 = 0
+        var assemble: UInt32 = 0
+    }
     var steps: [Step]
-    /// Checks assembled by the finish kernels, in order (one finish kernel each).
-    var finishAssemble: [UInt32] = []
+    /// Service kernels after the last iteration, in order (at least one).
+    var finish: [Finish] = []
     /// Checks the host reads after the run has synchronised, in order.
     var readAtEnd: [UInt32] = []
     /// The first tag of the next run of the same variant.
@@ -81,21 +91,32 @@ struct DeviceNormPlan: Equatable {
         precondition(firstTag > 0, "tag 0 means no check")
         steps = Array(repeating: Step(), count: iterations)
         var tag = firstTag
-        var pending: [(tag: UInt32, at: Int)] = []  // published, not yet assembled
+        var computed: UInt32 = 0  // computed by the kernel before, to send
+        var sent: [(tag: UInt32, at: Int)] = []  // sent, not yet assembled
         var unread: [UInt32] = []  // assembled, not yet read
         for j in 0..<iterations {
-            if let p = pending.first, j - p.at >= DeviceNormLayout.lag { steps[j].assemble = p.tag; pending.removeFirst() }
+            if let p = sent.first, j - p.at >= DeviceNormLayout.lag { steps[j].assemble = p.tag; sent.removeFirst() }
+            steps[j].send = computed
+            if computed != 0 { sent.append((computed, j)) }
+            computed = 0
             if problem.computesNorm(j) {
                 steps[j].publish = tag
-                pending.append((tag, j))
+                computed = tag
                 tag += 1
                 // Checks assembled by an earlier kernel are complete once that kernel is.
                 if let t = unread.first { steps[j].read = t; unread.removeFirst() }
             }
             if steps[j].assemble != 0 { unread.append(steps[j].assemble) }
         }
-        finishAssemble = pending.map(\.tag)
-        readAtEnd = unread + finishAssemble
+        repeat {
+            var f = Finish()
+            if let p = sent.first { f.assemble = p.tag; sent.removeFirst(); unread.append(p.tag) }
+            f.send = computed
+            if computed != 0 { sent.append((computed, iterations + finish.count)) }
+            computed = 0
+            finish.append(f)
+        } while !sent.isEmpty
+        readAtEnd = unread
         nextTag = tag
     }
 }

@@ -78,7 +78,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
     /// Iterations enqueued so far (warm-up included): the epoch of the next one is done + 1.
     private var done = 0
 
-    /// gc_jacobi_lsa's resident blocks (StencilKernels.grid).
+    /// gc_jacobi_lsa's resident blocks: its grid is one wave of stencil blocks plus the service block.
     let wave: Int
 
     init(_ c: RankContext, stencil: NCCLLSAStencil) throws {
@@ -110,8 +110,8 @@ final class NCCLLSAScheme: DeviceNormScheme {
                                     Int32(rows.upperBound), Int32(nx), Int32(blocksX), n.publish,
                                     window.window, UInt64(layout.grid[(j + 1) % 2]), Int32(c.rank), Int32(c.ranks),
                                     Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), UInt64(layout.flagOffset),
-                                    LSAWindowLayout.epoch(iteration: done), UInt64(layout.normOffset), n.assemble, n.out])
-        try k.step.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: wave), block: StencilKernels.blockX,
+                                    LSAWindowLayout.epoch(iteration: done), UInt64(layout.normOffset), n.send, n.assemble, n.out])
+        try k.step.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: wave - 1) + 1, block: StencilKernels.blockX,
                           stream: c.compute, arguments: args)
         done += 1
     }
@@ -119,7 +119,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
     /// The last check is assembled, then an LSA barrier: every rank's stores of the run have landed.
     func finishRun(norm n: DeviceNormStep) throws {
         try k.finish.launch(grid: 1, block: 32, stream: c.compute,
-                            args: [window.devCommArgument, UInt64(norm.address), n.assemble, n.out])
+                            args: [window.devCommArgument, window.window, UInt64(norm.address), UInt64(layout.normOffset), n.send, n.assemble, n.out])
     }
 
     /// An LSA barrier kernel, waited for: every rank's earlier work (a re-initialisation of the

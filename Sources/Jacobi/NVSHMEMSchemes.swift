@@ -76,7 +76,7 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
     /// Iterations enqueued so far by this scheme (warm-up included): the signal count to wait for.
     private var done = 0
 
-    /// gc_jacobi_shmem_opt's resident blocks (StencilKernels.grid).
+    /// gc_jacobi_shmem_opt's resident blocks: its grid is one wave of stencil blocks plus the service block.
     let wave: Int
 
     init(_ c: RankContext, stencil: NVSHMEMStencil) throws {
@@ -98,16 +98,16 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
         let args = KernelArguments([UInt64(aNew.address), UInt64(a.address), UInt64(norm.address), Int32(rows.lowerBound),
                                     Int32(rows.upperBound), Int32(nx), Int32(blocksX), n.publish,
                                     Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0),
-                                    UInt64(signals.address), UInt64(done) * UInt64(blocksX), n.assemble, n.out])
-        try k.signalled.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: wave), block: StencilKernels.blockX,
+                                    UInt64(signals.address), UInt64(done) * UInt64(blocksX), n.send, n.assemble, n.out])
+        try k.signalled.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: wave - 1) + 1, block: StencilKernels.blockX,
                                stream: c.compute, arguments: args)
         done += 1
     }
 
     /// The last check is assembled, then every PE's puts of the run have landed and been read before anyone goes on.
     func finishRun(norm n: DeviceNormStep) throws {
-        if n.assemble != 0 {
-            try k.normFinish.launch(grid: 1, block: 32, stream: c.compute, args: [UInt64(norm.address), n.assemble, n.out])
+        if n.send != 0 || n.assemble != 0 {
+            try k.normFinish.launch(grid: 1, block: 32, stream: c.compute, args: [UInt64(norm.address), n.send, n.assemble, n.out])
         }
         k.session.lib.barrierAllOnStream(c.compute.raw)
     }

@@ -185,17 +185,14 @@ public final class JacobiRunner {
             let plan = DeviceNormPlan(problem: problem, iterations: n, firstTag: tag)
             tag = plan.nextTag
             for (j, p) in plan.steps.enumerated() {
-                try s.step(j, norm: DeviceNormStep(publish: p.publish, assemble: p.assemble, out: out.deviceAddress))
+                try s.step(j, norm: DeviceNormStep(publish: p.publish, send: p.send, assemble: p.assemble, out: out.deviceAddress))
                 if p.assemble != 0 { try events[DeviceNormLayout.hostWord(tag: p.assemble)].record(on: c.compute) }
                 if let t = p.read {
                     try events[DeviceNormLayout.hostWord(tag: t)].synchronize()
                     try read(t)
                 }
             }
-            // One finish per check left (each ends with the scheme's closing barrier), at least one.
-            for t in plan.finishAssemble.isEmpty ? [0] : plan.finishAssemble {
-                try s.finishRun(norm: DeviceNormStep(assemble: t, out: out.deviceAddress))
-            }
+            for f in plan.finish { try s.finishRun(norm: DeviceNormStep(send: f.send, assemble: f.assemble, out: out.deviceAddress)) }
             try c.compute.synchronize()
             for t in plan.readAtEnd { try read(t) }
         }

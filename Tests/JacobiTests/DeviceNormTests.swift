@@ -20,17 +20,23 @@ import Testing
         // Published: exactly at the check iterations, tags in order.
         #expect(plan.steps.enumerated().filter { $0.element.publish != 0 }.map(\.offset) == checks)
         #expect(plan.steps.map(\.publish).filter { $0 != 0 } == Array(5..<plan.nextTag))
-        // Assembled: once each, in order, at least `lag` kernels after publishing (or by a finish kernel).
-        var assembledAt: [UInt32: Int] = [:]
-        let publishedAt = Dictionary(uniqueKeysWithValues: plan.steps.enumerated().filter { $0.element.publish != 0 }.map { ($0.element.publish, $0.offset) })
-        for (j, s) in plan.steps.enumerated() where s.assemble != 0 {
-            #expect(assembledAt[s.assemble] == nil)
-            assembledAt[s.assemble] = j
-            #expect(publishedAt[s.assemble].map { j - $0 >= DeviceNormLayout.lag } == true)
+        // Sent: by the kernel after the one that computed it (a finish kernel after the last iteration).
+        var sentAt: [UInt32: Int] = [:]
+        let kernels = plan.steps.map { ($0.send, $0.assemble) } + plan.finish.map { ($0.send, $0.assemble) }
+        for (j, k) in kernels.enumerated() where k.0 != 0 {
+            #expect(sentAt[k.0] == nil)
+            sentAt[k.0] = j
+            #expect(j > 0 && (j - 1 < n ? plan.steps[j - 1].publish : 0) == k.0)
         }
-        for t in plan.finishAssemble { #expect(assembledAt[t] == nil); assembledAt[t] = n }
+        #expect(Set(sentAt.keys) == Set(5..<plan.nextTag))
+        // Assembled: once each, in order, at least `lag` kernels after sending (finish kernels: after sending).
+        var assembledAt: [UInt32: Int] = [:]
+        for (j, k) in kernels.enumerated() where k.1 != 0 {
+            #expect(assembledAt[k.1] == nil)
+            assembledAt[k.1] = j
+            #expect(sentAt[k.1].map { j - $0 >= (j < n ? DeviceNormLayout.lag : 1) } == true)
+        }
         #expect(assembledAt.sorted { $0.key < $1.key }.map(\.value) == assembledAt.values.sorted())
-        #expect(Set(assembledAt.keys) == Set(5..<plan.nextTag))
         // Read: once each, strictly after the kernel that assembled it (one kernel at least still queued), or at the end.
         var readAt: [UInt32: Int] = [:]
         for (j, s) in plan.steps.enumerated() {
@@ -44,17 +50,19 @@ import Testing
         #expect(Set(readAt.keys) == Set(5..<plan.nextTag))
         // The last norm the runner reports is the last check's.
         #expect(plan.readAtEnd.last == (checks.isEmpty ? nil : plan.nextTag - 1))
-        if every == 0 { #expect(plan.steps.allSatisfy { $0 == DeviceNormPlan.Step() } && plan.finishAssemble.isEmpty) }
+        if every == 0 { #expect(plan.steps.allSatisfy { $0 == DeviceNormPlan.Step() } && plan.finish == [.init()]) }
     }
 
-    /// With a norm every iteration, kernel j assembles check j - 2 (tags from 1: tag j - 1) and
-    /// the host, after enqueueing kernel j, waits for kernel j - 1 and reads what it assembled.
-    @Test func everyIterationAssemblesTwoBehind() {
+    /// With a norm every iteration, kernel j sends check j - 1 and assembles check j - 3 (tags
+    /// from 1: tag j - 2); the host, after enqueueing kernel j, waits for kernel j - 1 and reads
+    /// what it assembled. Three service kernels finish the run.
+    @Test func everyIterationSendsOneBehindAndAssemblesThree() {
         let plan = DeviceNormPlan(problem: JacobiProblem(iterations: 5, normEvery: 1), iterations: 5, firstTag: 1)
-        #expect(plan.steps == [.init(publish: 1, assemble: 0, read: nil), .init(publish: 2, assemble: 0, read: nil),
-                               .init(publish: 3, assemble: 1, read: nil), .init(publish: 4, assemble: 2, read: 1),
-                               .init(publish: 5, assemble: 3, read: 2)])
-        #expect(plan.finishAssemble == [4, 5] && plan.readAtEnd == [3, 4, 5] && plan.nextTag == 6)
+        #expect(plan.steps == [.init(publish: 1, send: 0, assemble: 0, read: nil), .init(publish: 2, send: 1, assemble: 0, read: nil),
+                               .init(publish: 3, send: 2, assemble: 0, read: nil), .init(publish: 4, send: 3, assemble: 1, read: nil),
+                               .init(publish: 5, send: 4, assemble: 2, read: 1)])
+        #expect(plan.finish == [.init(send: 5, assemble: 3), .init(send: 0, assemble: 4), .init(send: 0, assemble: 5)])
+        #expect(plan.readAtEnd == [2, 3, 4, 5] && plan.nextTag == 6)
     }
 
     /// Warm-up then timed run of one variant share the slots: tags continue, and a host word
@@ -84,7 +92,7 @@ import Testing
                 if s.assemble != 0 { write(s.assemble) }  // the kernel (enqueued before the read below) and its event
                 if let t = s.read { read(t) }
             }
-            plan.finishAssemble.forEach(write)
+            plan.finish.map(\.assemble).filter { $0 != 0 }.forEach(write)
             plan.readAtEnd.forEach(read)
         }
         #expect(readTags == Array(1..<tag))
@@ -117,13 +125,13 @@ import Testing
     /// nil when the run completes with every check assembled from the right values, else what broke.
     func simulate(ranks: Int, every: Int, seed: UInt64, assembleFirst: Bool, depth: Int = DeviceNormLayout.depth) -> String? {
         let problem = JacobiProblem(nx: 64, ny: 64, iterations: 12, normEvery: every, warmup: 4)
-        // Per kernel: (assemble, publish); the same list on every rank.
+        // Per kernel: (assemble, send); the same list on every rank.
         var kernels: [(assemble: UInt32, publish: UInt32)] = []
         var tag: UInt32 = 1
         for n in [problem.warmup, problem.iterations] {
             let plan = DeviceNormPlan(problem: problem, iterations: n, firstTag: tag)
             tag = plan.nextTag
-            kernels += plan.steps.map { ($0.assemble, $0.publish) } + (plan.finishAssemble.isEmpty ? [0] : plan.finishAssemble).map { ($0, 0) }
+            kernels += plan.steps.map { ($0.assemble, $0.send) } + plan.finish.map { ($0.assemble, $0.send) }
         }
         var slot = [[[UInt32]]](repeating: [[UInt32]](repeating: [UInt32](repeating: 0, count: ranks), count: depth), count: ranks)
         var next = [Int](repeating: 0, count: ranks)       // next kernel per rank

@@ -154,10 +154,9 @@ __device__ __forceinline__ float jacobi_rows(float* __restrict__ a_new, const fl
     return jacobi_vec(nx) == 4 ? jacobi_rows4(a_new, a, row0, rend, nx, ix, hook) : jacobi_rows1(a_new, a, row0, rend, nx, ix, hook);
 }
 
-// The rows [*row0, *rend) of block row `by`: the grid has nbx block columns and gridDim.x / nbx
-// block rows, which share [iy_start, iy_end) evenly (the host sizes the grid: StencilKernels.grid).
-__device__ __forceinline__ void jacobi_block_rows(int by, int iy_start, int iy_end, int nbx, int* row0, int* rend) {
-    const int nby = gridDim.x / nbx;
+// The rows [*row0, *rend) of block row `by` of `nby`, which share [iy_start, iy_end) evenly (the
+// host sizes the grid: StencilKernels.grid).
+__device__ __forceinline__ void jacobi_block_rows(int by, int nby, int iy_start, int iy_end, int* row0, int* rend) {
     const int per = (iy_end - iy_start + nby - 1) / nby;
     *row0 = iy_start + by * per;
     *rend = min(*row0 + per, iy_end);
@@ -192,7 +191,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi(float* a_new, const 
                                                             int nx, int nbx, int calc_norm) {
     const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
     int row0, rend;
-    jacobi_block_rows(by, iy_start, iy_end, nbx, &row0, &rend);
+    jacobi_block_rows(by, gridDim.x / nbx, iy_start, iy_end, &row0, &rend);
     const float s = jacobi_rows(a_new, a, row0, rend, nx, jacobi_col(bx, nx), NoRowHook());
     if (calc_norm) block_norm_add(s, norm);
 }

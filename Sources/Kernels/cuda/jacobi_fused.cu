@@ -6,26 +6,27 @@
 // Device-side norm (no host collective, no memset, nothing on the stream but the stencil kernel)
 //   Each rank has a norm area of 16 + 8 * GC_NORM_DEPTH * nranks bytes (zeroed once; Swift:
 //   DeviceNormLayout):
-//     @0  float acc      this kernel's sum of squared residues (local only)
-//     @4  u32   ticket   blocks of this kernel that have finished (local only)
+//     @0  float acc[2]   acc[tag % 2]: the sum of squared residues of check `tag` (local only)
 //     @16 u64   slot[D][nranks]   slot[tag % D][src] = GC_NORM_WORD(tag, rank src's sum), written by rank src
 //   A check is named by its tag (1, 2, 3, ... over the life of the variant, never reused). The
-//   kernel of iteration j takes `publish` (the tag of the check it computes, 0 = none) and
-//   `assemble` (the tag of a check published two or more iterations before, 0 = none; the
-//   host's DeviceNormPlan). Every block adds its residue to acc (when publishing), then takes a
-//   ticket; the last block (thread 0):
-//     1. assemble: waits until slot[assemble % D][p] carries `assemble` for every rank p, sums the
-//        nranks values in rank order (the same float sum on every rank) and writes
-//        GC_NORM_WORD(assemble, sum) to out[assemble % D] (page-locked host memory, mapped);
-//        a slot with another tag gives tag 0xffffffff (the host reports a broken protocol);
-//     2. publish: takes acc and resets acc and ticket for the next kernel, then stores
-//        GC_NORM_WORD(publish, acc) into slot[publish % D][rank] of every rank.
-//   Why D = 4 slots suffice: a kernel assembles check t no later than it publishes t + 2
+//   kernel of iteration j takes three tags (0 = none; the host's DeviceNormPlan):
+//     publish   the check it computes: every stencil block adds its residue to acc[publish % 2];
+//     send      the check the kernel before it computed;
+//     assemble  a check sent at least two kernels before.
+//   The grid has one extra block, the last (service block): no stencil work; its thread 0
+//     1. assembles: waits until slot[assemble % D][p] carries `assemble` for every rank p, sums
+//        the nranks values in rank order (the same float sum on every rank) and writes
+//        GC_NORM_WORD(assemble, sum) to out[assemble % D] (page-locked host memory, mapped); a
+//        slot with another tag gives tag 0xffffffff (the host reports a broken protocol);
+//     2. sends: takes acc[send % 2] (the previous kernel has ended), resets it, and stores
+//        GC_NORM_WORD(send, value) into slot[send % D][rank] of every rank.
+//   The exchange runs beside the stencil blocks, off the iteration's critical path (it was the
+//   grid's last block, after every other block: ~6 us per iteration on 4 H200s).
+//   Why D = 4 slots suffice: a kernel assembles check t no later than it sends t + 2
 //   (assembling first). Rank p overwrites our slot (t % 4) with t + 4 only after it assembled
-//   t + 2, which needs our t + 2, which we publish only after we assembled t. The two-iteration
-//   lag lets ranks drift by two iterations before a last block waits for a peer's value (a lag
-//   of one made the norm a barrier with one iteration of slack: ~8 us per iteration on 4 H200s).
-//   Nobody waits within a kernel for a peer's same kernel: there is no barrier.
+//   t + 2, which needs our t + 2, which we send only after we assembled t. The two-kernel lag
+//   lets ranks drift before a service block waits for a peer. Nobody waits within a kernel for a
+//   peer's same kernel: there is no barrier.
 
 // This block's interior columns [x0, x0 + n) and rows [row0, rend), this thread's first column ix
 // (jacobi_col), and whether the block holds the first / last interior row.
@@ -34,11 +35,13 @@ struct BlockPlace {
     bool first, last;
 };
 
-__device__ __forceinline__ BlockPlace place(int iy_start, int iy_end, int nx, int nbx) {
+// `service`: the grid has one more block, the last, which does the norm's exchange
+// (gc_norm_service) and no stencil work.
+__device__ __forceinline__ BlockPlace place(int iy_start, int iy_end, int nx, int nbx, bool service = false) {
     const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
     const int v = jacobi_vec(nx);
     BlockPlace p;
-    jacobi_block_rows(by, iy_start, iy_end, nbx, &p.row0, &p.rend);
+    jacobi_block_rows(by, (gridDim.x - (service ? 1 : 0)) / nbx, iy_start, iy_end, &p.row0, &p.rend);
     p.x0 = max(1, v == 4 ? 4 * bx * JBX : bx * JBX + 1);
     p.n = max(0, min(nx - 1, (v == 4 ? 4 * bx * JBX : bx * JBX + 1) + v * JBX) - p.x0);
     p.ix = jacobi_col(bx, nx);
@@ -56,29 +59,25 @@ __device__ __forceinline__ u64* gc_norm_slot(unsigned char* norm, int nranks, un
     return reinterpret_cast<u64*>(norm + GC_NORM_SLOTS) + (size_t)(tag % GC_NORM_DEPTH) * nranks + src;
 }
 
-// Every thread of every block calls it once, after the block's work, with its residue s. Adds
-// the block's sum to acc when publishing; returns true on thread 0 of the grid's last block (and
-// only there, only when publish or assemble is set), which then owns the rest of the protocol.
-__device__ __forceinline__ bool gc_norm_last_block(float s, unsigned char* norm, unsigned publish, unsigned assemble) {
-    if (publish) block_norm_add(s, reinterpret_cast<float*>(norm));  // thread 0 does the atomicAdd
-    if ((publish == 0 && assemble == 0) || threadIdx.x != 0) return false;
-    unsigned* ticket = reinterpret_cast<unsigned*>(norm + 4);
-    __threadfence();  // this block's atomicAdd to acc is performed before its ticket
-    if (atomicAdd(ticket, 1u) != gridDim.x - 1) return false;
-    __threadfence();  // every other block's acc atomicAdd is performed before we read acc
-    return true;
+// The grid's last block in the one-kernel-per-iteration variants: no stencil work, only the norm.
+__device__ __forceinline__ bool gc_norm_service_block() { return blockIdx.x == gridDim.x - 1; }
+
+// Every thread of every stencil block calls it once, after the block's work, with its residue s:
+// the block's sum is added to acc[publish % 2] (thread 0's atomicAdd) when publishing.
+__device__ __forceinline__ void gc_norm_add(float s, unsigned char* norm, unsigned publish) {
+    if (publish) block_norm_add(s, reinterpret_cast<float*>(norm) + publish % 2);
 }
 
-// The last block: this kernel's sum (resetting acc and ticket for the next kernel, which starts
-// after this one ends, in stream order).
-__device__ __forceinline__ float gc_norm_take(unsigned char* norm, unsigned publish) {
-    const float v = publish ? atomicExch(reinterpret_cast<float*>(norm), 0.0f) : 0.0f;
-    atomicExch(reinterpret_cast<unsigned*>(norm + 4), 0u);
-    return v;
-}
+// The service block's thread 0, at the start of its kernel: assemble `assemble` (wait(p) returns
+// rank p's slot word once it carries the tag), then take acc[send % 2] (complete: the kernel that
+// computed it has ended, in stream order), reset it for check send + 2, and give its word to
+// put(word) to store into slot[send % D][rank] of every rank.
+template <class Wait, class Put>
+__device__ __forceinline__ void gc_norm_service(unsigned char* norm, int nranks, unsigned send, unsigned assemble, u64* out,
+                                                const Wait& wait, const Put& put);
 
-// The last block: sums the nranks words `load(p)` returns (each already waited for) in rank
-// order and writes the result for the host.
+// Sums the nranks words `load(p)` returns (each waited for) in rank order and writes the result
+// for the host.
 template <class Load>
 __device__ __forceinline__ void gc_norm_assemble(unsigned tag, int nranks, u64* out, const Load& load) {
     float sum = 0.0f;
@@ -89,4 +88,16 @@ __device__ __forceinline__ void gc_norm_assemble(unsigned tag, int nranks, u64* 
         sum += __uint_as_float((unsigned)w);
     }
     *reinterpret_cast<volatile u64*>(out + tag % GC_NORM_DEPTH) = GC_NORM_WORD(seen, sum);
+}
+
+template <class Wait, class Put>
+__device__ __forceinline__ void gc_norm_service(unsigned char* norm, int nranks, unsigned send, unsigned assemble, u64* out,
+                                                const Wait& wait, const Put& put) {
+    if (assemble) gc_norm_assemble(assemble, nranks, out, wait);
+    if (send) {
+        float* acc = reinterpret_cast<float*>(norm) + send % 2;
+        const float v = *reinterpret_cast<volatile float*>(acc);
+        *acc = 0.0f;
+        put(GC_NORM_WORD(send, v));
+    }
 }

@@ -11,8 +11,9 @@
 //
 // Launch contract
 //   gc_jacobi_lsa(a_new, a, norm, iy_start, iy_end, nx, nbx, publish, win, a_new_offset, rank,
-//                 nranks, top, top_iy, bottom, flag_offset, epoch, norm_offset, assemble, out)
-//     1-D grid of nbx * nby blocks of JBX threads, as gc_jacobi; plain launch (no block waits
+//                 nranks, top, top_iy, bottom, flag_offset, epoch, norm_offset, send, assemble, out)
+//     1-D grid of nbx * nby stencil blocks of JBX threads plus one service block (the last,
+//     jacobi_fused.cu); plain launch (no block waits
 //     for another block of the same kernel). a_new = local window + a_new_offset, a = the other
 //     grid buffer, norm = local window + norm_offset. `epoch` = 1, 2, 3, ... per iteration over
 //     the life of the window (warm-up included), the same on every rank.
@@ -28,11 +29,12 @@
 //        bottom's a_new (plain 4-byte stores through the peer pointer, coalesced per warp).
 //     3. Boundary blocks: __syncthreads, then thread 0 release-stores (system scope) `epoch` into
 //        flag[1][bx] of rank top (first row) / flag[0][bx] of rank bottom (last row).
-//     4. The device-side norm of jacobi_fused.cu with `publish` / `assemble` tags (0 = none):
-//        slots are read locally and written into every rank's window by 64-bit stores; out is
-//        the device address of page-locked host memory (2 words).
-//   gc_jacobi_lsa_finish(comm, norm, assemble, out)
-//     One block (any size); comm.lsaBarrierCount >= 1. Assembles `assemble` (0 = none) as above,
+//     4. The device-side norm of jacobi_fused.cu with `publish` / `send` / `assemble` tags
+//        (0 = none): slots are read locally and written into every rank's window by 64-bit
+//        stores; out is the device address of page-locked host memory (GC_NORM_DEPTH words).
+//   gc_jacobi_lsa_finish(comm, win, norm, norm_offset, send, assemble, out)
+//     One block (any size); comm.lsaBarrierCount >= 1. Thread 0 does the service block's work
+//     (assemble, then send; either tag may be 0),
 //     then an LSA barrier over the team (acq_rel, barrier 0): when it ends on a rank, every
 //     rank's kernels before it have ended and their stores are visible. After the last iteration
 //     of a run, and as the barrier the host's quiesce needs (e.g. around re-initialising a grid
@@ -72,27 +74,31 @@ __device__ __forceinline__ u64 gc_lsa_norm_wait(unsigned char* norm, int nranks,
     return v;
 }
 
-// The last block's share of the norm protocol (thread 0): assemble, then publish.
+// The service block's thread 0 (jacobi_fused.cu): assemble, then send by 64-bit stores into
+// every rank's window.
 __device__ __forceinline__ void gc_lsa_norm(ncclWindow_t win, unsigned char* norm, u64 norm_offset, int rank, int nranks,
-                                            unsigned publish, unsigned assemble, u64* out) {
-    const float mine = gc_norm_take(norm, publish);
-    if (assemble) gc_norm_assemble(assemble, nranks, out, [&](int p) { return gc_lsa_norm_wait(norm, nranks, assemble, p); });
-    if (publish) {
-        const u64 word = GC_NORM_WORD(publish, mine);
-        const size_t slot = norm_offset + GC_NORM_SLOTS + 8ull * ((size_t)(publish % GC_NORM_DEPTH) * nranks + rank);
-        for (int p = 0; p < nranks; p++) {
-            cuda::atomic_ref<u64, cuda::thread_scope_system> w(*gc_lsa_peer<u64>(win, slot, p));
-            w.store(word, cuda::memory_order_relaxed);
-        }
-    }
+                                            unsigned send, unsigned assemble, u64* out) {
+    gc_norm_service(
+        norm, nranks, send, assemble, out, [&](int p) { return gc_lsa_norm_wait(norm, nranks, assemble, p); },
+        [&](u64 word) {
+            const size_t slot = norm_offset + GC_NORM_SLOTS + 8ull * ((size_t)(send % GC_NORM_DEPTH) * nranks + rank);
+            for (int p = 0; p < nranks; p++) {
+                cuda::atomic_ref<u64, cuda::thread_scope_system> w(*gc_lsa_peer<u64>(win, slot, p));
+                w.store(word, cuda::memory_order_relaxed);
+            }
+        });
 }
 
 extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_lsa(float* a_new, const float* a, unsigned char* norm, int iy_start,
                                                                 int iy_end, int nx, int nbx, unsigned publish, ncclWindow_t win,
                                                                 u64 a_new_offset, int rank, int nranks, int top, int top_iy,
                                                                 int bottom, u64 flag_offset, unsigned epoch, u64 norm_offset,
-                                                                unsigned assemble, u64* out) {
-    const BlockPlace p = place(iy_start, iy_end, nx, nbx);
+                                                                unsigned send, unsigned assemble, u64* out) {
+    if (gc_norm_service_block()) {
+        if (threadIdx.x == 0) gc_lsa_norm(win, norm, norm_offset, rank, nranks, send, assemble, out);
+        return;
+    }
+    const BlockPlace p = place(iy_start, iy_end, nx, nbx, true);
     const int ix = p.ix;
     float s;
     if (p.first || p.last) {
@@ -113,13 +119,12 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_lsa(float* a_new, co
     } else {
         s = jacobi_rows(a_new, a, p.row0, p.rend, nx, ix, NoRowHook());
     }
-    if (gc_norm_last_block(s, norm, publish, assemble)) gc_lsa_norm(win, norm, norm_offset, rank, nranks, publish, assemble, out);
+    gc_norm_add(s, norm, publish);
 }
 
-extern "C" __global__ void gc_jacobi_lsa_finish(ncclDevComm comm, unsigned char* norm, unsigned assemble, u64* out) {
-    if (assemble && threadIdx.x == 0) {
-        gc_norm_assemble(assemble, comm.nRanks, out, [&](int p) { return gc_lsa_norm_wait(norm, comm.nRanks, assemble, p); });
-    }
+extern "C" __global__ void gc_jacobi_lsa_finish(ncclDevComm comm, ncclWindow_t win, unsigned char* norm, u64 norm_offset,
+                                                unsigned send, unsigned assemble, u64* out) {
+    if (threadIdx.x == 0) gc_lsa_norm(win, norm, norm_offset, comm.rank, comm.nRanks, send, assemble, out);
     ncclLsaBarrierSession<ncclCoopCta> bar(ncclCoopCta(), comm, ncclTeamLsa(comm), comm.lsaBarrier, 0);
     bar.sync(ncclCoopCta(), cuda::memory_order_acq_rel);
 }

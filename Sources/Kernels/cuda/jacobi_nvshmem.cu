@@ -13,7 +13,8 @@
 //     gc_jacobi, then each block holding row iy_start (iy_end-1) sends its column segment (BlockPlace) of
 //     that row with one nvshmemx_float_put_nbi_block. Host orders with barrier_all_on_stream.
 //   gc_jacobi_shmem_opt(a_new, a, norm, iy_start, iy_end, nx, nbx, publish, top_pe, top_iy,
-//                       bottom_pe, bottom_iy, u64* sig, u64 wait, unsigned assemble, u64* out)
+//                       bottom_pe, bottom_iy, u64* sig, u64 wait, unsigned send, unsigned assemble, u64* out)
+//     Grid: nbx * nby stencil blocks plus one service block (the last; jacobi_fused.cu).
 //     sig is symmetric: sig[0] counts segments received from the top neighbour, sig[1] from the
 //     bottom one. Blocks holding row iy_start first wait until sig[0] >= wait, blocks holding
 //     iy_end-1 until sig[1] >= wait (wait = nbx * iterations done before this one: the
@@ -23,12 +24,11 @@
 //     thread's nvshmemx_signal_op adds 1 to sig[1] on top_pe, to sig[0] on bottom_pe).
 //     No global barrier: each PE waits only for its two neighbours.
 //     The norm is jacobi_fused.cu's device-side protocol: norm is this PE's symmetric norm area
-//     (16 + 16 * npes bytes), publish / assemble the tags (0 = none), out the device address of
-//     page-locked host memory (2 words). Slots are written with nvshmemx_signal_op(SET) to every
+//     (16 + 8 * GC_NORM_DEPTH * npes bytes), publish / send / assemble the tags (0 = none), out the
+//     device address of page-locked host memory (GC_NORM_DEPTH words). Slots are written with nvshmemx_signal_op(SET) to every
 //     PE and waited for with nvshmem_signal_wait_until(GE, tag << 32).
-//   gc_jacobi_shmem_norm_finish(norm, assemble, out)
-//     One thread: assembles check `assemble` as above (after the last iteration of a run whose
-//     last iteration computed a norm). The host follows it with nvshmemx_barrier_all_on_stream.
+//   gc_jacobi_shmem_norm_finish(norm, send, assemble, out)
+//     One thread: the service block's work (assemble, then send) after the last iteration of a run. The host follows it with nvshmemx_barrier_all_on_stream.
 
 // NVSHMEM 3.3/3.4 headers use std::is_signed/is_unsigned/is_integral, which NVRTC's libc++-less
 // environment lacks: alias them from libcu++ (can go once only NVSHMEM >= 3.8 is supported).
@@ -57,7 +57,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_p(float* a_new
     const int ix = jacobi_col(bx, nx);
     const ShmemPHook hook = {a_new, iy_start, iy_end, nx, top_pe, top_iy, bottom_pe, bottom_iy};
     int row0, rend;
-    jacobi_block_rows(by, iy_start, iy_end, nbx, &row0, &rend);
+    jacobi_block_rows(by, gridDim.x / nbx, iy_start, iy_end, &row0, &rend);
     const float s = jacobi_rows(a_new, a, row0, rend, nx, ix, hook);
     if (calc_norm) block_norm_add(s, norm);
 }
@@ -73,27 +73,30 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_block(float* a
     if (calc_norm) block_norm_add(s, norm);
 }
 
-// The last block's share of the norm protocol (thread 0): assemble, then publish.
-__device__ __forceinline__ void gc_shmem_norm(unsigned char* norm, unsigned publish, unsigned assemble, u64* out) {
+// The service block's thread 0 (jacobi_fused.cu): assemble, then send through signal ops.
+__device__ __forceinline__ void gc_shmem_norm(unsigned char* norm, unsigned send, unsigned assemble, u64* out) {
     const int npes = nvshmem_n_pes(), me = nvshmem_my_pe();
-    const float mine = gc_norm_take(norm, publish);
-    if (assemble) {
-        gc_norm_assemble(assemble, npes, out, [&](int p) {
+    gc_norm_service(
+        norm, npes, send, assemble, out,
+        [&](int p) {
             return (u64)nvshmem_signal_wait_until((uint64_t*)gc_norm_slot(norm, npes, assemble, p), NVSHMEM_CMP_GE, (u64)assemble << 32);
+        },
+        [&](u64 word) {
+            uint64_t* slot = (uint64_t*)gc_norm_slot(norm, npes, send, me);
+            for (int p = 0; p < npes; p++) nvshmemx_signal_op(slot, word, NVSHMEM_SIGNAL_SET, p);
         });
-    }
-    if (publish) {
-        uint64_t* slot = (uint64_t*)gc_norm_slot(norm, npes, publish, me);
-        for (int p = 0; p < npes; p++) nvshmemx_signal_op(slot, GC_NORM_WORD(publish, mine), NVSHMEM_SIGNAL_SET, p);
-    }
 }
 
 extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_new, const float* a, unsigned char* norm, int iy_start,
                                                                       int iy_end, int nx, int nbx, unsigned publish, int top_pe,
                                                                       int top_iy, int bottom_pe, int bottom_iy,
                                                                       unsigned long long* sig, unsigned long long wait,
-                                                                      unsigned assemble, u64* out) {
-    const BlockPlace p = place(iy_start, iy_end, nx, nbx);
+                                                                      unsigned send, unsigned assemble, u64* out) {
+    if (gc_norm_service_block()) {
+        if (threadIdx.x == 0) gc_shmem_norm(norm, send, assemble, out);
+        return;
+    }
+    const BlockPlace p = place(iy_start, iy_end, nx, nbx, true);
     if (threadIdx.x == 0 && (p.first || p.last)) {
         if (p.first) nvshmem_signal_wait_until((uint64_t*)sig, NVSHMEM_CMP_GE, wait);
         if (p.last) nvshmem_signal_wait_until((uint64_t*)sig + 1, NVSHMEM_CMP_GE, wait);
@@ -114,14 +117,9 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_n
             if (p.last) nvshmemx_signal_op((uint64_t*)sig, 1, NVSHMEM_SIGNAL_ADD, bottom_pe);
         }
     }
-    if (gc_norm_last_block(s, norm, publish, assemble)) gc_shmem_norm(norm, publish, assemble, out);
+    gc_norm_add(s, norm, publish);
 }
 
-extern "C" __global__ void gc_jacobi_shmem_norm_finish(unsigned char* norm, unsigned assemble, u64* out) {
-    if (assemble && threadIdx.x == 0 && blockIdx.x == 0) {
-        const int npes = nvshmem_n_pes();
-        gc_norm_assemble(assemble, npes, out, [&](int p) {
-            return (u64)nvshmem_signal_wait_until((uint64_t*)gc_norm_slot(norm, npes, assemble, p), NVSHMEM_CMP_GE, (u64)assemble << 32);
-        });
-    }
+extern "C" __global__ void gc_jacobi_shmem_norm_finish(unsigned char* norm, unsigned send, unsigned assemble, u64* out) {
+    if (threadIdx.x == 0 && blockIdx.x == 0) gc_shmem_norm(norm, send, assemble, out);
 }
