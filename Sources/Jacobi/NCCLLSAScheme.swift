@@ -111,7 +111,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
                                     window.window, UInt64(layout.grid[(j + 1) % 2]), Int32(c.rank), Int32(c.ranks),
                                     Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), UInt64(layout.flagOffset),
                                     LSAWindowLayout.epoch(iteration: done), UInt64(layout.normOffset), n.send, n.assemble, n.out])
-        try k.step.launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: wave - 1) + 1, block: StencilKernels.blockX,
+        try k.step.launch(grid: StencilKernels.gridWithService(nx: nx, rows: rows.count, wave: wave), block: StencilKernels.blockX,
                           stream: c.compute, arguments: args)
         done += 1
     }

@@ -46,6 +46,10 @@ final class StencilKernels: @unchecked Sendable {
         return nbx * max(1, nby)
     }
 
+    /// The grid of the one-kernel-per-iteration kernels (nvshmem_opt, nccl_lsa): one wave of
+    /// stencil blocks leaving room for the service block (cuda/jacobi_fused.cu), plus that block.
+    static func gridWithService(nx: Int, rows: Int, wave: Int) -> Int { grid(nx: nx, rows: rows, wave: wave - 1) + 1 }
+
     /// Arguments of gc_jacobi and the NVSHMEM kernels' common head:
     /// (a_new, a, norm, iy_start, iy_end, nx, nbx, calc_norm).
     static func head(aNew: DeviceBuffer, a: DeviceBuffer, norm: DeviceBuffer?, rows: Range<Int>, nx: Int) -> [any KernelArgument] {
