@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import GPU
 import Kernels
 
@@ -48,7 +51,11 @@ final class StencilKernels: @unchecked Sendable {
 
     /// The grid of the one-kernel-per-iteration kernels (nvshmem_opt, nccl_lsa): one wave of
     /// stencil blocks leaving room for the service block (cuda/jacobi_fused.cu), plus that block.
-    static func gridWithService(nx: Int, rows: Int, wave: Int) -> Int { grid(nx: nx, rows: rows, wave: wave - 1) + 1 }
+    /// `GPUCOMM_JACOBI_FUSED_GRID=rows` (a knob for measuring) gives them 16-row blocks instead.
+    static func gridWithService(nx: Int, rows: Int, wave: Int) -> Int {
+        grid(nx: nx, rows: rows, wave: fusedOneWave ? wave - 1 : 0) + 1
+    }
+    static let fusedOneWave = getenv("GPUCOMM_JACOBI_FUSED_GRID").map { String(cString: $0) } != "rows"
 
     /// Arguments of gc_jacobi and the NVSHMEM kernels' common head:
     /// (a_new, a, norm, iy_start, iy_end, nx, nbx, calc_norm).

@@ -13,7 +13,7 @@
 //     publish   the check it computes: every stencil block adds its residue to acc[publish % 2];
 //     send      the check the kernel before it computed;
 //     assemble  a check sent at least two kernels before.
-//   The grid has one extra block, the last (service block): no stencil work; its thread 0
+//   The grid has one extra block, the first (service block): no stencil work; its thread 0
 //     1. assembles: waits until slot[assemble % D][p] carries `assemble` for every rank p, sums
 //        the nranks values in rank order (the same float sum on every rank) and writes
 //        GC_NORM_WORD(assemble, sum) to out[assemble % D] (page-locked host memory, mapped); a
@@ -28,23 +28,29 @@
 //   lets ranks drift before a service block waits for a peer. Nobody waits within a kernel for a
 //   peer's same kernel: there is no barrier.
 
-// This block's interior columns [x0, x0 + n) and rows [row0, rend), this thread's first column ix
-// (jacobi_col), and whether the block holds the first / last interior row.
+// This block's column bx, interior columns [x0, x0 + n) and rows [row0, rend), this thread's
+// first column ix (jacobi_col), and whether the block holds the first / last interior row.
 struct BlockPlace {
-    int x0, n, ix, row0, rend;
+    int bx, x0, n, ix, row0, rend;
     bool first, last;
 };
 
-// `service`: the grid has one more block, the last, which does the norm's exchange
-// (gc_norm_service) and no stencil work.
+// `service`: the grid has one more block, the first (blockIdx.x 0), which does the norm's
+// exchange (gc_norm_service) and no stencil work. Block rows go boundary rows first: the block
+// row holding iy_start, then the one holding iy_end - 1, then the others in order, so the halos
+// a neighbour's next kernel waits for are sent in the first wave of a multi-wave grid.
 __device__ __forceinline__ BlockPlace place(int iy_start, int iy_end, int nx, int nbx, bool service = false) {
-    const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
+    const int b = blockIdx.x - (service ? 1 : 0);
+    const int nby = (gridDim.x - (service ? 1 : 0)) / nbx;
+    const int k = b / nbx;
+    const int by = k == 0 ? 0 : k == 1 ? nby - 1 : k - 1;
     const int v = jacobi_vec(nx);
     BlockPlace p;
-    jacobi_block_rows(by, (gridDim.x - (service ? 1 : 0)) / nbx, iy_start, iy_end, &p.row0, &p.rend);
-    p.x0 = max(1, v == 4 ? 4 * bx * JBX : bx * JBX + 1);
-    p.n = max(0, min(nx - 1, (v == 4 ? 4 * bx * JBX : bx * JBX + 1) + v * JBX) - p.x0);
-    p.ix = jacobi_col(bx, nx);
+    p.bx = b % nbx;
+    jacobi_block_rows(by, nby, iy_start, iy_end, &p.row0, &p.rend);
+    p.x0 = max(1, v == 4 ? 4 * p.bx * JBX : p.bx * JBX + 1);
+    p.n = max(0, min(nx - 1, (v == 4 ? 4 * p.bx * JBX : p.bx * JBX + 1) + v * JBX) - p.x0);
+    p.ix = jacobi_col(p.bx, nx);
     p.first = p.row0 == iy_start;
     p.last = p.row0 <= iy_end - 1 && iy_end - 1 < p.rend;
     return p;
@@ -59,8 +65,9 @@ __device__ __forceinline__ u64* gc_norm_slot(unsigned char* norm, int nranks, un
     return reinterpret_cast<u64*>(norm + GC_NORM_SLOTS) + (size_t)(tag % GC_NORM_DEPTH) * nranks + src;
 }
 
-// The grid's last block in the one-kernel-per-iteration variants: no stencil work, only the norm.
-__device__ __forceinline__ bool gc_norm_service_block() { return blockIdx.x == gridDim.x - 1; }
+// The grid's first block in the one-kernel-per-iteration variants: no stencil work, only the norm
+// (first, so it is resident from the start however many waves the grid takes).
+__device__ __forceinline__ bool gc_norm_service_block() { return blockIdx.x == 0; }
 
 // Every thread of every stencil block calls it once, after the block's work, with its residue s:
 // the block's sum is added to acc[publish % 2] (thread 0's atomicAdd) when publishing.

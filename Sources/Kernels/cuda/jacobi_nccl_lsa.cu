@@ -12,7 +12,7 @@
 // Launch contract
 //   gc_jacobi_lsa(a_new, a, norm, iy_start, iy_end, nx, nbx, publish, win, a_new_offset, rank,
 //                 nranks, top, top_iy, bottom, flag_offset, epoch, norm_offset, send, assemble, out)
-//     1-D grid of nbx * nby stencil blocks of JBX threads plus one service block (the last,
+//     1-D grid of nbx * nby stencil blocks of JBX threads plus one service block (the first,
 //     jacobi_fused.cu); plain launch (no block waits
 //     for another block of the same kernel). a_new = local window + a_new_offset, a = the other
 //     grid buffer, norm = local window + norm_offset. `epoch` = 1, 2, 3, ... per iteration over
@@ -112,7 +112,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_lsa(float* a_new, co
         s = jacobi_rows(a_new, a, p.row0, p.rend, nx, ix, hook);
         __syncthreads();  // the block's peer stores precede thread 0's release (cumulative)
         if (threadIdx.x == 0) {
-            const int bx = blockIdx.x % nbx;
+            const int bx = p.bx;
             if (p.first) gc_lsa_set_flag(gc_lsa_peer<unsigned>(win, flag_offset + 4ull * (nbx + bx), top), epoch);
             if (p.last) gc_lsa_set_flag(gc_lsa_peer<unsigned>(win, flag_offset + 4ull * bx, bottom), epoch);
         }

@@ -14,7 +14,7 @@
 //     that row with one nvshmemx_float_put_nbi_block. Host orders with barrier_all_on_stream.
 //   gc_jacobi_shmem_opt(a_new, a, norm, iy_start, iy_end, nx, nbx, publish, top_pe, top_iy,
 //                       bottom_pe, bottom_iy, u64* sig, u64 wait, unsigned send, unsigned assemble, u64* out)
-//     Grid: nbx * nby stencil blocks plus one service block (the last; jacobi_fused.cu).
+//     Grid: nbx * nby stencil blocks plus one service block (the first; jacobi_fused.cu).
 //     sig is symmetric: sig[0] counts segments received from the top neighbour, sig[1] from the
 //     bottom one. Blocks holding row iy_start first wait until sig[0] >= wait, blocks holding
 //     iy_end-1 until sig[1] >= wait (wait = nbx * iterations done before this one: the
