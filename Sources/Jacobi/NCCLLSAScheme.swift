@@ -78,7 +78,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
     /// Iterations enqueued so far (warm-up included): the epoch of the next one is done + 1.
     private var done = 0
 
-    /// gc_jacobi_lsa's resident blocks: its grid is one wave of stencil blocks plus the service block.
+    /// gc_jacobi_lsa's resident blocks (StencilKernels.gridWithService: it runs 16-row blocks).
     let wave: Int
 
     init(_ c: RankContext, stencil: NCCLLSAStencil) throws {
@@ -111,7 +111,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
                                     window.window, UInt64(layout.grid[(j + 1) % 2]), Int32(c.rank), Int32(c.ranks),
                                     Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), UInt64(layout.flagOffset),
                                     LSAWindowLayout.epoch(iteration: done), UInt64(layout.normOffset), n.send, n.assemble, n.out])
-        try k.step.launch(grid: StencilKernels.gridWithService(nx: nx, rows: rows.count, wave: wave), block: StencilKernels.blockX,
+        try k.step.launch(grid: StencilKernels.gridWithService(nx: nx, rows: rows.count, wave: wave, oneWave: false), block: StencilKernels.blockX,
                           stream: c.compute, arguments: args)
         done += 1
     }

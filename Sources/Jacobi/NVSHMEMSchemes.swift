@@ -99,7 +99,7 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
                                     Int32(rows.upperBound), Int32(nx), Int32(blocksX), n.publish,
                                     Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0),
                                     UInt64(signals.address), UInt64(done) * UInt64(blocksX), n.send, n.assemble, n.out])
-        try k.signalled.launch(grid: StencilKernels.gridWithService(nx: nx, rows: rows.count, wave: wave), block: StencilKernels.blockX,
+        try k.signalled.launch(grid: StencilKernels.gridWithService(nx: nx, rows: rows.count, wave: wave, oneWave: true), block: StencilKernels.blockX,
                                stream: c.compute, arguments: args)
         done += 1
     }

@@ -49,13 +49,20 @@ final class StencilKernels: @unchecked Sendable {
         return nbx * max(1, nby)
     }
 
-    /// The grid of the one-kernel-per-iteration kernels (nvshmem_opt, nccl_lsa): one wave of
-    /// stencil blocks leaving room for the service block (cuda/jacobi_fused.cu), plus that block.
-    /// `GPUCOMM_JACOBI_FUSED_GRID=rows` (a knob for measuring) gives them 16-row blocks instead.
-    static func gridWithService(nx: Int, rows: Int, wave: Int) -> Int {
-        grid(nx: nx, rows: rows, wave: fusedOneWave ? wave - 1 : 0) + 1
+    /// The grid of the one-kernel-per-iteration kernels (nvshmem_opt, nccl_lsa): the service block
+    /// (cuda/jacobi_fused.cu) plus either one wave of stencil blocks leaving room for it
+    /// (`oneWave`) or 16-row blocks, boundary rows first. Measured at 16384² on 4 H200s
+    /// (bench/results/2026-11-21-4xH200-session3/call8-jacobi-ab): nvshmem_opt 149.3–150.1 µs per
+    /// iteration with one wave, 151.1–151.2 with 16-row blocks; nccl_lsa 153.3–155.1 with one
+    /// wave, 150.2–150.3 with 16-row blocks (its boundary blocks wait for all of the neighbour's
+    /// flags, which 16-row blocks send in the first wave). `GPUCOMM_JACOBI_FUSED_GRID=wave|rows`
+    /// overrides the choice for both, for measuring.
+    static func gridWithService(nx: Int, rows: Int, wave: Int, oneWave: Bool) -> Int {
+        grid(nx: nx, rows: rows, wave: (fusedGridOverride ?? oneWave) ? wave - 1 : 0) + 1
     }
-    static let fusedOneWave = getenv("GPUCOMM_JACOBI_FUSED_GRID").map { String(cString: $0) } != "rows"
+    static let fusedGridOverride: Bool? = getenv("GPUCOMM_JACOBI_FUSED_GRID").flatMap {
+        switch String(cString: $0) { case "wave": return true; case "rows": return false; default: return nil }
+    }
 
     /// Arguments of gc_jacobi and the NVSHMEM kernels' common head:
     /// (a_new, a, norm, iy_start, iy_end, nx, nbx, calc_norm).

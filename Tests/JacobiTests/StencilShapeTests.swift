@@ -39,6 +39,7 @@ import Testing
         #expect(StencilKernels.grid(nx: 16384, rows: 4096, wave: 16) == 32 * 256)
         #expect(StencilShape.parse("wave")?.rows == 0)
         // With the service block: 65 block rows of stencil blocks and one more block, within the wave.
-        #expect(StencilKernels.gridWithService(nx: 16384, rows: 4096, wave: 2112) == 32 * 65 + 1)
+        #expect(StencilKernels.gridWithService(nx: 16384, rows: 4096, wave: 2112, oneWave: true) == 32 * 65 + 1)
+        #expect(StencilKernels.gridWithService(nx: 16384, rows: 4096, wave: 2112, oneWave: false) == 32 * 256 + 1)
     }
 }
