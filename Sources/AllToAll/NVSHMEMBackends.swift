@@ -2,9 +2,6 @@ import CGPU
 import GPU
 import Kernels
 
-/// `nvshmem_ptr` (host side): the address of a symmetric object on `pe` if this GPU can load/store it.
-typealias NVSHMEMPtrFn = @convention(c) (UnsafeRawPointer?, Int32) -> UnsafeMutableRawPointer?
-
 /// The NVSHMEM side shared by every NVSHMEM backend: the kernels (cuda/nvshmem_alltoall.cu), one
 /// pair of symmetric buffers and the signal counters. Collective to create (every PE, same sizes).
 public final class NVSHMEMAlltoallShared {
@@ -16,6 +13,8 @@ public final class NVSHMEMAlltoallShared {
     let recv: DeviceBuffer
     /// npes u64 signal counters (symmetric), zero between kernels of different backends.
     let signals: DeviceBuffer
+    /// recv on every PE as this GPU can load/store it (nvshmem_ptr), nil without a load/store path.
+    let remoteRecv: [UnsafeMutableRawPointer?]
     /// Why gc_a2a_direct cannot run (a peer not reachable by load/store), or nil.
     let directProblem: String?
 
@@ -37,9 +36,10 @@ public final class NVSHMEMAlltoallShared {
         let stream = try Stream(device: d)
         try signals.fill(byte: 0, on: stream)
         try stream.synchronize()
-        let ptr: NVSHMEMPtrFn = try session.lib.library.function("nvshmem_ptr")
-        let probe = UnsafeRawPointer(recv.pointer())
-        let far = (0..<session.pes).filter { ptr(probe, Int32($0)) == nil }
+        let r = recv
+        let remote = (0..<session.pes).map { session.peerAddress(of: r, pe: $0) }
+        remoteRecv = remote
+        let far = (0..<session.pes).filter { remote[$0] == nil }
         directProblem = far.isEmpty ? nil : "PE(s) \(far.map(String.init).joined(separator: ",")) not reachable by load/store (nvshmem_ptr is NULL): no NVLink/P2P path"
         session.barrier()
     }
@@ -176,9 +176,7 @@ final class NVSHMEMCopyEngineAlltoall: AlltoallBackend {
         if let why = shared.directProblem { throw BackendUnavailable(kind: .nvshmemCE, reason: why) }
         self.shared = shared
         let s = shared.session
-        let ptr: NVSHMEMPtrFn = try s.lib.library.function("nvshmem_ptr")
-        let probe = UnsafeRawPointer(shared.recv.pointer())
-        remote = (0..<s.pes).map { CUdeviceptr(UInt(bitPattern: ptr(probe, Int32($0)))) }
+        remote = shared.remoteRecv.map { CUdeviceptr(UInt(bitPattern: $0)) }
         fanout = try CopyFanout(device: s.device, pe: s.pe, pes: s.pes, split: split)
     }
 

@@ -61,17 +61,13 @@ public final class JacobiRunner {
     public func runBaseline() throws -> JacobiBaseline {
         let c = try RankContext(device: device, problem: problem, rank: 0, ranks: 1, kernels: kernels)
         let s = try SingleGPUScheme(c)
-        let start = try Event(device: device), end = try Event(device: device)
         let reps = 10
         let copyGBps = try StencilTuner.copyGBps(from: s.buffers[0], to: s.buffers[1], bytes: problem.nx * problem.ny * 4, reps: reps, on: c.compute)
         try kernels.reset(s.buffers[0], s.buffers[1], offset: 0, rows: problem.ny, nx: problem.nx, ny: problem.ny, on: c.compute)
         let args = (0..<2).map { p in KernelArguments(StencilKernels.head(aNew: s.buffers[1 - p], a: s.buffers[p], norm: nil, rows: c.interior, nx: problem.nx)) }
-        try kernels.launch(args[0], rows: c.interior, nx: problem.nx, on: c.compute)
-        try start.record(on: c.compute)
-        for j in 0..<reps { try kernels.launch(args[(j + 1) % 2], rows: c.interior, nx: problem.nx, on: c.compute) }
-        try end.record(on: c.compute)
-        try end.synchronize()
-        let kernelGBps = Double(problem.bytesPerIteration) * Double(reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9
+        let kernelGBps = try StencilTuner.gbps(bytesPerRep: problem.bytesPerIteration, reps: reps, on: c.compute) { j in
+            try kernels.launch(args[j % 2], rows: c.interior, nx: problem.nx, on: c.compute)
+        }
         let (seconds, norm) = try measure(s, c)
         reference = s
         return JacobiBaseline(seconds: seconds, norm: norm, copyGBps: copyGBps, kernelGBps: kernelGBps)

@@ -61,13 +61,19 @@ public final class StencilTuner {
 
     /// (read + write bytes) / time of `reps` device-to-device copies of `bytes`, after one untimed copy.
     static func copyGBps(from a: DeviceBuffer, to b: DeviceBuffer, bytes: Int, reps: Int, on s: Stream) throws -> Double {
+        try gbps(bytesPerRep: Int64(2 * bytes), reps: reps, on: s) { _ in try s.copy(from: a.pointer(), to: b.pointer(), bytes: bytes) }
+    }
+
+    /// bytesPerRep × reps / time of enqueueing `rep(1)` … `rep(reps)` on `s` between two events,
+    /// after an untimed `rep(0)`, in GB/s.
+    static func gbps(bytesPerRep: Int64, reps: Int, on s: Stream, _ rep: (Int) throws -> Void) throws -> Double {
         let start = try Event(device: s.device), end = try Event(device: s.device)
-        try s.copy(from: a.pointer(), to: b.pointer(), bytes: bytes)
+        try rep(0)
         try start.record(on: s)
-        for _ in 0..<reps { try s.copy(from: a.pointer(), to: b.pointer(), bytes: bytes) }
+        for j in 1...reps { try rep(j) }
         try end.record(on: s)
         try end.synchronize()
-        return Double(2 * bytes * reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9
+        return Double(bytesPerRep) * Double(reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9
     }
 
     /// The kernel in `shape` over every interior row, `reps` sweeps after one untimed one.
@@ -83,16 +89,12 @@ public final class StencilTuner {
             : nbx * ((rows.count + shape.rows - 1) / shape.rows)
         func sweep(_ withNorm: Bool) throws -> Double {
             let args = (0..<2).map { p in
-                KernelArguments([UInt64((p == 0 ? b : a).address), UInt64((p == 0 ? a : b).address), UInt64(withNorm ? norm.address : 0),
-                                 Int32(rows.lowerBound), Int32(rows.upperBound), Int32(nx), Int32(nbx), Int32(withNorm ? 1 : 0)])
+                KernelArguments(StencilKernels.head(aNew: p == 0 ? b : a, a: p == 0 ? a : b, norm: withNorm ? norm : nil, rows: rows, nx: nx,
+                                                    threads: shape.threads))
             }
-            let start = try Event(device: device), end = try Event(device: device)
-            try step.launch(grid: grid, block: shape.threads, stream: stream, arguments: args[0])
-            try start.record(on: stream)
-            for j in 0..<reps { try step.launch(grid: grid, block: shape.threads, stream: stream, arguments: args[(j + 1) % 2]) }
-            try end.record(on: stream)
-            try end.synchronize()
-            return Double(problem.bytesPerIteration) * Double(reps) / (try end.milliseconds(since: start) * 1e-3) / 1e9
+            return try Self.gbps(bytesPerRep: problem.bytesPerIteration, reps: reps, on: stream) { j in
+                try step.launch(grid: grid, block: shape.threads, stream: stream, arguments: args[j % 2])
+            }
         }
         return Row(shape: shape, gbps: try sweep(false), gbpsNorm: try sweep(true))
     }
