@@ -40,6 +40,8 @@ struct P2PBandwidthOptions: ParsableArguments {
     var bidirectional = false
     @Flag(name: .long, help: "Host-initiated: nvshmemx_{put,get}mem[_nbi]_on_stream + nvshmemx_quiet_on_stream (copy engines on NVLink).")
     var host = false
+    @Option(name: .long, help: "--host: spread each sample's operations round-robin over this many streams (1 to 8; default 1), so consecutive copies overlap; each operation is still one whole put/get.")
+    var streams: Int?
     @Option(name: .long, help: "The two PEs A,B: A initiates (a put moves A -> B, a get B -> A).")
     var pair = "0,1"
     @Option(name: .long, help: "Grid sizes, comma-separated: Nx = N blocks per multiprocessor, or a block count (default 2x).")
@@ -98,6 +100,10 @@ struct P2PBandwidthOptions: ParsableArguments {
         }
         if host && (scope != nil || blocks != nil || threads != nil || chunk != nil) {
             throw ValidationError("--host runs no kernel: drop --scope, --blocks, --threads and --chunk")
+        }
+        if let streams {
+            guard host else { throw ValidationError("--streams applies to --host only (a kernel issues device-initiated operations)") }
+            guard (1...8).contains(streams) else { throw ValidationError("--streams must be 1 to 8 (got \(streams))") }
         }
         if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("NVSHMEM runs one GPU per process: -g must be 1") }
     }

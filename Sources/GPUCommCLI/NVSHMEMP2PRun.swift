@@ -75,7 +75,9 @@ struct P2PBandwidthRun {
         Device-initiated (default): one kernel on A, the bytes cut into one piece per block \
         (--scope block), warp or thread (or --chunk pieces handed out round-robin), each moved with \
         nvshmemx_\(op.rawValue)mem_nbi_<scope> (--blocking: without _nbi), then nvshmem_quiet. \
-        --host: nvshmemx_\(op.rawValue)mem[_nbi]_on_stream from the CPU (on NVLink a copy-engine copy). \
+        --host: nvshmemx_\(op.rawValue)mem[_nbi]_on_stream from the CPU (on NVLink a copy-engine copy); \
+        --streams N spreads a sample's operations round-robin over N streams, so one copy's start \
+        overlaps the previous one's end (each operation still moves the whole size). \
         --scope tma (sm_90+): one thread per block streams its pieces through a shared-memory ring with \
         bulk asynchronous copies (TMA: cp.async.bulk global -> shared -> global) into the peer's memory \
         as nvshmem_ptr maps it; --tma-stage and --tma-stages size the ring (defaults for tma: \
@@ -94,6 +96,7 @@ struct P2PBandwidthRun {
           gpucomm nvshmem \(op.rawValue) --np 2                        GPU 0 and 1, 1M..256M
           gpucomm nvshmem \(op.rawValue) --np 4 --pair 0,3 -b 1G -e 1G GPU 0 and 3 of 4
           gpucomm nvshmem \(op.rawValue) --np 2 --host --bidirectional on-stream, both ways
+          gpucomm nvshmem \(op.rawValue) --np 2 --host --streams 2 -b 64M -e 1G -f 4   copies overlapped on 2 streams
           gpucomm nvshmem \(op.rawValue) --np 2 --scope tma -b 64M -e 1G -f 4 --tma-stage 16K,32K --tma-stages 2,4
         On one host gpucomm sets NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME=lo and NVSHMEM_REMOTE_TRANSPORT=none \
         unless set, and sizes NVSHMEM_SYMMETRIC_SIZE from -e.
@@ -106,7 +109,7 @@ struct P2PBandwidthRun {
         let sizes = try sweepSizes(minBytes: o.minBytes, maxBytes: o.maxBytes, factor: o.stepFactor)
         var b = P2PBandwidth.Options()
         b.op = op; b.scope = o.scope.flatMap(P2PScope.init(rawValue:)) ?? .block
-        b.blocking = o.blocking; b.bidirectional = o.bidirectional; b.host = o.host; b.pair = pair
+        b.blocking = o.blocking; b.bidirectional = o.bidirectional; b.host = o.host; b.hostStreams = o.streams ?? 1; b.pair = pair
         b.iterations = o.iters; b.warmup = o.warmup; b.inner = o.inner; b.check = o.check == 1
         let shapes = o.host ? [P2PBandwidth.Config()] : o.shapes
         var wrongTotal: Int64 = 0
@@ -151,6 +154,7 @@ struct P2PBandwidthRun {
                         var labels = ["scope": o.host ? "host" : b.scope.rawValue, "blocking": o.blocking ? "1" : "0",
                                       "direction": o.bidirectional ? "bi" : "uni", "initiator": initiator, "pair": pair.description,
                                       "from_pe": String(d.from), "to_pe": String(d.to), "inner": String(r.inner)]
+                        if o.host { labels["streams"] = String(b.hostStreams) }
                         if !o.host {
                             labels["blocks"] = String(r.blocks); labels["threads"] = String(c.threads)
                             labels["chunk"] = String(c.chunk); labels["grid"] = c.grid.description

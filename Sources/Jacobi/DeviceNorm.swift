@@ -19,7 +19,7 @@ protocol DeviceNormScheme: JacobiScheme {
 /// One kernel's part in the device-side norm: tags of checks (1, 2, 3, … over the life of the
 /// variant; 0 = none) and where the assembled sums go.
 struct DeviceNormStep: Equatable {
-    /// The check this kernel computes (its stencil blocks add to acc[publish % 2]).
+    /// The check this kernel computes (each stencil block stores its sum in partial[block][publish % 2]).
     var publish: UInt32 = 0
     /// The check the kernel before computed, which this kernel's service block sends to every rank.
     var send: UInt32 = 0
@@ -29,10 +29,11 @@ struct DeviceNormStep: Equatable {
     var out: UInt64 = 0
 }
 
-/// A rank's norm area (cuda/jacobi_fused.cu): two accumulators `acc[tag % 2]` (local use only)
-/// and the slots every rank sends its sum into, `slot[tag % depth][source]`.
+/// A rank's norm area (cuda/jacobi_fused.cu): the stencil-block counts `parts[tag % 2]` and the
+/// per-block sums `partial[block][tag % 2]` (local use only), and the slots every rank sends its
+/// sum into, `slot[tag % depth][source]`.
 struct DeviceNormLayout: Equatable {
-    static let accOffset = 0
+    static let partsOffset = 0
     /// GC_NORM_SLOTS in cuda/jacobi_fused.cu.
     static let slotsOffset = 16
     /// GC_NORM_DEPTH: slots per source rank, and page-locked host words.
@@ -40,8 +41,25 @@ struct DeviceNormLayout: Equatable {
     /// Kernels between sending a check and assembling it (DeviceNormPlan); depth ≥ 2 × lag.
     static let lag = 2
     let ranks: Int
+    /// Stencil blocks of the grid (each writes its own two floats).
+    let blocks: Int
 
-    var bytes: Int { Self.slotsOffset + Self.depth * 8 * ranks }
+    init(ranks: Int, blocks: Int) {
+        precondition(ranks > 0 && blocks > 0)
+        self.ranks = ranks; self.blocks = blocks
+    }
+
+    /// Room for any rank's grid of `problem` over `ranks` ranks: 16-row blocks over the largest
+    /// slab, which no one-wave or smaller slab's grid exceeds. The same on every rank and GPU,
+    /// so the symmetric norm areas (nvshmem_malloc, the NCCL window) match.
+    init(problem: JacobiProblem, ranks: Int) {
+        self.init(ranks: ranks, blocks: StencilKernels.grid(nx: problem.nx, rows: problem.bufferRows(ranks: ranks) - 2, wave: 0))
+    }
+
+    var partialOffset: Int { Self.slotsOffset + Self.depth * 8 * ranks }
+    var bytes: Int { partialOffset + 8 * blocks }
+    /// Byte offset of stencil block `block`'s sum of check `tag`.
+    func partial(tag: UInt32, block: Int) -> Int { partialOffset + 4 * (2 * block + Int(tag % 2)) }
     /// Byte offset of the 64-bit slot rank `source` writes check `tag` into.
     func slot(tag: UInt32, source: Int) -> Int { Self.slotsOffset + 8 * (Int(tag % UInt32(Self.depth)) * ranks + source) }
     /// The word the host reads for check `tag` among the page-locked words.

@@ -39,12 +39,13 @@ struct LSAWindowLayout: Equatable {
     /// Window size: a multiple of 4096 (what ncclCommWindowRegister takes).
     let bytes: Int
 
-    init(bufferBytes: Int, ranks: Int, blocksX: Int) {
-        precondition(bufferBytes > 0 && ranks > 0 && blocksX > 0)
+    /// `norm`: the norm area (room for a sum per stencil block of the kernel's grid).
+    init(bufferBytes: Int, blocksX: Int, norm: DeviceNormLayout) {
+        precondition(bufferBytes > 0 && blocksX > 0)
         func up(_ n: Int) -> Int { (n + Self.alignment - 1) / Self.alignment * Self.alignment }
         self.bufferBytes = bufferBytes
         self.blocksX = blocksX
-        norm = DeviceNormLayout(ranks: ranks)
+        self.norm = norm
         grid = [0, up(bufferBytes)]
         normOffset = grid[1] + up(bufferBytes)
         flagOffset = normOffset + up(norm.bytes)
@@ -78,13 +79,16 @@ final class NCCLLSAScheme: DeviceNormScheme {
     /// Iterations enqueued so far (warm-up included): the epoch of the next one is done + 1.
     private var done = 0
 
-    /// gc_jacobi_lsa's resident blocks (StencilKernels.gridWithService: it runs 16-row blocks).
-    let wave: Int
+    /// gc_jacobi_lsa's grid (StencilKernels.gridWithService: 16-row blocks and the service block).
+    let grid: Int
 
     init(_ c: RankContext, stencil: NCCLLSAStencil) throws {
         self.c = c; self.k = stencil
-        wave = try StencilKernels.wave(stencil.step, device: c.device)
-        layout = LSAWindowLayout(bufferBytes: c.bufferBytes, ranks: c.ranks, blocksX: StencilKernels.blocksX(nx: c.nx))
+        grid = StencilKernels.gridWithService(nx: c.nx, rows: c.interior.count,
+                                              wave: try StencilKernels.wave(stencil.step, device: c.device), oneWave: false)
+        layout = LSAWindowLayout(bufferBytes: c.bufferBytes, blocksX: StencilKernels.blocksX(nx: c.nx),
+                                 norm: DeviceNormLayout(problem: c.problem, ranks: c.ranks))
+        precondition(grid - 1 <= layout.norm.blocks, "the norm area has room for every stencil block")
         window = try NCCLDeviceWindow(api: stencil.api, comm: stencil.comm, bytes: layout.bytes, lsaBarriers: 1)
         guard window.lsaSize == c.ranks else {
             throw NCCLDeviceUnavailable(reason: "NCCL's load/store team has \(window.lsaSize) of \(c.ranks) ranks: nccl_lsa needs every rank reachable by NVLink/P2P")
@@ -111,7 +115,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
                                     window.window, UInt64(layout.grid[(j + 1) % 2]), Int32(c.rank), Int32(c.ranks),
                                     Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), UInt64(layout.flagOffset),
                                     LSAWindowLayout.epoch(iteration: done), UInt64(layout.normOffset), n.send, n.assemble, n.out])
-        try k.step.launch(grid: StencilKernels.gridWithService(nx: nx, rows: rows.count, wave: wave, oneWave: false), block: StencilKernels.blockX,
+        try k.step.launch(grid: grid, block: StencilKernels.blockX,
                           stream: c.compute, arguments: args)
         done += 1
     }

@@ -76,15 +76,18 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
     /// Iterations enqueued so far by this scheme (warm-up included): the signal count to wait for.
     private var done = 0
 
-    /// gc_jacobi_shmem_opt's resident blocks: its grid is one wave of stencil blocks plus the service block.
-    let wave: Int
+    /// gc_jacobi_shmem_opt's grid: one wave of resident stencil blocks plus the service block.
+    let grid: Int
 
     init(_ c: RankContext, stencil: NVSHMEMStencil) throws {
         self.c = c; self.k = stencil
-        wave = try StencilKernels.wave(stencil.signalled, device: c.device)
+        grid = StencilKernels.gridWithService(nx: c.nx, rows: c.interior.count,
+                                              wave: try StencilKernels.wave(stencil.signalled, device: c.device), oneWave: true)
         buffers = try (0..<2).map { _ in try stencil.session.allocate(bytes: c.bufferBytes) }
         signals = try stencil.session.allocate(bytes: 16)
-        norm = try stencil.session.allocate(bytes: DeviceNormLayout(ranks: c.ranks).bytes)
+        let layout = DeviceNormLayout(problem: c.problem, ranks: c.ranks)
+        precondition(grid - 1 <= layout.blocks, "the norm area has room for every stencil block")
+        norm = try stencil.session.allocate(bytes: layout.bytes)
         try signals.fill(byte: 0, on: c.compute)
         try norm.fill(byte: 0, on: c.compute)
         try c.compute.synchronize()
@@ -99,7 +102,7 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
                                     Int32(rows.upperBound), Int32(nx), Int32(blocksX), n.publish,
                                     Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0),
                                     UInt64(signals.address), UInt64(done) * UInt64(blocksX), n.send, n.assemble, n.out])
-        try k.signalled.launch(grid: StencilKernels.gridWithService(nx: nx, rows: rows.count, wave: wave, oneWave: true), block: StencilKernels.blockX,
+        try k.signalled.launch(grid: grid, block: StencilKernels.blockX,
                                stream: c.compute, arguments: args)
         done += 1
     }

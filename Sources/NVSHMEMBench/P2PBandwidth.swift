@@ -45,6 +45,10 @@ public final class P2PBandwidth {
         public var bidirectional = false
         /// Host-initiated on-stream calls instead of a kernel.
         public var host = false
+        /// Host-initiated: the operations of a sample go round-robin over this many streams
+        /// (forked from and joined back into the timed stream), so one copy's start overlaps the
+        /// previous one's end; each operation is still one whole `size`-byte call.
+        public var hostStreams = 1
         public var pair = PEPair(0, 1)
         public var iterations = 20
         public var warmup = 5
@@ -92,6 +96,9 @@ public final class P2PBandwidth {
     let dst: DeviceBuffer
     let start: Event
     let end: Event
+    /// `--streams` beyond the first, made on first use, with the fork event and one join event each.
+    var side: [(stream: Stream, join: Event)] = []
+    var fork: Event?
     let sum: (Int64) throws -> Int64
     let gather: ([Double]) throws -> [[Double]]
 
@@ -150,6 +157,17 @@ public final class P2PBandwidth {
         return nil
     }
 
+    /// The timed stream and `n - 1` side streams, with the fork recorded on the timed stream
+    /// (the side streams' work starts after everything enqueued on it before).
+    func hostStreams(_ n: Int) throws -> [Stream] {
+        guard n > 1 else { return [stream] }
+        let d = session.device
+        if fork == nil { fork = try Event(device: d, timing: false) }
+        while side.count < n - 1 { side.append((try Stream(device: d), try Event(device: d, timing: false))) }
+        try fork!.record(on: stream)
+        return [stream] + side.prefix(n - 1).map(\.stream)
+    }
+
     /// Kernel arguments for `iters` operations of `bytes` (marshalled once, outside the timed region).
     func arguments(bytes: Int, iters: Int, _ c: Config, _ o: Options) -> KernelArguments {
         let peer = o.pair.peer(of: session.pe)!
@@ -164,7 +182,14 @@ public final class P2PBandwidth {
         let peer = o.pair.peer(of: session.pe)!
         if o.host {
             let f = host.call(o.op, blocking: o.blocking)
-            for _ in 0..<iters { f(dst.pointer(), UnsafeRawPointer(src.pointer()), bytes, Int32(peer), stream.raw) }
+            let lanes = try hostStreams(o.hostStreams)
+            for q in lanes.dropFirst() { try q.wait(for: fork!) }
+            for i in 0..<iters { f(dst.pointer(), UnsafeRawPointer(src.pointer()), bytes, Int32(peer), lanes[i % lanes.count].raw) }
+            for (q, e) in side.prefix(lanes.count - 1) {
+                host.quiet(q.raw)
+                try e.record(on: q)
+                try stream.wait(for: e)
+            }
             host.quiet(stream.raw)
             return
         }

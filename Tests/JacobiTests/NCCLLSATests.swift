@@ -13,14 +13,18 @@ import Testing
     func windowRegionsAreDisjointAndAligned(_ side: Int, _ ranks: Int) {
         let p = JacobiProblem(nx: side, ny: side)
         let bufferBytes = p.bufferRows(ranks: ranks) * p.nx * 4
-        let l = LSAWindowLayout(bufferBytes: bufferBytes, ranks: ranks, blocksX: StencilKernels.blocksX(nx: p.nx))
+        let norm = DeviceNormLayout(problem: p, ranks: ranks)
+        let l = LSAWindowLayout(bufferBytes: bufferBytes, blocksX: StencilKernels.blocksX(nx: p.nx), norm: norm)
         let regions = [(l.grid[0], bufferBytes), (l.grid[1], bufferBytes), (l.normOffset, l.norm.bytes),
                        (l.flagOffset, 2 * 4 * l.blocksX)].sorted { $0.0 < $1.0 }
         for (a, b) in zip(regions, regions.dropFirst()) { #expect(a.0 + a.1 <= b.0, "\(a) overlaps \(b)") }
         #expect(regions.allSatisfy { $0.0 % LSAWindowLayout.alignment == 0 })
         #expect(regions.last.map { $0.0 + $0.1 <= l.bytes } == true && l.bytes % 4096 == 0)
         #expect(l.control.offset == l.normOffset && l.control.offset + l.control.bytes == l.bytes)
-        #expect(l.norm == DeviceNormLayout(ranks: ranks))
+        // Every rank's grid fits the norm area, one wave or 16-row blocks, whatever its slab.
+        for slab in p.slabs(ranks: ranks) {
+            for wave in [0, 1, 33, 2112] { #expect(StencilKernels.grid(nx: p.nx, rows: slab.rows, wave: wave) <= norm.blocks) }
+        }
         // Flags: one u32 per (side, column block), all distinct, inside the flag region.
         let flags = [LSAWindowLayout.Side.top, .bottom].flatMap { s in (0..<l.blocksX).map { l.flag(from: s, block: $0) } }
         #expect(Set(flags).count == 2 * l.blocksX)
@@ -29,10 +33,14 @@ import Testing
 
     @Test func windowAt16384OnFourGPUs() {
         let slab = (4096 + 2) * 16384 * 4  // bufferRows(4) × nx floats
-        let l = LSAWindowLayout(bufferBytes: slab, ranks: 4, blocksX: 128)
+        // 16-row blocks over 4096 rows: 256 block rows × 32 block columns; a float pair per block after the slots.
+        let norm = DeviceNormLayout(problem: JacobiProblem(nx: 16384, ny: 16384), ranks: 4)
+        #expect(norm.blocks == 32 * 256)
+        let l = LSAWindowLayout(bufferBytes: slab, blocksX: 32, norm: norm)
         #expect(l.grid == [0, slab] && slab % 4096 == 0)
-        #expect(l.normOffset == 2 * slab && l.flagOffset == 2 * slab + 4096 && l.bytes == 2 * slab + 8192)
-        #expect(l.flag(from: .top, block: 0) == l.flagOffset && l.flag(from: .bottom, block: 5) == l.flagOffset + 4 * (128 + 5))
+        #expect(l.norm.bytes == 16 + 4 * 32 + 8 * 8192)
+        #expect(l.normOffset == 2 * slab && l.flagOffset == 2 * slab + 17 * 4096 && l.bytes == 2 * slab + 18 * 4096)
+        #expect(l.flag(from: .top, block: 0) == l.flagOffset && l.flag(from: .bottom, block: 5) == l.flagOffset + 4 * (32 + 5))
     }
 
     /// Iteration c stores epoch c + 1 (so the first waits for 0, what zeroed flags hold); the

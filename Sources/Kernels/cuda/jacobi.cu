@@ -162,8 +162,9 @@ __device__ __forceinline__ void jacobi_block_rows(int by, int nby, int iy_start,
     *rend = min(*row0 + per, iy_end);
 }
 
-// Block-wide sum of s, added to *norm by one atomicAdd. Every thread of the block must call it.
-__device__ __forceinline__ void block_norm_add(float s, float* norm) {
+// Block-wide sum of s, returned to thread 0 (other threads get a partial sum). Every thread of the
+// block must call it, at most once per kernel (it uses one shared array).
+__device__ __forceinline__ float block_sum(float s) {
     __shared__ float warp_sums[32];
     for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
     const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
@@ -172,8 +173,14 @@ __device__ __forceinline__ void block_norm_add(float s, float* norm) {
     if (w == 0) {
         s = lane < (int)(blockDim.x >> 5) ? warp_sums[lane] : 0.0f;
         for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
-        if (lane == 0) atomicAdd(norm, s);
     }
+    return s;
+}
+
+// Block-wide sum of s, added to *norm by one atomicAdd. Every thread of the block must call it.
+__device__ __forceinline__ void block_norm_add(float s, float* norm) {
+    s = block_sum(s);
+    if (threadIdx.x == 0) atomicAdd(norm, s);
 }
 
 extern "C" __global__ void gc_jacobi_init(float* a, float* a_new, int offset, int nx, int rows, int ny) {

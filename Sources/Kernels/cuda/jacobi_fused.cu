@@ -4,24 +4,31 @@
 // jacobi_nvshmem.cu or jacobi_nccl_lsa.cu. Device functions only: no kernels here.
 //
 // Device-side norm (no host collective, no memset, nothing on the stream but the stencil kernel)
-//   Each rank has a norm area of 16 + 8 * GC_NORM_DEPTH * nranks bytes (zeroed once; Swift:
-//   DeviceNormLayout):
-//     @0  float acc[2]   acc[tag % 2]: the sum of squared residues of check `tag` (local only)
+//   Each rank has a norm area of 16 + 8 * GC_NORM_DEPTH * nranks + 8 * blocks bytes, blocks = the
+//   stencil blocks of the grid (zeroed once; Swift: DeviceNormLayout):
+//     @0  u32   parts[2]   parts[tag % 2]: how many stencil blocks computed check `tag` (local only)
 //     @16 u64   slot[D][nranks]   slot[tag % D][src] = GC_NORM_WORD(tag, rank src's sum), written by rank src
+//     @16 + 8 * D * nranks   float partial[blocks][2]   partial[b][tag % 2]: stencil block b's sum
+//                                                      of check `tag` (local only)
 //   A check is named by its tag (1, 2, 3, ... over the life of the variant, never reused). The
 //   kernel of iteration j takes three tags (0 = none; the host's DeviceNormPlan):
-//     publish   the check it computes: every stencil block adds its residue to acc[publish % 2];
+//     publish   the check it computes: every stencil block stores its residue sum in
+//               partial[b][publish % 2] (a plain store: no atomic, no contention at kernel end);
 //     send      the check the kernel before it computed;
 //     assemble  a check sent at least two kernels before.
-//   The grid has one extra block, the first (service block): no stencil work; its thread 0
-//     1. assembles: waits until slot[assemble % D][p] carries `assemble` for every rank p, sums
-//        the nranks values in rank order (the same float sum on every rank) and writes
+//   The grid has one extra block, the first (service block): no stencil work. It
+//     1. sums partial[0 .. parts[send % 2])[send % 2] (the previous kernel has ended), every
+//        thread a strided part, then a block reduction: the same order every time;
+//     2. (thread 0) records parts[publish % 2] = the grid's stencil blocks;
+//     3. (thread 0) assembles: waits until slot[assemble % D][p] carries `assemble` for every
+//        rank p, sums the nranks values in rank order (the same float sum on every rank) and writes
 //        GC_NORM_WORD(assemble, sum) to out[assemble % D] (page-locked host memory, mapped); a
 //        slot with another tag gives tag 0xffffffff (the host reports a broken protocol);
-//     2. sends: takes acc[send % 2] (the previous kernel has ended), resets it, and stores
-//        GC_NORM_WORD(send, value) into slot[send % D][rank] of every rank.
+//     4. (thread 0) sends: stores GC_NORM_WORD(send, sum) into slot[send % D][rank] of every rank.
 //   The exchange runs beside the stencil blocks, off the iteration's critical path (it was the
-//   grid's last block, after every other block: ~6 us per iteration on 4 H200s).
+//   grid's last block, after every other block: ~6 us per iteration on 4 H200s). Per-block sums
+//   replaced one atomicAdd per block into one float: with a one-wave grid the ~2000 blocks
+//   finished together and their same-address atomics queued at the kernel's end.
 //   Why D = 4 slots suffice: a kernel assembles check t no later than it sends t + 2
 //   (assembling first). Rank p overwrites our slot (t % 4) with t + 4 only after it assembled
 //   t + 2, which needs our t + 2, which we send only after we assembled t. The two-kernel lag
@@ -65,23 +72,21 @@ __device__ __forceinline__ u64* gc_norm_slot(unsigned char* norm, int nranks, un
     return reinterpret_cast<u64*>(norm + GC_NORM_SLOTS) + (size_t)(tag % GC_NORM_DEPTH) * nranks + src;
 }
 
+__device__ __forceinline__ float* gc_norm_partial(unsigned char* norm, int nranks) {
+    return reinterpret_cast<float*>(norm + GC_NORM_SLOTS + 8 * (size_t)GC_NORM_DEPTH * nranks);
+}
+
 // The grid's first block in the one-kernel-per-iteration variants: no stencil work, only the norm
 // (first, so it is resident from the start however many waves the grid takes).
 __device__ __forceinline__ bool gc_norm_service_block() { return blockIdx.x == 0; }
 
 // Every thread of every stencil block calls it once, after the block's work, with its residue s:
-// the block's sum is added to acc[publish % 2] (thread 0's atomicAdd) when publishing.
-__device__ __forceinline__ void gc_norm_add(float s, unsigned char* norm, unsigned publish) {
-    if (publish) block_norm_add(s, reinterpret_cast<float*>(norm) + publish % 2);
+// when publishing, the block's sum goes to partial[b][publish % 2] (b = blockIdx.x - 1).
+__device__ __forceinline__ void gc_norm_add(float s, unsigned char* norm, int nranks, unsigned publish) {
+    if (!publish) return;
+    s = block_sum(s);
+    if (threadIdx.x == 0) gc_norm_partial(norm, nranks)[2 * (blockIdx.x - 1) + publish % 2] = s;
 }
-
-// The service block's thread 0, at the start of its kernel: assemble `assemble` (wait(p) returns
-// rank p's slot word once it carries the tag), then take acc[send % 2] (complete: the kernel that
-// computed it has ended, in stream order), reset it for check send + 2, and give its word to
-// put(word) to store into slot[send % D][rank] of every rank.
-template <class Wait, class Put>
-__device__ __forceinline__ void gc_norm_service(unsigned char* norm, int nranks, unsigned send, unsigned assemble, u64* out,
-                                                const Wait& wait, const Put& put);
 
 // Sums the nranks words `load(p)` returns (each waited for) in rank order and writes the result
 // for the host.
@@ -97,14 +102,25 @@ __device__ __forceinline__ void gc_norm_assemble(unsigned tag, int nranks, u64* 
     *reinterpret_cast<volatile u64*>(out + tag % GC_NORM_DEPTH) = GC_NORM_WORD(seen, sum);
 }
 
+// The service block's work (every thread of a block of the grid calls it; grid 1 for the
+// finish kernels): sum the previous kernel's per-block sums of check `send`, record how many
+// blocks compute `publish`, assemble `assemble` (wait(p) returns rank p's slot word once it
+// carries the tag), then give send's word to put(word) to store into slot[send % D][rank] of
+// every rank. wait and put run on thread 0 only.
 template <class Wait, class Put>
-__device__ __forceinline__ void gc_norm_service(unsigned char* norm, int nranks, unsigned send, unsigned assemble, u64* out,
-                                                const Wait& wait, const Put& put) {
-    if (assemble) gc_norm_assemble(assemble, nranks, out, wait);
+__device__ __forceinline__ void gc_norm_service(unsigned char* norm, int nranks, unsigned publish, unsigned send, unsigned assemble,
+                                                u64* out, const Wait& wait, const Put& put) {
+    unsigned* parts = reinterpret_cast<unsigned*>(norm);
+    float v = 0.0f;
     if (send) {
-        float* acc = reinterpret_cast<float*>(norm) + send % 2;
-        const float v = *reinterpret_cast<volatile float*>(acc);
-        *acc = 0.0f;
-        put(GC_NORM_WORD(send, v));
+        const float* partial = gc_norm_partial(norm, nranks);
+        const unsigned n = parts[send % 2];
+        float s = 0.0f;
+        for (unsigned i = threadIdx.x; i < n; i += blockDim.x) s += partial[2 * i + send % 2];
+        v = block_sum(s);
     }
+    if (threadIdx.x != 0) return;
+    if (publish) parts[publish % 2] = gridDim.x - 1;
+    if (assemble) gc_norm_assemble(assemble, nranks, out, wait);
+    if (send) put(GC_NORM_WORD(send, v));
 }

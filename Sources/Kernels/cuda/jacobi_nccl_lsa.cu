@@ -33,7 +33,7 @@
 //        (0 = none): slots are read locally and written into every rank's window by 64-bit
 //        stores; out is the device address of page-locked host memory (GC_NORM_DEPTH words).
 //   gc_jacobi_lsa_finish(comm, win, norm, norm_offset, send, assemble, out)
-//     One block (any size); comm.lsaBarrierCount >= 1. Thread 0 does the service block's work
+//     One block (any size); comm.lsaBarrierCount >= 1. The block does the service block's work
 //     (assemble, then send; either tag may be 0),
 //     then an LSA barrier over the team (acq_rel, barrier 0): when it ends on a rank, every
 //     rank's kernels before it have ended and their stores are visible. After the last iteration
@@ -74,12 +74,12 @@ __device__ __forceinline__ u64 gc_lsa_norm_wait(unsigned char* norm, int nranks,
     return v;
 }
 
-// The service block's thread 0 (jacobi_fused.cu): assemble, then send by 64-bit stores into
-// every rank's window.
+// The service block (jacobi_fused.cu; every thread calls it): assemble, then send by 64-bit
+// stores into every rank's window.
 __device__ __forceinline__ void gc_lsa_norm(ncclWindow_t win, unsigned char* norm, u64 norm_offset, int rank, int nranks,
-                                            unsigned send, unsigned assemble, u64* out) {
+                                            unsigned publish, unsigned send, unsigned assemble, u64* out) {
     gc_norm_service(
-        norm, nranks, send, assemble, out, [&](int p) { return gc_lsa_norm_wait(norm, nranks, assemble, p); },
+        norm, nranks, publish, send, assemble, out, [&](int p) { return gc_lsa_norm_wait(norm, nranks, assemble, p); },
         [&](u64 word) {
             const size_t slot = norm_offset + GC_NORM_SLOTS + 8ull * ((size_t)(send % GC_NORM_DEPTH) * nranks + rank);
             for (int p = 0; p < nranks; p++) {
@@ -95,7 +95,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_lsa(float* a_new, co
                                                                 int bottom, u64 flag_offset, unsigned epoch, u64 norm_offset,
                                                                 unsigned send, unsigned assemble, u64* out) {
     if (gc_norm_service_block()) {
-        if (threadIdx.x == 0) gc_lsa_norm(win, norm, norm_offset, rank, nranks, send, assemble, out);
+        gc_lsa_norm(win, norm, norm_offset, rank, nranks, publish, send, assemble, out);
         return;
     }
     const BlockPlace p = place(iy_start, iy_end, nx, nbx, true);
@@ -119,12 +119,12 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_lsa(float* a_new, co
     } else {
         s = jacobi_rows(a_new, a, p.row0, p.rend, nx, ix, NoRowHook());
     }
-    gc_norm_add(s, norm, publish);
+    gc_norm_add(s, norm, nranks, publish);
 }
 
 extern "C" __global__ void gc_jacobi_lsa_finish(ncclDevComm comm, ncclWindow_t win, unsigned char* norm, u64 norm_offset,
                                                 unsigned send, unsigned assemble, u64* out) {
-    if (threadIdx.x == 0) gc_lsa_norm(win, norm, norm_offset, comm.rank, comm.nRanks, send, assemble, out);
+    gc_lsa_norm(win, norm, norm_offset, comm.rank, comm.nRanks, 0, send, assemble, out);
     ncclLsaBarrierSession<ncclCoopCta> bar(ncclCoopCta(), comm, ncclTeamLsa(comm), comm.lsaBarrier, 0);
     bar.sync(ncclCoopCta(), cuda::memory_order_acq_rel);
 }

@@ -28,7 +28,7 @@
 //     device address of page-locked host memory (GC_NORM_DEPTH words). Slots are written with nvshmemx_signal_op(SET) to every
 //     PE and waited for with nvshmem_signal_wait_until(GE, tag << 32).
 //   gc_jacobi_shmem_norm_finish(norm, send, assemble, out)
-//     One thread: the service block's work (assemble, then send) after the last iteration of a run. The host follows it with nvshmemx_barrier_all_on_stream.
+//     One block (any size): the service block's work (assemble, then send) after the last iteration of a run. The host follows it with nvshmemx_barrier_all_on_stream.
 
 // NVSHMEM 3.3/3.4 headers use std::is_signed/is_unsigned/is_integral, which NVRTC's libc++-less
 // environment lacks: alias them from libcu++ (can go once only NVSHMEM >= 3.8 is supported).
@@ -73,11 +73,11 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_block(float* a
     if (calc_norm) block_norm_add(s, norm);
 }
 
-// The service block's thread 0 (jacobi_fused.cu): assemble, then send through signal ops.
-__device__ __forceinline__ void gc_shmem_norm(unsigned char* norm, unsigned send, unsigned assemble, u64* out) {
+// The service block (jacobi_fused.cu; every thread calls it): assemble, then send through signal ops.
+__device__ __forceinline__ void gc_shmem_norm(unsigned char* norm, unsigned publish, unsigned send, unsigned assemble, u64* out) {
     const int npes = nvshmem_n_pes(), me = nvshmem_my_pe();
     gc_norm_service(
-        norm, npes, send, assemble, out,
+        norm, npes, publish, send, assemble, out,
         [&](int p) {
             return (u64)nvshmem_signal_wait_until((uint64_t*)gc_norm_slot(norm, npes, assemble, p), NVSHMEM_CMP_GE, (u64)assemble << 32);
         },
@@ -93,7 +93,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_n
                                                                       unsigned long long* sig, unsigned long long wait,
                                                                       unsigned send, unsigned assemble, u64* out) {
     if (gc_norm_service_block()) {
-        if (threadIdx.x == 0) gc_shmem_norm(norm, send, assemble, out);
+        gc_shmem_norm(norm, publish, send, assemble, out);
         return;
     }
     const BlockPlace p = place(iy_start, iy_end, nx, nbx, true);
@@ -117,9 +117,9 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_n
             if (p.last) nvshmemx_signal_op((uint64_t*)sig, 1, NVSHMEM_SIGNAL_ADD, bottom_pe);
         }
     }
-    gc_norm_add(s, norm, publish);
+    gc_norm_add(s, norm, nvshmem_n_pes(), publish);
 }
 
 extern "C" __global__ void gc_jacobi_shmem_norm_finish(unsigned char* norm, unsigned send, unsigned assemble, u64* out) {
-    if (threadIdx.x == 0 && blockIdx.x == 0) gc_shmem_norm(norm, send, assemble, out);
+    if (blockIdx.x == 0) gc_shmem_norm(norm, 0, send, assemble, out);
 }
