@@ -19,7 +19,7 @@ protocol DeviceNormScheme: JacobiScheme {
 /// One kernel's part in the device-side norm: tags of checks (1, 2, 3, … over the life of the
 /// variant; 0 = none) and where the assembled sums go.
 struct DeviceNormStep: Equatable {
-    /// The check this kernel computes (each stencil block stores its sum in partial[block][publish % 2]).
+    /// The check this kernel computes (each stencil warp stores its sum in partial[warp][publish % 2]).
     var publish: UInt32 = 0
     /// The check the kernel before computed, which this kernel's service block sends to every rank.
     var send: UInt32 = 0
@@ -29,8 +29,8 @@ struct DeviceNormStep: Equatable {
     var out: UInt64 = 0
 }
 
-/// A rank's norm area (cuda/jacobi_fused.cu): the stencil-block counts `parts[tag % 2]` and the
-/// per-block sums `partial[block][tag % 2]` (local use only), and the slots every rank sends its
+/// A rank's norm area (cuda/jacobi_fused.cu): the stencil-warp counts `parts[tag % 2]` and the
+/// per-warp sums `partial[warp][tag % 2]` (local use only), and the slots every rank sends its
 /// sum into, `slot[tag % depth][source]`.
 struct DeviceNormLayout: Equatable {
     static let partsOffset = 0
@@ -41,8 +41,10 @@ struct DeviceNormLayout: Equatable {
     /// Kernels between sending a check and assembling it (DeviceNormPlan); depth ≥ 2 × lag.
     static let lag = 2
     let ranks: Int
-    /// Stencil blocks of the grid (each writes its own two floats).
+    /// Stencil blocks of the grid (each warp of each writes its own two floats).
     let blocks: Int
+    /// Warps per stencil block (JBX / 32 in cuda/jacobi.cu).
+    static let warpsPerBlock = StencilKernels.blockX / 32
 
     init(ranks: Int, blocks: Int) {
         precondition(ranks > 0 && blocks > 0)
@@ -57,9 +59,9 @@ struct DeviceNormLayout: Equatable {
     }
 
     var partialOffset: Int { Self.slotsOffset + Self.depth * 8 * ranks }
-    var bytes: Int { partialOffset + 8 * blocks }
-    /// Byte offset of stencil block `block`'s sum of check `tag`.
-    func partial(tag: UInt32, block: Int) -> Int { partialOffset + 4 * (2 * block + Int(tag % 2)) }
+    var bytes: Int { partialOffset + 8 * Self.warpsPerBlock * blocks }
+    /// Byte offset of stencil warp `warp`'s sum of check `tag` (warp = block × warpsPerBlock + warp in block).
+    func partial(tag: UInt32, warp: Int) -> Int { partialOffset + 4 * (2 * warp + Int(tag % 2)) }
     /// Byte offset of the 64-bit slot rank `source` writes check `tag` into.
     func slot(tag: UInt32, source: Int) -> Int { Self.slotsOffset + 8 * (Int(tag % UInt32(Self.depth)) * ranks + source) }
     /// The word the host reads for check `tag` among the page-locked words.

@@ -174,7 +174,8 @@ import Testing
 
     @Test func normLayoutMatchesTheKernel() {
         let l = DeviceNormLayout(ranks: 4, blocks: 2111)
-        #expect(l.bytes == 16 + 4 * 32 + 8 * 2111)
+        #expect(DeviceNormLayout.warpsPerBlock == 4)
+        #expect(l.bytes == 16 + 4 * 32 + 8 * 4 * 2111)
         let offsets = (0..<4).flatMap { p in (0..<4).map { l.slot(tag: UInt32(p), source: $0) } }
         #expect(Set(offsets).count == 16 && offsets.allSatisfy { $0 >= DeviceNormLayout.slotsOffset && $0 + 8 <= l.bytes && $0 % 8 == 0 })
         #expect(l.slot(tag: 9, source: 2) == l.slot(tag: 1, source: 2) && l.slot(tag: 6, source: 3) == 16 + 8 * (2 * 4 + 3))
@@ -182,11 +183,13 @@ import Testing
         #expect(DeviceNormLayout.depth >= 2 * DeviceNormLayout.lag)
         #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_SLOTS \(DeviceNormLayout.slotsOffset)\n"))
         #expect(DeviceNormLayout.word(tag: 3, value: 1.5) == 3 << 32 | UInt64(Float(1.5).bitPattern))
-        // Per-block sums after the slots, two per block (tag parity), disjoint from the slots.
-        let partials = (0..<2111).flatMap { b in [UInt32(6), 7].map { l.partial(tag: $0, block: b) } }
-        #expect(Set(partials).count == 2 * 2111 && partials.allSatisfy { $0 >= 16 + 4 * 32 && $0 + 4 <= l.bytes && $0 % 4 == 0 })
-        #expect(l.partial(tag: 9, block: 3) == 16 + 4 * 32 + 4 * (2 * 3 + 1) && l.partial(tag: 2, block: 0) == l.partialOffset)
-        #expect(KernelSources.jacobiNVSHMEM.contains("gc_norm_partial(norm, nranks)[2 * (blockIdx.x - 1) + publish % 2]"))
+        // Per-warp sums after the slots, two per warp (tag parity), disjoint from the slots.
+        let warps = 4 * 2111
+        let partials = (0..<warps).flatMap { w in [UInt32(6), 7].map { l.partial(tag: $0, warp: w) } }
+        #expect(Set(partials).count == 2 * warps && partials.allSatisfy { $0 >= 16 + 4 * 32 && $0 + 4 <= l.bytes && $0 % 4 == 0 })
+        #expect(l.partial(tag: 9, warp: 3) == 16 + 4 * 32 + 4 * (2 * 3 + 1) && l.partial(tag: 2, warp: 0) == l.partialOffset)
+        #expect(KernelSources.jacobiNVSHMEM.contains("const unsigned w = (blockIdx.x - 1) * (JBX / 32) + threadIdx.x / 32;"))
+        #expect(KernelSources.jacobiNVSHMEM.contains("gc_norm_partial(norm, nranks)[2 * w + publish % 2] = s;"))
         #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_BROKEN 0x\(String(DeviceNormLayout.brokenTag, radix: 16))u\n"))
     }
 }

@@ -33,13 +33,13 @@ import Testing
 
     @Test func windowAt16384OnFourGPUs() {
         let slab = (4096 + 2) * 16384 * 4  // bufferRows(4) × nx floats
-        // 16-row blocks over 4096 rows: 256 block rows × 32 block columns; a float pair per block after the slots.
+        // 16-row blocks over 4096 rows: 256 block rows × 32 block columns; a float pair per warp after the slots.
         let norm = DeviceNormLayout(problem: JacobiProblem(nx: 16384, ny: 16384), ranks: 4)
         #expect(norm.blocks == 32 * 256)
         let l = LSAWindowLayout(bufferBytes: slab, blocksX: 32, norm: norm)
         #expect(l.grid == [0, slab] && slab % 4096 == 0)
-        #expect(l.norm.bytes == 16 + 4 * 32 + 8 * 8192)
-        #expect(l.normOffset == 2 * slab && l.flagOffset == 2 * slab + 17 * 4096 && l.bytes == 2 * slab + 18 * 4096)
+        #expect(l.norm.bytes == 16 + 4 * 32 + 8 * 4 * 8192)
+        #expect(l.normOffset == 2 * slab && l.flagOffset == 2 * slab + 65 * 4096 && l.bytes == 2 * slab + 66 * 4096)
         #expect(l.flag(from: .top, block: 0) == l.flagOffset && l.flag(from: .bottom, block: 5) == l.flagOffset + 4 * (32 + 5))
     }
 

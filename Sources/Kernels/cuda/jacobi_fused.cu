@@ -4,31 +4,30 @@
 // jacobi_nvshmem.cu or jacobi_nccl_lsa.cu. Device functions only: no kernels here.
 //
 // Device-side norm (no host collective, no memset, nothing on the stream but the stencil kernel)
-//   Each rank has a norm area of 16 + 8 * GC_NORM_DEPTH * nranks + 8 * blocks bytes, blocks = the
-//   stencil blocks of the grid (zeroed once; Swift: DeviceNormLayout):
-//     @0  u32   parts[2]   parts[tag % 2]: how many stencil blocks computed check `tag` (local only)
+//   Each rank has a norm area of 16 + 8 * GC_NORM_DEPTH * nranks + 8 * warps bytes, warps = the
+//   warps of the grid's stencil blocks (zeroed once; Swift: DeviceNormLayout):
+//     @0  u32   parts[2]   parts[tag % 2]: how many stencil warps computed check `tag` (local only)
 //     @16 u64   slot[D][nranks]   slot[tag % D][src] = GC_NORM_WORD(tag, rank src's sum), written by rank src
-//     @16 + 8 * D * nranks   float partial[blocks][2]   partial[b][tag % 2]: stencil block b's sum
-//                                                      of check `tag` (local only)
+//     @16 + 8 * D * nranks   float partial[warps][2]   partial[w][tag % 2]: stencil warp w's sum
+//                                                     of check `tag` (local only)
 //   A check is named by its tag (1, 2, 3, ... over the life of the variant, never reused). The
 //   kernel of iteration j takes three tags (0 = none; the host's DeviceNormPlan):
-//     publish   the check it computes: every stencil block stores its residue sum in
-//               partial[b][publish % 2] (a plain store: no atomic, no contention at kernel end);
+//     publish   the check it computes: every warp of every stencil block stores its residue sum
+//               in partial[w][publish % 2] (a plain store: no atomic, no block barrier);
 //     send      the check the kernel before it computed;
 //     assemble  a check sent at least two kernels before.
 //   The grid has one extra block, the first (service block): no stencil work. It
 //     1. sums partial[0 .. parts[send % 2])[send % 2] (the previous kernel has ended), every
 //        thread a strided part, then a block reduction: the same order every time;
-//     2. (thread 0) records parts[publish % 2] = the grid's stencil blocks;
+//     2. (thread 0) records parts[publish % 2] = the grid's stencil warps;
 //     3. (thread 0) assembles: waits until slot[assemble % D][p] carries `assemble` for every
 //        rank p, sums the nranks values in rank order (the same float sum on every rank) and writes
 //        GC_NORM_WORD(assemble, sum) to out[assemble % D] (page-locked host memory, mapped); a
 //        slot with another tag gives tag 0xffffffff (the host reports a broken protocol);
 //     4. (thread 0) sends: stores GC_NORM_WORD(send, sum) into slot[send % D][rank] of every rank.
 //   The exchange runs beside the stencil blocks, off the iteration's critical path (it was the
-//   grid's last block, after every other block: ~6 us per iteration on 4 H200s). Per-block sums
-//   replaced one atomicAdd per block into one float: with a one-wave grid the ~2000 blocks
-//   finished together and their same-address atomics queued at the kernel's end.
+//   grid's last block, after every other block: ~6 us per iteration on 4 H200s). Per-warp sums
+//   replaced a block reduction (__syncthreads) and one atomicAdd per block into one float.
 //   Why D = 4 slots suffice: a kernel assembles check t no later than it sends t + 2
 //   (assembling first). Rank p overwrites our slot (t % 4) with t + 4 only after it assembled
 //   t + 2, which needs our t + 2, which we send only after we assembled t. The two-kernel lag
@@ -80,12 +79,16 @@ __device__ __forceinline__ float* gc_norm_partial(unsigned char* norm, int nrank
 // (first, so it is resident from the start however many waves the grid takes).
 __device__ __forceinline__ bool gc_norm_service_block() { return blockIdx.x == 0; }
 
-// Every thread of every stencil block calls it once, after the block's work, with its residue s:
-// when publishing, the block's sum goes to partial[b][publish % 2] (b = blockIdx.x - 1).
+// Every thread of every stencil block calls it once, after its work, with its residue s: when
+// publishing, each warp's sum goes to partial[w][publish % 2], w = (blockIdx.x - 1) * warps per
+// block + warp (JBX threads per block, a multiple of 32).
 __device__ __forceinline__ void gc_norm_add(float s, unsigned char* norm, int nranks, unsigned publish) {
     if (!publish) return;
-    s = block_sum(s);
-    if (threadIdx.x == 0) gc_norm_partial(norm, nranks)[2 * (blockIdx.x - 1) + publish % 2] = s;
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
+    if ((threadIdx.x & 31) == 0) {
+        const unsigned w = (blockIdx.x - 1) * (JBX / 32) + threadIdx.x / 32;
+        gc_norm_partial(norm, nranks)[2 * w + publish % 2] = s;
+    }
 }
 
 // Sums the nranks words `load(p)` returns (each waited for) in rank order and writes the result
@@ -103,8 +106,8 @@ __device__ __forceinline__ void gc_norm_assemble(unsigned tag, int nranks, u64* 
 }
 
 // The service block's work (every thread of a block of the grid calls it; grid 1 for the
-// finish kernels): sum the previous kernel's per-block sums of check `send`, record how many
-// blocks compute `publish`, assemble `assemble` (wait(p) returns rank p's slot word once it
+// finish kernels): sum the previous kernel's per-warp sums of check `send`, record how many
+// warps compute `publish`, assemble `assemble` (wait(p) returns rank p's slot word once it
 // carries the tag), then give send's word to put(word) to store into slot[send % D][rank] of
 // every rank. wait and put run on thread 0 only.
 template <class Wait, class Put>
@@ -120,7 +123,7 @@ __device__ __forceinline__ void gc_norm_service(unsigned char* norm, int nranks,
         v = block_sum(s);
     }
     if (threadIdx.x != 0) return;
-    if (publish) parts[publish % 2] = gridDim.x - 1;
+    if (publish) parts[publish % 2] = (gridDim.x - 1) * (JBX / 32);
     if (assemble) gc_norm_assemble(assemble, nranks, out, wait);
     if (send) put(GC_NORM_WORD(send, v));
 }
