@@ -19,7 +19,7 @@ protocol DeviceNormScheme: JacobiScheme {
 /// One kernel's part in the device-side norm: tags of checks (1, 2, 3, … over the life of the
 /// variant; 0 = none) and where the assembled sums go.
 struct DeviceNormStep: Equatable {
-    /// The check this kernel computes (each stencil warp stores its sum in partial[warp][publish % 2]).
+    /// The check this kernel computes (each stencil warp stores its sum in partial[publish % 2][warp]).
     var publish: UInt32 = 0
     /// The check the kernel before computed, which this kernel's service block sends to every rank.
     var send: UInt32 = 0
@@ -30,7 +30,7 @@ struct DeviceNormStep: Equatable {
 }
 
 /// A rank's norm area (cuda/jacobi_fused.cu): the stencil-warp counts `parts[tag % 2]` and the
-/// per-warp sums `partial[warp][tag % 2]` (local use only), and the slots every rank sends its
+/// per-warp sums `partial[tag % 2][warp]` (local use only), and the slots every rank sends its
 /// sum into, `slot[tag % depth][source]`.
 struct DeviceNormLayout: Equatable {
     static let partsOffset = 0
@@ -60,8 +60,9 @@ struct DeviceNormLayout: Equatable {
 
     var partialOffset: Int { Self.slotsOffset + Self.depth * 8 * ranks }
     var bytes: Int { partialOffset + 8 * Self.warpsPerBlock * blocks }
-    /// Byte offset of stencil warp `warp`'s sum of check `tag` (warp = block × warpsPerBlock + warp in block).
-    func partial(tag: UInt32, warp: Int) -> Int { partialOffset + 4 * (2 * warp + Int(tag % 2)) }
+    /// Byte offset of stencil warp `warp`'s sum of check `tag` (warp = block × warpsPerBlock + warp
+    /// in block) when the kernel has `warps` stencil warps (at most warpsPerBlock × blocks).
+    func partial(tag: UInt32, warp: Int, warps: Int) -> Int { partialOffset + 4 * (Int(tag % 2) * warps + warp) }
     /// Byte offset of the 64-bit slot rank `source` writes check `tag` into.
     func slot(tag: UInt32, source: Int) -> Int { Self.slotsOffset + 8 * (Int(tag % UInt32(Self.depth)) * ranks + source) }
     /// The word the host reads for check `tag` among the page-locked words.

@@ -183,13 +183,16 @@ import Testing
         #expect(DeviceNormLayout.depth >= 2 * DeviceNormLayout.lag)
         #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_SLOTS \(DeviceNormLayout.slotsOffset)\n"))
         #expect(DeviceNormLayout.word(tag: 3, value: 1.5) == 3 << 32 | UInt64(Float(1.5).bitPattern))
-        // Per-warp sums after the slots, two per warp (tag parity), disjoint from the slots.
-        let warps = 4 * 2111
-        let partials = (0..<warps).flatMap { w in [UInt32(6), 7].map { l.partial(tag: $0, warp: w) } }
-        #expect(Set(partials).count == 2 * warps && partials.allSatisfy { $0 >= 16 + 4 * 32 && $0 + 4 <= l.bytes && $0 % 4 == 0 })
-        #expect(l.partial(tag: 9, warp: 3) == 16 + 4 * 32 + 4 * (2 * 3 + 1) && l.partial(tag: 2, warp: 0) == l.partialOffset)
+        // Per-warp sums after the slots, one array per tag parity, disjoint from the slots, for
+        // the largest grid and a smaller one; 16-byte aligned arrays (the service block's loads).
+        for warps in [4 * 2111, 4 * 1000] {
+            let partials = (0..<warps).flatMap { w in [UInt32(6), 7].map { l.partial(tag: $0, warp: w, warps: warps) } }
+            #expect(Set(partials).count == 2 * warps && partials.allSatisfy { $0 >= 16 + 4 * 32 && $0 + 4 <= l.bytes && $0 % 4 == 0 })
+            #expect(l.partial(tag: 7, warp: 0, warps: warps) % 16 == 0 && l.partial(tag: 6, warp: 0, warps: warps) % 16 == 0)
+        }
+        #expect(l.partial(tag: 9, warp: 3, warps: 8) == 16 + 4 * 32 + 4 * (8 + 3) && l.partial(tag: 2, warp: 0, warps: 8) == l.partialOffset)
         #expect(KernelSources.jacobiNVSHMEM.contains("const unsigned w = (blockIdx.x - 1) * (JBX / 32) + threadIdx.x / 32;"))
-        #expect(KernelSources.jacobiNVSHMEM.contains("gc_norm_partial(norm, nranks)[2 * w + publish % 2] = s;"))
+        #expect(KernelSources.jacobiNVSHMEM.contains("gc_norm_partial(norm, nranks)[(size_t)(publish % 2) * gc_norm_warps() + w] = s;"))
         #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_BROKEN 0x\(String(DeviceNormLayout.brokenTag, radix: 16))u\n"))
     }
 }

@@ -8,17 +8,19 @@
 //   warps of the grid's stencil blocks (zeroed once; Swift: DeviceNormLayout):
 //     @0  u32   parts[2]   parts[tag % 2]: how many stencil warps computed check `tag` (local only)
 //     @16 u64   slot[D][nranks]   slot[tag % D][src] = GC_NORM_WORD(tag, rank src's sum), written by rank src
-//     @16 + 8 * D * nranks   float partial[warps][2]   partial[w][tag % 2]: stencil warp w's sum
-//                                                     of check `tag` (local only)
+//     @16 + 8 * D * nranks   float partial[2][n]   partial[tag % 2][w]: stencil warp w's sum of
+//                                                  check `tag`, n = the grid's stencil warps (local only)
 //   A check is named by its tag (1, 2, 3, ... over the life of the variant, never reused). The
 //   kernel of iteration j takes three tags (0 = none; the host's DeviceNormPlan):
 //     publish   the check it computes: every warp of every stencil block stores its residue sum
-//               in partial[w][publish % 2] (a plain store: no atomic, no block barrier);
+//               in partial[publish % 2][w] (a plain store: no atomic, no block barrier);
 //     send      the check the kernel before it computed;
 //     assemble  a check sent at least two kernels before.
 //   The grid has one extra block, the first (service block): no stencil work. It
-//     1. sums partial[0 .. parts[send % 2])[send % 2] (the previous kernel has ended), every
-//        thread a strided part, then a block reduction: the same order every time;
+//     1. sums partial[send % 2][0 .. parts[send % 2]) (the previous kernel has ended): every
+//        thread a strided part, 16-byte loads, 16 floats in flight (a 16-row grid on a 4096-row
+//        slab has 32768 warps: one float at a time took ~60 us, longer than the kernel), then a
+//        block reduction; the same order every time;
 //     2. (thread 0) records parts[publish % 2] = the grid's stencil warps;
 //     3. (thread 0) assembles: waits until slot[assemble % D][p] carries `assemble` for every
 //        rank p, sums the nranks values in rank order (the same float sum on every rank) and writes
@@ -79,16 +81,49 @@ __device__ __forceinline__ float* gc_norm_partial(unsigned char* norm, int nrank
 // (first, so it is resident from the start however many waves the grid takes).
 __device__ __forceinline__ bool gc_norm_service_block() { return blockIdx.x == 0; }
 
+// Stencil warps of this grid (all blocks but the service block; JBX threads per block, a multiple of 32).
+__device__ __forceinline__ unsigned gc_norm_warps() { return (gridDim.x - 1) * (JBX / 32); }
+
 // Every thread of every stencil block calls it once, after its work, with its residue s: when
-// publishing, each warp's sum goes to partial[w][publish % 2], w = (blockIdx.x - 1) * warps per
-// block + warp (JBX threads per block, a multiple of 32).
+// publishing, each warp's sum goes to partial[publish % 2][w], w = (blockIdx.x - 1) * warps per
+// block + warp.
 __device__ __forceinline__ void gc_norm_add(float s, unsigned char* norm, int nranks, unsigned publish) {
     if (!publish) return;
     for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
     if ((threadIdx.x & 31) == 0) {
         const unsigned w = (blockIdx.x - 1) * (JBX / 32) + threadIdx.x / 32;
-        gc_norm_partial(norm, nranks)[2 * w + publish % 2] = s;
+        gc_norm_partial(norm, nranks)[(size_t)(publish % 2) * gc_norm_warps() + w] = s;
     }
+}
+
+// This thread's share of the n floats at p (thread t takes elements t, t + blockDim.x, ... in
+// 16-byte words when n % 4 == 0), four words in flight at a time. A fixed order for a given n.
+__device__ __forceinline__ float gc_norm_strided_sum(const float* p, unsigned n) {
+    float s = 0.0f;
+    if (n % 4 != 0) {
+        for (unsigned i = threadIdx.x; i < n; i += blockDim.x) s += p[i];
+        return s;
+    }
+    const float4* q = reinterpret_cast<const float4*>(p);
+    const unsigned n4 = n / 4, step = blockDim.x;
+    float4 acc[4];
+#pragma unroll
+    for (int k = 0; k < 4; k++) acc[k] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    unsigned i = threadIdx.x;
+    for (; i + 3 * step < n4; i += 4 * step) {
+        float4 v[4];
+#pragma unroll
+        for (int k = 0; k < 4; k++) v[k] = q[i + k * step];
+#pragma unroll
+        for (int k = 0; k < 4; k++) { acc[k].x += v[k].x; acc[k].y += v[k].y; acc[k].z += v[k].z; acc[k].w += v[k].w; }
+    }
+    for (; i < n4; i += step) {
+        const float4 v = q[i];
+        acc[0].x += v.x; acc[0].y += v.y; acc[0].z += v.z; acc[0].w += v.w;
+    }
+#pragma unroll
+    for (int k = 0; k < 4; k++) s += (acc[k].x + acc[k].y) + (acc[k].z + acc[k].w);
+    return s;
 }
 
 // Sums the nranks words `load(p)` returns (each waited for) in rank order and writes the result
@@ -116,14 +151,11 @@ __device__ __forceinline__ void gc_norm_service(unsigned char* norm, int nranks,
     unsigned* parts = reinterpret_cast<unsigned*>(norm);
     float v = 0.0f;
     if (send) {
-        const float* partial = gc_norm_partial(norm, nranks);
         const unsigned n = parts[send % 2];
-        float s = 0.0f;
-        for (unsigned i = threadIdx.x; i < n; i += blockDim.x) s += partial[2 * i + send % 2];
-        v = block_sum(s);
+        v = block_sum(gc_norm_strided_sum(gc_norm_partial(norm, nranks) + (size_t)(send % 2) * n, n));
     }
     if (threadIdx.x != 0) return;
-    if (publish) parts[publish % 2] = (gridDim.x - 1) * (JBX / 32);
+    if (publish) parts[publish % 2] = gc_norm_warps();
     if (assemble) gc_norm_assemble(assemble, nranks, out, wait);
     if (send) put(GC_NORM_WORD(send, v));
 }
