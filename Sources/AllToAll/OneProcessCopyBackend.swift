@@ -255,6 +255,8 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
         let all = try channel.allGather(local?.2 ?? OneProcessAdvert.failure(problem)).map(OneProcessAdvert.decode)
         if let why = OneProcessAdvert.problem(all) { throw BackendUnavailable(kind: .cudaCE1P, reason: why) }
+        // Advert k must be rank k's: one GPU per process (alltoall refuses -g other than 1).
+        if all.count != c.ranks { throw BackendUnavailable(kind: .cudaCE1P, reason: "\(all.count) processes for \(c.ranks) ranks: needs one GPU per process") }
         guard let (s, r, _) = local else { throw BackendUnavailable(kind: .cudaCE1P, reason: problem) }
         send = s; recv = r
         // Rank 0 opens the GPUs and mappings; it tells everyone whether that worked (a second round,
