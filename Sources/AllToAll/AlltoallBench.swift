@@ -6,7 +6,8 @@ import Measure
 /// What one backend measured at one size.
 public struct AlltoallMeasurement: Sendable {
     public var bytesPerRank: Int
-    /// Time per all-to-all in microseconds (host timing: averaged over ranks as nccl-tests; events: mean of the slowest rank per iteration).
+    /// Time per all-to-all in microseconds (host timing: averaged over ranks as nccl-tests, rank 0's for a
+    /// backend issued by rank 0 alone; events: mean of the slowest rank per iteration).
     public var timeUs: Double
     public var stats: Summary?
     public var algbw: Double
@@ -103,7 +104,9 @@ public final class AlltoallBench {
             for _ in 0..<o.iterations { try b.enqueue(bytesPerRank: bytesPerRank, stream: stream) }
             try stream.synchronize()
             let us = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3 / Double(o.iterations)
-            timeUs = RankAggregation.average.combine(try channel.allGatherDoubles([us]).map { $0[0] })
+            // A backend issued by rank 0 alone leaves the other ranks' loops empty: rank 0's clock is the time.
+            let over: RankAggregation = b.issuedByOneRank ? .rank0 : .average
+            timeUs = over.combine(try channel.allGatherDoubles([us]).map { $0[0] })
         }
         let bw = AlltoallLayout.bandwidth(bytesPerRank: bytesPerRank, timeUs: timeUs, ranks: ranks)
         return AlltoallMeasurement(bytesPerRank: bytesPerRank, timeUs: timeUs, stats: stats, algbw: bw.algbw, busbw: bw.busbw, wrong: wrong)

@@ -17,6 +17,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
     case nvshmemHostGraph = "nvshmem-host-graph"
     case nvshmemCE = "nvshmem-ce"
     case cudaCE = "cuda-ce"
+    case cudaCE1P = "cuda-ce-1p"
 
     /// What it is, in one line (the --help list and docs/alltoall.md).
     public var summary: String {
@@ -34,6 +35,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream captured once in a CUDA graph, replayed each iteration"
         case .nvshmemCE: return "copy engines: one cuMemcpyDtoDAsync per peer (--copy-split pieces) into its receive buffer in NVSHMEM's heap (nvshmem_ptr), each on its own stream, then nvshmemx_barrier_all_on_stream"
         case .cudaCE: return "copy engines over CUDA IPC, no library: cuMemAlloc buffers mapped with cuIpcOpenMemHandle, one cuMemcpyDtoDAsync per peer (--copy-split pieces) on its own stream, then a flag barrier kernel"
+        case .cudaCE1P: return "copy engines, every copy issued by rank 0's process for all GPUs (one host): each rank's cuMemAlloc send/receive buffers IPC-mapped into rank 0, which enqueues one cuMemcpyDtoDAsync per (source, destination) pair (--copy-split pieces) on streams of the source GPU (GPUCOMM_CE_ISSUER=dst: the destination's), ordered by events across devices; no barrier kernel"
         }
     }
 
@@ -50,6 +52,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemHost, .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream's work on the stream includes its closing barrier"
         case .nvshmemCE: return "the stream joins every copy, then nvshmemx_barrier_all_on_stream: every PE's copies have completed"
         case .cudaCE: return "the stream joins every copy, then gc_ipc_barrier: every PE has released its flag after its copies"
+        case .cudaCE1P: return "rank 0's stream joins every copy on every GPU (events across devices); the other ranks enqueue nothing, and timing takes rank 0's clock"
         }
     }
 
@@ -89,7 +92,7 @@ public struct KernelOptions: Sendable, Equatable {
     public var threads = 512
     /// Piece size of the signal kernel (bytes, multiple of 16).
     public var chunk = 256 << 10
-    /// nvshmem-ce: pieces (and streams) per peer block.
+    /// nvshmem-ce, cuda-ce, cuda-ce-1p: pieces (and streams) per peer block.
     public var copySplit = 1
     /// The shared-memory ring of the TMA kernel (nvshmem-tma).
     public var tma = TMAStaging()
@@ -119,12 +122,16 @@ public protocol AlltoallBackend: AnyObject {
     func labels(bytesPerRank: Int) -> [String: String]
     /// Why this size is not run (a measured hang in a library), or nil; the same on every rank.
     func skipReason(bytesPerRank: Int) -> String?
+    /// True when one rank (rank 0) enqueues every rank's work and the others' `enqueue` does nothing
+    /// (cuda-ce-1p): host timing then takes rank 0's clock instead of the average over ranks.
+    var issuedByOneRank: Bool { get }
 }
 
 extension AlltoallBackend {
     public func prepare(bytesPerRank: Int) throws {}
     public func labels(bytesPerRank: Int) -> [String: String] { [:] }
     public func skipReason(bytesPerRank: Int) -> String? { nil }
+    public var issuedByOneRank: Bool { false }
 }
 
 /// What backends are built from: this process's GPU, and the libraries the job started.
@@ -139,7 +146,7 @@ public struct BackendContext {
     public var comm: Communicator?
     public var session: NVSHMEMSession?
     public var kernel: KernelOptions
-    /// The job's control channel (cuda-ce exchanges IPC handles over it).
+    /// The job's control channel (cuda-ce and cuda-ce-1p exchange IPC handles over it).
     public var channel: JobChannel?
 
     public init(device: Device, stream: Stream, compiler: RuntimeCompiler, rank: Int, ranks: Int, maxBytesPerRank: Int,

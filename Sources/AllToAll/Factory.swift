@@ -22,6 +22,9 @@ public enum AlltoallBackends {
         case .cudaCE:
             guard let channel = c.channel else { throw BackendUnavailable(kind: kind, reason: "no job channel to exchange IPC handles") }
             return try CUDACopyEngineAlltoall(context: c, channel: channel)
+        case .cudaCE1P:
+            guard let channel = c.channel else { throw BackendUnavailable(kind: kind, reason: "no job channel to exchange IPC handles") }
+            return try OneProcessCopyAlltoall(context: c, channel: channel)
         case .nvshmemLib, .nvshmemPut, .nvshmemSignal, .nvshmemDirect:
             guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }
             return try NVSHMEMDeviceAlltoall(kind: kind, shared: shared, options: c.kernel)

@@ -149,6 +149,16 @@ public final class CUDA: @unchecked Sendable {
         return Int(n)
     }
 
+    /// The PCI bus id of visible device `ordinal` as CUDA prints it (`cuDeviceGet` + `cuDeviceGetPCIBusId`),
+    /// without retaining its context: for matching devices across processes.
+    public func pciBusId(ordinal: Int) throws -> String {
+        var d: CUdevice = 0
+        try check(deviceGet(&d, Int32(ordinal)), "cuDeviceGet(\(ordinal))")
+        var buf = [CChar](repeating: 0, count: 64)
+        try check(deviceGetPCIBusId(&buf, 64, d), "cuDeviceGetPCIBusId(\(ordinal))")
+        return stringFromCBuffer(buf)
+    }
+
     /// Driver version as text, e.g. `13.0`.
     public var driverVersionString: String { "\(driverVersion / 1000).\((driverVersion % 1000) / 10)" }
 }

@@ -35,6 +35,11 @@ struct AlltoallCommand: ParsableCommand {
         --tma-stages buffers of --tma-stage bytes in shared memory with bulk asynchronous copies \
         (TMA); --threads beyond the first warp idle, so --threads 32 is enough.
 
+        cuda-ce-1p issues every copy from rank 0's process for all GPUs of the host (every GPU must be \
+        visible to every process; the other ranks only allocate and check); host timing takes rank 0's \
+        clock. GPUCOMM_CE_ISSUER=dst puts its copies on streams of the destination GPU (pull) instead \
+        of the source's (push), for measuring.
+
         --chunks 16K,64K,... runs the chunk-size sweep instead: the nvshmem-signal backend at every \
         size and chunk, one table (size × chunk, busbw), rows with chunk_bytes.
 
@@ -64,7 +69,7 @@ struct AlltoallCommand: ParsableCommand {
     var threads = 512
     @Option(name: .long, help: "nvshmem-signal: bytes per put+signal piece (multiple of 16).")
     var chunk = "256K"
-    @Option(name: .long, help: "nvshmem-ce: pieces per peer block, each copied on its own stream (1 to 16).")
+    @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pieces per peer block, each copied on its own stream (1 to 16).")
     var copySplit = 1
     @Option(name: .long, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
     var tmaStage = "32K"
@@ -97,6 +102,10 @@ struct AlltoallCommand: ParsableCommand {
         _ = try Self.parseChunk(chunk, "--chunk")
         if let chunks { for c in chunks.split(separator: ",", omittingEmptySubsequences: false) { _ = try Self.parseChunk(String(c), "--chunks") } }
         guard (1...16).contains(copySplit) else { throw ValidationError("--copy-split must be from 1 to 16 (got \(copySplit))") }
+        let env = ProcessInfo.processInfo.environment
+        if CopyIssuer.from(environment: env) == nil {
+            throw ValidationError("\(CopyIssuer.variable) must be src or dst (got '\(env[CopyIssuer.variable] ?? "")')")
+        }
         guard let stage = ByteSize.parse(tmaStage) else { throw ValidationError("--tma-stage '\(tmaStage)' is not a size (examples: 16K, 32K)") }
         if let why = TMAStaging(stageBytes: stage, stages: tmaStages).problem { throw ValidationError(why) }
         guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }

@@ -4,7 +4,7 @@ import Testing
 @Suite struct BackendListTests {
     @Test func allNamesEveryBackendOnce() throws {
         #expect(try BackendKind.parseList("all") == BackendKind.allCases)
-        #expect(BackendKind.allCases.count == 13)
+        #expect(BackendKind.allCases.count == 14)
     }
 
     @Test func tmaIsAnOwnNVSHMEMKernel() throws {

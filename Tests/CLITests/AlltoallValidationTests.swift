@@ -37,6 +37,15 @@ import Testing
         #expect(r.stdout.isEmpty && !r.leftovers.contains("r.jsonl"), "\(r.summary)")
     }
 
+    @Test func badCopyIssuerIsAUsageError() throws {
+        var env = CLI.noGPUEnvironment(home: "/nonexistent")
+        env["GPUCOMM_CE_ISSUER"] = "pull"
+        let r = try CLI.run(["alltoall", "--np", "2", "--results", "{tmp}/r.jsonl"], environment: env)
+        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("GPUCOMM_CE_ISSUER must be src or dst") && r.stderr.contains("'pull'"), "\(r.summary)")
+        #expect(!r.leftovers.contains("r.jsonl"), "\(r.summary)")
+    }
+
     @Test func tmaRingReachesTheBackends() throws {
         let k = try AlltoallCommand.parse(["--tma-stage", "16K", "--tma-stages", "3", "--threads", "32"]).kernelOptions
         #expect(k.tma == TMAStaging(stageBytes: 16 << 10, stages: 3) && k.threads == 32)
@@ -61,7 +70,7 @@ import Testing
     @Test func helpListsEveryBackendAndTheByteAccounting() throws {
         let r = try CLI.run(["alltoall", "--help"])
         #expect(r.status == 0)
-        for k in ["nccl-symm", "nccl-device", "nvshmem-host-graph", "nvshmem-tma", "--tma-stages", "busbw = algbw × (N−1)/N", "--chunks"] {
+        for k in ["nccl-symm", "nccl-device", "nvshmem-host-graph", "nvshmem-tma", "--tma-stages", "busbw = algbw × (N−1)/N", "--chunks", "cuda-ce-1p", "GPUCOMM_CE_ISSUER=dst"] {
             #expect(r.stdout.replacingOccurrences(of: "\n", with: " ").contains(k), "help lacks \(k)")
         }
     }

@@ -1,0 +1,126 @@
+import Testing
+@testable import AllToAll
+
+@Suite struct OneProcessCopyKindTests {
+    @Test func nameParsesAndNeedsNoLibrary() throws {
+        #expect(try BackendKind.parseList("cuda-ce-1p,cuda-ce") == [.cudaCE1P, .cudaCE])
+        let k = BackendKind.cudaCE1P
+        #expect(!k.usesNCCL && !k.usesNVSHMEM && !k.ownKernel)
+        #expect(k.resultsName == "cuda_ce_1p")
+        #expect(k.summary.contains("rank 0") && k.completion.contains("rank 0"))
+    }
+
+    @Test func issuerKnob() {
+        #expect(CopyIssuer.from(environment: [:]) == .src)
+        #expect(CopyIssuer.from(environment: ["GPUCOMM_CE_ISSUER": ""]) == .src)
+        #expect(CopyIssuer.from(environment: ["GPUCOMM_CE_ISSUER": "src"]) == .src)
+        #expect(CopyIssuer.from(environment: ["GPUCOMM_CE_ISSUER": "dst"]) == .dst)
+        #expect(CopyIssuer.from(environment: ["GPUCOMM_CE_ISSUER": "pull"]) == nil)
+        #expect(CopyIssuer.from(environment: ["GPUCOMM_CE_ISSUER": "DST"]) == nil)
+    }
+}
+
+@Suite struct OneProcessCopyPlanTests {
+    static let shapes: [(Int, Int, Int)] = [(2, 1, 16), (2, 3, 4096), (3, 2, 48), (4, 1, 64 << 20), (4, 4, 1 << 20),
+                                            (4, 16, 4096), (4, 7, 160), (8, 5, 1 << 16), (5, 16, 16)]
+
+    /// Every destination's receive buffer is tiled exactly once, each piece from block `dst` of the
+    /// right source at the same offset inside the block: what the check kernel expects (AlltoallLayout.expected).
+    @Test(arguments: shapes, CopyIssuer.allCases)
+    func everyReceiveBlockWrittenOnceFromTheRightSource(_ shape: (Int, Int, Int), _ issuer: CopyIssuer) {
+        let (n, split, bpp) = shape
+        let plan = OneProcessCopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, issuer: issuer)
+        #expect(plan.count == n * n * split)
+        #expect(plan.reduce(0) { $0 + $1.bytes } == n * n * bpp)
+        for d in 0..<n {
+            let into = plan.filter { $0.dst == d && $0.bytes > 0 }.sorted { $0.recvOffset < $1.recvOffset }
+            var next = 0
+            for c in into {
+                #expect(c.recvOffset == next, "gap or overlap in rank \(d)'s receive buffer at \(next)")
+                next = c.recvOffset + c.bytes
+                // The piece stays inside block `src` of the receive buffer and block `dst` of the send buffer, at the same offset.
+                #expect(c.recvOffset / bpp == c.src && (c.recvOffset + c.bytes - 1) / bpp == c.src)
+                #expect(c.sendOffset - d * bpp == c.recvOffset - c.src * bpp)
+                #expect(c.sendOffset >= d * bpp && c.sendOffset + c.bytes <= (d + 1) * bpp)
+                if bpp % 16 == 0 { #expect(c.sendOffset % 16 == 0 && c.recvOffset % 16 == 0) }
+            }
+            #expect(next == n * bpp)
+            let expected = AlltoallLayout.expected(bytesPerRank: n * bpp, ranks: n, rank: d)
+            for seg in expected {
+                let pieces = into.filter { $0.src == seg.srcRank }
+                #expect(pieces.first?.recvOffset == seg.dstOffset && pieces.first?.sendOffset == seg.srcOffset)
+                #expect(pieces.reduce(0) { $0 + $1.bytes } == seg.length)
+            }
+        }
+    }
+
+    @Test(arguments: shapes, CopyIssuer.allCases)
+    func eachStreamCarriesOneCopyOnTheIssuingGPU(_ shape: (Int, Int, Int), _ issuer: CopyIssuer) {
+        let (n, split, bpp) = shape
+        let plan = OneProcessCopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, issuer: issuer)
+        var seen = Set<[Int]>()
+        for c in plan {
+            #expect(c.issuer == (issuer == .src ? c.src : c.dst))
+            #expect((0..<n * split).contains(c.lane))
+            #expect(seen.insert([c.issuer, c.lane]).inserted, "stream \(c.lane) of GPU \(c.issuer) used twice")
+        }
+    }
+
+    /// Round k: every GPU works with a different peer (sources and destinations both a permutation);
+    /// round 0 is the local block; push and pull move the same pairs per round; issue order is round by round.
+    @Test(arguments: shapes)
+    func roundsSpreadSourcesOverDestinations(_ shape: (Int, Int, Int)) {
+        let (n, split, bpp) = shape
+        let push = OneProcessCopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, issuer: .src)
+        let pull = OneProcessCopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, issuer: .dst)
+        #expect(push.map { $0.lane / split } == push.map { $0.lane / split }.sorted())
+        for k in 0..<n {
+            let round = push.filter { $0.lane / split == k && $0.lane % split == 0 }
+            #expect(Set(round.map(\.src)).count == n && Set(round.map(\.dst)).count == n)
+            #expect(round.allSatisfy { $0.dst == ($0.src + k) % n })
+            let pairs = { (p: [PairCopy]) in Set(p.filter { $0.lane / split == k }.map { [$0.src, $0.dst, $0.sendOffset, $0.bytes] }) }
+            #expect(pairs(push) == pairs(pull))
+        }
+        #expect(push.prefix(n * split).allSatisfy { $0.src == $0.dst })
+    }
+
+    @Test func fourRanksPushOrder() {
+        let p = OneProcessCopyPlan.copies(ranks: 4, split: 1, bytesPerPeer: 64, issuer: .src)
+        #expect(p.map { "\($0.src)>\($0.dst)" } == ["0>0", "1>1", "2>2", "3>3", "0>1", "1>2", "2>3", "3>0",
+                                                      "0>2", "1>3", "2>0", "3>1", "0>3", "1>0", "2>1", "3>2"])
+        // 1 -> 2 in round 1: block 2 of rank 1's send buffer into block 1 of rank 2's receive buffer.
+        #expect(p[5] == PairCopy(src: 1, dst: 2, issuer: 1, lane: 1, sendOffset: 128, recvOffset: 64, bytes: 64))
+        let q = OneProcessCopyPlan.copies(ranks: 4, split: 2, bytesPerPeer: 64, issuer: .dst)
+        #expect(q[10] == PairCopy(src: 0, dst: 1, issuer: 1, lane: 2, sendOffset: 64, recvOffset: 0, bytes: 32))
+    }
+}
+
+@Suite struct OneProcessAdvertTests {
+    let a = OneProcessAdvert(send: Array(0..<64), recv: Array(64..<128), host: "node7 boot 1f-2e", pciBusId: "0000:19:00.0")
+
+    @Test func roundTrips() {
+        #expect((try? OneProcessAdvert.decode(a.encoded()).get()) == a)
+    }
+
+    @Test func failuresAndBadBytesAreProblems() {
+        #expect(throws: OneProcessAdvert.Problem(text: "cuMemAlloc failed")) { try OneProcessAdvert.decode(OneProcessAdvert.failure("cuMemAlloc failed")).get() }
+        #expect(throws: OneProcessAdvert.Problem.self) { try OneProcessAdvert.decode(Array(a.encoded().prefix(100))).get() }
+        #expect(throws: OneProcessAdvert.Problem.self) { try OneProcessAdvert.decode([]).get() }
+    }
+
+    @Test func theJobDecidesOnEveryRanksAdvert() {
+        var b = a
+        b.pciBusId = "0000:2a:00.0"
+        #expect(OneProcessAdvert.problem([.success(a), .success(b)]) == nil)
+        let failed = OneProcessAdvert.problem([.success(a), .failure(.init(text: "out of memory")), .success(b)])
+        #expect(failed == "rank 1: out of memory")
+        var c = b
+        c.host = "node8 boot 9a"
+        let hosts = OneProcessAdvert.problem([.success(a), .success(b), .success(c)]) ?? ""
+        #expect(hosts.contains("more than one host") && hosts.contains("rank 2: node8"))
+    }
+
+    @Test func thisHostNamesTheBoot() {
+        #expect(OneProcessAdvert.thisHost().contains(" boot "))
+    }
+}
