@@ -10,5 +10,5 @@ for s in 2 4; do one ce1p-split$s 150 $G alltoall --np $N --backends cuda-ce-1p 
 one ce1p-pull 150 env GPUCOMM_CE_ISSUER=dst $G alltoall --np $N --backends cuda-ce-1p -b 32M -e 1G -f 2 -n 20 -w 5
 one ce1p-events 150 $G alltoall --np $N --backends cuda-ce-1p,cuda-ce -b 32M -e 1G -f 2 -n 20 -w 5 --timing events
 step "cuda-ce-1p checked on 2 GPUs: --copy-split 3 push and pull, 64K..16M"
-one ce1p-np2 90 $G alltoall --np 2 --backends cuda-ce-1p -b 64K -e 16M -f 16 -n 3 -w 1 --copy-split 3 --no-results
-one ce1p-np2-pull 90 env GPUCOMM_CE_ISSUER=dst $G alltoall --np 2 --backends cuda-ce-1p -b 64K -e 16M -f 16 -n 3 -w 1 --copy-split 3 --no-results
+one ce1p-np2 90 $G alltoall --np 2 --backends cuda-ce-1p -b 64K -e 16M -f 16 -n 3 -w 1 --copy-split 3
+one ce1p-np2-pull 90 env GPUCOMM_CE_ISSUER=dst $G alltoall --np 2 --backends cuda-ce-1p -b 64K -e 16M -f 16 -n 3 -w 1 --copy-split 3
