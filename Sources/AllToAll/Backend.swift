@@ -35,7 +35,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream captured once in a CUDA graph, replayed each iteration"
         case .nvshmemCE: return "copy engines: one cuMemcpyDtoDAsync per peer (--copy-split pieces) into its receive buffer in NVSHMEM's heap (nvshmem_ptr), each on its own stream, then nvshmemx_barrier_all_on_stream"
         case .cudaCE: return "copy engines over CUDA IPC, no library: cuMemAlloc buffers mapped with cuIpcOpenMemHandle, one cuMemcpyDtoDAsync per peer (--copy-split pieces) on its own stream, then a flag barrier kernel"
-        case .cudaCE1P: return "copy engines, every copy issued by rank 0's process for all GPUs (one host): each rank's cuMemAlloc send/receive buffers IPC-mapped into rank 0, which enqueues one cuMemcpyDtoDAsync per (source, destination) pair (--copy-split pieces) on streams of the source GPU (GPUCOMM_CE_ISSUER=dst: the destination's), ordered by events across devices; no barrier kernel"
+        case .cudaCE1P: return "copy engines, every copy issued by rank 0's process for all GPUs (one host): rank 0 allocates every rank's send/receive buffers on that rank's GPU (the other ranks map theirs by CUDA IPC to fill and check), enables peer access, and enqueues one cuMemcpyDtoDAsync per (source, destination) pair (--copy-split pieces) on streams of the source GPU (GPUCOMM_CE_ISSUER=dst: the destination's), ordered by events across devices; no barrier kernel"
         }
     }
 

@@ -63,34 +63,26 @@ enum OneProcessCopyPlan {
     }
 }
 
-/// What each rank tells the others when `cuda-ce-1p` is built: its buffers' IPC handles, its host
-/// and its GPU; or, starting with `!`, why it could not allocate them.
+/// What each rank tells the others when `cuda-ce-1p` is built: its host and its GPU; or,
+/// starting with `!`, why it cannot take part.
 struct OneProcessAdvert: Equatable, Sendable {
-    static let handleBytes = 64  // sizeof(CUipcMemHandle)
-    var send: [UInt8]
-    var recv: [UInt8]
     /// Host name and kernel boot id: equal only for processes of one machine (containers included).
     var host: String
     /// As `cuDeviceGetPCIBusId` prints it.
     var pciBusId: String
 
-    func encoded() -> [UInt8] {
-        precondition(send.count == Self.handleBytes && recv.count == Self.handleBytes)
-        return [UInt8(ascii: "+")] + send + recv + Array("\(host)\n\(pciBusId)".utf8)
-    }
+    func encoded() -> [UInt8] { Array("+\(host)\n\(pciBusId)".utf8) }
 
     static func failure(_ why: String) -> [UInt8] { Array(("!" + why).utf8) }
 
     /// A rank's advert, or its problem.
     static func decode(_ b: [UInt8]) -> Result<OneProcessAdvert, Problem> {
-        let h = handleBytes
-        guard b.first == UInt8(ascii: "+"), b.count > 1 + 2 * h else {
+        guard b.first == UInt8(ascii: "+") else {
             return .failure(Problem(text: b.first == UInt8(ascii: "!") ? String(decoding: b.dropFirst(), as: UTF8.self) : "malformed advert (\(b.count) bytes)"))
         }
-        let tail = String(decoding: b[(1 + 2 * h)...], as: UTF8.self)
+        let tail = String(decoding: b.dropFirst(), as: UTF8.self)
         guard let nl = tail.lastIndex(of: "\n") else { return .failure(Problem(text: "advert without a PCI bus id")) }
-        return .success(OneProcessAdvert(send: Array(b[1..<1 + h]), recv: Array(b[1 + h..<1 + 2 * h]),
-                                         host: String(tail[..<nl]), pciBusId: String(tail[tail.index(after: nl)...])))
+        return .success(OneProcessAdvert(host: String(tail[..<nl]), pciBusId: String(tail[tail.index(after: nl)...])))
     }
 
     struct Problem: Error, Equatable { var text: String }
@@ -122,24 +114,51 @@ struct OneProcessAdvert: Equatable, Sendable {
     }
 }
 
+/// Rank 0's answer when `cuda-ce-1p` is built: the IPC handles of the send and receive buffers
+/// it allocated on every other rank's GPU (rank 0's own pair is empty), or, starting with `!`,
+/// why it could not.
+enum OneProcessHandles {
+    static let handleBytes = 64  // sizeof(CUipcMemHandle)
+
+    static func failure(_ why: String) -> [UInt8] { Array(("!" + why).utf8) }
+
+    /// `pairs[k]`: rank k's (send, receive) handles; rank 0's are empty.
+    static func encode(_ pairs: [([UInt8], [UInt8])]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "+")]
+        for (s, r) in pairs {
+            precondition((s.isEmpty && r.isEmpty) || (s.count == handleBytes && r.count == handleBytes))
+            out += s.isEmpty ? [UInt8](repeating: 0, count: 2 * handleBytes) : s + r
+        }
+        return out
+    }
+
+    /// Rank `rank`'s handles from rank 0's message (`ranks` ranks), or its problem.
+    static func decode(_ b: [UInt8], rank: Int, ranks: Int) -> Result<(send: [UInt8], recv: [UInt8]), OneProcessAdvert.Problem> {
+        guard b.first == UInt8(ascii: "+") else {
+            return .failure(.init(text: b.first == UInt8(ascii: "!") ? String(decoding: b.dropFirst(), as: UTF8.self) : "malformed handles (\(b.count) bytes)"))
+        }
+        let h = handleBytes
+        guard b.count == 1 + 2 * h * ranks, rank >= 0, rank < ranks else { return .failure(.init(text: "handles for \((b.count - 1) / (2 * h)) ranks, not \(ranks)")) }
+        let at = 1 + 2 * h * rank
+        return .success((Array(b[at..<at + h]), Array(b[at + h..<at + 2 * h])))
+    }
+}
+
 /// Rank 0's side of `cuda-ce-1p`: a `Device` for every rank's GPU in this process (matched by PCI
-/// bus id), peer access between all of them, every other rank's buffers mapped into the context of
-/// every GPU that issues copies, and copy streams and join events on every GPU.
+/// bus id), peer access between all of them, the send and receive buffers of every rank allocated
+/// here (`cuMemAlloc` in each GPU's primary context; the other ranks map theirs through CUDA IPC
+/// to fill and check them), and copy streams and join events on every GPU.
 ///
-/// Where each buffer is mapped: a copy runs on a stream of the issuing GPU g, and both of its
-/// pointers must belong to g's context. Rank k's send and receive buffers are therefore opened
-/// (`cuIpcOpenMemHandle`, lazy peer access) in this process's primary context of every GPU g
-/// (CUDA allows one importing context per device, which this respects); rank 0's own buffers are
-/// native allocations, reachable from every other context through `cuCtxEnablePeerAccess`.
-/// Measured on 4×H200 (session 4, call 3): with each rank's buffers opened only in its own GPU's
-/// context, every copy crossed contexts through IPC memory and ran at ~42 GB/s busbw, as if staged.
+/// The layout of the team's one-process figures (356 GB/s at 256 MiB per rank, 383 at 1 GiB):
+/// every buffer a native allocation of this process, reachable from every other context through
+/// `cuCtxEnablePeerAccess`. Measured on 4×H200 (session 4, calls 3–4): copies between buffers
+/// IPC-mapped into this process ran at ~42 GB/s busbw when each was mapped only in its owner's
+/// context, and at 205–227 GB/s (cuda-ce's figures) when mapped into every issuing context.
 final class OneProcessIssuer {
-    /// Per rank: its GPU in this process.
+    /// Per rank: its GPU in this process, and its buffers (allocated here).
     let devices: [Device]
-    /// [issuing rank's GPU][rank]: that rank's buffers as addresses valid in the issuer's context.
-    let sendOf: [[CUdeviceptr]]
-    let recvOf: [[CUdeviceptr]]
-    let mappings: [IPCMapping]
+    let sends: [DeviceBuffer]
+    let recvs: [DeviceBuffer]
     /// Per rank (its GPU): `ranks × split` copy streams and their join events.
     let streams: [[Stream]]
     let joins: [[Event]]
@@ -147,7 +166,7 @@ final class OneProcessIssuer {
     /// event of another device: "hEvent may be from a different context or device than hStream").
     let fork: Event
 
-    init(context c: BackendContext, adverts: [OneProcessAdvert], send: DeviceBuffer, recv: DeviceBuffer) throws {
+    init(context c: BackendContext, adverts: [OneProcessAdvert]) throws {
         let cuda = c.device.cuda
         let visible = try cuda.deviceCount()
         let ids = try (0..<visible).map { normalizePCIBusId(try cuda.pciBusId(ordinal: $0)) }
@@ -172,25 +191,21 @@ final class OneProcessIssuer {
                 try a.enablePeerAccess(to: b)
             }
         }
-        var maps: [IPCMapping] = []
-        var sends: [[CUdeviceptr]] = [], recvs: [[CUdeviceptr]] = []
-        for g in devs.indices {
-            var ss: [CUdeviceptr] = [], rr: [CUdeviceptr] = []
-            for (k, a) in adverts.enumerated() {
-                if k == c.rank { ss.append(send.address); rr.append(recv.address); continue }
-                let ms = try IPCMapping(device: devs[g], handle: a.send)
-                let mr = try IPCMapping(device: devs[g], handle: a.recv)
-                maps += [ms, mr]
-                ss.append(ms.address); rr.append(mr.address)
-            }
-            sends.append(ss); recvs.append(rr)
-        }
-        devices = devs; mappings = maps; sendOf = sends; recvOf = recvs
+        devices = devs
+        sends = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
+        recvs = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
         let lanes = c.ranks * c.kernel.copySplit
         streams = try devs.map { d in try (0..<lanes).map { _ in try Stream(device: d) } }
         joins = try devs.map { d in try (0..<lanes).map { _ in try Event(device: d, timing: false) } }
         fork = try Event(device: c.device, timing: false)
         try c.device.makeCurrent()
+    }
+
+    /// The handles rank 0 sends: every other rank's pair, its own empty.
+    func handles(me: Int) throws -> [UInt8] {
+        let pairs = try devices.indices.map { k in k == me ? ([], []) : (try sends[k].ipcHandle(), try recvs[k].ipcHandle()) }
+        try devices[me].makeCurrent()
+        return OneProcessHandles.encode(pairs)
     }
 
     /// Enqueues `plan` after everything before on `main` (rank 0's stream) and joins every copy back into it.
@@ -204,8 +219,8 @@ final class OneProcessIssuer {
             if q.device !== current { try q.device.makeCurrent(); current = q.device }
             try q.wait(for: fork)
             if p.bytes > 0 {
-                let src = UnsafeRawPointer(bitPattern: UInt(sendOf[p.issuer][p.src]) + UInt(p.sendOffset))!
-                let dst = UnsafeMutableRawPointer(bitPattern: UInt(recvOf[p.issuer][p.dst]) + UInt(p.recvOffset))!
+                let src = UnsafeRawPointer(bitPattern: UInt(sends[p.src].address) + UInt(p.sendOffset))!
+                let dst = UnsafeMutableRawPointer(bitPattern: UInt(recvs[p.dst].address) + UInt(p.recvOffset))!
                 try q.copy(from: src, to: dst, bytes: p.bytes)
             }
             try joins[p.issuer][p.lane].record(on: q)
@@ -236,48 +251,61 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     var plan: (bytesPerRank: Int, copies: [PairCopy])?
     var issuedByOneRank: Bool { true }
 
+    /// The other ranks' views of the buffers rank 0 allocated on their GPUs.
+    let mappings: [IPCMapping]
+
     /// Collective: every rank calls it; every rank returns, or every rank throws `BackendUnavailable`.
+    /// Three rounds over the job channel: every rank's host and GPU; rank 0's handles (or why it
+    /// failed); every rank's success in mapping its pair.
     init(context c: BackendContext, channel: JobChannel) throws {
         let d = c.device
         ranks = c.ranks
         split = c.kernel.copySplit
-        var local: (DeviceBuffer, DeviceBuffer, [UInt8])?
-        var problem = ""
         let env = getenv(CopyIssuer.variable).map { [CopyIssuer.variable: String(cString: $0)] } ?? [:]
         let chosen = CopyIssuer.from(environment: env)
         issuerKind = chosen ?? .src
-        if chosen == nil {
-            problem = "\(CopyIssuer.variable) must be src or dst (got '\(env[CopyIssuer.variable] ?? "")')"
-        } else {
-            do {
-                let s = try DeviceBuffer(device: d, bytes: c.maxBytesPerRank)
-                let r = try DeviceBuffer(device: d, bytes: c.maxBytesPerRank)
-                let advert = OneProcessAdvert(send: try s.ipcHandle(), recv: try r.ipcHandle(),
-                                              host: OneProcessAdvert.thisHost(), pciBusId: d.pciBusId)
-                local = (s, r, advert.encoded())
-            } catch { problem = "\(error)" }
-        }
+        let mine = chosen == nil ? OneProcessAdvert.failure("\(CopyIssuer.variable) must be src or dst (got '\(env[CopyIssuer.variable] ?? "")')")
+                                 : OneProcessAdvert(host: OneProcessAdvert.thisHost(), pciBusId: d.pciBusId).encoded()
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
-        let all = try channel.allGather(local?.2 ?? OneProcessAdvert.failure(problem)).map(OneProcessAdvert.decode)
+        let all = try channel.allGather(mine).map(OneProcessAdvert.decode)
         if let why = OneProcessAdvert.problem(all) { throw BackendUnavailable(kind: .cudaCE1P, reason: why) }
         // Advert k must be rank k's: one GPU per process (alltoall refuses -g other than 1).
         if all.count != c.ranks { throw BackendUnavailable(kind: .cudaCE1P, reason: "\(all.count) processes for \(c.ranks) ranks: needs one GPU per process") }
-        guard let (s, r, _) = local else { throw BackendUnavailable(kind: .cudaCE1P, reason: problem) }
-        send = s; recv = r
-        // Rank 0 opens the GPUs and mappings; it tells everyone whether that worked (a second round,
-        // so no rank returns a backend that rank 0 could not build).
         var made: OneProcessIssuer?
-        var failed = ""
+        var message: [UInt8] = []
         if c.rank == 0 {
             do {
-                made = try OneProcessIssuer(context: c, adverts: all.map { try $0.get() }, send: s, recv: r)
-            } catch let u as BackendUnavailable { failed = u.reason } catch { failed = "rank 0: \(error)" }
+                let m = try OneProcessIssuer(context: c, adverts: all.map { try $0.get() })
+                message = try m.handles(me: c.rank)
+                made = m
+            } catch let u as BackendUnavailable { message = OneProcessHandles.failure(u.reason) } catch { message = OneProcessHandles.failure("rank 0: \(error)") }
         }
-        let outcome = try channel.allGather(Array(failed.utf8))
+        let answer = try channel.allGather(message)[0]
+        var maps: [IPCMapping] = []
+        var problem = ""
+        if c.rank != 0 {
+            switch OneProcessHandles.decode(answer, rank: c.rank, ranks: c.ranks) {
+            case .failure(let p): problem = p.text
+            case .success(let h):
+                do { maps = [try IPCMapping(device: d, handle: h.send), try IPCMapping(device: d, handle: h.recv)] } catch { problem = "rank \(c.rank): \(error)" }
+            }
+        } else if answer.first == UInt8(ascii: "!") {
+            problem = String(decoding: answer.dropFirst(), as: UTF8.self)
+        }
+        let outcome = try channel.allGather(Array(problem.utf8))
         if let bad = outcome.first(where: { !$0.isEmpty }) {
             throw BackendUnavailable(kind: .cudaCE1P, reason: String(decoding: bad, as: UTF8.self))
         }
         issuer = made
+        mappings = maps
+        if let made {
+            send = made.sends[c.rank]; recv = made.recvs[c.rank]
+        } else {
+            // Views that keep the mappings alive as long as the backend's buffers.
+            let ms = maps[0], mr = maps[1]
+            send = DeviceBuffer(device: d, adopting: ms.address, bytes: c.maxBytesPerRank) { _ in withExtendedLifetime(ms) {} }
+            recv = DeviceBuffer(device: d, adopting: mr.address, bytes: c.maxBytesPerRank) { _ in withExtendedLifetime(mr) {} }
+        }
     }
 
     func prepare(bytesPerRank: Int) throws {

@@ -96,7 +96,7 @@ import Testing
 }
 
 @Suite struct OneProcessAdvertTests {
-    let a = OneProcessAdvert(send: Array(0..<64), recv: Array(64..<128), host: "node7 boot 1f-2e", pciBusId: "0000:19:00.0")
+    let a = OneProcessAdvert(host: "node7 boot 1f-2e", pciBusId: "0000:19:00.0")
 
     @Test func roundTrips() {
         #expect((try? OneProcessAdvert.decode(a.encoded()).get()) == a)
@@ -104,7 +104,7 @@ import Testing
 
     @Test func failuresAndBadBytesAreProblems() {
         #expect(throws: OneProcessAdvert.Problem(text: "cuMemAlloc failed")) { try OneProcessAdvert.decode(OneProcessAdvert.failure("cuMemAlloc failed")).get() }
-        #expect(throws: OneProcessAdvert.Problem.self) { try OneProcessAdvert.decode(Array(a.encoded().prefix(100))).get() }
+        #expect(throws: OneProcessAdvert.Problem.self) { try OneProcessAdvert.decode(Array("+node7 without bus id".utf8)).get() }
         #expect(throws: OneProcessAdvert.Problem.self) { try OneProcessAdvert.decode([]).get() }
     }
 
@@ -122,5 +122,17 @@ import Testing
 
     @Test func thisHostNamesTheBoot() {
         #expect(OneProcessAdvert.thisHost().contains(" boot "))
+    }
+
+    /// Rank 0's message gives each other rank its own pair, and its failure to everyone.
+    @Test func handlesReachTheirRank() throws {
+        let pair = { (k: Int) in ([UInt8](repeating: UInt8(2 * k), count: 64), [UInt8](repeating: UInt8(2 * k + 1), count: 64)) }
+        let msg = OneProcessHandles.encode([([], [])] + (1..<4).map(pair))
+        for k in 1..<4 {
+            let h = try OneProcessHandles.decode(msg, rank: k, ranks: 4).get()
+            #expect(h.send == pair(k).0 && h.recv == pair(k).1)
+        }
+        #expect(throws: OneProcessAdvert.Problem.self) { try OneProcessHandles.decode(msg, rank: 1, ranks: 3).get() }
+        #expect(throws: OneProcessAdvert.Problem(text: "no peer access")) { try OneProcessHandles.decode(OneProcessHandles.failure("no peer access"), rank: 2, ranks: 4).get() }
     }
 }
