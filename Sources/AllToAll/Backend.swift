@@ -33,9 +33,9 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemTMA: return "gpucomm kernel: bulk async copies (TMA, sm_90+) through a shared-memory ring into peers via nvshmem_ptr, one signal per block"
         case .nvshmemHost: return "host-initiated nvshmemx_alltoallmem_on_stream"
         case .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream captured once in a CUDA graph, replayed each iteration"
-        case .nvshmemCE: return "copy engines: one cuMemcpyDtoDAsync per peer (--copy-split pieces) into its receive buffer in NVSHMEM's heap (nvshmem_ptr), each on its own stream, then nvshmemx_barrier_all_on_stream"
-        case .cudaCE: return "copy engines over CUDA IPC, no library: cuMemAlloc buffers mapped with cuIpcOpenMemHandle, one cuMemcpyDtoDAsync per peer (--copy-split pieces) on its own stream, then a flag barrier kernel"
-        case .cudaCE1P: return "copy engines, every copy issued by rank 0's process for all GPUs (one host): rank 0 allocates every rank's send/receive buffers on that rank's GPU (the other ranks map theirs by CUDA IPC to fill and check), enables peer access, and enqueues one cuMemcpyDtoDAsync per (source, destination) pair (--copy-split pieces) on streams of the source GPU (GPUCOMM_CE_ISSUER=dst: the destination's), ordered by events across devices; no barrier kernel"
+        case .nvshmemCE: return "copy engines: one cuMemcpyDtoDAsync per peer (--copy-split pieces) between this PE's buffer and the peer's in NVSHMEM's heap (nvshmem_ptr; --copy-mode push writes into the peer's receive buffer, pull reads the peer's send buffer), each on its own stream, then nvshmemx_barrier_all_on_stream"
+        case .cudaCE: return "copy engines over CUDA IPC, no library: cuMemAlloc buffers mapped with cuIpcOpenMemHandle, one cuMemcpyDtoDAsync per peer (--copy-split pieces, --copy-mode push or pull) on its own stream, then a flag barrier kernel"
+        case .cudaCE1P: return "copy engines, every copy issued by rank 0's process for all GPUs (one host): rank 0 allocates every rank's send/receive buffers on that rank's GPU (the other ranks map theirs by CUDA IPC to fill and check), enables peer access, and enqueues one cuMemcpyDtoDAsync per (source, destination) pair (--copy-split pieces) on streams of the source GPU (--copy-mode push) or the destination's (pull), ordered by events across devices; no barrier kernel"
         }
     }
 
@@ -84,6 +84,18 @@ public struct BackendListError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// Which side's copy engines move a block in the copy-engine backends (`--copy-mode`).
+///
+/// Measured on 4×H200 (bench/results/2026-11-21-4xH200-session4/call5-ce1p-jacobi): one process
+/// with native allocations and peer access (cuda-ce-1p), push 208–226 GB/s busbw at 32 MiB–1 GiB
+/// per rank, pull 346 at 256 MiB and 380 at 1 GiB.
+public enum CopyMode: String, Sendable, CaseIterable {
+    /// The copy runs on a stream of the sending GPU: it reads locally and writes over NVLink.
+    case push
+    /// The copy runs on a stream of the receiving GPU: it reads over NVLink and writes locally.
+    case pull
+}
+
 /// Knobs of gpucomm's own kernels.
 public struct KernelOptions: Sendable, Equatable {
     /// Total blocks, split evenly across peers (rounded down to a multiple of the PE count);
@@ -94,6 +106,9 @@ public struct KernelOptions: Sendable, Equatable {
     public var chunk = 256 << 10
     /// nvshmem-ce, cuda-ce, cuda-ce-1p: pieces (and streams) per peer block.
     public var copySplit = 1
+    /// nvshmem-ce, cuda-ce, cuda-ce-1p: who moves each block (push: the sender's copy engines
+    /// write into the receiver; pull: the receiver's read from the sender).
+    public var copyMode = CopyMode.push
     /// The shared-memory ring of the TMA kernel (nvshmem-tma).
     public var tma = TMAStaging()
     public init() {}

@@ -3,10 +3,11 @@ import Collectives
 import GPU
 import Kernels
 
-/// The copy-engine fan-out both copy backends share: this PE's block for each peer is copied
-/// straight into that peer's receive buffer (mapped into this process), one `cuMemcpyDtoDAsync`
-/// per piece, each piece on its own stream so the driver can spread them over the copy engines.
-/// No SM moves data.
+/// The copy-engine fan-out both copy backends share, one `cuMemcpyDtoDAsync` per piece, each
+/// piece on its own stream so the driver can spread them over the copy engines; no SM moves data.
+/// Push: this PE's block for each peer is copied straight into that peer's receive buffer (mapped
+/// into this process). Pull: this PE copies its block of each peer's send buffer (mapped here)
+/// into its own receive buffer.
 ///
 /// Ordering: the copy streams wait for everything enqueued before on the main stream (the
 /// previous iteration's closing barrier, so no copy of iteration i + 1 starts before every PE
@@ -16,13 +17,14 @@ final class CopyFanout {
     let pes: Int
     let me: Int
     let split: Int
+    let mode: CopyMode
     let streams: [Stream]
     let fork: Event
     let joins: [Event]
 
-    init(device: Device, pe me: Int, pes: Int, split: Int) throws {
+    init(device: Device, pe me: Int, pes: Int, split: Int, mode: CopyMode) throws {
         precondition(split >= 1)
-        self.me = me; self.pes = pes; self.split = split
+        self.me = me; self.pes = pes; self.split = split; self.mode = mode
         streams = try (0..<(pes * split)).map { _ in try Stream(device: device) }
         fork = try Event(device: device, timing: false)
         joins = try streams.map { _ in try Event(device: device, timing: false) }
@@ -35,19 +37,22 @@ final class CopyFanout {
         return lo..<hi
     }
 
-    /// Enqueues the copies of one all-to-all of `bpp` bytes per peer from `send` into
-    /// `remote[peer]` (each peer's receive buffer as mapped here), joined back into `main`.
-    func enqueue(send: CUdeviceptr, remote: [CUdeviceptr], bytesPerPeer bpp: Int, main: Stream) throws {
+    /// Enqueues the copies of one all-to-all of `bpp` bytes per peer, joined back into `main`.
+    /// Push: from `send` into `remote[peer]` (each peer's receive buffer as mapped here). Pull:
+    /// from `remote[peer]` (each peer's send buffer as mapped here) into `recv`.
+    func enqueue(send: CUdeviceptr, recv: CUdeviceptr, remote: [CUdeviceptr], bytesPerPeer bpp: Int, main: Stream) throws {
         try fork.record(on: main)
         for k in 0..<pes {
-            let peer = (me + k) % pes  // each PE starts with a different destination
+            // Each PE starts with a different peer: push to me + k, pull from me - k.
+            let peer = mode == .push ? (me + k) % pes : (me - k + pes) % pes
             for i in 0..<split {
                 let q = streams[k * split + i], r = Self.piece(i, of: split, bytes: bpp)
                 try q.wait(for: fork)
                 if !r.isEmpty {
-                    let src = UnsafeRawPointer(bitPattern: UInt(send) + UInt(peer * bpp + r.lowerBound))!
-                    let dst = UnsafeMutableRawPointer(bitPattern: UInt(remote[peer]) + UInt(me * bpp + r.lowerBound))!
-                    try q.copy(from: src, to: dst, bytes: r.count)
+                    let (from, to) = mode == .push ? (UInt(send) + UInt(peer * bpp), UInt(remote[peer]) + UInt(me * bpp))
+                                                   : (UInt(remote[peer]) + UInt(me * bpp), UInt(recv) + UInt(peer * bpp))
+                    try q.copy(from: UnsafeRawPointer(bitPattern: from + UInt(r.lowerBound))!,
+                               to: UnsafeMutableRawPointer(bitPattern: to + UInt(r.lowerBound))!, bytes: r.count)
                 }
                 try joins[k * split + i].record(on: q)
                 try main.wait(for: joins[k * split + i])
@@ -55,12 +60,13 @@ final class CopyFanout {
         }
     }
 
-    var labels: [String: String] { ["streams": String(streams.count), "copy_split": String(split)] }
+    var labels: [String: String] { ["streams": String(streams.count), "copy_split": String(split), "copy_mode": mode.rawValue] }
 }
 
 /// `cuda-ce`: the all-to-all by copy engines over CUDA IPC, with no communication library: plain
-/// `cuMemAlloc` buffers whose IPC handles every PE maps, the copies of `CopyFanout`, then
-/// gc_ipc_barrier (cuda/ipc_barrier.cu) on the stream. Needs every PE on one host with peer access.
+/// `cuMemAlloc` buffers whose IPC handles every PE maps (each peer's receive buffer to push, its
+/// send buffer to pull), the copies of `CopyFanout`, then gc_ipc_barrier (cuda/ipc_barrier.cu) on
+/// the stream. Needs every PE on one host with peer access.
 final class CUDACopyEngineAlltoall: AlltoallBackend {
     let kind = BackendKind.cudaCE
     let send: DeviceBuffer
@@ -86,7 +92,7 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
             let f = try DeviceBuffer(device: d, bytes: 8 * c.ranks)
             try f.fill(byte: 0, on: c.stream)
             try c.stream.synchronize()
-            local = (s, r, f, try r.ipcHandle() + f.ipcHandle())
+            local = (s, r, f, try (c.kernel.copyMode == .push ? r : s).ipcHandle() + f.ipcHandle())
         } catch { problem = "\(error)" }
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
         let all = try channel.allGather(local?.3 ?? Array(("!" + problem).utf8))
@@ -98,7 +104,7 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         var maps: [IPCMapping] = []
         var recvs: [CUdeviceptr] = [], flagAddrs: [UInt64] = []
         for p in 0..<c.ranks {
-            if p == c.rank { recvs.append(r.address); flagAddrs.append(f.address); continue }
+            if p == c.rank { recvs.append(c.kernel.copyMode == .push ? r.address : s.address); flagAddrs.append(f.address); continue }
             let h = all[p]
             let mr = try IPCMapping(device: d, handle: Array(h[0..<64]))
             let mf = try IPCMapping(device: d, handle: Array(h[64..<128]))
@@ -111,12 +117,12 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         try flagsOf.copyFromHost(flagAddrs.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
         module = try Module(device: d, image: try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: d.arch)))
         barrier = try module.function("gc_ipc_barrier")
-        fanout = try CopyFanout(device: d, pe: c.rank, pes: c.ranks, split: c.kernel.copySplit)
+        fanout = try CopyFanout(device: d, pe: c.rank, pes: c.ranks, split: c.kernel.copySplit, mode: c.kernel.copyMode)
         try channel.barrier()
     }
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
-        try fanout.enqueue(send: send.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)
+        try fanout.enqueue(send: send.address, recv: recv.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)
         epoch += 1
         try barrier.launch(grid: 1, block: 32 * ((fanout.pes + 31) / 32), stream: stream,
                            args: [UInt64(flagsOf.address), UInt64(flags.address), Int32(fanout.me), Int32(fanout.pes), epoch])

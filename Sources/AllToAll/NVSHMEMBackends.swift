@@ -15,6 +15,8 @@ public final class NVSHMEMAlltoallShared {
     let signals: DeviceBuffer
     /// recv on every PE as this GPU can load/store it (nvshmem_ptr), nil without a load/store path.
     let remoteRecv: [UnsafeMutableRawPointer?]
+    /// send's address on every PE as mapped here (nvshmem_ptr), nil where not load/store reachable.
+    let remoteSend: [UnsafeMutableRawPointer?]
     /// Why gc_a2a_direct cannot run (a peer not reachable by load/store), or nil.
     let directProblem: String?
 
@@ -36,9 +38,10 @@ public final class NVSHMEMAlltoallShared {
         let stream = try Stream(device: d)
         try signals.fill(byte: 0, on: stream)
         try stream.synchronize()
-        let r = recv
+        let r = recv, sb = send
         let remote = (0..<session.pes).map { session.peerAddress(of: r, pe: $0) }
         remoteRecv = remote
+        remoteSend = (0..<session.pes).map { session.peerAddress(of: sb, pe: $0) }
         let far = (0..<session.pes).filter { remote[$0] == nil }
         directProblem = far.isEmpty ? nil : "PE(s) \(far.map(String.init).joined(separator: ",")) not reachable by load/store (nvshmem_ptr is NULL): no NVLink/P2P path"
         session.barrier()
@@ -168,20 +171,20 @@ final class NVSHMEMCopyEngineAlltoall: AlltoallBackend {
     let shared: NVSHMEMAlltoallShared
     var send: DeviceBuffer { shared.send }
     var recv: DeviceBuffer { shared.recv }
-    /// recv's address on every PE, as mapped into this process.
+    /// Push: recv's address on every PE; pull: send's; as mapped into this process.
     let remote: [CUdeviceptr]
     let fanout: CopyFanout
 
-    init(shared: NVSHMEMAlltoallShared, split: Int) throws {
+    init(shared: NVSHMEMAlltoallShared, split: Int, mode: CopyMode) throws {
         if let why = shared.directProblem { throw BackendUnavailable(kind: .nvshmemCE, reason: why) }
         self.shared = shared
         let s = shared.session
-        remote = shared.remoteRecv.map { CUdeviceptr(UInt(bitPattern: $0)) }
-        fanout = try CopyFanout(device: s.device, pe: s.pe, pes: s.pes, split: split)
+        remote = (mode == .push ? shared.remoteRecv : shared.remoteSend).map { CUdeviceptr(UInt(bitPattern: $0)) }
+        fanout = try CopyFanout(device: s.device, pe: s.pe, pes: s.pes, split: split, mode: mode)
     }
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
-        try fanout.enqueue(send: send.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)
+        try fanout.enqueue(send: send.address, recv: recv.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)
         shared.session.lib.barrierAllOnStream(stream.raw)
     }
 

@@ -5,25 +5,6 @@ import CGPU
 import Collectives
 import GPU
 
-/// Which GPU's streams issue the copies of `cuda-ce-1p`: a measuring knob, `GPUCOMM_CE_ISSUER=src|dst`
-/// (as `GPUCOMM_JACOBI_FUSED_GRID` in Jacobi/Stencil.swift). Push is the default and what the
-/// team's one-process figures (356 GB/s at 256 MiB per rank) used: a copy engine of the source
-/// GPU reads locally and writes over NVLink. Pull runs it on the destination's copy engines.
-public enum CopyIssuer: String, Sendable, CaseIterable {
-    /// Push: the copy runs on a stream (and the copy engines) of the source GPU.
-    case src
-    /// Pull: on a stream of the destination GPU.
-    case dst
-
-    public static let variable = "GPUCOMM_CE_ISSUER"
-
-    /// The issuer `environment` asks for: `src` when unset or empty, nil for anything but src or dst.
-    public static func from(environment env: [String: String]) -> CopyIssuer? {
-        guard let v = env[variable], !v.isEmpty else { return .src }
-        return CopyIssuer(rawValue: v)
-    }
-}
-
 /// One copy of `cuda-ce-1p`: `bytes` from rank `src`'s send buffer at `sendOffset` (inside its
 /// block `dst`) into rank `dst`'s receive buffer at `recvOffset` (inside its block `src`), on copy
 /// stream `lane` of rank `issuer`'s GPU.
@@ -45,13 +26,13 @@ enum OneProcessCopyPlan {
     /// (g − k) mod n: the same (source, destination) pairs per round either way, every GPU busy with
     /// a different peer at once, and round 0 is the local block. Lane k × split + i: every
     /// (issuer, lane) occurs once, so each copy stream carries one copy per all-to-all.
-    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, issuer: CopyIssuer) -> [PairCopy] {
+    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, issuer: CopyMode) -> [PairCopy] {
         precondition(n >= 1 && split >= 1 && bpp >= 0)
         var out: [PairCopy] = []
         out.reserveCapacity(n * n * split)
         for k in 0..<n {
             for g in 0..<n {
-                let (s, d) = issuer == .src ? (g, (g + k) % n) : ((g - k + n) % n, g)
+                let (s, d) = issuer == .push ? (g, (g + k) % n) : ((g - k + n) % n, g)
                 for i in 0..<split {
                     let r = CopyFanout.piece(i, of: split, bytes: bpp)
                     out.append(PairCopy(src: s, dst: d, issuer: g, lane: k * split + i,
@@ -235,7 +216,7 @@ final class OneProcessIssuer {
 /// contexts) or the IPC-mapped memory explains cuda-ce's gap to the one-process figures. Each
 /// rank's `cuMemAlloc` buffers are IPC-mapped into rank 0 (`OneProcessIssuer`); rank 0 enqueues one
 /// `cuMemcpyDtoDAsync` per (source, destination) pair and piece (`OneProcessCopyPlan`) on streams of
-/// the source GPU (`GPUCOMM_CE_ISSUER=dst`: the destination's), forked from and joined back into
+/// the source GPU (`--copy-mode pull`: the destination's), forked from and joined back into
 /// its own stream by events. No barrier kernel: rank 0's stream waits for every copy, and the next
 /// all-to-all's copies wait for its fork, so all-to-alls are fully ordered. The other ranks'
 /// `enqueue` does nothing; timing takes rank 0's clock (`issuedByOneRank`).
@@ -245,7 +226,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     let recv: DeviceBuffer
     let ranks: Int
     let split: Int
-    let issuerKind: CopyIssuer
+    let mode: CopyMode
     /// Rank 0 only.
     let issuer: OneProcessIssuer?
     var plan: (bytesPerRank: Int, copies: [PairCopy])?
@@ -261,11 +242,8 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
         let d = c.device
         ranks = c.ranks
         split = c.kernel.copySplit
-        let env = getenv(CopyIssuer.variable).map { [CopyIssuer.variable: String(cString: $0)] } ?? [:]
-        let chosen = CopyIssuer.from(environment: env)
-        issuerKind = chosen ?? .src
-        let mine = chosen == nil ? OneProcessAdvert.failure("\(CopyIssuer.variable) must be src or dst (got '\(env[CopyIssuer.variable] ?? "")')")
-                                 : OneProcessAdvert(host: OneProcessAdvert.thisHost(), pciBusId: d.pciBusId).encoded()
+        mode = c.kernel.copyMode
+        let mine = OneProcessAdvert(host: OneProcessAdvert.thisHost(), pciBusId: d.pciBusId).encoded()
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
         let all = try channel.allGather(mine).map(OneProcessAdvert.decode)
         if let why = OneProcessAdvert.problem(all) { throw BackendUnavailable(kind: .cudaCE1P, reason: why) }
@@ -310,7 +288,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
 
     func prepare(bytesPerRank: Int) throws {
         if plan?.bytesPerRank != bytesPerRank {
-            plan = (bytesPerRank, OneProcessCopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, issuer: issuerKind))
+            plan = (bytesPerRank, OneProcessCopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, issuer: mode))
         }
     }
 
@@ -321,6 +299,6 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {
-        ["streams": String(ranks * split), "copy_split": String(split), "issuer": issuerKind.rawValue]
+        ["streams": String(ranks * split), "copy_split": String(split), "copy_mode": mode.rawValue]
     }
 }

@@ -35,10 +35,12 @@ struct AlltoallCommand: ParsableCommand {
         --tma-stages buffers of --tma-stage bytes in shared memory with bulk asynchronous copies \
         (TMA); --threads beyond the first warp idle, so --threads 32 is enough.
 
-        cuda-ce-1p issues every copy from rank 0's process for all GPUs of the host (every GPU must be \
-        visible to every process; the other ranks only allocate and check); host timing takes rank 0's \
-        clock. GPUCOMM_CE_ISSUER=dst puts its copies on streams of the destination GPU (pull) instead \
-        of the source's (push), for measuring.
+        Copy-engine backends (nvshmem-ce, cuda-ce, cuda-ce-1p): --copy-mode push runs each copy on the \
+        sending GPU (it writes over NVLink), pull on the receiving GPU (it reads over NVLink); \
+        --copy-split cuts each block into pieces on streams of their own. cuda-ce-1p issues every copy \
+        from rank 0's process for all GPUs of the host, on buffers it allocates (every GPU must be \
+        visible to every process; the other ranks map theirs to fill and check); host timing takes \
+        rank 0's clock.
 
         --chunks 16K,64K,... runs the chunk-size sweep instead: the nvshmem-signal backend at every \
         size and chunk, one table (size × chunk, busbw), rows with chunk_bytes.
@@ -71,6 +73,8 @@ struct AlltoallCommand: ParsableCommand {
     var chunk = "256K"
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pieces per peer block, each copied on its own stream (1 to 16).")
     var copySplit = 1
+    @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: push (the sender's copy engines write into the receiver) or pull (the receiver's read from the sender).")
+    var copyMode = "push"
     @Option(name: .long, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
     var tmaStage = "32K"
     @Option(name: .long, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")
@@ -102,10 +106,7 @@ struct AlltoallCommand: ParsableCommand {
         _ = try Self.parseChunk(chunk, "--chunk")
         if let chunks { for c in chunks.split(separator: ",", omittingEmptySubsequences: false) { _ = try Self.parseChunk(String(c), "--chunks") } }
         guard (1...16).contains(copySplit) else { throw ValidationError("--copy-split must be from 1 to 16 (got \(copySplit))") }
-        let env = ProcessInfo.processInfo.environment
-        if CopyIssuer.from(environment: env) == nil {
-            throw ValidationError("\(CopyIssuer.variable) must be src or dst (got '\(env[CopyIssuer.variable] ?? "")')")
-        }
+        guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be push or pull (got '\(copyMode)')") }
         guard let stage = ByteSize.parse(tmaStage) else { throw ValidationError("--tma-stage '\(tmaStage)' is not a size (examples: 16K, 32K)") }
         if let why = TMAStaging(stageBytes: stage, stages: tmaStages).problem { throw ValidationError(why) }
         guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
@@ -116,6 +117,7 @@ struct AlltoallCommand: ParsableCommand {
         var k = KernelOptions()
         k.blocks = blocks; k.threads = threads; k.chunk = ByteSize.parse(chunk)!
         k.copySplit = copySplit
+        k.copyMode = CopyMode(rawValue: copyMode)!
         k.tma = TMAStaging(stageBytes: ByteSize.parse(tmaStage)!, stages: tmaStages)
         return k
     }

@@ -37,13 +37,13 @@ import Testing
         #expect(r.stdout.isEmpty && !r.leftovers.contains("r.jsonl"), "\(r.summary)")
     }
 
-    @Test func badCopyIssuerIsAUsageError() throws {
-        var env = CLI.noGPUEnvironment(home: "/nonexistent")
-        env["GPUCOMM_CE_ISSUER"] = "pull"
-        let r = try CLI.run(["alltoall", "--np", "2", "--results", "{tmp}/r.jsonl"], environment: env)
+    @Test func badCopyModeIsAUsageError() throws {
+        let r = try CLI.run(["alltoall", "--np", "2", "--copy-mode", "dst", "--results", "{tmp}/r.jsonl"])
         #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
-        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("GPUCOMM_CE_ISSUER must be src or dst") && r.stderr.contains("'pull'"), "\(r.summary)")
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("--copy-mode must be push or pull") && r.stderr.contains("'dst'"), "\(r.summary)")
         #expect(!r.leftovers.contains("r.jsonl"), "\(r.summary)")
+        #expect(try AlltoallCommand.parse(["--copy-mode", "pull"]).kernelOptions.copyMode == .pull)
+        #expect(try AlltoallCommand.parse([]).kernelOptions.copyMode == .push)
     }
 
     @Test func tmaRingReachesTheBackends() throws {
@@ -70,7 +70,7 @@ import Testing
     @Test func helpListsEveryBackendAndTheByteAccounting() throws {
         let r = try CLI.run(["alltoall", "--help"])
         #expect(r.status == 0)
-        for k in ["nccl-symm", "nccl-device", "nvshmem-host-graph", "nvshmem-tma", "--tma-stages", "busbw = algbw × (N−1)/N", "--chunks", "cuda-ce-1p", "GPUCOMM_CE_ISSUER=dst"] {
+        for k in ["nccl-symm", "nccl-device", "nvshmem-host-graph", "nvshmem-tma", "--tma-stages", "busbw = algbw × (N−1)/N", "--chunks", "cuda-ce-1p", "--copy-mode"] {
             #expect(r.stdout.replacingOccurrences(of: "\n", with: " ").contains(k), "help lacks \(k)")
         }
     }
