@@ -86,9 +86,10 @@ public struct BackendListError: Error, CustomStringConvertible, Sendable {
 
 /// Which side's copy engines move a block in the copy-engine backends (`--copy-mode`).
 ///
-/// Measured on 4×H200 (bench/results/2026-11-21-4xH200-session4/call5-ce1p-jacobi): one process
+/// Measured on 4×H200 (bench/results/2026-11-21-4xH200-session4/, calls 5 and 6): one process
 /// with native allocations and peer access (cuda-ce-1p), push 208–226 GB/s busbw at 32 MiB–1 GiB
-/// per rank, pull 346 at 256 MiB and 380 at 1 GiB.
+/// per rank, pull 347 at 256 MiB and 380 at 1 GiB; over CUDA IPC (cuda-ce) or NVSHMEM's heap
+/// (nvshmem-ce) with one process per GPU, 190–225 either way.
 public enum CopyMode: String, Sendable, CaseIterable {
     /// The copy runs on a stream of the sending GPU: it reads locally and writes over NVLink.
     case push
@@ -107,8 +108,9 @@ public struct KernelOptions: Sendable, Equatable {
     /// nvshmem-ce, cuda-ce, cuda-ce-1p: pieces (and streams) per peer block.
     public var copySplit = 1
     /// nvshmem-ce, cuda-ce, cuda-ce-1p: who moves each block (push: the sender's copy engines
-    /// write into the receiver; pull: the receiver's read from the sender).
-    public var copyMode = CopyMode.push
+    /// write into the receiver; pull: the receiver's read from the sender). Pull by default: it
+    /// is what makes cuda-ce-1p fast, and the same as push for the other two (measured, CopyMode).
+    public var copyMode = CopyMode.pull
     /// The shared-memory ring of the TMA kernel (nvshmem-tma).
     public var tma = TMAStaging()
     public init() {}

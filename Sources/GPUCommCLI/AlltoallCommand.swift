@@ -73,8 +73,8 @@ struct AlltoallCommand: ParsableCommand {
     var chunk = "256K"
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pieces per peer block, each copied on its own stream (1 to 16).")
     var copySplit = 1
-    @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: push (the sender's copy engines write into the receiver) or pull (the receiver's read from the sender).")
-    var copyMode = "push"
+    @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pull (the receiver's copy engines read from the sender; default) or push (the sender's write into the receiver).")
+    var copyMode = "pull"
     @Option(name: .long, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
     var tmaStage = "32K"
     @Option(name: .long, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")

@@ -112,6 +112,8 @@ struct SelftestCommand: ParsableCommand {
                 ["nvshmem", "barrier", "-n", "100", "-w", "10"] + n,
                 ["alltoall", "--backends", "all", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "nvshmem-signal", "--chunks", "16K,1M", "-b", "4M", "-e", "4M", "-n", "3", "-w", "1"] + n,
+                // The copy-engine backends the other way (push) with uneven pieces.
+                ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-mode", "push", "--copy-split", "3", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "nvshmem-tma", "--threads", "32", "--blocks", "12", "--tma-stage", "16K", "--tma-stages", "3", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
             ]
         }

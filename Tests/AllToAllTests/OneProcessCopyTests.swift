@@ -10,8 +10,8 @@ import Testing
         #expect(k.summary.contains("rank 0") && k.completion.contains("rank 0"))
     }
 
-    @Test func copyModeDefaultsToPush() {
-        #expect(KernelOptions().copyMode == .push)
+    @Test func copyModeDefaultsToPull() {
+        #expect(KernelOptions().copyMode == .pull)
         #expect(CopyMode(rawValue: "pull") == .pull && CopyMode(rawValue: "dst") == nil)
     }
 }

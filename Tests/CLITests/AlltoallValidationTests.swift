@@ -42,8 +42,8 @@ import Testing
         #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
         #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("--copy-mode must be push or pull") && r.stderr.contains("'dst'"), "\(r.summary)")
         #expect(!r.leftovers.contains("r.jsonl"), "\(r.summary)")
-        #expect(try AlltoallCommand.parse(["--copy-mode", "pull"]).kernelOptions.copyMode == .pull)
-        #expect(try AlltoallCommand.parse([]).kernelOptions.copyMode == .push)
+        #expect(try AlltoallCommand.parse(["--copy-mode", "push"]).kernelOptions.copyMode == .push)
+        #expect(try AlltoallCommand.parse([]).kernelOptions.copyMode == .pull)
     }
 
     @Test func tmaRingReachesTheBackends() throws {
