@@ -26,13 +26,13 @@ enum OneProcessCopyPlan {
     /// (g − k) mod n: the same (source, destination) pairs per round either way, every GPU busy with
     /// a different peer at once, and round 0 is the local block. Lane k × split + i: every
     /// (issuer, lane) occurs once, so each copy stream carries one copy per all-to-all.
-    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, issuer: CopyMode) -> [PairCopy] {
+    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, mode: CopyMode) -> [PairCopy] {
         precondition(n >= 1 && split >= 1 && bpp >= 0)
         var out: [PairCopy] = []
         out.reserveCapacity(n * n * split)
         for k in 0..<n {
             for g in 0..<n {
-                let (s, d) = issuer == .push ? (g, (g + k) % n) : ((g - k + n) % n, g)
+                let (s, d) = mode == .push ? (g, (g + k) % n) : ((g - k + n) % n, g)
                 for i in 0..<split {
                     let r = CopyFanout.piece(i, of: split, bytes: bpp)
                     out.append(PairCopy(src: s, dst: d, issuer: g, lane: k * split + i,
@@ -212,11 +212,10 @@ final class OneProcessIssuer {
 }
 
 /// `cuda-ce-1p`: the copy-engine all-to-all with every copy issued by rank 0's process for every
-/// GPU of the host, to tell whether the issuing layout (one process, peer access between its
-/// contexts) or the IPC-mapped memory explains cuda-ce's gap to the one-process figures. Each
-/// rank's `cuMemAlloc` buffers are IPC-mapped into rank 0 (`OneProcessIssuer`); rank 0 enqueues one
-/// `cuMemcpyDtoDAsync` per (source, destination) pair and piece (`OneProcessCopyPlan`) on streams of
-/// the source GPU (`--copy-mode pull`: the destination's), forked from and joined back into
+/// GPU of the host, on buffers rank 0 allocates on every GPU (`OneProcessIssuer`; the other ranks
+/// map theirs by CUDA IPC to fill and check). Rank 0 enqueues one `cuMemcpyDtoDAsync` per
+/// (source, destination) pair and piece (`OneProcessCopyPlan`) on streams of the destination GPU
+/// (`--copy-mode pull`, the default) or the source GPU (push), forked from and joined back into
 /// its own stream by events. No barrier kernel: rank 0's stream waits for every copy, and the next
 /// all-to-all's copies wait for its fork, so all-to-alls are fully ordered. The other ranks'
 /// `enqueue` does nothing; timing takes rank 0's clock (`issuedByOneRank`).
@@ -288,7 +287,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
 
     func prepare(bytesPerRank: Int) throws {
         if plan?.bytesPerRank != bytesPerRank {
-            plan = (bytesPerRank, OneProcessCopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, issuer: mode))
+            plan = (bytesPerRank, OneProcessCopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode))
         }
     }
 
