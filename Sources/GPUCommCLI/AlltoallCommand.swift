@@ -10,7 +10,7 @@ import Results
 struct AlltoallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alltoall",
-        abstract: "The same all-to-all over every library and style (NCCL, NCCL registered/symmetric/device API, NVSHMEM device and host), checked, in one table.",
+        abstract: "The same all-to-all over every library and style (NCCL, NCCL registered/symmetric/device API, NVSHMEM device and host, copy engines), checked, in one table.",
         discussion: """
         One process per GPU (--np N, or mpirun/srun/torchrun); every GPU of the job takes part. \
         Each rank's send buffer holds one block of size/N bytes per peer; block p goes to rank p \
