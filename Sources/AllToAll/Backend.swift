@@ -105,6 +105,10 @@ public struct KernelOptions: Sendable, Equatable {
     public var threads = 512
     /// Piece size of the signal kernel (bytes, multiple of 16).
     public var chunk = 256 << 10
+    /// nvshmem-direct, nvshmem-tma: when a block's even slice of a peer's block is larger than
+    /// this, the blocks take pieces of this size round-robin instead (bytes, multiple of 16;
+    /// 0 = one contiguous slice per block). Set by `GPUCOMM_A2A_INTERLEAVE` for measuring.
+    public var interleave = 0
     /// nvshmem-ce, cuda-ce, cuda-ce-1p: pieces (and streams) per peer block.
     public var copySplit = 1
     /// nvshmem-ce, cuda-ce, cuda-ce-1p: who moves each block (push: the sender's copy engines

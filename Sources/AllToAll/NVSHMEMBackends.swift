@@ -104,7 +104,8 @@ final class NVSHMEMDeviceAlltoall: AlltoallBackend {
             try shared.signal.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream,
                                      args: [dst, src, bpp, UInt64(options.chunk), sig])
         default:
-            try shared.direct.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream, args: [dst, src, bpp, sig])
+            try shared.direct.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream,
+                                     args: [dst, src, bpp, UInt64(options.interleave), sig])
         }
     }
 
@@ -112,7 +113,10 @@ final class NVSHMEMDeviceAlltoall: AlltoallBackend {
         switch kind {
         case .nvshmemLib: return ["blocks": "1", "threads": String(libThreads)]
         case .nvshmemSignal: return ["blocks": String(pes * perPeer(bytesPerRank)), "threads": String(options.threads), "chunk": String(options.chunk)]
-        default: return ["blocks": String(pes * perPeer(bytesPerRank)), "threads": String(options.threads)]
+        default:
+            var l = ["blocks": String(pes * perPeer(bytesPerRank)), "threads": String(options.threads)]
+            if kind == .nvshmemDirect && options.interleave > 0 { l["interleave"] = String(options.interleave) }
+            return l
         }
     }
 }

@@ -49,12 +49,14 @@ final class NVSHMEMTMAAlltoall: AlltoallBackend {
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
         let bpp = UInt64(bytesPerRank / pes)
         try kernel.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, sharedBytes: options.tma.sharedBytes, stream: stream,
-                          args: [UInt64(recv.address), UInt64(send.address), bpp, UInt64(shared.signals.address),
+                          args: [UInt64(recv.address), UInt64(send.address), bpp, UInt64(options.interleave), UInt64(shared.signals.address),
                                  UInt32(options.tma.stageBytes), Int32(options.tma.stages)])
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {
-        ["blocks": String(pes * perPeer(bytesPerRank)), "threads": String(options.threads),
-         "tma_stage": String(options.tma.stageBytes), "tma_stages": String(options.tma.stages)]
+        var l = ["blocks": String(pes * perPeer(bytesPerRank)), "threads": String(options.threads),
+                 "tma_stage": String(options.tma.stageBytes), "tma_stages": String(options.tma.stages)]
+        if options.interleave > 0 { l["interleave"] = String(options.interleave) }
+        return l
     }
 }

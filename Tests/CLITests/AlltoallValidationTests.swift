@@ -46,6 +46,14 @@ import Testing
         #expect(try AlltoallCommand.parse([]).kernelOptions.copyMode == .pull)
     }
 
+    @Test func interleaveKnob() {
+        #expect(AlltoallCommand.interleave([:]) == 0)
+        #expect(AlltoallCommand.interleave(["GPUCOMM_A2A_INTERLEAVE": "0"]) == 0)
+        #expect(AlltoallCommand.interleave(["GPUCOMM_A2A_INTERLEAVE": "256K"]) == 256 << 10)
+        #expect(AlltoallCommand.interleave(["GPUCOMM_A2A_INTERLEAVE": "100"]) == nil)
+        #expect(AlltoallCommand.interleave(["GPUCOMM_A2A_INTERLEAVE": "lots"]) == nil)
+    }
+
     @Test func tmaRingReachesTheBackends() throws {
         let k = try AlltoallCommand.parse(["--tma-stage", "16K", "--tma-stages", "3", "--threads", "32"]).kernelOptions
         #expect(k.tma == TMAStaging(stageBytes: 16 << 10, stages: 3) && k.threads == 32)

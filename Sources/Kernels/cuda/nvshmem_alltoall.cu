@@ -25,10 +25,13 @@
 //     reset. `sig` is a symmetric array of npes u64, zero before the first launch. When a PE's
 //     kernel ends, it has received every byte. Plain launch; the grid must be resident at once
 //     (waiting blocks must not keep sending blocks off the GPU): at most the occupancy limit.
-//   gc_a2a_direct(char* dst, const char* src, u64 bpp, u64* sig)
+//   gc_a2a_direct(char* dst, const char* src, u64 bpp, u64 piece, u64* sig)
 //     The low-latency path: the blocks of group k store 16-byte words straight into peer
 //     (me + k) % npes's dst through nvshmem_ptr (NVLink load/store; the host checks that every
-//     peer is reachable so), fence, and each block adds 1 to sig[me] on that peer. Block 0 of
+//     peer is reachable so), fence, and each block adds 1 to sig[me] on that peer. Each block
+//     moves one equal 16-byte-aligned slice, or, when `piece` (a multiple of 16; 0 = off) is
+//     smaller than that slice, pieces j, j + per, ... of `piece` bytes (interleaved: the blocks of a
+//     group walk through the peer's block together). Block 0 of
 //     group k waits for `per` signals from PE (me - k) mod npes and subtracts them. Same grid and
 //     completion rules as gc_a2a_signal.
 //   gc_barrier_thread(int iters) / gc_barrier_block(int iters)
@@ -75,6 +78,13 @@ __device__ __forceinline__ void slice(u64 n, u64 parts, u64 i, u64* off, u64* le
     per = (per + 15) & ~15ull;
     *off = per * i;
     *len = *off >= n ? 0 : (n - *off < per ? n - *off : per);
+}
+
+// The piece size block j of `per` uses over n bytes: the even 16-byte-aligned slice, or `piece`
+// when that is smaller (0 = no interleaving). Block j then moves [j*c, +c), [(j+per)*c, +c), ...
+__device__ __forceinline__ u64 interleave(u64 n, u64 per, u64 piece) {
+    u64 share = (((n + per - 1) / per) + 15) & ~15ull;
+    return piece > 0 && piece < share ? piece : share;
 }
 
 // This block's place: group k serves peer (me + k) % npes; j is the block's index in its group.
@@ -129,21 +139,22 @@ extern "C" __global__ void gc_a2a_signal(char* dst, const char* src, u64 bpp, u6
     nvshmem_quiet();  // this PE's non-blocking puts are complete (its src may be rewritten)
 }
 
-extern "C" __global__ void gc_a2a_direct(char* dst, const char* src, u64 bpp, u64* sig) {
+extern "C" __global__ void gc_a2a_direct(char* dst, const char* src, u64 bpp, u64 piece, u64* sig) {
     Place p = place();
     if (p.k >= p.npes) return;
-    u64 off, len;
-    slice(bpp, p.per, p.j, &off, &len);
     char* remote = (char*)nvshmem_ptr(dst + (u64)p.me * bpp, p.peer);
-    const int4* s = (const int4*)(src + (u64)p.peer * bpp + off);
-    int4* d = (int4*)(remote + off);
-    u64 words = len / 16;
-    u64 i = threadIdx.x;
-    for (; i + 3 * blockDim.x < words; i += 4 * blockDim.x) {
-        int4 a = s[i], b = s[i + blockDim.x], c = s[i + 2 * blockDim.x], e = s[i + 3 * blockDim.x];
-        d[i] = a; d[i + blockDim.x] = b; d[i + 2 * blockDim.x] = c; d[i + 3 * blockDim.x] = e;
+    const u64 c = interleave(bpp, p.per, piece);
+    for (u64 off = (u64)p.j * c; off < bpp; off += (u64)p.per * c) {
+        const int4* s = (const int4*)(src + (u64)p.peer * bpp + off);
+        int4* d = (int4*)(remote + off);
+        u64 words = (bpp - off < c ? bpp - off : c) / 16;
+        u64 i = threadIdx.x;
+        for (; i + 3 * blockDim.x < words; i += 4 * blockDim.x) {
+            int4 a = s[i], b = s[i + blockDim.x], cc = s[i + 2 * blockDim.x], e = s[i + 3 * blockDim.x];
+            d[i] = a; d[i + blockDim.x] = b; d[i + 2 * blockDim.x] = cc; d[i + 3 * blockDim.x] = e;
+        }
+        for (; i < words; i += blockDim.x) d[i] = s[i];
     }
-    for (; i < words; i += blockDim.x) d[i] = s[i];
     // Release: each thread's stores are ordered before the barrier, the barrier before thread 0's
     // fence and signal; the receiver's signal wait acquires them (PTX memory model, causality order).
     __threadfence_system();

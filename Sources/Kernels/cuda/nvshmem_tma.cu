@@ -56,11 +56,12 @@
 //     A piece's last bytes that are not a multiple of 16 are copied by thread 0 with plain stores.
 //     Any grid; any block size (one thread works; launch 32). Dynamic shared memory:
 //     gc_tma_shared_bytes(stage, stages). Plain cuLaunchKernel.
-//   gc_a2a_tma(char* dst, const char* src, u64 bpp, u64* sig, unsigned stage, int stages)
+//   gc_a2a_tma(char* dst, const char* src, u64 bpp, u64 piece, u64* sig, unsigned stage, int stages)
 //     Layout, grid and completion as gc_a2a_direct in nvshmem_alltoall.cu: gridDim.x = npes * per;
 //     the `per` blocks of group k each move one 16-byte-aligned slice of the block for peer
 //     (me + k) % npes (its own PE included) into that peer's dst through nvshmem_ptr, with the
-//     ring above; then thread 0 waits for its stores, fences (as above) and adds 1 to sig[me] on
+//     ring above (or, when `piece` is smaller than that slice, pieces j, j + per, ... of `piece`
+//     bytes, as gc_a2a_direct); then thread 0 waits for its stores, fences (as above) and adds 1 to sig[me] on
 //     that peer. Thread 0 of block 0 of group k then waits for `per` signals from PE
 //     (me - k) mod npes and subtracts them (signal ops are atomic with respect to each other, so
 //     back-to-back launches need no reset). `sig`: symmetric, npes u64, zero before the first
@@ -241,21 +242,8 @@ gc_bw_tma(char* dst, const char* src, u64 bytes, u64 chunk, int peer, int iters,
 
 // ---- All-to-all ----
 
-// One contiguous range, cut into segments of at most `stage` bytes.
-struct RangeSegments {
-    const char* from; char* to;
-    u64 len, stage, done;
-    __device__ bool next(const char** s, char** d, u32* n) {
-        if (done >= len) return false;
-        u64 m = len - done < stage ? len - done : stage;
-        *s = from + done; *d = to + done; *n = (u32)m;
-        done += m;
-        return true;
-    }
-};
-
 extern "C" __global__ void __launch_bounds__(1024, 1)
-gc_a2a_tma(char* dst, const char* src, u64 bpp, u64* sig, u32 stage, int stages) {
+gc_a2a_tma(char* dst, const char* src, u64 bpp, u64 piece, u64* sig, u32 stage, int stages) {
     extern __shared__ __align__(128) unsigned char gc_tma_smem[];
     if (threadIdx.x != 0) return;
     const int me = nvshmem_my_pe(), npes = nvshmem_n_pes();
@@ -263,13 +251,13 @@ gc_a2a_tma(char* dst, const char* src, u64 bpp, u64* sig, u32 stage, int stages)
     const int k = blockIdx.x / per, j = blockIdx.x % per;
     if (k >= npes) return;
     const int peer = (me + k) % npes, from = (me - k + npes) % npes;
-    // This block's 16-byte-aligned slice of the bpp bytes for `peer` (as slice() in nvshmem_alltoall.cu).
+    // This block's pieces of the bpp bytes for `peer` (as interleave() in nvshmem_alltoall.cu):
+    // one 16-byte-aligned slice, or pieces j, j + per, ... of `piece` bytes when that is smaller.
     u64 share = ((bpp + per - 1) / per + 15) & ~15ull;
-    u64 off = share * j;
-    u64 len = off >= bpp ? 0 : (bpp - off < share ? bpp - off : share);
+    u64 c = piece > 0 && piece < share ? piece : share;
     char* remote = (char*)nvshmem_ptr(dst + (u64)me * bpp, peer);
-    if (remote != nullptr && len > 0) {
-        RangeSegments seg{src + (u64)peer * bpp + off, remote + off, len, stage, 0};
+    if (remote != nullptr && (u64)j * c < bpp) {
+        PieceSegments seg{src + (u64)peer * bpp, remote, bpp, c, (u64)j * c, (u64)per * c, stage, 1, 0, (u64)j * c, 0};
         tma_stream(seg, gc_tma_smem, stage, stages);
     }
     bulk_complete_and_release();
