@@ -107,8 +107,10 @@ public struct KernelOptions: Sendable, Equatable {
     public var chunk = 256 << 10
     /// nvshmem-direct, nvshmem-tma: when a block's even slice of a peer's block is larger than
     /// this, the blocks take pieces of this size round-robin instead (bytes, multiple of 16;
-    /// 0 = one contiguous slice per block). Set by `GPUCOMM_A2A_INTERLEAVE` for measuring.
-    public var interleave = 0
+    /// 0 = one contiguous slice per block). Measured on 4×H200 at 64 MiB–1 GiB per rank
+    /// (bench/results/2026-11-21-4xH200-session4/call8-interleave): 256 KiB lifts nvshmem-tma from
+    /// 245–285 to 290–320 GB/s busbw and nvshmem-direct from 301–312 to 305–319.
+    public var interleave = 256 << 10
     /// nvshmem-ce, cuda-ce, cuda-ce-1p: pieces (and streams) per peer block.
     public var copySplit = 1
     /// nvshmem-ce, cuda-ce, cuda-ce-1p: who moves each block (push: the sender's copy engines

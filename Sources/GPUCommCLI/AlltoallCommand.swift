@@ -71,6 +71,8 @@ struct AlltoallCommand: ParsableCommand {
     var threads = 512
     @Option(name: .long, help: "nvshmem-signal: bytes per put+signal piece (multiple of 16).")
     var chunk = "256K"
+    @Option(name: .long, help: "nvshmem-direct, nvshmem-tma: blocks take pieces of this size round-robin when their equal slice of a peer's block is larger (multiple of 16); 0 = one contiguous slice per block.")
+    var interleave = "256K"
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pieces per peer block, each copied on its own stream (1 to 16).")
     var copySplit = 1
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pull (the receiver's copy engines read from the sender; default) or push (the sender's write into the receiver).")
@@ -89,16 +91,6 @@ struct AlltoallCommand: ParsableCommand {
     var noResults = false
     @OptionGroup var launch: LaunchOptions
 
-    /// `GPUCOMM_A2A_INTERLEAVE` (for measuring, as `GPUCOMM_JACOBI_FUSED_GRID`): the piece size
-    /// nvshmem-direct and nvshmem-tma blocks take round-robin (KernelOptions.interleave); 0 when
-    /// unset, nil when not 0 or a multiple of 16 bytes.
-    static let interleaveVariable = "GPUCOMM_A2A_INTERLEAVE"
-    static func interleave(_ env: [String: String]) -> Int? {
-        guard let t = env[interleaveVariable], !t.isEmpty, t != "0" else { return 0 }
-        guard let v = ByteSize.parse(t), v >= 16, v % 16 == 0 else { return nil }
-        return v
-    }
-
     static func parseChunk(_ s: String, _ flag: String) throws -> Int {
         guard let v = ByteSize.parse(s), v >= 16, v % 16 == 0 else {
             throw ValidationError("\(flag) '\(s)' must be a size that is a multiple of 16 bytes (examples: 16K, 1M)")
@@ -116,9 +108,7 @@ struct AlltoallCommand: ParsableCommand {
         _ = try Self.parseChunk(chunk, "--chunk")
         if let chunks { for c in chunks.split(separator: ",", omittingEmptySubsequences: false) { _ = try Self.parseChunk(String(c), "--chunks") } }
         guard (1...16).contains(copySplit) else { throw ValidationError("--copy-split must be from 1 to 16 (got \(copySplit))") }
-        if Self.interleave(ProcessInfo.processInfo.environment) == nil {
-            throw ValidationError("\(Self.interleaveVariable) must be a size that is a multiple of 16 bytes, or 0 (got '\(ProcessInfo.processInfo.environment[Self.interleaveVariable] ?? "")')")
-        }
+        if interleave != "0" { _ = try Self.parseChunk(interleave, "--interleave") }
         guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be push or pull (got '\(copyMode)')") }
         guard let stage = ByteSize.parse(tmaStage) else { throw ValidationError("--tma-stage '\(tmaStage)' is not a size (examples: 16K, 32K)") }
         if let why = TMAStaging(stageBytes: stage, stages: tmaStages).problem { throw ValidationError(why) }
@@ -131,7 +121,7 @@ struct AlltoallCommand: ParsableCommand {
         k.blocks = blocks; k.threads = threads; k.chunk = ByteSize.parse(chunk)!
         k.copySplit = copySplit
         k.copyMode = CopyMode(rawValue: copyMode)!
-        k.interleave = Self.interleave(ProcessInfo.processInfo.environment) ?? 0
+        k.interleave = interleave == "0" ? 0 : ByteSize.parse(interleave)!
         k.tma = TMAStaging(stageBytes: ByteSize.parse(tmaStage)!, stages: tmaStages)
         return k
     }

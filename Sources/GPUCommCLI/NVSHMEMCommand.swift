@@ -48,7 +48,7 @@ struct P2PBandwidthOptions: ParsableArguments {
     var blocks: String?
     @Option(name: .long, help: "Threads per block, comma-separated multiples of 32 up to 1024 (default 1024).")
     var threads: String?
-    @Option(name: .long, help: "Bytes per call, comma-separated: 0 = one equal piece per block/warp/thread (default), else a multiple of 16.")
+    @Option(name: .long, help: "Bytes per call, comma-separated: auto (default) = 256K pieces round-robin when one equal piece per block/warp/thread would be larger, else equal pieces; 0 = always one equal piece per unit; else a multiple of 16.")
     var chunk: String?
     @Option(name: .long, help: "--scope tma: bytes per bulk copy (one ring stage), comma-separated multiples of 16 (default 32K).")
     var tmaStage: String?
@@ -76,7 +76,7 @@ struct P2PBandwidthOptions: ParsableArguments {
         let d = isTMA ? P2PBandwidth.Config.tmaDefault : P2PBandwidth.Config()
         let grids = parseList(blocks ?? d.grid.description, GridSize.parse)!
         let ts = parseList(threads ?? String(d.threads)) { Int($0) }!
-        let cs = parseList(chunk ?? "0") { ByteSize.parse($0) }!
+        let cs: [Int?] = parseList(chunk ?? "auto") { $0 == "auto" ? .some(nil) : ByteSize.parse($0).map { .some($0) } }!
         let rings = isTMA ? stagings : [d.staging]
         return grids.flatMap { g in ts.flatMap { t in cs.flatMap { c in rings.map { P2PBandwidth.Config(grid: g, threads: t, chunk: c, staging: $0) } } } }
     }
@@ -95,8 +95,8 @@ struct P2PBandwidthOptions: ParsableArguments {
         if let threads, parseList(threads, { Int($0).flatMap { validBlockThreads($0) ? $0 : nil } }) == nil {
             throw ValidationError("--threads must list multiples of 32 from 32 to 1024 (got '\(threads)')")
         }
-        if let chunk, parseList(chunk, { ByteSize.parse($0).flatMap { $0 % 16 == 0 ? $0 : nil } }) == nil {
-            throw ValidationError("--chunk must list 0 or sizes that are multiples of 16 bytes (got '\(chunk)')")
+        if let chunk, parseList(chunk, { $0 == "auto" ? 0 : ByteSize.parse($0).flatMap { $0 % 16 == 0 ? $0 : nil } }) == nil {
+            throw ValidationError("--chunk must list auto, 0 or sizes that are multiples of 16 bytes (got '\(chunk)')")
         }
         if host && (scope != nil || blocks != nil || threads != nil || chunk != nil) {
             throw ValidationError("--host runs no kernel: drop --scope, --blocks, --threads and --chunk")

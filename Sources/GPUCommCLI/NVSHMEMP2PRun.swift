@@ -73,7 +73,9 @@ struct P2PBandwidthRun {
         return """
         \(flow) (symmetric memory, nvshmem_malloc); the job may have more PEs, which stay idle. \
         Device-initiated (default): one kernel on A, the bytes cut into one piece per block \
-        (--scope block), warp or thread (or --chunk pieces handed out round-robin), each moved with \
+        (--scope block), warp or thread, or pieces of --chunk bytes handed out round-robin (default \
+        auto: 256 KiB pieces when an equal piece would be larger; equal pieces spread every block over \
+        the whole buffer, which slows stores into the peer above 64 MiB), each moved with \
         nvshmemx_\(op.rawValue)mem_nbi_<scope> (--blocking: without _nbi), then nvshmem_quiet. \
         --host: nvshmemx_\(op.rawValue)mem[_nbi]_on_stream from the CPU (on NVLink a copy-engine copy); \
         --streams N spreads a sample's operations round-robin over N streams, so one copy's start \
@@ -149,7 +151,7 @@ struct P2PBandwidthRun {
                         let ring = tma ? String(format: " %8@", "\(ByteSize.format(c.staging.stageBytes))x\(c.staging.stages)") : ""
                         print(String(format: "%12d  %6@ %5@ %8@%@ %6d  %d->%d  %10.2f  %7.2f  %7.2f  %6.2f  %6@", s,
                                      o.host ? "-" : String(r.blocks), o.host ? "-" : String(c.threads),
-                                     o.host ? "-" : (c.chunk == 0 ? "even" : String(c.chunk)), ring, r.inner, d.from, d.to,
+                                     o.host ? "-" : (r.chunk == 0 ? "even" : String(r.chunk)), ring, r.inner, d.from, d.to,
                                      d.timeUs, d.stats.min, d.stats.p95, d.algbwGBps, r.wrong.map(String.init) ?? "N/A"))
                         var labels = ["scope": o.host ? "host" : b.scope.rawValue, "blocking": o.blocking ? "1" : "0",
                                       "direction": o.bidirectional ? "bi" : "uni", "initiator": initiator, "pair": pair.description,
@@ -157,7 +159,7 @@ struct P2PBandwidthRun {
                         if o.host { labels["streams"] = String(b.hostStreams) }
                         if !o.host {
                             labels["blocks"] = String(r.blocks); labels["threads"] = String(c.threads)
-                            labels["chunk"] = String(c.chunk); labels["grid"] = c.grid.description
+                            labels["chunk"] = String(r.chunk); labels["grid"] = c.grid.description
                             labels["resident_blocks_per_sm"] = String(r.residentBlocksPerSM)
                         }
                         if tma {

@@ -23,17 +23,42 @@ public final class P2PBandwidth {
     public struct Config: Sendable, Equatable, CustomStringConvertible {
         public var grid: GridSize
         public var threads: Int
-        /// Bytes a unit moves per call; 0 = one equal piece per unit (block, warp or thread).
-        public var chunk: Int
+        /// Bytes a unit moves per call; 0 = one equal piece per unit (block, warp or thread);
+        /// nil = `autoPiece` pieces handed out round-robin when the equal piece would be larger,
+        /// else equal pieces (`effectiveChunk`).
+        public var chunk: Int?
         /// The shared-memory ring of `--scope tma` (ignored by the other scopes).
         public var staging: TMAStaging
-        public init(grid: GridSize = .perSM(2), threads: Int = 1024, chunk: Int = 0, staging: TMAStaging = TMAStaging()) {
+        public init(grid: GridSize = .perSM(2), threads: Int = 1024, chunk: Int? = nil, staging: TMAStaging = TMAStaging()) {
             self.grid = grid; self.threads = threads; self.chunk = chunk; self.staging = staging
         }
         /// The shape `--scope tma` runs when no flag says otherwise: one block per multiprocessor of
         /// one warp (one thread issues the copies), a ring of 4 × 32 KiB.
-        public static let tmaDefault = Config(grid: .perSM(1), threads: 32, chunk: 0, staging: TMAStaging())
-        public var description: String { "blocks \(grid) threads \(threads) chunk \(chunk == 0 ? "even" : String(chunk))" }
+        public static let tmaDefault = Config(grid: .perSM(1), threads: 32, chunk: nil, staging: TMAStaging())
+        public var description: String { "blocks \(grid) threads \(threads) chunk \(chunk.map { $0 == 0 ? "even" : String($0) } ?? "auto")" }
+
+        /// The piece of the automatic chunk. Measured on 4×H200
+        /// (bench/results/2026-11-21-4xH200-session4/call8-interleave): with one equal piece per
+        /// block, TMA puts fall from 371 GB/s at 64 MiB to 292 at 128 MiB–1 GiB (pieces of 1 MiB
+        /// and more, all blocks spread over the whole buffer) and block puts in both directions
+        /// from 366 to 344; with 256 KiB or 1 MiB pieces round-robin both stay at 366–372.
+        public static let autoPiece = 256 << 10
+
+        /// Units (blocks, warps or threads: what one piece is handed to) for `blocks` blocks at `scope`.
+        public func units(blocks: Int, scope: P2PScope) -> Int {
+            switch scope {
+            case .block, .tma: return blocks
+            case .warp: return blocks * max(1, threads / 32)
+            case .thread: return blocks * threads
+            }
+        }
+
+        /// The chunk the kernel gets for `bytes` over `units` units: `chunk` when set, else
+        /// `autoPiece` when one equal piece per unit would be larger, else 0 (equal pieces).
+        public func effectiveChunk(bytes: Int, units: Int) -> Int {
+            if let chunk { return chunk }
+            return (bytes + max(units, 1) - 1) / max(units, 1) > Self.autoPiece ? Self.autoPiece : 0
+        }
         /// The description with the ring, for `--scope tma`.
         public func description(scope: P2PScope) -> String { scope == .tma ? "\(description) \(staging)" : description }
     }
@@ -78,6 +103,8 @@ public final class P2PBandwidth {
         public var sizeBytes: Int
         /// Blocks in the grid (0 for host-initiated runs) and blocks of this shape one SM holds.
         public var blocks: Int
+        /// The chunk the kernel ran with (0: equal pieces; 0 for host-initiated runs).
+        public var chunk = 0
         public var residentBlocksPerSM: Int
         public var inner: Int
         public var directions: [Direction]
@@ -169,10 +196,11 @@ public final class P2PBandwidth {
     }
 
     /// Kernel arguments for `iters` operations of `bytes` (marshalled once, outside the timed region).
-    func arguments(bytes: Int, iters: Int, _ c: Config, _ o: Options) -> KernelArguments {
+    func arguments(bytes: Int, iters: Int, blocks: Int, _ c: Config, _ o: Options) -> KernelArguments {
         let peer = o.pair.peer(of: session.pe)!
         let flags = Int32((o.blocking ? 1 : 0) | (o.op == .get ? 2 : 0))
-        var a: [any KernelArgument] = [UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(c.chunk), Int32(peer), Int32(iters), flags]
+        let chunk = c.effectiveChunk(bytes: bytes, units: c.units(blocks: blocks, scope: o.scope))
+        var a: [any KernelArgument] = [UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(chunk), Int32(peer), Int32(iters), flags]
         if o.scope == .tma { a += [UInt32(c.staging.stageBytes), Int32(c.staging.stages)] }
         return KernelArguments(a)
     }
@@ -194,7 +222,7 @@ public final class P2PBandwidth {
             return
         }
         try kernel(for: o.scope).launch(grid: blocks, block: c.threads, sharedBytes: o.scope == .tma ? c.staging.sharedBytes : 0,
-                                        stream: stream, arguments: prepared ?? arguments(bytes: bytes, iters: iters, c, o))
+                                        stream: stream, arguments: prepared ?? arguments(bytes: bytes, iters: iters, blocks: blocks, c, o))
     }
 
     /// Checks, warms up and times one size in one shape. Every PE of the job must call it.
@@ -241,7 +269,7 @@ public final class P2PBandwidth {
         if issues && o.warmup > 0 { try issue(bytes: bytes, iters: o.warmup, blocks: blocks, c, o) }
         try stream.synchronize()
         session.barrier()
-        let prepared = o.host || !issues ? nil : arguments(bytes: bytes, iters: inner, c, o)  // marshalled before the clock starts
+        let prepared = o.host || !issues ? nil : arguments(bytes: bytes, iters: inner, blocks: blocks, c, o)  // marshalled before the clock starts
         var samples: [Double] = []
         for _ in 0..<o.iterations {
             session.barrier()  // both directions of a bidirectional run start together
@@ -262,6 +290,7 @@ public final class P2PBandwidth {
                              stats: s, algbwGBps: Bandwidth.gbps(bytes: bytes, microseconds: s.p50))
         }
         if directions.count != o.initiators.count { throw P2PError("an initiating PE returned no timings") }
-        return Result(sizeBytes: bytes, blocks: blocks, residentBlocksPerSM: resident, inner: inner, directions: directions, wrong: wrong)
+        let chunk = o.host ? 0 : c.effectiveChunk(bytes: bytes, units: c.units(blocks: blocks, scope: o.scope))
+        return Result(sizeBytes: bytes, blocks: blocks, chunk: chunk, residentBlocksPerSM: resident, inner: inner, directions: directions, wrong: wrong)
     }
 }

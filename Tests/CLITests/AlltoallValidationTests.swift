@@ -46,12 +46,11 @@ import Testing
         #expect(try AlltoallCommand.parse([]).kernelOptions.copyMode == .pull)
     }
 
-    @Test func interleaveKnob() {
-        #expect(AlltoallCommand.interleave([:]) == 0)
-        #expect(AlltoallCommand.interleave(["GPUCOMM_A2A_INTERLEAVE": "0"]) == 0)
-        #expect(AlltoallCommand.interleave(["GPUCOMM_A2A_INTERLEAVE": "256K"]) == 256 << 10)
-        #expect(AlltoallCommand.interleave(["GPUCOMM_A2A_INTERLEAVE": "100"]) == nil)
-        #expect(AlltoallCommand.interleave(["GPUCOMM_A2A_INTERLEAVE": "lots"]) == nil)
+    @Test func interleaveOption() throws {
+        #expect(try AlltoallCommand.parse([]).kernelOptions.interleave == 256 << 10)
+        #expect(try AlltoallCommand.parse(["--interleave", "0"]).kernelOptions.interleave == 0)
+        #expect(try AlltoallCommand.parse(["--interleave", "1M"]).kernelOptions.interleave == 1 << 20)
+        #expect(throws: (any Error).self) { try AlltoallCommand.parse(["--interleave", "100"]) }
     }
 
     @Test func tmaRingReachesTheBackends() throws {

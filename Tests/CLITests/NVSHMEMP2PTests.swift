@@ -16,6 +16,7 @@ import Testing
         ValidationTests.Case("nvshmem put --threads 256,100", "--threads", "multiples of 32", "'256,100'"),
         ValidationTests.Case("nvshmem put --threads 2048", "--threads", "1024"),
         ValidationTests.Case("nvshmem put --chunk 100", "--chunk", "multiples of 16"),
+        ValidationTests.Case("nvshmem put --chunk auto,x", "--chunk must list auto, 0 or sizes"),
         ValidationTests.Case("nvshmem put --host --blocks 2x", "--host", "--blocks"),
         ValidationTests.Case("nvshmem get --host --scope warp", "--host", "--scope"),
         ValidationTests.Case("nvshmem put --streams 2", "--streams applies to --host only"),

@@ -92,9 +92,27 @@ import Testing
         #expect(TMAStaging() == TMAStaging(stageBytes: 32 << 10, stages: 4))
     }
 
+    /// auto: 256 KiB pieces round-robin once an equal piece per unit would be larger; 0 and
+    /// explicit sizes pass through. Units are blocks (block, tma), warps or threads.
+    @Test func autoChunk() {
+        let c = P2PBandwidth.Config()  // 1024 threads
+        #expect(c.units(blocks: 264, scope: .block) == 264 && c.units(blocks: 264, scope: .tma) == 264)
+        #expect(c.units(blocks: 264, scope: .warp) == 264 * 32 && c.units(blocks: 264, scope: .thread) == 264 * 1024)
+        #expect(c.effectiveChunk(bytes: 64 << 20, units: 264) == 0)          // 248 KiB each: equal pieces
+        #expect(c.effectiveChunk(bytes: 64 << 20, units: 132) == 256 << 10)  // 496 KiB each
+        #expect(c.effectiveChunk(bytes: 1 << 30, units: 264) == 256 << 10)
+        #expect(c.effectiveChunk(bytes: 1 << 30, units: 264 * 32) == 0)
+        #expect(c.effectiveChunk(bytes: 256 << 10, units: 1) == 0 && c.effectiveChunk(bytes: (256 << 10) + 16, units: 1) == 256 << 10)
+        var z = c; z.chunk = 0
+        #expect(z.effectiveChunk(bytes: 1 << 30, units: 1) == 0)
+        z.chunk = 48 << 10
+        #expect(z.effectiveChunk(bytes: 1 << 10, units: 264) == 48 << 10)
+        #expect(c.description.hasSuffix("chunk auto") && z.description.hasSuffix("chunk 49152"))
+    }
+
     @Test func tmaDefaultShape() {
         let d = P2PBandwidth.Config.tmaDefault
-        #expect(d.grid == .perSM(1) && d.threads == 32 && d.chunk == 0 && d.staging.sharedBytes == 131_104)
+        #expect(d.grid == .perSM(1) && d.threads == 32 && d.chunk == nil && d.staging.sharedBytes == 131_104)
         #expect(d.description(scope: .tma).hasSuffix("stage 32768 x4"))
         #expect(!P2PBandwidth.Config().description(scope: .block).contains("stage"))
     }
