@@ -3,6 +3,46 @@ import Collectives
 import GPU
 import Kernels
 
+/// One copy of a copy-engine all-to-all: `bytes` from rank `src`'s send buffer at `sendOffset`
+/// (inside its block `dst`) into rank `dst`'s receive buffer at `recvOffset` (inside its block
+/// `src`), on copy stream `lane` of rank `issuer`'s GPU.
+struct PairCopy: Equatable, Sendable {
+    var src: Int
+    var dst: Int
+    var issuer: Int
+    var lane: Int
+    var sendOffset: Int
+    var recvOffset: Int
+    var bytes: Int
+}
+
+/// The copies of one copy-engine all-to-all (pure: tested without a GPU). `cuda-ce-1p` issues all
+/// of them from one process; `CopyFanout` (nvshmem-ce, cuda-ce) issues those of its own GPU.
+enum CopyPlan {
+    /// Every copy of one all-to-all of `bpp` bytes per peer over `n` ranks, each block in `split`
+    /// pieces (`CopyFanout.piece`), in issue order: round k, then issuing GPU g, then piece i.
+    /// In round k a pushing GPU g sends to (g + k) mod n and a pulling GPU g receives from
+    /// (g − k) mod n: the same (source, destination) pairs per round either way, every GPU busy with
+    /// a different peer at once, and round 0 is the local block. Lane k × split + i: every
+    /// (issuer, lane) occurs once, so each copy stream carries one copy per all-to-all.
+    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, mode: CopyMode) -> [PairCopy] {
+        precondition(n >= 1 && split >= 1 && bpp >= 0)
+        var out: [PairCopy] = []
+        out.reserveCapacity(n * n * split)
+        for k in 0..<n {
+            for g in 0..<n {
+                let (s, d) = mode == .push ? (g, (g + k) % n) : ((g - k + n) % n, g)
+                for i in 0..<split {
+                    let r = CopyFanout.piece(i, of: split, bytes: bpp)
+                    out.append(PairCopy(src: s, dst: d, issuer: g, lane: k * split + i,
+                                        sendOffset: d * bpp + r.lowerBound, recvOffset: s * bpp + r.lowerBound, bytes: r.count))
+                }
+            }
+        }
+        return out
+    }
+}
+
 /// The copy-engine fan-out both copy backends share, one `cuMemcpyDtoDAsync` per piece, each
 /// piece on its own stream so the driver can spread them over the copy engines; no SM moves data.
 /// Push: this PE's block for each peer is copied straight into that peer's receive buffer (mapped
@@ -21,6 +61,8 @@ final class CopyFanout {
     let streams: [Stream]
     let fork: Event
     let joins: [Event]
+    /// This PE's copies (`CopyPlan`, issuer == me) for the last size enqueued.
+    private var plan: (bytesPerPeer: Int, copies: [PairCopy])?
 
     init(device: Device, pe me: Int, pes: Int, split: Int, mode: CopyMode) throws {
         precondition(split >= 1)
@@ -41,22 +83,21 @@ final class CopyFanout {
     /// Push: from `send` into `remote[peer]` (each peer's receive buffer as mapped here). Pull:
     /// from `remote[peer]` (each peer's send buffer as mapped here) into `recv`.
     func enqueue(send: CUdeviceptr, recv: CUdeviceptr, remote: [CUdeviceptr], bytesPerPeer bpp: Int, main: Stream) throws {
+        if plan?.bytesPerPeer != bpp {
+            plan = (bpp, CopyPlan.copies(ranks: pes, split: split, bytesPerPeer: bpp, mode: mode).filter { $0.issuer == me })
+        }
         try fork.record(on: main)
-        for k in 0..<pes {
-            // Each PE starts with a different peer: push to me + k, pull from me - k.
-            let peer = mode == .push ? (me + k) % pes : (me - k + pes) % pes
-            for i in 0..<split {
-                let q = streams[k * split + i], r = Self.piece(i, of: split, bytes: bpp)
-                try q.wait(for: fork)
-                if !r.isEmpty {
-                    let (from, to) = mode == .push ? (UInt(send) + UInt(peer * bpp), UInt(remote[peer]) + UInt(me * bpp))
-                                                   : (UInt(remote[peer]) + UInt(me * bpp), UInt(recv) + UInt(peer * bpp))
-                    try q.copy(from: UnsafeRawPointer(bitPattern: from + UInt(r.lowerBound))!,
-                               to: UnsafeMutableRawPointer(bitPattern: to + UInt(r.lowerBound))!, bytes: r.count)
-                }
-                try joins[k * split + i].record(on: q)
-                try main.wait(for: joins[k * split + i])
+        for c in plan!.copies {
+            let q = streams[c.lane]
+            try q.wait(for: fork)
+            if c.bytes > 0 {
+                // Push: our send buffer into the peer's receive buffer; pull: the peer's send buffer into ours.
+                let from = UInt(mode == .push ? send : remote[c.src]) + UInt(c.sendOffset)
+                let to = UInt(mode == .push ? remote[c.dst] : recv) + UInt(c.recvOffset)
+                try q.copy(from: UnsafeRawPointer(bitPattern: from)!, to: UnsafeMutableRawPointer(bitPattern: to)!, bytes: c.bytes)
             }
+            try joins[c.lane].record(on: q)
+            try main.wait(for: joins[c.lane])
         }
     }
 
@@ -75,6 +116,7 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
     /// Device array of every PE's flag address as mapped here.
     let flagsOf: DeviceBuffer
     let mappings: [IPCMapping]
+    /// Every PE's receive buffer (push) or send buffer (pull) as mapped here.
     let remote: [CUdeviceptr]
     let fanout: CopyFanout
     let barrier: Kernel
@@ -92,6 +134,7 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
             let f = try DeviceBuffer(device: d, bytes: 8 * c.ranks)
             try f.fill(byte: 0, on: c.stream)
             try c.stream.synchronize()
+            // The buffer peers copy into (push) or out of (pull), then the flags.
             local = (s, r, f, try (c.kernel.copyMode == .push ? r : s).ipcHandle() + f.ipcHandle())
         } catch { problem = "\(error)" }
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
@@ -102,17 +145,17 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         guard let (s, r, f, _) = local else { throw BackendUnavailable(kind: .cudaCE, reason: problem) }
         send = s; recv = r; flags = f
         var maps: [IPCMapping] = []
-        var recvs: [CUdeviceptr] = [], flagAddrs: [UInt64] = []
+        var buffers: [CUdeviceptr] = [], flagAddrs: [UInt64] = []
         for p in 0..<c.ranks {
-            if p == c.rank { recvs.append(c.kernel.copyMode == .push ? r.address : s.address); flagAddrs.append(f.address); continue }
+            if p == c.rank { buffers.append(c.kernel.copyMode == .push ? r.address : s.address); flagAddrs.append(f.address); continue }
             let h = all[p]
-            let mr = try IPCMapping(device: d, handle: Array(h[0..<64]))
+            let mb = try IPCMapping(device: d, handle: Array(h[0..<64]))
             let mf = try IPCMapping(device: d, handle: Array(h[64..<128]))
-            maps += [mr, mf]
-            recvs.append(mr.address); flagAddrs.append(UInt64(mf.address))
+            maps += [mb, mf]
+            buffers.append(mb.address); flagAddrs.append(UInt64(mf.address))
         }
         mappings = maps
-        remote = recvs
+        remote = buffers
         flagsOf = try DeviceBuffer(device: d, bytes: 8 * c.ranks)
         try flagsOf.copyFromHost(flagAddrs.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
         module = try Module(device: d, image: try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: d.arch)))

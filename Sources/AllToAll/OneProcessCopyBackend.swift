@@ -5,45 +5,6 @@ import CGPU
 import Collectives
 import GPU
 
-/// One copy of `cuda-ce-1p`: `bytes` from rank `src`'s send buffer at `sendOffset` (inside its
-/// block `dst`) into rank `dst`'s receive buffer at `recvOffset` (inside its block `src`), on copy
-/// stream `lane` of rank `issuer`'s GPU.
-struct PairCopy: Equatable, Sendable {
-    var src: Int
-    var dst: Int
-    var issuer: Int
-    var lane: Int
-    var sendOffset: Int
-    var recvOffset: Int
-    var bytes: Int
-}
-
-/// The copies of one all-to-all issued by one process for every GPU (pure: tested without a GPU).
-enum OneProcessCopyPlan {
-    /// Every copy of one all-to-all of `bpp` bytes per peer over `n` ranks, each block in `split`
-    /// pieces (`CopyFanout.piece`), in issue order: round k, then issuing GPU g, then piece i.
-    /// In round k a pushing GPU g sends to (g + k) mod n and a pulling GPU g receives from
-    /// (g − k) mod n: the same (source, destination) pairs per round either way, every GPU busy with
-    /// a different peer at once, and round 0 is the local block. Lane k × split + i: every
-    /// (issuer, lane) occurs once, so each copy stream carries one copy per all-to-all.
-    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, mode: CopyMode) -> [PairCopy] {
-        precondition(n >= 1 && split >= 1 && bpp >= 0)
-        var out: [PairCopy] = []
-        out.reserveCapacity(n * n * split)
-        for k in 0..<n {
-            for g in 0..<n {
-                let (s, d) = mode == .push ? (g, (g + k) % n) : ((g - k + n) % n, g)
-                for i in 0..<split {
-                    let r = CopyFanout.piece(i, of: split, bytes: bpp)
-                    out.append(PairCopy(src: s, dst: d, issuer: g, lane: k * split + i,
-                                        sendOffset: d * bpp + r.lowerBound, recvOffset: s * bpp + r.lowerBound, bytes: r.count))
-                }
-            }
-        }
-        return out
-    }
-}
-
 /// What each rank tells the others when `cuda-ce-1p` is built: its host and its GPU; or,
 /// starting with `!`, why it cannot take part.
 struct OneProcessAdvert: Equatable, Sendable {
@@ -214,7 +175,7 @@ final class OneProcessIssuer {
 /// `cuda-ce-1p`: the copy-engine all-to-all with every copy issued by rank 0's process for every
 /// GPU of the host, on buffers rank 0 allocates on every GPU (`OneProcessIssuer`; the other ranks
 /// map theirs by CUDA IPC to fill and check). Rank 0 enqueues one `cuMemcpyDtoDAsync` per
-/// (source, destination) pair and piece (`OneProcessCopyPlan`) on streams of the destination GPU
+/// (source, destination) pair and piece (`CopyPlan`) on streams of the destination GPU
 /// (`--copy-mode pull`, the default) or the source GPU (push), forked from and joined back into
 /// its own stream by events. No barrier kernel: rank 0's stream waits for every copy, and the next
 /// all-to-all's copies wait for its fork, so all-to-alls are fully ordered. The other ranks'
@@ -230,9 +191,6 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     let issuer: OneProcessIssuer?
     var plan: (bytesPerRank: Int, copies: [PairCopy])?
     var issuedByOneRank: Bool { true }
-
-    /// The other ranks' views of the buffers rank 0 allocated on their GPUs.
-    let mappings: [IPCMapping]
 
     /// Collective: every rank calls it; every rank returns, or every rank throws `BackendUnavailable`.
     /// Three rounds over the job channel: every rank's host and GPU; rank 0's handles (or why it
@@ -274,11 +232,11 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
             throw BackendUnavailable(kind: .cudaCE1P, reason: String(decoding: bad, as: UTF8.self))
         }
         issuer = made
-        mappings = maps
         if let made {
             send = made.sends[c.rank]; recv = made.recvs[c.rank]
         } else {
-            // Views that keep the mappings alive as long as the backend's buffers.
+            // The other ranks' views of the buffers rank 0 allocated on their GPUs; each keeps its
+            // mapping alive as long as the backend's buffer.
             let ms = maps[0], mr = maps[1]
             send = DeviceBuffer(device: d, adopting: ms.address, bytes: c.maxBytesPerRank) { _ in withExtendedLifetime(ms) {} }
             recv = DeviceBuffer(device: d, adopting: mr.address, bytes: c.maxBytesPerRank) { _ in withExtendedLifetime(mr) {} }
@@ -287,7 +245,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
 
     func prepare(bytesPerRank: Int) throws {
         if plan?.bytesPerRank != bytesPerRank {
-            plan = (bytesPerRank, OneProcessCopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode))
+            plan = (bytesPerRank, CopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode))
         }
     }
 

@@ -27,8 +27,7 @@ public final class Device: @unchecked Sendable {
         var buf = [CChar](repeating: 0, count: 256)
         try cuda.check(cuda.deviceGetName(&buf, 256, d), "cuDeviceGetName")
         name = stringFromCBuffer(buf)
-        try cuda.check(cuda.deviceGetPCIBusId(&buf, 64, d), "cuDeviceGetPCIBusId")
-        pciBusId = stringFromCBuffer(buf)
+        pciBusId = try cuda.pciBusId(ordinal: ordinal)
         func attr(_ a: Int32) throws -> Int {
             var v: Int32 = 0
             try cuda.check(cuda.deviceGetAttribute(&v, a, d), "cuDeviceGetAttribute(\(a))")

@@ -58,6 +58,12 @@ struct DeviceNormLayout: Equatable {
         self.init(ranks: ranks, blocks: StencilKernels.grid(nx: problem.nx, rows: problem.bufferRows(ranks: ranks) - 2, wave: 0))
     }
 
+    /// The same, for a kernel launched with `grid` blocks (its stencil blocks and the service block).
+    init(problem: JacobiProblem, ranks: Int, grid: Int) {
+        self.init(problem: problem, ranks: ranks)
+        precondition(grid - 1 <= blocks, "the norm area has room for every stencil block")
+    }
+
     var partialOffset: Int { Self.slotsOffset + Self.depth * 8 * ranks }
     var bytes: Int { partialOffset + 8 * Self.warpsPerBlock * blocks }
     /// Byte offset of stencil warp `warp`'s sum of check `tag` (warp = block × warpsPerBlock + warp

@@ -87,8 +87,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
         grid = StencilKernels.gridWithService(nx: c.nx, rows: c.interior.count,
                                               wave: try StencilKernels.wave(stencil.step, device: c.device), oneWave: false)
         layout = LSAWindowLayout(bufferBytes: c.bufferBytes, blocksX: StencilKernels.blocksX(nx: c.nx),
-                                 norm: DeviceNormLayout(problem: c.problem, ranks: c.ranks))
-        precondition(grid - 1 <= layout.norm.blocks, "the norm area has room for every stencil block")
+                                 norm: DeviceNormLayout(problem: c.problem, ranks: c.ranks, grid: grid))
         window = try NCCLDeviceWindow(api: stencil.api, comm: stencil.comm, bytes: layout.bytes, lsaBarriers: 1)
         guard window.lsaSize == c.ranks else {
             throw NCCLDeviceUnavailable(reason: "NCCL's load/store team has \(window.lsaSize) of \(c.ranks) ranks: nccl_lsa needs every rank reachable by NVLink/P2P")

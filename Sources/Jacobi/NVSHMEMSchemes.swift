@@ -85,9 +85,7 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
                                               wave: try StencilKernels.wave(stencil.signalled, device: c.device), oneWave: true)
         buffers = try (0..<2).map { _ in try stencil.session.allocate(bytes: c.bufferBytes) }
         signals = try stencil.session.allocate(bytes: 16)
-        let layout = DeviceNormLayout(problem: c.problem, ranks: c.ranks)
-        precondition(grid - 1 <= layout.blocks, "the norm area has room for every stencil block")
-        norm = try stencil.session.allocate(bytes: layout.bytes)
+        norm = try stencil.session.allocate(bytes: DeviceNormLayout(problem: c.problem, ranks: c.ranks, grid: grid).bytes)
         try signals.fill(byte: 0, on: c.compute)
         try norm.fill(byte: 0, on: c.compute)
         try c.compute.synchronize()

@@ -196,17 +196,17 @@ public final class P2PBandwidth {
     }
 
     /// Kernel arguments for `iters` operations of `bytes` (marshalled once, outside the timed region).
-    func arguments(bytes: Int, iters: Int, blocks: Int, _ c: Config, _ o: Options) -> KernelArguments {
+    func arguments(bytes: Int, iters: Int, chunk: Int, _ c: Config, _ o: Options) -> KernelArguments {
         let peer = o.pair.peer(of: session.pe)!
         let flags = Int32((o.blocking ? 1 : 0) | (o.op == .get ? 2 : 0))
-        let chunk = c.effectiveChunk(bytes: bytes, units: c.units(blocks: blocks, scope: o.scope))
         var a: [any KernelArgument] = [UInt64(dst.address), UInt64(src.address), UInt64(bytes), UInt64(chunk), Int32(peer), Int32(iters), flags]
         if o.scope == .tma { a += [UInt32(c.staging.stageBytes), Int32(c.staging.stages)] }
         return KernelArguments(a)
     }
 
-    /// Issues `iters` operations of `bytes` to this PE's peer and completes them on the stream.
-    func issue(bytes: Int, iters: Int, blocks: Int, _ c: Config, _ o: Options, prepared: KernelArguments? = nil) throws {
+    /// Issues `iters` operations of `bytes` to this PE's peer and completes them on the stream
+    /// (a kernel: `blocks` blocks, pieces of `chunk` bytes).
+    func issue(bytes: Int, iters: Int, blocks: Int, chunk: Int, _ c: Config, _ o: Options, prepared: KernelArguments? = nil) throws {
         let peer = o.pair.peer(of: session.pe)!
         if o.host {
             let f = host.call(o.op, blocking: o.blocking)
@@ -222,7 +222,7 @@ public final class P2PBandwidth {
             return
         }
         try kernel(for: o.scope).launch(grid: blocks, block: c.threads, sharedBytes: o.scope == .tma ? c.staging.sharedBytes : 0,
-                                        stream: stream, arguments: prepared ?? arguments(bytes: bytes, iters: iters, blocks: blocks, c, o))
+                                        stream: stream, arguments: prepared ?? arguments(bytes: bytes, iters: iters, chunk: chunk, c, o))
     }
 
     /// Checks, warms up and times one size in one shape. Every PE of the job must call it.
@@ -232,6 +232,7 @@ public final class P2PBandwidth {
         let me = session.pe
         let issues = o.initiators.contains(me)
         let blocks = o.host ? 0 : c.grid.blocks(multiprocessors: session.device.multiprocessors)
+        let chunk = o.host ? 0 : c.effectiveChunk(bytes: bytes, units: c.units(blocks: blocks, scope: o.scope))
         let inner = o.inner > 0 ? o.inner : autoInnerIterations(bytes: bytes)
         var resident = 0
         if !o.host && o.scope == .tma {
@@ -256,7 +257,7 @@ public final class P2PBandwidth {
             try check.fill(src.address, len: bytes, type: u8, rank: me, srcOffset: 0, seed: o.seed, mode: mode, stream: stream)
             try stream.synchronize()
             session.barrier()
-            if issues { try issue(bytes: bytes, iters: 1, blocks: blocks, c, o) }
+            if issues { try issue(bytes: bytes, iters: 1, blocks: blocks, chunk: chunk, c, o) }
             try stream.synchronize()
             session.barrier()
             var mine: Int64 = 0
@@ -266,16 +267,16 @@ public final class P2PBandwidth {
             }
             wrong = try sum(mine)
         }
-        if issues && o.warmup > 0 { try issue(bytes: bytes, iters: o.warmup, blocks: blocks, c, o) }
+        if issues && o.warmup > 0 { try issue(bytes: bytes, iters: o.warmup, blocks: blocks, chunk: chunk, c, o) }
         try stream.synchronize()
         session.barrier()
-        let prepared = o.host || !issues ? nil : arguments(bytes: bytes, iters: inner, blocks: blocks, c, o)  // marshalled before the clock starts
+        let prepared = o.host || !issues ? nil : arguments(bytes: bytes, iters: inner, chunk: chunk, c, o)  // marshalled before the clock starts
         var samples: [Double] = []
         for _ in 0..<o.iterations {
             session.barrier()  // both directions of a bidirectional run start together
             guard issues else { continue }
             try start.record(on: stream)
-            try issue(bytes: bytes, iters: inner, blocks: blocks, c, o, prepared: prepared)
+            try issue(bytes: bytes, iters: inner, blocks: blocks, chunk: chunk, c, o, prepared: prepared)
             try end.record(on: stream)
             try end.synchronize()
             samples.append(try end.milliseconds(since: start) * 1e3 / Double(inner))
@@ -290,7 +291,6 @@ public final class P2PBandwidth {
                              stats: s, algbwGBps: Bandwidth.gbps(bytes: bytes, microseconds: s.p50))
         }
         if directions.count != o.initiators.count { throw P2PError("an initiating PE returned no timings") }
-        let chunk = o.host ? 0 : c.effectiveChunk(bytes: bytes, units: c.units(blocks: blocks, scope: o.scope))
         return Result(sizeBytes: bytes, blocks: blocks, chunk: chunk, residentBlocksPerSM: resident, inner: inner, directions: directions, wrong: wrong)
     }
 }

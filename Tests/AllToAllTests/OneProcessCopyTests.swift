@@ -25,7 +25,7 @@ import Testing
     @Test(arguments: shapes, CopyMode.allCases)
     func everyReceiveBlockWrittenOnceFromTheRightSource(_ shape: (Int, Int, Int), _ mode: CopyMode) {
         let (n, split, bpp) = shape
-        let plan = OneProcessCopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: mode)
+        let plan = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: mode)
         #expect(plan.count == n * n * split)
         #expect(plan.reduce(0) { $0 + $1.bytes } == n * n * bpp)
         for d in 0..<n {
@@ -53,7 +53,7 @@ import Testing
     @Test(arguments: shapes, CopyMode.allCases)
     func eachStreamCarriesOneCopyOnTheIssuingGPU(_ shape: (Int, Int, Int), _ mode: CopyMode) {
         let (n, split, bpp) = shape
-        let plan = OneProcessCopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: mode)
+        let plan = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: mode)
         var seen = Set<[Int]>()
         for c in plan {
             #expect(c.issuer == (mode == .push ? c.src : c.dst))
@@ -67,8 +67,8 @@ import Testing
     @Test(arguments: shapes)
     func roundsSpreadSourcesOverDestinations(_ shape: (Int, Int, Int)) {
         let (n, split, bpp) = shape
-        let push = OneProcessCopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: .push)
-        let pull = OneProcessCopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: .pull)
+        let push = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: .push)
+        let pull = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: .pull)
         #expect(push.map { $0.lane / split } == push.map { $0.lane / split }.sorted())
         for k in 0..<n {
             let round = push.filter { $0.lane / split == k && $0.lane % split == 0 }
@@ -81,12 +81,12 @@ import Testing
     }
 
     @Test func fourRanksPushOrder() {
-        let p = OneProcessCopyPlan.copies(ranks: 4, split: 1, bytesPerPeer: 64, mode: .push)
+        let p = CopyPlan.copies(ranks: 4, split: 1, bytesPerPeer: 64, mode: .push)
         #expect(p.map { "\($0.src)>\($0.dst)" } == ["0>0", "1>1", "2>2", "3>3", "0>1", "1>2", "2>3", "3>0",
                                                       "0>2", "1>3", "2>0", "3>1", "0>3", "1>0", "2>1", "3>2"])
         // 1 -> 2 in round 1: block 2 of rank 1's send buffer into block 1 of rank 2's receive buffer.
         #expect(p[5] == PairCopy(src: 1, dst: 2, issuer: 1, lane: 1, sendOffset: 128, recvOffset: 64, bytes: 64))
-        let q = OneProcessCopyPlan.copies(ranks: 4, split: 2, bytesPerPeer: 64, mode: .pull)
+        let q = CopyPlan.copies(ranks: 4, split: 2, bytesPerPeer: 64, mode: .pull)
         #expect(q[10] == PairCopy(src: 0, dst: 1, issuer: 1, lane: 2, sendOffset: 64, recvOffset: 0, bytes: 32))
     }
 }

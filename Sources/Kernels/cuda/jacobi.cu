@@ -162,18 +162,21 @@ __device__ __forceinline__ void jacobi_block_rows(int by, int nby, int iy_start,
     *rend = min(*row0 + per, iy_end);
 }
 
+// Warp-wide sum of s, returned to lane 0. Every lane of the warp must call it.
+__device__ __forceinline__ float warp_sum(float s) {
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
+    return s;
+}
+
 // Block-wide sum of s, returned to thread 0 (other threads get a partial sum). Every thread of the
 // block must call it, at most once per kernel (it uses one shared array).
 __device__ __forceinline__ float block_sum(float s) {
     __shared__ float warp_sums[32];
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
+    s = warp_sum(s);
     const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     if (lane == 0) warp_sums[w] = s;
     __syncthreads();
-    if (w == 0) {
-        s = lane < (int)(blockDim.x >> 5) ? warp_sums[lane] : 0.0f;
-        for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
-    }
+    if (w == 0) s = warp_sum(lane < (int)(blockDim.x >> 5) ? warp_sums[lane] : 0.0f);
     return s;
 }
 

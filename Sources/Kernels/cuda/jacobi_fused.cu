@@ -89,7 +89,7 @@ __device__ __forceinline__ unsigned gc_norm_warps() { return (gridDim.x - 1) * (
 // block + warp.
 __device__ __forceinline__ void gc_norm_add(float s, unsigned char* norm, int nranks, unsigned publish) {
     if (!publish) return;
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_down_sync(0xffffffffu, s, o);
+    s = warp_sum(s);
     if ((threadIdx.x & 31) == 0) {
         const unsigned w = (blockIdx.x - 1) * (JBX / 32) + threadIdx.x / 32;
         gc_norm_partial(norm, nranks)[(size_t)(publish % 2) * gc_norm_warps() + w] = s;
