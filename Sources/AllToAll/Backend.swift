@@ -97,6 +97,23 @@ public enum CopyMode: String, Sendable, CaseIterable {
     case pull
 }
 
+/// How cuda-ce-1p orders its copies across the GPUs (`--copy-sync`).
+public enum CopySync: String, Sendable, CaseIterable {
+    /// Cross-device events through rank 0's stream: every copy stream waits for an event recorded
+    /// there, and rank 0's stream waits for every copy (two cross-device hops per all-to-all).
+    case events
+    /// `events`, captured once per size into one CUDA graph that spans the GPUs, replayed.
+    case eventsGraph = "events-graph"
+    /// Each GPU forks and joins its own copies on a stream of its own (events of one device only),
+    /// between two flag barriers across the GPUs (gc_ipc_barrier_next), the first on rank 0's stream.
+    case flags
+    /// `flags`, captured once per size into one CUDA graph per GPU, replayed.
+    case flagsGraph = "flags-graph"
+
+    var usesFlags: Bool { self == .flags || self == .flagsGraph }
+    var usesGraph: Bool { self == .eventsGraph || self == .flagsGraph }
+}
+
 /// Knobs of gpucomm's own kernels.
 public struct KernelOptions: Sendable, Equatable {
     /// Total blocks, split evenly across peers (rounded down to a multiple of the PE count);
@@ -117,6 +134,8 @@ public struct KernelOptions: Sendable, Equatable {
     /// write into the receiver; pull: the receiver's read from the sender). Pull by default: it
     /// is what makes cuda-ce-1p fast, and the same as push for the other two (measured, CopyMode).
     public var copyMode = CopyMode.pull
+    /// cuda-ce-1p: how the copies are ordered across GPUs.
+    public var copySync = CopySync.events
     /// The shared-memory ring of the TMA kernel (nvshmem-tma).
     public var tma = TMAStaging()
     public init() {}

@@ -4,6 +4,7 @@ import Glibc
 import CGPU
 import Collectives
 import GPU
+import Kernels
 
 /// What each rank tells the others when `cuda-ce-1p` is built: its host and its GPU; or,
 /// starting with `!`, why it cannot take part.
@@ -96,6 +97,11 @@ enum OneProcessHandles {
 /// `cuCtxEnablePeerAccess`. Measured on 4×H200 (session 4, calls 3–4): copies between buffers
 /// IPC-mapped into this process ran at ~42 GB/s busbw when each was mapped only in its owner's
 /// context, and at 205–227 GB/s (cuda-ce's figures) when mapped into every issuing context.
+///
+/// Ordering across GPUs (`CopySync`): `events` forks every copy stream from rank 0's stream and
+/// joins them back into it; `flags` gives each GPU a head stream (rank 0's own stream on its GPU)
+/// that runs a flag barrier across the GPUs, forks and joins that GPU's copies, and runs a second
+/// barrier; either can be captured into CUDA graphs once per size and replayed.
 final class OneProcessIssuer {
     /// Per rank: its GPU in this process, and its buffers (allocated here).
     let devices: [Device]
@@ -104,9 +110,25 @@ final class OneProcessIssuer {
     /// Per rank (its GPU): `ranks × split` copy streams and their join events.
     let streams: [[Stream]]
     let joins: [[Event]]
-    /// Recorded on rank 0's stream; every copy stream waits for it (`cuStreamWaitEvent` takes an
-    /// event of another device: "hEvent may be from a different context or device than hStream").
-    let fork: Event
+    /// The rank whose process this is (0).
+    let me: Int
+    let sync: CopySync
+    /// Per GPU: the event its copy streams wait for (`events`: only `forks[me]`, recorded on rank
+    /// 0's stream; a wait may take an event of another device: "hEvent may be from a different
+    /// context or device than hStream").
+    let forks: [Event]
+    /// `flags`: per GPU, the head stream (nil for rank 0's GPU: the caller's stream is its head).
+    let heads: [Stream?]
+    /// `flags`: per GPU, its barrier flags (one u64 per GPU), the device array of every GPU's flag
+    /// address, its epoch counter, and the barrier kernel loaded in its context.
+    let flags: [DeviceBuffer]
+    let flagsOf: [DeviceBuffer]
+    let counts: [DeviceBuffer]
+    let barriers: [Kernel]
+    /// Graph modes: per GPU, the stream captures are made on (rank 0's only for `events-graph`),
+    /// and the graphs of the last size (one per GPU for `flags-graph`, one for `events-graph`).
+    let captureStreams: [Stream]
+    var graphs: (key: Int, execs: [GraphExec])?
 
     init(context c: BackendContext, adverts: [OneProcessAdvert]) throws {
         let cuda = c.device.cuda
@@ -134,12 +156,31 @@ final class OneProcessIssuer {
             }
         }
         devices = devs
+        me = c.rank
+        sync = c.kernel.copySync
         sends = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
         recvs = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
         let lanes = c.ranks * c.kernel.copySplit
         streams = try devs.map { d in try (0..<lanes).map { _ in try Stream(device: d) } }
         joins = try devs.map { d in try (0..<lanes).map { _ in try Event(device: d, timing: false) } }
-        fork = try Event(device: c.device, timing: false)
+        forks = try devs.map { try Event(device: $0, timing: false) }
+        if sync.usesFlags {
+            heads = try devs.indices.map { $0 == c.rank ? nil : try Stream(device: devs[$0]) }
+            let n = devs.count
+            let zeros = [UInt8](repeating: 0, count: 8 * n)
+            flags = try devs.map { try DeviceBuffer(device: $0, bytes: 8 * n) }
+            for f in flags { try f.copyFromHost(zeros) }
+            let table = flags.flatMap { f in withUnsafeBytes(of: UInt64(f.address)) { Array($0) } }
+            flagsOf = try devs.map { try DeviceBuffer(device: $0, bytes: 8 * n) }
+            for t in flagsOf { try t.copyFromHost(table) }
+            counts = try devs.map { try DeviceBuffer(device: $0, bytes: 8) }
+            for k in counts { try k.copyFromHost([UInt8](repeating: 0, count: 8)) }
+            let image = try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: c.device.arch))
+            barriers = try devs.map { try Module(device: $0, image: image).function("gc_ipc_barrier_next") }
+        } else {
+            heads = []; flags = []; flagsOf = []; counts = []; barriers = []
+        }
+        captureStreams = !sync.usesGraph ? [] : sync.usesFlags ? try devs.map { try Stream(device: $0) } : [try Stream(device: c.device)]
         try c.device.makeCurrent()
     }
 
@@ -150,25 +191,84 @@ final class OneProcessIssuer {
         return OneProcessHandles.encode(pairs)
     }
 
-    /// Enqueues `plan` after everything before on `main` (rank 0's stream) and joins every copy back into it.
-    func enqueue(_ plan: [PairCopy], main: Stream) throws {
+    /// Enqueues `plan` after everything before on `main` (rank 0's stream); when `main` reaches the
+    /// end of what this enqueued, every copy has completed.
+    func enqueue(_ plan: [PairCopy], key: Int, main: Stream) throws {
         defer { try? main.device.makeCurrent() }  // the callers' kernels and events assume rank 0's context
+        switch sync {
+        case .events: try enqueueEvents(plan, main: main)
+        case .flags: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
+        case .eventsGraph, .flagsGraph:
+            if graphs?.key != key {
+                graphs = nil  // the old size's graphs go before the new ones are made
+                let execs = try GraphExec.capture(streams: captureStreams) {
+                    if sync == .eventsGraph { try enqueueEvents(plan, main: captureStreams[0]) } else { try enqueueFlags(plan, heads: captureStreams) }
+                }
+                graphs = (key, execs)
+            }
+            if sync == .eventsGraph {
+                try main.device.makeCurrent()
+                try graphs!.execs[0].launch(on: main)
+            } else {
+                for (g, e) in graphs!.execs.enumerated() {
+                    try devices[g].makeCurrent()
+                    try e.launch(on: heads[g] ?? main)
+                }
+            }
+        }
+    }
+
+    /// Every copy stream waits for an event on `main`; `main` waits for every copy.
+    private func enqueueEvents(_ plan: [PairCopy], main: Stream) throws {
         try main.device.makeCurrent()
+        let fork = forks[me]
         try fork.record(on: main)
         var current = main.device
         for p in plan {
             let q = streams[p.issuer][p.lane]
             if q.device !== current { try q.device.makeCurrent(); current = q.device }
             try q.wait(for: fork)
-            if p.bytes > 0 {
-                let src = UnsafeRawPointer(bitPattern: UInt(sends[p.src].address) + UInt(p.sendOffset))!
-                let dst = UnsafeMutableRawPointer(bitPattern: UInt(recvs[p.dst].address) + UInt(p.recvOffset))!
-                try q.copy(from: src, to: dst, bytes: p.bytes)
-            }
+            try copy(p, on: q)
             try joins[p.issuer][p.lane].record(on: q)
         }
         try main.device.makeCurrent()
         for j in joins.joined() { try main.wait(for: j) }
+    }
+
+    /// Per GPU g on `heads[g]`: a barrier across the GPUs (every GPU's earlier work on its head is
+    /// done, rank 0's stream included), g's copies forked and joined by events of g alone, then a
+    /// second barrier (every copy into and out of every GPU is done).
+    private func enqueueFlags(_ plan: [PairCopy], heads h: [Stream]) throws {
+        for g in devices.indices {
+            try devices[g].makeCurrent()
+            try barrier(g, on: h[g])
+            try forks[g].record(on: h[g])
+        }
+        var current = devices.last!
+        for p in plan {
+            let q = streams[p.issuer][p.lane]
+            if q.device !== current { try q.device.makeCurrent(); current = q.device }
+            try q.wait(for: forks[p.issuer])
+            try copy(p, on: q)
+            try joins[p.issuer][p.lane].record(on: q)
+        }
+        for g in devices.indices {
+            try devices[g].makeCurrent()
+            for j in joins[g] { try h[g].wait(for: j) }
+            try barrier(g, on: h[g])
+        }
+    }
+
+    private func barrier(_ g: Int, on s: Stream) throws {
+        try barriers[g].launch(grid: 1, block: 32 * ((devices.count + 31) / 32), stream: s,
+                               args: [UInt64(flagsOf[g].address), UInt64(flags[g].address), Int32(g), Int32(devices.count), UInt64(counts[g].address)])
+    }
+
+    private func copy(_ p: PairCopy, on q: Stream) throws {
+        guard p.bytes > 0 else { return }
+        let src = UnsafeRawPointer(bitPattern: UInt(sends[p.src].address) + UInt(p.sendOffset))!
+        let dst = UnsafeMutableRawPointer(bitPattern: UInt(recvs[p.dst].address) + UInt(p.recvOffset))!
+        try q.copy(from: src, to: dst, bytes: p.bytes)
     }
 }
 
@@ -187,6 +287,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     let ranks: Int
     let split: Int
     let mode: CopyMode
+    let sync: CopySync
     /// Rank 0 only.
     let issuer: OneProcessIssuer?
     var plan: (bytesPerRank: Int, copies: [PairCopy])?
@@ -200,6 +301,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
         ranks = c.ranks
         split = c.kernel.copySplit
         mode = c.kernel.copyMode
+        sync = c.kernel.copySync
         let mine = OneProcessAdvert(host: OneProcessAdvert.thisHost(), pciBusId: d.pciBusId).encoded()
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
         let all = try channel.allGather(mine).map(OneProcessAdvert.decode)
@@ -252,10 +354,10 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
         guard let issuer else { return }  // ranks other than 0: rank 0 moves their bytes
         try prepare(bytesPerRank: bytesPerRank)
-        try issuer.enqueue(plan!.copies, main: stream)
+        try issuer.enqueue(plan!.copies, key: bytesPerRank, main: stream)
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {
-        ["streams": String(ranks * split), "copy_split": String(split), "copy_mode": mode.rawValue]
+        ["streams": String(ranks * split), "copy_split": String(split), "copy_mode": mode.rawValue, "copy_sync": sync.rawValue]
     }
 }

@@ -77,6 +77,8 @@ struct AlltoallCommand: ParsableCommand {
     var copySplit = 1
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pull (the receiver's copy engines read from the sender; default) or push (the sender's write into the receiver).")
     var copyMode = "pull"
+    @Option(name: .long, help: "cuda-ce-1p: how copies are ordered across GPUs: events (through rank 0's stream), flags (a flag barrier kernel on every GPU before and after its copies), or either captured into CUDA graphs and replayed (events-graph, flags-graph).")
+    var copySync = "events"
     @Option(name: .long, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
     var tmaStage = "32K"
     @Option(name: .long, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")
@@ -110,6 +112,9 @@ struct AlltoallCommand: ParsableCommand {
         guard (1...16).contains(copySplit) else { throw ValidationError("--copy-split must be from 1 to 16 (got \(copySplit))") }
         if interleave != "0" { _ = try Self.parseChunk(interleave, "--interleave") }
         guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be push or pull (got '\(copyMode)')") }
+        guard CopySync(rawValue: copySync) != nil else {
+            throw ValidationError("--copy-sync must be one of \(CopySync.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(copySync)')")
+        }
         guard let stage = ByteSize.parse(tmaStage) else { throw ValidationError("--tma-stage '\(tmaStage)' is not a size (examples: 16K, 32K)") }
         if let why = TMAStaging(stageBytes: stage, stages: tmaStages).problem { throw ValidationError(why) }
         guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
@@ -121,6 +126,7 @@ struct AlltoallCommand: ParsableCommand {
         k.blocks = blocks; k.threads = threads; k.chunk = ByteSize.parse(chunk)!
         k.copySplit = copySplit
         k.copyMode = CopyMode(rawValue: copyMode)!
+        k.copySync = CopySync(rawValue: copySync)!
         k.interleave = interleave == "0" ? 0 : ByteSize.parse(interleave)!
         k.tma = TMAStaging(stageBytes: ByteSize.parse(tmaStage)!, stages: tmaStages)
         return k

@@ -1,5 +1,6 @@
-// A barrier among the processes of one host over CUDA IPC-mapped flags, enqueued on a stream:
-// what the copy-engine all-to-all (alltoall --backends cuda-ce) runs after its copies.
+// A barrier among the processes (or the GPUs of one process) of one host over flags every GPU
+// can store to, enqueued on a stream: what the copy-engine all-to-alls (alltoall --backends
+// cuda-ce, and cuda-ce-1p with --copy-sync flags) run around their copies.
 // Self-contained: no headers, compiled by NVRTC.
 //
 // Launch contract
@@ -11,12 +12,15 @@
 //     (acquire). Everything this PE's stream completed before the kernel (copies into peers
 //     included) is visible to a peer once it sees the flag: the system-scope fence and release
 //     store order it. When the kernel ends, every PE has reached this call.
+//
+//   gc_ipc_barrier_next(const u64* flags_of, u64* mine, int me, int npes, u64* count)
+//     The same barrier with the epoch kept on the device: `*count` (this PE's, 0 at the start)
+//     holds the last epoch; the kernel uses *count + 1 and stores it back when it ends. It takes
+//     no per-call argument, so a CUDA graph can replay it. One block of at least npes threads.
 
 typedef unsigned long long u64;
 
-extern "C" __global__ void gc_ipc_barrier(const u64* flags_of, u64* mine, int me, int npes, u64 epoch) {
-    const int p = threadIdx.x;
-    if (p >= npes) return;
+__device__ __forceinline__ void gc_barrier_slot(const u64* flags_of, u64* mine, int me, int p, u64 epoch) {
     u64* slot = (u64*)flags_of[p] + me;
     __threadfence_system();
     asm volatile("st.release.sys.global.u64 [%0], %1;" ::"l"(slot), "l"(epoch) : "memory");
@@ -24,4 +28,17 @@ extern "C" __global__ void gc_ipc_barrier(const u64* flags_of, u64* mine, int me
     do {
         asm volatile("ld.acquire.sys.global.u64 %0, [%1];" : "=l"(seen) : "l"(mine + p) : "memory");
     } while (seen < epoch);
+}
+
+extern "C" __global__ void gc_ipc_barrier(const u64* flags_of, u64* mine, int me, int npes, u64 epoch) {
+    const int p = threadIdx.x;
+    if (p < npes) gc_barrier_slot(flags_of, mine, me, p, epoch);
+}
+
+extern "C" __global__ void gc_ipc_barrier_next(const u64* flags_of, u64* mine, int me, int npes, u64* count) {
+    const u64 epoch = *count + 1;  // every thread reads it before thread 0 stores it back
+    __syncthreads();
+    if (threadIdx.x < npes) gc_barrier_slot(flags_of, mine, me, threadIdx.x, epoch);
+    __syncthreads();
+    if (threadIdx.x == 0) *count = epoch;
 }
