@@ -200,7 +200,11 @@ final class OneProcessIssuer {
         case .flags: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
         case .eventsGraph, .flagsGraph:
             if graphs?.key != key {
-                graphs = nil  // the old size's graphs go before the new ones are made
+                if graphs != nil {  // the old size's graphs go (idle) before the new ones are made
+                    try main.synchronize()
+                    for h in heads { try h?.synchronize() }
+                    graphs = nil
+                }
                 let execs = try GraphExec.capture(streams: captureStreams) {
                     if sync == .eventsGraph { try enqueueEvents(plan, main: captureStreams[0]) } else { try enqueueFlags(plan, heads: captureStreams) }
                 }
