@@ -114,6 +114,24 @@ public enum CopySync: String, Sendable, CaseIterable {
     var usesGraph: Bool { self == .eventsGraph || self == .flagsGraph }
 }
 
+/// Whether a GPU's copies from (or to) its peers in the copy-engine backends run all at once or
+/// one round after another (`--copy-rounds`, `CopyPlan`).
+public enum CopyRounds: String, Sendable, CaseIterable {
+    /// One stream per peer block: every round at once.
+    case parallel
+    /// The peers' blocks one after another on one stream (round k: from peer g − k pulling, to
+    /// peer g + k pushing), the local block on a stream of its own beside them.
+    case serial
+}
+
+/// Where cuda-ce-1p copies a GPU's own block (`--copy-local`).
+public enum CopyLocal: String, Sendable, CaseIterable {
+    /// A copy engine, like the other blocks.
+    case ce
+    /// An SM kernel (gc_copy16), leaving the copy engines to the peers' blocks.
+    case sm
+}
+
 /// Knobs of gpucomm's own kernels.
 public struct KernelOptions: Sendable, Equatable {
     /// Total blocks, split evenly across peers (rounded down to a multiple of the PE count);
@@ -136,6 +154,10 @@ public struct KernelOptions: Sendable, Equatable {
     public var copyMode = CopyMode.pull
     /// cuda-ce-1p: how the copies are ordered across GPUs.
     public var copySync = CopySync.events
+    /// nvshmem-ce, cuda-ce, cuda-ce-1p: the peers' blocks all at once or one after another.
+    public var copyRounds = CopyRounds.parallel
+    /// cuda-ce-1p: who copies a GPU's own block.
+    public var copyLocal = CopyLocal.ce
     /// The shared-memory ring of the TMA kernel (nvshmem-tma).
     public var tma = TMAStaging()
     public init() {}

@@ -5,11 +5,12 @@ import Kernels
 
 /// One copy of a copy-engine all-to-all: `bytes` from rank `src`'s send buffer at `sendOffset`
 /// (inside its block `dst`) into rank `dst`'s receive buffer at `recvOffset` (inside its block
-/// `src`), on copy stream `lane` of rank `issuer`'s GPU.
+/// `src`), in round `round`, on copy stream `lane` of rank `issuer`'s GPU.
 struct PairCopy: Equatable, Sendable {
     var src: Int
     var dst: Int
     var issuer: Int
+    var round: Int
     var lane: Int
     var sendOffset: Int
     var recvOffset: Int
@@ -23,9 +24,11 @@ enum CopyPlan {
     /// pieces (`CopyFanout.piece`), in issue order: round k, then issuing GPU g, then piece i.
     /// In round k a pushing GPU g sends to (g + k) mod n and a pulling GPU g receives from
     /// (g − k) mod n: the same (source, destination) pairs per round either way, every GPU busy with
-    /// a different peer at once, and round 0 is the local block. Lane k × split + i: every
-    /// (issuer, lane) occurs once, so each copy stream carries one copy per all-to-all.
-    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, mode: CopyMode) -> [PairCopy] {
+    /// a different peer at once, and round 0 is the local block.
+    /// Lanes (`lanes(ranks:split:rounds:)` of them): with `.parallel` rounds, lane k × split + i, so
+    /// every (issuer, lane) occurs once and all rounds run at once; with `.serial`, the local block
+    /// on lanes 0..<split and every other round's piece i on lane split + i, one round after another.
+    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, mode: CopyMode, rounds: CopyRounds = .parallel) -> [PairCopy] {
         precondition(n >= 1 && split >= 1 && bpp >= 0)
         var out: [PairCopy] = []
         out.reserveCapacity(n * n * split)
@@ -34,12 +37,18 @@ enum CopyPlan {
                 let (s, d) = mode == .push ? (g, (g + k) % n) : ((g - k + n) % n, g)
                 for i in 0..<split {
                     let r = CopyFanout.piece(i, of: split, bytes: bpp)
-                    out.append(PairCopy(src: s, dst: d, issuer: g, lane: k * split + i,
+                    let lane = rounds == .serial && k > 0 ? split + i : k * split + i
+                    out.append(PairCopy(src: s, dst: d, issuer: g, round: k, lane: lane,
                                         sendOffset: d * bpp + r.lowerBound, recvOffset: s * bpp + r.lowerBound, bytes: r.count))
                 }
             }
         }
         return out
+    }
+
+    /// Copy streams per GPU that `copies` uses.
+    static func lanes(ranks n: Int, split: Int, rounds: CopyRounds) -> Int {
+        rounds == .serial ? min(n, 2) * split : n * split
     }
 }
 
@@ -64,10 +73,12 @@ final class CopyFanout {
     /// This PE's copies (`CopyPlan`, issuer == me) for the last size enqueued.
     private var plan: (bytesPerPeer: Int, copies: [PairCopy])?
 
-    init(device: Device, pe me: Int, pes: Int, split: Int, mode: CopyMode) throws {
+    let rounds: CopyRounds
+
+    init(device: Device, pe me: Int, pes: Int, split: Int, mode: CopyMode, rounds: CopyRounds) throws {
         precondition(split >= 1)
-        self.me = me; self.pes = pes; self.split = split; self.mode = mode
-        streams = try (0..<(pes * split)).map { _ in try Stream(device: device) }
+        self.me = me; self.pes = pes; self.split = split; self.mode = mode; self.rounds = rounds
+        streams = try (0..<CopyPlan.lanes(ranks: pes, split: split, rounds: rounds)).map { _ in try Stream(device: device) }
         fork = try Event(device: device, timing: false)
         joins = try streams.map { _ in try Event(device: device, timing: false) }
     }
@@ -84,7 +95,7 @@ final class CopyFanout {
     /// from `remote[peer]` (each peer's send buffer as mapped here) into `recv`.
     func enqueue(send: CUdeviceptr, recv: CUdeviceptr, remote: [CUdeviceptr], bytesPerPeer bpp: Int, main: Stream) throws {
         if plan?.bytesPerPeer != bpp {
-            plan = (bpp, CopyPlan.copies(ranks: pes, split: split, bytesPerPeer: bpp, mode: mode).filter { $0.issuer == me })
+            plan = (bpp, CopyPlan.copies(ranks: pes, split: split, bytesPerPeer: bpp, mode: mode, rounds: rounds).filter { $0.issuer == me })
         }
         try fork.record(on: main)
         for c in plan!.copies {
@@ -101,7 +112,7 @@ final class CopyFanout {
         }
     }
 
-    var labels: [String: String] { ["streams": String(streams.count), "copy_split": String(split), "copy_mode": mode.rawValue] }
+    var labels: [String: String] { ["streams": String(streams.count), "copy_split": String(split), "copy_mode": mode.rawValue, "copy_rounds": rounds.rawValue] }
 }
 
 /// `cuda-ce`: the all-to-all by copy engines over CUDA IPC, with no communication library: plain
@@ -160,7 +171,7 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         try flagsOf.copyFromHost(flagAddrs.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
         module = try Module(device: d, image: try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: d.arch)))
         barrier = try module.function("gc_ipc_barrier")
-        fanout = try CopyFanout(device: d, pe: c.rank, pes: c.ranks, split: c.kernel.copySplit, mode: c.kernel.copyMode)
+        fanout = try CopyFanout(device: d, pe: c.rank, pes: c.ranks, split: c.kernel.copySplit, mode: c.kernel.copyMode, rounds: c.kernel.copyRounds)
         try channel.barrier()
     }
 

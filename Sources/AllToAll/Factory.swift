@@ -18,7 +18,7 @@ public enum AlltoallBackends {
             return NVSHMEMHostAlltoall(kind: kind, shared: shared, stream: c.stream)
         case .nvshmemCE:
             guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }
-            return try NVSHMEMCopyEngineAlltoall(shared: shared, split: c.kernel.copySplit, mode: c.kernel.copyMode)
+            return try NVSHMEMCopyEngineAlltoall(shared: shared, split: c.kernel.copySplit, mode: c.kernel.copyMode, rounds: c.kernel.copyRounds)
         case .cudaCE:
             guard let channel = c.channel else { throw BackendUnavailable(kind: kind, reason: "no job channel to exchange IPC handles") }
             return try CUDACopyEngineAlltoall(context: c, channel: channel)

@@ -179,12 +179,12 @@ final class NVSHMEMCopyEngineAlltoall: AlltoallBackend {
     let remote: [CUdeviceptr]
     let fanout: CopyFanout
 
-    init(shared: NVSHMEMAlltoallShared, split: Int, mode: CopyMode) throws {
+    init(shared: NVSHMEMAlltoallShared, split: Int, mode: CopyMode, rounds: CopyRounds) throws {
         if let why = shared.directProblem { throw BackendUnavailable(kind: .nvshmemCE, reason: why) }
         self.shared = shared
         let s = shared.session
         remote = (mode == .push ? shared.remoteRecv : shared.remoteSend).map { CUdeviceptr(UInt(bitPattern: $0)) }
-        fanout = try CopyFanout(device: s.device, pe: s.pe, pes: s.pes, split: split, mode: mode)
+        fanout = try CopyFanout(device: s.device, pe: s.pe, pes: s.pes, split: split, mode: mode, rounds: rounds)
     }
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {

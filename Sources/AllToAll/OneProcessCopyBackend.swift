@@ -120,11 +120,14 @@ final class OneProcessIssuer {
     /// `flags`: per GPU, the head stream (nil for rank 0's GPU: the caller's stream is its head).
     let heads: [Stream?]
     /// `flags`: per GPU, its barrier flags (one u64 per GPU), the device array of every GPU's flag
-    /// address, its epoch counter, and the barrier kernel loaded in its context.
+    /// address, its epoch counter.
     let flags: [DeviceBuffer]
     let flagsOf: [DeviceBuffer]
     let counts: [DeviceBuffer]
+    /// `flags` or `--copy-local sm`: per GPU, the barrier and copy kernels loaded in its context.
     let barriers: [Kernel]
+    let localCopies: [Kernel]
+    let local: CopyLocal
     /// Graph modes: per GPU, the stream captures are made on (rank 0's only for `events-graph`),
     /// and the graphs of the last size (one per GPU for `flags-graph`, one for `events-graph`).
     let captureStreams: [Stream]
@@ -160,7 +163,8 @@ final class OneProcessIssuer {
         sync = c.kernel.copySync
         sends = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
         recvs = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
-        let lanes = c.ranks * c.kernel.copySplit
+        local = c.kernel.copyLocal
+        let lanes = CopyPlan.lanes(ranks: c.ranks, split: c.kernel.copySplit, rounds: c.kernel.copyRounds)
         streams = try devs.map { d in try (0..<lanes).map { _ in try Stream(device: d) } }
         joins = try devs.map { d in try (0..<lanes).map { _ in try Event(device: d, timing: false) } }
         forks = try devs.map { try Event(device: $0, timing: false) }
@@ -175,10 +179,16 @@ final class OneProcessIssuer {
             for t in flagsOf { try t.copyFromHost(table) }
             counts = try devs.map { try DeviceBuffer(device: $0, bytes: 8) }
             for k in counts { try k.copyFromHost([UInt8](repeating: 0, count: 8)) }
-            let image = try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: c.device.arch))
-            barriers = try devs.map { try Module(device: $0, image: image).function("gc_ipc_barrier_next") }
         } else {
-            heads = []; flags = []; flagsOf = []; counts = []; barriers = []
+            heads = []; flags = []; flagsOf = []; counts = []
+        }
+        if sync.usesFlags || local == .sm {
+            let image = try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: c.device.arch))
+            let modules = try devs.map { try Module(device: $0, image: image) }
+            barriers = try modules.map { try $0.function("gc_ipc_barrier_next") }
+            localCopies = try modules.map { try $0.function("gc_copy16") }
+        } else {
+            barriers = []; localCopies = []
         }
         captureStreams = !sync.usesGraph ? [] : sync.usesFlags ? try devs.map { try Stream(device: $0) } : [try Stream(device: c.device)]
         try c.device.makeCurrent()
@@ -270,9 +280,14 @@ final class OneProcessIssuer {
 
     private func copy(_ p: PairCopy, on q: Stream) throws {
         guard p.bytes > 0 else { return }
-        let src = UnsafeRawPointer(bitPattern: UInt(sends[p.src].address) + UInt(p.sendOffset))!
-        let dst = UnsafeMutableRawPointer(bitPattern: UInt(recvs[p.dst].address) + UInt(p.recvOffset))!
-        try q.copy(from: src, to: dst, bytes: p.bytes)
+        let src = UInt(sends[p.src].address) + UInt(p.sendOffset), dst = UInt(recvs[p.dst].address) + UInt(p.recvOffset)
+        if p.src == p.dst && local == .sm {
+            // Pieces and blocks are 16-byte multiples (CopyFanout.piece, AlltoallLayout.effectiveBytes).
+            try localCopies[p.issuer].launch(grid: q.device.multiprocessors, block: 512, stream: q,
+                                             args: [UInt64(dst), UInt64(src), UInt64(p.bytes / 16)])
+        } else {
+            try q.copy(from: UnsafeRawPointer(bitPattern: src)!, to: UnsafeMutableRawPointer(bitPattern: dst)!, bytes: p.bytes)
+        }
     }
 }
 
@@ -292,6 +307,8 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     let split: Int
     let mode: CopyMode
     let sync: CopySync
+    let rounds: CopyRounds
+    let local: CopyLocal
     /// Rank 0 only.
     let issuer: OneProcessIssuer?
     var plan: (bytesPerRank: Int, copies: [PairCopy])?
@@ -306,6 +323,8 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
         split = c.kernel.copySplit
         mode = c.kernel.copyMode
         sync = c.kernel.copySync
+        rounds = c.kernel.copyRounds
+        local = c.kernel.copyLocal
         let mine = OneProcessAdvert(host: OneProcessAdvert.thisHost(), pciBusId: d.pciBusId).encoded()
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
         let all = try channel.allGather(mine).map(OneProcessAdvert.decode)
@@ -351,7 +370,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
 
     func prepare(bytesPerRank: Int) throws {
         if plan?.bytesPerRank != bytesPerRank {
-            plan = (bytesPerRank, CopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode))
+            plan = (bytesPerRank, CopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode, rounds: rounds))
         }
     }
 
@@ -362,6 +381,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {
-        ["streams": String(ranks * split), "copy_split": String(split), "copy_mode": mode.rawValue, "copy_sync": sync.rawValue]
+        ["streams": String(CopyPlan.lanes(ranks: ranks, split: split, rounds: rounds)), "copy_split": String(split), "copy_mode": mode.rawValue,
+         "copy_sync": sync.rawValue, "copy_rounds": rounds.rawValue, "copy_local": local.rawValue]
     }
 }

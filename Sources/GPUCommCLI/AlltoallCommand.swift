@@ -79,6 +79,10 @@ struct AlltoallCommand: ParsableCommand {
     var copyMode = "pull"
     @Option(name: .long, help: "cuda-ce-1p: how copies are ordered across GPUs: events (through rank 0's stream), flags (a flag barrier kernel on every GPU before and after its copies), or either captured into CUDA graphs and replayed (events-graph, flags-graph).")
     var copySync = "events"
+    @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: parallel (every peer's block on its own stream at once) or serial (the peers' blocks one after another on one stream, the local block beside).")
+    var copyRounds = "parallel"
+    @Option(name: .long, help: "cuda-ce-1p: who copies each GPU's own block: ce (a copy engine) or sm (a kernel, leaving the copy engines to the peers' blocks).")
+    var copyLocal = "ce"
     @Option(name: .long, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
     var tmaStage = "32K"
     @Option(name: .long, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")
@@ -112,6 +116,8 @@ struct AlltoallCommand: ParsableCommand {
         guard (1...16).contains(copySplit) else { throw ValidationError("--copy-split must be from 1 to 16 (got \(copySplit))") }
         if interleave != "0" { _ = try Self.parseChunk(interleave, "--interleave") }
         guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be push or pull (got '\(copyMode)')") }
+        guard CopyRounds(rawValue: copyRounds) != nil else { throw ValidationError("--copy-rounds must be parallel or serial (got '\(copyRounds)')") }
+        guard CopyLocal(rawValue: copyLocal) != nil else { throw ValidationError("--copy-local must be ce or sm (got '\(copyLocal)')") }
         guard CopySync(rawValue: copySync) != nil else {
             throw ValidationError("--copy-sync must be one of \(CopySync.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(copySync)')")
         }
@@ -127,6 +133,8 @@ struct AlltoallCommand: ParsableCommand {
         k.copySplit = copySplit
         k.copyMode = CopyMode(rawValue: copyMode)!
         k.copySync = CopySync(rawValue: copySync)!
+        k.copyRounds = CopyRounds(rawValue: copyRounds)!
+        k.copyLocal = CopyLocal(rawValue: copyLocal)!
         k.interleave = interleave == "0" ? 0 : ByteSize.parse(interleave)!
         k.tma = TMAStaging(stageBytes: ByteSize.parse(tmaStage)!, stages: tmaStages)
         return k

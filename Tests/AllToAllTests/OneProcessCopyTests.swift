@@ -12,6 +12,8 @@ import Testing
 
     @Test func copyModeDefaultsToPull() {
         #expect(KernelOptions().copyMode == .pull)
+        #expect(KernelOptions().copyRounds == .parallel && KernelOptions().copyLocal == .ce)
+        #expect(CopyRounds(rawValue: "serial") == .serial && CopyLocal(rawValue: "sm") == .sm && CopySync(rawValue: "flags-graph") == .flagsGraph)
         #expect(CopyMode(rawValue: "pull") == .pull && CopyMode(rawValue: "dst") == nil)
     }
 }
@@ -57,7 +59,7 @@ import Testing
         var seen = Set<[Int]>()
         for c in plan {
             #expect(c.issuer == (mode == .push ? c.src : c.dst))
-            #expect((0..<n * split).contains(c.lane))
+            #expect((0..<n * split).contains(c.lane) && n * split == CopyPlan.lanes(ranks: n, split: split, rounds: .parallel))
             #expect(seen.insert([c.issuer, c.lane]).inserted, "stream \(c.lane) of GPU \(c.issuer) used twice")
         }
     }
@@ -69,15 +71,38 @@ import Testing
         let (n, split, bpp) = shape
         let push = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: .push)
         let pull = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: .pull)
-        #expect(push.map { $0.lane / split } == push.map { $0.lane / split }.sorted())
+        #expect(push.map(\.round) == push.map(\.round).sorted())
+        #expect(push.allSatisfy { $0.lane / split == $0.round })
         for k in 0..<n {
-            let round = push.filter { $0.lane / split == k && $0.lane % split == 0 }
+            let round = push.filter { $0.round == k && $0.lane % split == 0 }
             #expect(Set(round.map(\.src)).count == n && Set(round.map(\.dst)).count == n)
             #expect(round.allSatisfy { $0.dst == ($0.src + k) % n })
-            let pairs = { (p: [PairCopy]) in Set(p.filter { $0.lane / split == k }.map { [$0.src, $0.dst, $0.sendOffset, $0.bytes] }) }
+            let pairs = { (p: [PairCopy]) in Set(p.filter { $0.round == k }.map { [$0.src, $0.dst, $0.sendOffset, $0.bytes] }) }
             #expect(pairs(push) == pairs(pull))
         }
         #expect(push.prefix(n * split).allSatisfy { $0.src == $0.dst })
+    }
+
+    /// Serial rounds: the same copies, the local block's pieces on lanes 0..<split, every other
+    /// round's piece i on lane split + i, so each lane of a GPU runs its rounds in order.
+    @Test(arguments: shapes, CopyMode.allCases)
+    func serialRoundsShareOneLanePerPiece(_ shape: (Int, Int, Int), _ mode: CopyMode) {
+        let (n, split, bpp) = shape
+        let parallel = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: mode)
+        let serial = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: mode, rounds: .serial)
+        let strip = { (c: PairCopy) -> PairCopy in var c = c; c.lane = 0; return c }
+        #expect(serial.map(strip) == parallel.map(strip))
+        let lanes = CopyPlan.lanes(ranks: n, split: split, rounds: .serial)
+        #expect(lanes == 2 * split)
+        for c in serial {
+            #expect(c.lane == (c.round == 0 ? 0 : split) + c.lane % split && c.lane < lanes)
+        }
+        for g in 0..<n {
+            for lane in split..<lanes {
+                let onLane = serial.filter { $0.issuer == g && $0.lane == lane }
+                #expect(onLane.map(\.round) == Array(1..<n), "GPU \(g) lane \(lane)")
+            }
+        }
     }
 
     @Test func fourRanksPushOrder() {
@@ -85,9 +110,9 @@ import Testing
         #expect(p.map { "\($0.src)>\($0.dst)" } == ["0>0", "1>1", "2>2", "3>3", "0>1", "1>2", "2>3", "3>0",
                                                       "0>2", "1>3", "2>0", "3>1", "0>3", "1>0", "2>1", "3>2"])
         // 1 -> 2 in round 1: block 2 of rank 1's send buffer into block 1 of rank 2's receive buffer.
-        #expect(p[5] == PairCopy(src: 1, dst: 2, issuer: 1, lane: 1, sendOffset: 128, recvOffset: 64, bytes: 64))
+        #expect(p[5] == PairCopy(src: 1, dst: 2, issuer: 1, round: 1, lane: 1, sendOffset: 128, recvOffset: 64, bytes: 64))
         let q = CopyPlan.copies(ranks: 4, split: 2, bytesPerPeer: 64, mode: .pull)
-        #expect(q[10] == PairCopy(src: 0, dst: 1, issuer: 1, lane: 2, sendOffset: 64, recvOffset: 0, bytes: 32))
+        #expect(q[10] == PairCopy(src: 0, dst: 1, issuer: 1, round: 1, lane: 2, sendOffset: 64, recvOffset: 0, bytes: 32))
     }
 }
 

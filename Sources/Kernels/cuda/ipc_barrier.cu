@@ -1,6 +1,7 @@
 // A barrier among the processes (or the GPUs of one process) of one host over flags every GPU
 // can store to, enqueued on a stream: what the copy-engine all-to-alls (alltoall --backends
-// cuda-ce, and cuda-ce-1p with --copy-sync flags) run around their copies.
+// cuda-ce, and cuda-ce-1p with --copy-sync flags) run around their copies; and the SM copy
+// cuda-ce-1p runs for a GPU's own block with --copy-local sm.
 // Self-contained: no headers, compiled by NVRTC.
 //
 // Launch contract
@@ -17,6 +18,9 @@
 //     The same barrier with the epoch kept on the device: `*count` (this PE's, 0 at the start)
 //     holds the last epoch; the kernel uses *count + 1 and stores it back when it ends. It takes
 //     no per-call argument, so a CUDA graph can replay it. One block of at least npes threads.
+//
+//   gc_copy16(w16* dst, const w16* src, u64 n16)
+//     Copies n16 16-byte words (both pointers 16-byte aligned), any grid, grid-stride.
 
 typedef unsigned long long u64;
 
@@ -41,4 +45,16 @@ extern "C" __global__ void gc_ipc_barrier_next(const u64* flags_of, u64* mine, i
     if (threadIdx.x < npes) gc_barrier_slot(flags_of, mine, me, threadIdx.x, epoch);
     __syncthreads();
     if (threadIdx.x == 0) *count = epoch;
+}
+
+struct __align__(16) w16 { unsigned x, y, z, w; };
+
+extern "C" __global__ void gc_copy16(w16* dst, const w16* src, u64 n16) {
+    const u64 stride = (u64)gridDim.x * blockDim.x;
+    u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    for (; i + 3 * stride < n16; i += 4 * stride) {  // four loads in flight per thread
+        const w16 a = src[i], b = src[i + stride], c = src[i + 2 * stride], d = src[i + 3 * stride];
+        dst[i] = a; dst[i + stride] = b; dst[i + 2 * stride] = c; dst[i + 3 * stride] = d;
+    }
+    for (; i < n16; i += stride) dst[i] = src[i];
 }
