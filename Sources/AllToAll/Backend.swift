@@ -109,8 +109,12 @@ public enum CopySync: String, Sendable, CaseIterable {
     case flags
     /// `flags`, captured once per size into one CUDA graph per GPU, replayed.
     case flagsGraph = "flags-graph"
+    /// `flags` with the barriers made of stream memory operations instead of a kernel: each GPU's
+    /// head stream stores the epoch into every peer's flags (`cuStreamWriteValue64`) and waits
+    /// for every peer's (`cuStreamWaitValue64`).
+    case memops
 
-    var usesFlags: Bool { self == .flags || self == .flagsGraph }
+    var usesFlags: Bool { self == .flags || self == .flagsGraph || self == .memops }
     var usesGraph: Bool { self == .eventsGraph || self == .flagsGraph }
 }
 

@@ -132,6 +132,10 @@ final class OneProcessIssuer {
     /// and the graphs of the last size (one per GPU for `flags-graph`, one for `events-graph`).
     let captureStreams: [Stream]
     var graphs: (key: Int, execs: [GraphExec])?
+    /// `GPUCOMM_COPY_TRACE=1` with `--copy-sync flags` or `memops`: where each all-to-all's time goes.
+    let trace: CopyTrace?
+    /// `memops`: the last barrier phase (two per all-to-all), the same on every GPU.
+    var epoch: UInt64 = 0
 
     init(context c: BackendContext, adverts: [OneProcessAdvert]) throws {
         let cuda = c.device.cuda
@@ -182,7 +186,7 @@ final class OneProcessIssuer {
         } else {
             heads = []; flags = []; flagsOf = []; counts = []
         }
-        if sync.usesFlags || local == .sm {
+        if sync == .flags || sync == .flagsGraph || local == .sm {
             let image = try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: c.device.arch))
             let modules = try devs.map { try Module(device: $0, image: image) }
             barriers = try modules.map { try $0.function("gc_ipc_barrier_next") }
@@ -191,6 +195,8 @@ final class OneProcessIssuer {
             barriers = []; localCopies = []
         }
         captureStreams = !sync.usesGraph ? [] : sync.usesFlags ? try devs.map { try Stream(device: $0) } : [try Stream(device: c.device)]
+        trace = (sync == .flags || sync == .memops) && getenv("GPUCOMM_COPY_TRACE").map { String(cString: $0) } == "1"
+            ? try CopyTrace(devices: devs, lanes: lanes, localLanes: c.kernel.copySplit) : nil
         try c.device.makeCurrent()
     }
 
@@ -207,7 +213,7 @@ final class OneProcessIssuer {
         defer { try? main.device.makeCurrent() }  // the callers' kernels and events assume rank 0's context
         switch sync {
         case .events: try enqueueEvents(plan, main: main)
-        case .flags: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
+        case .flags, .memops: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
         case .eventsGraph, .flagsGraph:
             if graphs?.key != key {
                 if graphs != nil {  // the old size's graphs go (idle) before the new ones are made
@@ -253,27 +259,44 @@ final class OneProcessIssuer {
     /// done, rank 0's stream included), g's copies forked and joined by events of g alone, then a
     /// second barrier (every copy into and out of every GPU is done).
     private func enqueueFlags(_ plan: [PairCopy], heads h: [Stream]) throws {
+        let t = sync == .flagsGraph ? nil : trace  // events inside a graph capture cannot time
+        epoch += 1
         for g in devices.indices {
             try devices[g].makeCurrent()
+            try t?.beforeBarrier(g, h[g])
             try barrier(g, on: h[g])
             try forks[g].record(on: h[g])
+            try t?.afterFork(g, h[g])
         }
         var current = devices.last!
+        var started = Set<[Int]>()
         for p in plan {
             let q = streams[p.issuer][p.lane]
             if q.device !== current { try q.device.makeCurrent(); current = q.device }
             try q.wait(for: forks[p.issuer])
+            if let t, started.insert([p.issuer, p.lane]).inserted { try t.laneStart(p.issuer, p.lane, q) }
             try copy(p, on: q)
+            try t?.laneEnd(p.issuer, p.lane, q)
             try joins[p.issuer][p.lane].record(on: q)
         }
+        epoch += 1
         for g in devices.indices {
             try devices[g].makeCurrent()
             for j in joins[g] { try h[g].wait(for: j) }
+            try t?.afterJoin(g, h[g])
             try barrier(g, on: h[g])
+            try t?.afterBarrier(g, h[g])
         }
+        t?.finish()
     }
 
+    /// GPU g's part of the barrier of phase `epoch` on its head stream `s`.
     private func barrier(_ g: Int, on s: Stream) throws {
+        if sync == .memops {
+            for p in devices.indices where p != g { try s.write(epoch, to: flags[p].address + CUdeviceptr(8 * g)) }
+            for p in devices.indices where p != g { try s.wait(until: flags[g].address + CUdeviceptr(8 * p), atLeast: epoch) }
+            return
+        }
         try barriers[g].launch(grid: 1, block: 32 * ((devices.count + 31) / 32), stream: s,
                                args: [UInt64(flagsOf[g].address), UInt64(flags[g].address), Int32(g), Int32(devices.count), UInt64(counts[g].address)])
     }
@@ -383,5 +406,6 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     func labels(bytesPerRank: Int) -> [String: String] {
         ["streams": String(CopyPlan.lanes(ranks: ranks, split: split, rounds: rounds)), "copy_split": String(split), "copy_mode": mode.rawValue,
          "copy_sync": sync.rawValue, "copy_rounds": rounds.rawValue, "copy_local": local.rawValue]
+            .merging(issuer?.trace?.summary() ?? [:]) { a, _ in a }
     }
 }
