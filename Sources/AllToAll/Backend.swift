@@ -162,6 +162,9 @@ public struct KernelOptions: Sendable, Equatable {
     public var copyRounds = CopyRounds.parallel
     /// cuda-ce-1p: who copies a GPU's own block.
     public var copyLocal = CopyLocal.ce
+    /// cuda-ce-1p: percent of every peer's block an SM kernel moves (the same direction as
+    /// `copyMode`: pulling, the receiver's SMs load over NVLink) beside the copy engines; 0 = none.
+    public var copySMPercent = 0
     /// The shared-memory ring of the TMA kernel (nvshmem-tma).
     public var tma = TMAStaging()
     public init() {}

@@ -15,6 +15,8 @@ struct PairCopy: Equatable, Sendable {
     var sendOffset: Int
     var recvOffset: Int
     var bytes: Int
+    /// Moved by an SM kernel on the issuing GPU instead of a copy engine (`smPercent`).
+    var bySM = false
 }
 
 /// The copies of one copy-engine all-to-all (pure: tested without a GPU). `cuda-ce-1p` issues all
@@ -28,27 +30,42 @@ enum CopyPlan {
     /// Lanes (`lanes(ranks:split:rounds:)` of them): with `.parallel` rounds, lane k × split + i, so
     /// every (issuer, lane) occurs once and all rounds run at once; with `.serial`, the local block
     /// on lanes 0..<split and every other round's piece i on lane split + i, one round after another.
-    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, mode: CopyMode, rounds: CopyRounds = .parallel) -> [PairCopy] {
-        precondition(n >= 1 && split >= 1 && bpp >= 0)
+    ///
+    /// `smPercent` > 0 (cuda-ce-1p): the last `smBytes(bpp, smPercent)` bytes of every peer's block
+    /// go to one more copy, `bySM`, on the extra last lane (`lanes`), after the copy-engine pieces
+    /// of the same round; the copy engines move the rest.
+    static func copies(ranks n: Int, split: Int, bytesPerPeer bpp: Int, mode: CopyMode, rounds: CopyRounds = .parallel,
+                       smPercent: Int = 0) -> [PairCopy] {
+        precondition(n >= 1 && split >= 1 && bpp >= 0 && (0...100).contains(smPercent))
         var out: [PairCopy] = []
-        out.reserveCapacity(n * n * split)
+        out.reserveCapacity(n * n * (split + 1))
+        let sm = smBytes(bpp, smPercent)
+        let smLane = lanes(ranks: n, split: split, rounds: rounds)
         for k in 0..<n {
             for g in 0..<n {
                 let (s, d) = mode == .push ? (g, (g + k) % n) : ((g - k + n) % n, g)
+                let ce = k == 0 ? bpp : bpp - sm
                 for i in 0..<split {
-                    let r = CopyFanout.piece(i, of: split, bytes: bpp)
+                    let r = CopyFanout.piece(i, of: split, bytes: ce)
                     let lane = rounds == .serial && k > 0 ? split + i : k * split + i
                     out.append(PairCopy(src: s, dst: d, issuer: g, round: k, lane: lane,
                                         sendOffset: d * bpp + r.lowerBound, recvOffset: s * bpp + r.lowerBound, bytes: r.count))
+                }
+                if k > 0 && smPercent > 0 {
+                    out.append(PairCopy(src: s, dst: d, issuer: g, round: k, lane: smLane,
+                                        sendOffset: d * bpp + ce, recvOffset: s * bpp + ce, bytes: sm, bySM: true))
                 }
             }
         }
         return out
     }
 
-    /// Copy streams per GPU that `copies` uses.
-    static func lanes(ranks n: Int, split: Int, rounds: CopyRounds) -> Int {
-        rounds == .serial ? min(n, 2) * split : n * split
+    /// Bytes of a peer's block an SM kernel moves at `percent`: rounded down to 16 bytes.
+    static func smBytes(_ bpp: Int, _ percent: Int) -> Int { bpp * percent / 100 / 16 * 16 }
+
+    /// Copy streams per GPU that `copies` uses (one more with `smPercent` > 0).
+    static func lanes(ranks n: Int, split: Int, rounds: CopyRounds, smPercent: Int = 0) -> Int {
+        (rounds == .serial ? min(n, 2) * split : n * split) + (smPercent > 0 ? 1 : 0)
     }
 }
 

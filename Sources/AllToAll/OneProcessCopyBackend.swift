@@ -168,7 +168,7 @@ final class OneProcessIssuer {
         sends = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
         recvs = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
         local = c.kernel.copyLocal
-        let lanes = CopyPlan.lanes(ranks: c.ranks, split: c.kernel.copySplit, rounds: c.kernel.copyRounds)
+        let lanes = CopyPlan.lanes(ranks: c.ranks, split: c.kernel.copySplit, rounds: c.kernel.copyRounds, smPercent: c.kernel.copySMPercent)
         streams = try devs.map { d in try (0..<lanes).map { _ in try Stream(device: d) } }
         joins = try devs.map { d in try (0..<lanes).map { _ in try Event(device: d, timing: false) } }
         forks = try devs.map { try Event(device: $0, timing: false) }
@@ -186,7 +186,7 @@ final class OneProcessIssuer {
         } else {
             heads = []; flags = []; flagsOf = []; counts = []
         }
-        if sync == .flags || sync == .flagsGraph || local == .sm {
+        if sync == .flags || sync == .flagsGraph || local == .sm || c.kernel.copySMPercent > 0 {
             let image = try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: c.device.arch))
             let modules = try devs.map { try Module(device: $0, image: image) }
             barriers = try modules.map { try $0.function("gc_ipc_barrier_next") }
@@ -304,7 +304,7 @@ final class OneProcessIssuer {
     private func copy(_ p: PairCopy, on q: Stream) throws {
         guard p.bytes > 0 else { return }
         let src = UInt(sends[p.src].address) + UInt(p.sendOffset), dst = UInt(recvs[p.dst].address) + UInt(p.recvOffset)
-        if p.src == p.dst && local == .sm {
+        if p.bySM || (p.src == p.dst && local == .sm) {
             // Pieces and blocks are 16-byte multiples (CopyFanout.piece, AlltoallLayout.effectiveBytes).
             try localCopies[p.issuer].launch(grid: q.device.multiprocessors, block: 512, stream: q,
                                              args: [UInt64(dst), UInt64(src), UInt64(p.bytes / 16)])
@@ -332,6 +332,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     let sync: CopySync
     let rounds: CopyRounds
     let local: CopyLocal
+    let smPercent: Int
     /// Rank 0 only.
     let issuer: OneProcessIssuer?
     var plan: (bytesPerRank: Int, copies: [PairCopy])?
@@ -348,6 +349,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
         sync = c.kernel.copySync
         rounds = c.kernel.copyRounds
         local = c.kernel.copyLocal
+        smPercent = c.kernel.copySMPercent
         let mine = OneProcessAdvert(host: OneProcessAdvert.thisHost(), pciBusId: d.pciBusId).encoded()
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
         let all = try channel.allGather(mine).map(OneProcessAdvert.decode)
@@ -393,7 +395,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
 
     func prepare(bytesPerRank: Int) throws {
         if plan?.bytesPerRank != bytesPerRank {
-            plan = (bytesPerRank, CopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode, rounds: rounds))
+            plan = (bytesPerRank, CopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode, rounds: rounds, smPercent: smPercent))
         }
     }
 
@@ -404,8 +406,8 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {
-        ["streams": String(CopyPlan.lanes(ranks: ranks, split: split, rounds: rounds)), "copy_split": String(split), "copy_mode": mode.rawValue,
-         "copy_sync": sync.rawValue, "copy_rounds": rounds.rawValue, "copy_local": local.rawValue]
+        ["streams": String(CopyPlan.lanes(ranks: ranks, split: split, rounds: rounds, smPercent: smPercent)), "copy_split": String(split), "copy_mode": mode.rawValue,
+         "copy_sync": sync.rawValue, "copy_rounds": rounds.rawValue, "copy_local": local.rawValue, "copy_sm_percent": String(smPercent)]
             .merging(issuer?.trace?.summary() ?? [:]) { a, _ in a }
     }
 }

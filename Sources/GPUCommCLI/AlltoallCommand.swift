@@ -83,6 +83,8 @@ struct AlltoallCommand: ParsableCommand {
     var copyRounds = "parallel"
     @Option(name: .long, help: "cuda-ce-1p: who copies each GPU's own block: ce (a copy engine) or sm (a kernel, leaving the copy engines to the peers' blocks).")
     var copyLocal = "ce"
+    @Option(name: .long, help: "cuda-ce-1p: percent of every peer's block an SM kernel moves beside the copy engines, in the --copy-mode direction (0 to 90; 0 = copy engines only).")
+    var copySm = 0
     @Option(name: .long, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
     var tmaStage = "32K"
     @Option(name: .long, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")
@@ -117,6 +119,7 @@ struct AlltoallCommand: ParsableCommand {
         if interleave != "0" { _ = try Self.parseChunk(interleave, "--interleave") }
         guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be push or pull (got '\(copyMode)')") }
         guard CopyRounds(rawValue: copyRounds) != nil else { throw ValidationError("--copy-rounds must be parallel or serial (got '\(copyRounds)')") }
+        guard (0...90).contains(copySm) else { throw ValidationError("--copy-sm must be a percent from 0 to 90 (got \(copySm))") }
         guard CopyLocal(rawValue: copyLocal) != nil else { throw ValidationError("--copy-local must be ce or sm (got '\(copyLocal)')") }
         guard CopySync(rawValue: copySync) != nil else {
             throw ValidationError("--copy-sync must be one of \(CopySync.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(copySync)')")
@@ -135,6 +138,7 @@ struct AlltoallCommand: ParsableCommand {
         k.copySync = CopySync(rawValue: copySync)!
         k.copyRounds = CopyRounds(rawValue: copyRounds)!
         k.copyLocal = CopyLocal(rawValue: copyLocal)!
+        k.copySMPercent = copySm
         k.interleave = interleave == "0" ? 0 : ByteSize.parse(interleave)!
         k.tma = TMAStaging(stageBytes: ByteSize.parse(tmaStage)!, stages: tmaStages)
         return k

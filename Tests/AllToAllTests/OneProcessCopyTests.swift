@@ -105,6 +105,31 @@ import Testing
         }
     }
 
+    /// With an SM share, every receive block is still tiled exactly once from the right source; the
+    /// SM pieces are the tails of the peers' blocks, one per (issuer, round), on the extra last lane.
+    @Test(arguments: shapes, [10, 25, 90])
+    func smShareTilesTheSameBytes(_ shape: (Int, Int, Int), _ percent: Int) {
+        let (n, split, bpp) = shape
+        let plan = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: .pull, smPercent: percent)
+        let lanes = CopyPlan.lanes(ranks: n, split: split, rounds: .parallel, smPercent: percent)
+        #expect(lanes == n * split + 1)
+        #expect(plan.reduce(0) { $0 + $1.bytes } == n * n * bpp)
+        let sm = plan.filter(\.bySM)
+        #expect(sm.count == n * (n - 1))
+        #expect(sm.allSatisfy { $0.lane == lanes - 1 && $0.round > 0 && $0.bytes == CopyPlan.smBytes(bpp, percent) && $0.bytes % 16 == 0 })
+        #expect(sm.allSatisfy { $0.recvOffset + $0.bytes == ($0.src + 1) * bpp && $0.sendOffset + $0.bytes == ($0.dst + 1) * bpp })
+        for d in 0..<n {
+            let into = plan.filter { $0.dst == d && $0.bytes > 0 }.sorted { $0.recvOffset < $1.recvOffset }
+            var next = 0
+            for c in into {
+                #expect(c.recvOffset == next && c.sendOffset - d * bpp == c.recvOffset - c.src * bpp)
+                next = c.recvOffset + c.bytes
+            }
+            #expect(next == n * bpp)
+        }
+        #expect(CopyPlan.smBytes(1000, 25) == 240 && CopyPlan.smBytes(15, 50) == 0)
+    }
+
     @Test func fourRanksPushOrder() {
         let p = CopyPlan.copies(ranks: 4, split: 1, bytesPerPeer: 64, mode: .push)
         #expect(p.map { "\($0.src)>\($0.dst)" } == ["0>0", "1>1", "2>2", "3>3", "0>1", "1>2", "2>3", "3>0",
