@@ -113,8 +113,15 @@ public enum CopySync: String, Sendable, CaseIterable {
     /// head stream stores the epoch into every peer's flags (`cuStreamWriteValue64`) and waits
     /// for every peer's (`cuStreamWaitValue64`).
     case memops
+    /// Rank 0 relays instead of a barrier: its stream signals every other GPU's head stream to
+    /// start (after its earlier work), each GPU joins its own copies, and rank 0's stream waits
+    /// for every GPU's end; the signals are cross-device events (one per GPU each way).
+    case relayEvents = "relay-events"
+    /// `relay-events` with the signals as stream memory operations on flags.
+    case relayMemops = "relay-memops"
 
-    var usesFlags: Bool { self == .flags || self == .flagsGraph || self == .memops }
+    /// Every GPU has a head stream (rank 0's GPU: the caller's stream).
+    var usesFlags: Bool { self != .events && self != .eventsGraph }
     var usesGraph: Bool { self == .eventsGraph || self == .flagsGraph }
 }
 

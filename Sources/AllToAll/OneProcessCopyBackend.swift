@@ -117,6 +117,8 @@ final class OneProcessIssuer {
     /// 0's stream; a wait may take an event of another device: "hEvent may be from a different
     /// context or device than hStream").
     let forks: [Event]
+    /// `relay-events`: per GPU, recorded on its head when its copies are joined.
+    let dones: [Event]
     /// `flags`: per GPU, the head stream (nil for rank 0's GPU: the caller's stream is its head).
     let heads: [Stream?]
     /// `flags`: per GPU, its barrier flags (one u64 per GPU), the device array of every GPU's flag
@@ -172,6 +174,7 @@ final class OneProcessIssuer {
         streams = try devs.map { d in try (0..<lanes).map { _ in try Stream(device: d) } }
         joins = try devs.map { d in try (0..<lanes).map { _ in try Event(device: d, timing: false) } }
         forks = try devs.map { try Event(device: $0, timing: false) }
+        dones = try devs.map { try Event(device: $0, timing: false) }
         if sync.usesFlags {
             heads = try devs.indices.map { $0 == c.rank ? nil : try Stream(device: devs[$0]) }
             let n = devs.count
@@ -214,6 +217,7 @@ final class OneProcessIssuer {
         switch sync {
         case .events: try enqueueEvents(plan, main: main)
         case .flags, .memops: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
+        case .relayEvents, .relayMemops: try enqueueRelay(plan, heads: devices.indices.map { heads[$0] ?? main })
         case .eventsGraph, .flagsGraph:
             if graphs?.key != key {
                 if graphs != nil {  // the old size's graphs go (idle) before the new ones are made
@@ -288,6 +292,42 @@ final class OneProcessIssuer {
             try t?.afterBarrier(g, h[g])
         }
         t?.finish()
+    }
+
+    /// Rank 0's stream (`heads[me]`) tells every other GPU's head to start once its earlier work
+    /// is done; every GPU forks and joins its own copies; rank 0's stream waits for every GPU's
+    /// join. Signals: `relay-events`, an event each way per GPU; `relay-memops`, a flag each way
+    /// (go: slot `me` of GPU g's flags; done: slot g of rank 0's).
+    private func enqueueRelay(_ plan: [PairCopy], heads h: [Stream]) throws {
+        let memops = sync == .relayMemops
+        let others = devices.indices.filter { $0 != me }
+        epoch += 1
+        try devices[me].makeCurrent()
+        for g in others where memops { try h[me].write(epoch, to: flags[g].address + CUdeviceptr(8 * me)) }
+        try forks[me].record(on: h[me])
+        for g in others {
+            try devices[g].makeCurrent()
+            if memops { try h[g].wait(until: flags[g].address + CUdeviceptr(8 * me), atLeast: epoch) } else { try h[g].wait(for: forks[me]) }
+            try forks[g].record(on: h[g])
+        }
+        var current = devices[others.last ?? me]
+        for p in plan {
+            let q = streams[p.issuer][p.lane]
+            if q.device !== current { try q.device.makeCurrent(); current = q.device }
+            try q.wait(for: forks[p.issuer])
+            try copy(p, on: q)
+            try joins[p.issuer][p.lane].record(on: q)
+        }
+        for g in others {
+            try devices[g].makeCurrent()
+            for j in joins[g] { try h[g].wait(for: j) }
+            if memops { try h[g].write(epoch, to: flags[me].address + CUdeviceptr(8 * g)) } else { try dones[g].record(on: h[g]) }
+        }
+        try devices[me].makeCurrent()
+        for j in joins[me] { try h[me].wait(for: j) }
+        for g in others {
+            if memops { try h[me].wait(until: flags[me].address + CUdeviceptr(8 * g), atLeast: epoch) } else { try h[me].wait(for: dones[g]) }
+        }
     }
 
     /// GPU g's part of the barrier of phase `epoch` on its head stream `s`.
