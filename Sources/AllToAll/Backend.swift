@@ -35,7 +35,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream captured once in a CUDA graph, replayed each iteration"
         case .nvshmemCE: return "copy engines: one cuMemcpyDtoDAsync per peer (--copy-split pieces) between this PE's buffer and the peer's in NVSHMEM's heap (nvshmem_ptr; --copy-mode push writes into the peer's receive buffer, pull reads the peer's send buffer), each on its own stream, then nvshmemx_barrier_all_on_stream"
         case .cudaCE: return "copy engines over CUDA IPC, no library: cuMemAlloc buffers mapped with cuIpcOpenMemHandle, one cuMemcpyDtoDAsync per peer (--copy-split pieces, --copy-mode push or pull) on its own stream, then a flag barrier kernel"
-        case .cudaCE1P: return "copy engines, every copy issued by rank 0's process for all GPUs (one host): rank 0 allocates every rank's send/receive buffers on that rank's GPU (the other ranks map theirs by CUDA IPC to fill and check), enables peer access, and enqueues one cuMemcpyDtoDAsync per (source, destination) pair (--copy-split pieces) on streams of the source GPU (--copy-mode push) or the destination's (pull), ordered by events across devices; no barrier kernel"
+        case .cudaCE1P: return "copy engines, every copy issued by rank 0's process for all GPUs (one host): rank 0 allocates every rank's send/receive buffers on that rank's GPU (the other ranks map theirs by CUDA IPC to fill and check), enables peer access, and enqueues one cuMemcpyDtoDAsync per (source, destination) pair (--copy-split pieces) on streams of the source GPU (--copy-mode push) or the destination's (pull); by default each GPU forks and joins its own copies between two flag barrier kernels across the GPUs (--copy-sync)"
         }
     }
 
@@ -52,7 +52,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemHost, .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream's work on the stream includes its closing barrier"
         case .nvshmemCE: return "the stream joins every copy, then nvshmemx_barrier_all_on_stream: every PE's copies have completed"
         case .cudaCE: return "the stream joins every copy, then gc_ipc_barrier: every PE has released its flag after its copies"
-        case .cudaCE1P: return "rank 0's stream joins every copy on every GPU (events across devices); the other ranks enqueue nothing, and timing takes rank 0's clock"
+        case .cudaCE1P: return "rank 0's stream passes the closing barrier (--copy-sync flags) or the event join (relay, events) only when every copy on every GPU has completed; the other ranks enqueue nothing, and timing takes rank 0's clock"
         }
     }
 
@@ -98,31 +98,31 @@ public enum CopyMode: String, Sendable, CaseIterable {
 }
 
 /// How cuda-ce-1p orders its copies across the GPUs (`--copy-sync`).
+///
+/// Measured on 4×H200, pulling (bench/results/2026-11-21-4xH200-session5/, calls 1–5; busbw at
+/// 256 MiB / 1 GiB per rank, time at 4 KiB per peer): flags 358.7 / 383.0 GB/s, 100–132 µs;
+/// relay 355–356 / 381.5–382.3, 72–80 µs; events 347 / 379.6, 102–106 µs; events-graph 208–227 /
+/// 210–226 with parallel rounds but 352 / 381 with `--copy-rounds serial`, 36–42 µs. Two more
+/// were measured and dropped: the flags barriers as stream memory operations (349 / 380) and the
+/// flags all-to-all captured per GPU (215–223 / 226–232).
 public enum CopySync: String, Sendable, CaseIterable {
     /// Cross-device events through rank 0's stream: every copy stream waits for an event recorded
     /// there, and rank 0's stream waits for every copy (two cross-device hops per all-to-all).
     case events
-    /// `events`, captured once per size into one CUDA graph that spans the GPUs, replayed.
+    /// `events`, captured once per size into one CUDA graph that spans the GPUs, replayed: the
+    /// fastest at small sizes; its copies run at ~220 GB/s unless `--copy-rounds serial`.
     case eventsGraph = "events-graph"
-    /// Each GPU forks and joins its own copies on a stream of its own (events of one device only),
-    /// between two flag barriers across the GPUs (gc_ipc_barrier_next), the first on rank 0's stream.
+    /// Each GPU forks and joins its own copies on a head stream of its own (rank 0's: the
+    /// caller's stream; events of one device only), between two flag barriers across the GPUs
+    /// (gc_ipc_barrier_next). The default: the fastest from 64 MiB per rank up.
     case flags
-    /// `flags`, captured once per size into one CUDA graph per GPU, replayed.
-    case flagsGraph = "flags-graph"
-    /// `flags` with the barriers made of stream memory operations instead of a kernel: each GPU's
-    /// head stream stores the epoch into every peer's flags (`cuStreamWriteValue64`) and waits
-    /// for every peer's (`cuStreamWaitValue64`).
-    case memops
-    /// Rank 0 relays instead of a barrier: its stream signals every other GPU's head stream to
+    /// Rank 0 relays instead of two barriers: its stream signals every other GPU's head stream to
     /// start (after its earlier work), each GPU joins its own copies, and rank 0's stream waits
-    /// for every GPU's end; the signals are cross-device events (one per GPU each way).
-    case relayEvents = "relay-events"
-    /// `relay-events` with the signals as stream memory operations on flags.
-    case relayMemops = "relay-memops"
+    /// for every GPU's end, each signal a cross-device event.
+    case relay
 
-    /// Every GPU has a head stream (rank 0's GPU: the caller's stream).
-    var usesFlags: Bool { self != .events && self != .eventsGraph }
-    var usesGraph: Bool { self == .eventsGraph || self == .flagsGraph }
+    /// Every GPU has a head stream.
+    var usesHeads: Bool { self == .flags || self == .relay }
 }
 
 /// Whether a GPU's copies from (or to) its peers in the copy-engine backends run all at once or
@@ -164,7 +164,7 @@ public struct KernelOptions: Sendable, Equatable {
     /// is what makes cuda-ce-1p fast, and the same as push for the other two (measured, CopyMode).
     public var copyMode = CopyMode.pull
     /// cuda-ce-1p: how the copies are ordered across GPUs.
-    public var copySync = CopySync.events
+    public var copySync = CopySync.flags
     /// nvshmem-ce, cuda-ce, cuda-ce-1p: the peers' blocks all at once or one after another.
     public var copyRounds = CopyRounds.parallel
     /// cuda-ce-1p: who copies a GPU's own block.

@@ -99,15 +99,16 @@ enum OneProcessHandles {
 /// context, and at 205–227 GB/s (cuda-ce's figures) when mapped into every issuing context.
 ///
 /// Ordering across GPUs (`CopySync`): `events` forks every copy stream from rank 0's stream and
-/// joins them back into it; `flags` gives each GPU a head stream (rank 0's own stream on its GPU)
-/// that runs a flag barrier across the GPUs, forks and joins that GPU's copies, and runs a second
-/// barrier; either can be captured into CUDA graphs once per size and replayed.
+/// joins them back into it (`events-graph`: captured once per size and replayed); `flags` gives
+/// each GPU a head stream (rank 0's own stream on its GPU) that runs a flag barrier across the
+/// GPUs, forks and joins that GPU's copies, and runs a second barrier; `relay` has rank 0's
+/// stream start every head and wait for each one's end.
 final class OneProcessIssuer {
     /// Per rank: its GPU in this process, and its buffers (allocated here).
     let devices: [Device]
     let sends: [DeviceBuffer]
     let recvs: [DeviceBuffer]
-    /// Per rank (its GPU): `ranks × split` copy streams and their join events.
+    /// Per rank (its GPU): the copy streams of the plan (`CopyPlan.lanes`) and their join events.
     let streams: [[Stream]]
     let joins: [[Event]]
     /// The rank whose process this is (0).
@@ -115,11 +116,11 @@ final class OneProcessIssuer {
     let sync: CopySync
     /// Per GPU: the event its copy streams wait for (`events`: only `forks[me]`, recorded on rank
     /// 0's stream; a wait may take an event of another device: "hEvent may be from a different
-    /// context or device than hStream").
+    /// context or device than hStream"; `relay`: `forks[me]` also starts the other heads).
     let forks: [Event]
-    /// `relay-events`: per GPU, recorded on its head when its copies are joined.
+    /// `relay`: per GPU, recorded on its head when its copies are joined.
     let dones: [Event]
-    /// `flags`: per GPU, the head stream (nil for rank 0's GPU: the caller's stream is its head).
+    /// `flags`, `relay`: per GPU, the head stream (nil for rank 0's GPU: the caller's stream is its head).
     let heads: [Stream?]
     /// `flags`: per GPU, its barrier flags (one u64 per GPU), the device array of every GPU's flag
     /// address, its epoch counter.
@@ -130,14 +131,11 @@ final class OneProcessIssuer {
     let barriers: [Kernel]
     let localCopies: [Kernel]
     let local: CopyLocal
-    /// Graph modes: per GPU, the stream captures are made on (rank 0's only for `events-graph`),
-    /// and the graphs of the last size (one per GPU for `flags-graph`, one for `events-graph`).
+    /// `events-graph`: the stream the capture is made on (on rank 0's GPU), and the last size's graph.
     let captureStreams: [Stream]
     var graphs: (key: Int, execs: [GraphExec])?
-    /// `GPUCOMM_COPY_TRACE=1` with `--copy-sync flags` or `memops`: where each all-to-all's time goes.
+    /// `GPUCOMM_COPY_TRACE=1` with `--copy-sync flags`: where each all-to-all's time goes.
     let trace: CopyTrace?
-    /// `memops`: the last barrier phase (two per all-to-all), the same on every GPU.
-    var epoch: UInt64 = 0
 
     init(context c: BackendContext, adverts: [OneProcessAdvert]) throws {
         let cuda = c.device.cuda
@@ -175,8 +173,8 @@ final class OneProcessIssuer {
         joins = try devs.map { d in try (0..<lanes).map { _ in try Event(device: d, timing: false) } }
         forks = try devs.map { try Event(device: $0, timing: false) }
         dones = try devs.map { try Event(device: $0, timing: false) }
-        if sync.usesFlags {
-            heads = try devs.indices.map { $0 == c.rank ? nil : try Stream(device: devs[$0]) }
+        heads = sync.usesHeads ? try devs.indices.map { $0 == c.rank ? nil : try Stream(device: devs[$0]) } : []
+        if sync == .flags {
             let n = devs.count
             let zeros = [UInt8](repeating: 0, count: 8 * n)
             flags = try devs.map { try DeviceBuffer(device: $0, bytes: 8 * n) }
@@ -187,9 +185,9 @@ final class OneProcessIssuer {
             counts = try devs.map { try DeviceBuffer(device: $0, bytes: 8) }
             for k in counts { try k.copyFromHost([UInt8](repeating: 0, count: 8)) }
         } else {
-            heads = []; flags = []; flagsOf = []; counts = []
+            flags = []; flagsOf = []; counts = []
         }
-        if sync == .flags || sync == .flagsGraph || local == .sm || c.kernel.copySMPercent > 0 {
+        if sync == .flags || local == .sm || c.kernel.copySMPercent > 0 {
             let image = try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: c.device.arch))
             let modules = try devs.map { try Module(device: $0, image: image) }
             barriers = try modules.map { try $0.function("gc_ipc_barrier_next") }
@@ -197,8 +195,8 @@ final class OneProcessIssuer {
         } else {
             barriers = []; localCopies = []
         }
-        captureStreams = !sync.usesGraph ? [] : sync.usesFlags ? try devs.map { try Stream(device: $0) } : [try Stream(device: c.device)]
-        trace = (sync == .flags || sync == .memops) && getenv("GPUCOMM_COPY_TRACE").map { String(cString: $0) } == "1"
+        captureStreams = sync == .eventsGraph ? [try Stream(device: c.device)] : []
+        trace = sync == .flags && getenv("GPUCOMM_COPY_TRACE").map { String(cString: $0) } == "1"
             ? try CopyTrace(devices: devs, lanes: lanes, localLanes: c.kernel.copySplit) : nil
         try c.device.makeCurrent()
     }
@@ -216,29 +214,19 @@ final class OneProcessIssuer {
         defer { try? main.device.makeCurrent() }  // the callers' kernels and events assume rank 0's context
         switch sync {
         case .events: try enqueueEvents(plan, main: main)
-        case .flags, .memops: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
-        case .relayEvents, .relayMemops: try enqueueRelay(plan, heads: devices.indices.map { heads[$0] ?? main })
-        case .eventsGraph, .flagsGraph:
+        case .flags: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
+        case .relay: try enqueueRelay(plan, heads: devices.indices.map { heads[$0] ?? main })
+        case .eventsGraph:
             if graphs?.key != key {
-                if graphs != nil {  // the old size's graphs go (idle) before the new ones are made
+                if graphs != nil {  // the old size's graph goes (idle) before the new one is made
                     try main.synchronize()
-                    for h in heads { try h?.synchronize() }
                     graphs = nil
                 }
-                let execs = try GraphExec.capture(streams: captureStreams) {
-                    if sync == .eventsGraph { try enqueueEvents(plan, main: captureStreams[0]) } else { try enqueueFlags(plan, heads: captureStreams) }
-                }
+                let execs = try GraphExec.capture(streams: captureStreams) { try enqueueEvents(plan, main: captureStreams[0]) }
                 graphs = (key, execs)
             }
-            if sync == .eventsGraph {
-                try main.device.makeCurrent()
-                try graphs!.execs[0].launch(on: main)
-            } else {
-                for (g, e) in graphs!.execs.enumerated() {
-                    try devices[g].makeCurrent()
-                    try e.launch(on: heads[g] ?? main)
-                }
-            }
+            try main.device.makeCurrent()
+            try graphs!.execs[0].launch(on: main)
         }
     }
 
@@ -263,8 +251,7 @@ final class OneProcessIssuer {
     /// done, rank 0's stream included), g's copies forked and joined by events of g alone, then a
     /// second barrier (every copy into and out of every GPU is done).
     private func enqueueFlags(_ plan: [PairCopy], heads h: [Stream]) throws {
-        let t = sync == .flagsGraph ? nil : trace  // events inside a graph capture cannot time
-        epoch += 1
+        let t = trace
         for g in devices.indices {
             try devices[g].makeCurrent()
             try t?.beforeBarrier(g, h[g])
@@ -283,7 +270,6 @@ final class OneProcessIssuer {
             try t?.laneEnd(p.issuer, p.lane, q)
             try joins[p.issuer][p.lane].record(on: q)
         }
-        epoch += 1
         for g in devices.indices {
             try devices[g].makeCurrent()
             for j in joins[g] { try h[g].wait(for: j) }
@@ -296,18 +282,14 @@ final class OneProcessIssuer {
 
     /// Rank 0's stream (`heads[me]`) tells every other GPU's head to start once its earlier work
     /// is done; every GPU forks and joins its own copies; rank 0's stream waits for every GPU's
-    /// join. Signals: `relay-events`, an event each way per GPU; `relay-memops`, a flag each way
-    /// (go: slot `me` of GPU g's flags; done: slot g of rank 0's).
+    /// join. Each signal is a cross-device event: `forks[me]` out, `dones[g]` back.
     private func enqueueRelay(_ plan: [PairCopy], heads h: [Stream]) throws {
-        let memops = sync == .relayMemops
         let others = devices.indices.filter { $0 != me }
-        epoch += 1
         try devices[me].makeCurrent()
-        for g in others where memops { try h[me].write(epoch, to: flags[g].address + CUdeviceptr(8 * me)) }
         try forks[me].record(on: h[me])
         for g in others {
             try devices[g].makeCurrent()
-            if memops { try h[g].wait(until: flags[g].address + CUdeviceptr(8 * me), atLeast: epoch) } else { try h[g].wait(for: forks[me]) }
+            try h[g].wait(for: forks[me])
             try forks[g].record(on: h[g])
         }
         var current = devices[others.last ?? me]
@@ -321,22 +303,15 @@ final class OneProcessIssuer {
         for g in others {
             try devices[g].makeCurrent()
             for j in joins[g] { try h[g].wait(for: j) }
-            if memops { try h[g].write(epoch, to: flags[me].address + CUdeviceptr(8 * g)) } else { try dones[g].record(on: h[g]) }
+            try dones[g].record(on: h[g])
         }
         try devices[me].makeCurrent()
         for j in joins[me] { try h[me].wait(for: j) }
-        for g in others {
-            if memops { try h[me].wait(until: flags[me].address + CUdeviceptr(8 * g), atLeast: epoch) } else { try h[me].wait(for: dones[g]) }
-        }
+        for g in others { try h[me].wait(for: dones[g]) }
     }
 
-    /// GPU g's part of the barrier of phase `epoch` on its head stream `s`.
+    /// GPU g's part of a barrier across the GPUs, on its head stream `s`.
     private func barrier(_ g: Int, on s: Stream) throws {
-        if sync == .memops {
-            for p in devices.indices where p != g { try s.write(epoch, to: flags[p].address + CUdeviceptr(8 * g)) }
-            for p in devices.indices where p != g { try s.wait(until: flags[g].address + CUdeviceptr(8 * p), atLeast: epoch) }
-            return
-        }
         try barriers[g].launch(grid: 1, block: 32 * ((devices.count + 31) / 32), stream: s,
                                args: [UInt64(flagsOf[g].address), UInt64(flags[g].address), Int32(g), Int32(devices.count), UInt64(counts[g].address)])
     }

@@ -45,9 +45,6 @@ public final class CUDA: @unchecked Sendable {
     let streamDestroy: PFN_cuStreamDestroy
     let streamSynchronize: PFN_cuStreamSynchronize
     let streamWaitEvent: PFN_cuStreamWaitEvent
-    /// Stream memory operations (nil where the driver lacks them).
-    let streamWriteValue64: PFN_cuStreamWriteValue64?
-    let streamWaitValue64: PFN_cuStreamWaitValue64?
     let streamBeginCapture: PFN_cuStreamBeginCapture
     let streamEndCapture: PFN_cuStreamEndCapture
     let eventCreate: PFN_cuEventCreate
@@ -113,8 +110,6 @@ public final class CUDA: @unchecked Sendable {
         streamDestroy = try sym("cuStreamDestroy")
         streamSynchronize = try sym("cuStreamSynchronize")
         streamWaitEvent = try sym("cuStreamWaitEvent")
-        streamWriteValue64 = try? sym("cuStreamWriteValue64")
-        streamWaitValue64 = try? sym("cuStreamWaitValue64")
         streamBeginCapture = try sym("cuStreamBeginCapture")
         streamEndCapture = try sym("cuStreamEndCapture")
         eventCreate = try sym("cuEventCreate")

@@ -116,19 +116,6 @@ public final class Stream: @unchecked Sendable {
         try device.cuda.check(device.cuda.streamWaitEvent(raw, event.raw, 0), "cuStreamWaitEvent")
     }
 
-    /// Stores `value` at `address` (this GPU's memory or a peer's) once the stream's earlier work
-    /// is done, behind a memory fence (`cuStreamWriteValue64`, default flags).
-    public func write(_ value: UInt64, to address: CUdeviceptr) throws {
-        guard let f = device.cuda.streamWriteValue64 else { throw MissingSymbol(library: device.cuda.library.path, symbol: "cuStreamWriteValue64") }
-        try device.cuda.check(f(raw, address, value, 0), "cuStreamWriteValue64")
-    }
-
-    /// Holds the stream's later work until the u64 at `address` is at least `value`
-    /// (`cuStreamWaitValue64`, CU_STREAM_WAIT_VALUE_GEQ).
-    public func wait(until address: CUdeviceptr, atLeast value: UInt64) throws {
-        guard let f = device.cuda.streamWaitValue64 else { throw MissingSymbol(library: device.cuda.library.path, symbol: "cuStreamWaitValue64") }
-        try device.cuda.check(f(raw, address, value, 0 /* CU_STREAM_WAIT_VALUE_GEQ */), "cuStreamWaitValue64")
-    }
 
     deinit { _ = device.cuda.streamDestroy(raw) }
 }

@@ -77,8 +77,8 @@ struct AlltoallCommand: ParsableCommand {
     var copySplit = 1
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pull (the receiver's copy engines read from the sender; default) or push (the sender's write into the receiver).")
     var copyMode = "pull"
-    @Option(name: .long, help: "cuda-ce-1p: how copies are ordered across GPUs: events (through rank 0's stream), flags (a flag barrier kernel on every GPU before and after its copies), memops (the same barriers made of stream memory operations), relay-events or relay-memops (rank 0's stream signals every GPU to start and waits for each one's end, by events or stream memory operations), or events/flags captured into CUDA graphs and replayed (events-graph, flags-graph).")
-    var copySync = "events"
+    @Option(name: .long, help: "cuda-ce-1p: how copies are ordered across GPUs: flags (default: each GPU forks and joins its own copies between two flag barrier kernels), relay (rank 0's stream starts every GPU and waits for each one's end, by events), events (every copy forked from and joined into rank 0's stream by events), events-graph (events captured into one CUDA graph per size and replayed: the fastest at small sizes; add --copy-rounds serial for large ones).")
+    var copySync = "flags"
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: parallel (every peer's block on its own stream at once) or serial (the peers' blocks one after another on one stream, the local block beside).")
     var copyRounds = "parallel"
     @Option(name: .long, help: "cuda-ce-1p: who copies each GPU's own block: ce (a copy engine) or sm (a kernel, leaving the copy engines to the peers' blocks).")

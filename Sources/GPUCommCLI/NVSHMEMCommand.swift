@@ -42,6 +42,8 @@ struct P2PBandwidthOptions: ParsableArguments {
     var host = false
     @Option(name: .long, help: "--host: spread each sample's operations round-robin over this many streams (1 to 8; default 1), so consecutive copies overlap; each operation is still one whole put/get.")
     var streams: Int?
+    @Option(name: .long, help: "--host: nvshmem (NVSHMEM's on-stream call; default) or cuda (cuMemcpyDtoDAsync on the peer's heap address from nvshmem_ptr: the same copy engine, without the library call).")
+    var hostCopy: String?
     @Option(name: .long, help: "The two PEs A,B: A initiates (a put moves A -> B, a get B -> A).")
     var pair = "0,1"
     @Option(name: .long, help: "Grid sizes, comma-separated: Nx = N blocks per multiprocessor, or a block count (default 2x).")
@@ -104,6 +106,10 @@ struct P2PBandwidthOptions: ParsableArguments {
         if let streams {
             guard host else { throw ValidationError("--streams applies to --host only (a kernel issues device-initiated operations)") }
             guard (1...8).contains(streams) else { throw ValidationError("--streams must be 1 to 8 (got \(streams))") }
+        }
+        if let hostCopy {
+            guard host else { throw ValidationError("--host-copy applies to --host only") }
+            guard HostCopy(rawValue: hostCopy) != nil else { throw ValidationError("--host-copy must be nvshmem or cuda (got '\(hostCopy)')") }
         }
         if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("NVSHMEM runs one GPU per process: -g must be 1") }
     }

@@ -99,6 +99,7 @@ struct P2PBandwidthRun {
           gpucomm nvshmem \(op.rawValue) --np 4 --pair 0,3 -b 1G -e 1G GPU 0 and 3 of 4
           gpucomm nvshmem \(op.rawValue) --np 2 --host --bidirectional on-stream, both ways
           gpucomm nvshmem \(op.rawValue) --np 2 --host --streams 2 -b 64M -e 1G -f 4   copies overlapped on 2 streams
+          gpucomm nvshmem \(op.rawValue) --np 2 --host --host-copy cuda -b 64M -e 1G -f 4   the same copy without NVSHMEM's call
           gpucomm nvshmem \(op.rawValue) --np 2 --scope tma -b 64M -e 1G -f 4 --tma-stage 16K,32K --tma-stages 2,4
         On one host gpucomm sets NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME=lo and NVSHMEM_REMOTE_TRANSPORT=none \
         unless set, and sizes NVSHMEM_SYMMETRIC_SIZE from -e.
@@ -111,7 +112,7 @@ struct P2PBandwidthRun {
         let sizes = try sweepSizes(minBytes: o.minBytes, maxBytes: o.maxBytes, factor: o.stepFactor)
         var b = P2PBandwidth.Options()
         b.op = op; b.scope = o.scope.flatMap(P2PScope.init(rawValue:)) ?? .block
-        b.blocking = o.blocking; b.bidirectional = o.bidirectional; b.host = o.host; b.hostStreams = o.streams ?? 1; b.pair = pair
+        b.blocking = o.blocking; b.bidirectional = o.bidirectional; b.host = o.host; b.hostStreams = o.streams ?? 1; b.hostCopy = o.hostCopy.flatMap(HostCopy.init) ?? .nvshmem; b.pair = pair
         b.iterations = o.iters; b.warmup = o.warmup; b.inner = o.inner; b.check = o.check == 1
         let shapes = o.host ? [P2PBandwidth.Config()] : o.shapes
         var wrongTotal: Int64 = 0
@@ -130,7 +131,7 @@ struct P2PBandwidthRun {
             let bench = try P2PBandwidth(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!,
                                          sumOverPEs: ctx.job.sumOverRanks, gatherOverPEs: ctx.gather)
             let initiator = o.host ? "host" : "device"
-            let how = o.host ? "host on-stream" : b.scope.rawValue
+            let how = !o.host ? b.scope.rawValue : b.hostCopy == .cuda ? "host cuMemcpyDtoDAsync (nvshmem_ptr)" : "host on-stream"
             let variant = "\(o.host ? "host" : b.scope.rawValue)\(o.blocking ? "" : "_nbi")\(o.bidirectional ? "_bidir" : "")"
             if ctx.reports {
                 print("# gpucomm \(GPUCommVersion.version)  nvshmem \(ctx.session.lib.version)  \(op.rawValue) \(how) \(o.blocking ? "blocking" : "nbi")  pair \(pair)\(o.bidirectional ? " bidirectional" : "")  \(ctx.session.pes) PEs  \(ctx.session.device.name)")
@@ -156,7 +157,7 @@ struct P2PBandwidthRun {
                         var labels = ["scope": o.host ? "host" : b.scope.rawValue, "blocking": o.blocking ? "1" : "0",
                                       "direction": o.bidirectional ? "bi" : "uni", "initiator": initiator, "pair": pair.description,
                                       "from_pe": String(d.from), "to_pe": String(d.to), "inner": String(r.inner)]
-                        if o.host { labels["streams"] = String(b.hostStreams) }
+                        if o.host { labels["streams"] = String(b.hostStreams); labels["host_copy"] = b.hostCopy.rawValue }
                         if !o.host {
                             labels["blocks"] = String(r.blocks); labels["threads"] = String(c.threads)
                             labels["chunk"] = String(r.chunk); labels["grid"] = c.grid.description

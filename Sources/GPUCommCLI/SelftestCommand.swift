@@ -117,12 +117,10 @@ struct SelftestCommand: ParsableCommand {
                 // cuda-ce-1p's other orderings across GPUs, pulled and pushed, rounds at once or one
                 // after another, the local block by a copy engine or an SM kernel.
                 ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "flags", "--copy-split", "2", "--copy-local", "sm", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "flags-graph", "--copy-mode", "push", "--copy-rounds", "serial", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
+                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "relay", "--copy-mode", "push", "--copy-rounds", "serial", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events-graph", "--copy-local", "sm", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-rounds", "serial", "--copy-split", "3", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "relay-events", "--copy-sm", "25", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "relay-memops", "--copy-mode", "push", "--copy-split", "2", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "memops", "--copy-rounds", "serial", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
+                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events", "--copy-sm", "25", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "nvshmem-tma", "--threads", "32", "--blocks", "12", "--tma-stage", "16K", "--tma-stages", "3", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
             ]
         }

@@ -11,6 +11,14 @@ public struct P2PError: Error, CustomStringConvertible, Sendable {
     public init(_ d: String, unavailable: Bool = false) { description = d; self.unavailable = unavailable }
 }
 
+/// Who moves a host-initiated operation (`nvshmem put|get --host --host-copy`).
+public enum HostCopy: String, Sendable, CaseIterable {
+    /// `nvshmemx_{put,get}mem[_nbi]_on_stream`.
+    case nvshmem
+    /// `cuMemcpyDtoDAsync` between this PE's buffer and the peer's, as `nvshmem_ptr` maps it.
+    case cuda
+}
+
 /// NVSHMEM put or get bandwidth between the two PEs of a pair, device- or host-initiated.
 ///
 /// Byte accounting: each initiating PE moves `size` bytes one way per operation; algbw =
@@ -74,6 +82,9 @@ public final class P2PBandwidth {
         /// (forked from and joined back into the timed stream), so one copy's start overlaps the
         /// previous one's end; each operation is still one whole `size`-byte call.
         public var hostStreams = 1
+        /// Host-initiated: NVSHMEM's on-stream call (default), or `cuMemcpyDtoDAsync` on the peer's
+        /// heap address (`nvshmem_ptr`): the copy NVSHMEM makes on NVLink, without the library call.
+        public var hostCopy = HostCopy.nvshmem
         public var pair = PEPair(0, 1)
         public var iterations = 20
         public var warmup = 5
@@ -212,7 +223,16 @@ public final class P2PBandwidth {
             let f = host.call(o.op, blocking: o.blocking)
             let lanes = try hostStreams(o.hostStreams)
             for q in lanes.dropFirst() { try q.wait(for: fork!) }
-            for i in 0..<iters { f(dst.pointer(), UnsafeRawPointer(src.pointer()), bytes, Int32(peer), lanes[i % lanes.count].raw) }
+            if o.hostCopy == .cuda {
+                // A put writes the peer's dst, a get reads the peer's src, each as mapped here.
+                guard let remote = session.peerAddress(of: o.op == .put ? dst : src, pe: peer) else {
+                    throw P2PError("--host-copy cuda: PE \(peer) is not load/store reachable from PE \(session.pe) (nvshmem_ptr is NULL)")
+                }
+                let (from, to) = o.op == .put ? (UnsafeRawPointer(src.pointer()), remote) : (UnsafeRawPointer(remote), dst.pointer())
+                for i in 0..<iters { try lanes[i % lanes.count].copy(from: from, to: to, bytes: bytes) }
+            } else {
+                for i in 0..<iters { f(dst.pointer(), UnsafeRawPointer(src.pointer()), bytes, Int32(peer), lanes[i % lanes.count].raw) }
+            }
             for (q, e) in side.prefix(lanes.count - 1) {
                 host.quiet(q.raw)
                 try e.record(on: q)

@@ -25,6 +25,10 @@ import Testing
         .init("alltoall --tma-stage 12Q", "--tma-stage '12Q' is not a size"),
         .init("alltoall --tma-stages 1", "--tma-stages must be from 2 to 8", "got 1"),
         .init("alltoall --tma-stage 128K --tma-stages 2", "227 KiB", "262160"),
+        .init("alltoall --copy-sync memops", "--copy-sync must be one of events, events-graph, flags, relay", "'memops'"),
+        .init("alltoall --copy-rounds all", "--copy-rounds must be parallel or serial", "'all'"),
+        .init("alltoall --copy-local gpu", "--copy-local must be ce or sm", "'gpu'"),
+        .init("alltoall --copy-sm 95", "--copy-sm must be a percent from 0 to 90", "95"),
     ]
 
     @Test(arguments: cases)
@@ -44,6 +48,13 @@ import Testing
         #expect(!r.leftovers.contains("r.jsonl"), "\(r.summary)")
         #expect(try AlltoallCommand.parse(["--copy-mode", "push"]).kernelOptions.copyMode == .push)
         #expect(try AlltoallCommand.parse([]).kernelOptions.copyMode == .pull)
+    }
+
+    @Test func copyOptionsReachTheBackends() throws {
+        let d = try AlltoallCommand.parse([]).kernelOptions
+        #expect(d.copySync == .flags && d.copyRounds == .parallel && d.copyLocal == .ce && d.copySMPercent == 0)
+        let k = try AlltoallCommand.parse(["--copy-sync", "relay", "--copy-rounds", "serial", "--copy-local", "sm", "--copy-sm", "20"]).kernelOptions
+        #expect(k.copySync == .relay && k.copyRounds == .serial && k.copyLocal == .sm && k.copySMPercent == 20)
     }
 
     @Test func interleaveOption() throws {

@@ -22,6 +22,8 @@ import Testing
         ValidationTests.Case("nvshmem put --streams 2", "--streams applies to --host only"),
         ValidationTests.Case("nvshmem get --host --streams 0", "--streams must be 1 to 8", "0"),
         ValidationTests.Case("nvshmem put --host --streams 9", "--streams must be 1 to 8", "9"),
+        ValidationTests.Case("nvshmem put --host-copy cuda", "--host-copy applies to --host only"),
+        ValidationTests.Case("nvshmem get --host --host-copy memcpy", "--host-copy must be nvshmem or cuda", "'memcpy'"),
         ValidationTests.Case("nvshmem put -g 2", "-g must be 1"),
         ValidationTests.Case("nvshmem put -b 1G -e 1M", "-b", "-e"),
         ValidationTests.Case("nvshmem put -n 0", "-n must be at least 1"),

@@ -56,8 +56,6 @@ typedef CUresult (*PFN_cuStreamDestroy)(CUstream s);
 typedef CUresult (*PFN_cuStreamSynchronize)(CUstream s);
 typedef CUresult (*PFN_cuStreamQuery)(CUstream s);
 typedef CUresult (*PFN_cuStreamWaitEvent)(CUstream s, CUevent e, unsigned int flags);
-typedef CUresult (*PFN_cuStreamWriteValue64)(CUstream s, CUdeviceptr addr, unsigned long long value, unsigned int flags);
-typedef CUresult (*PFN_cuStreamWaitValue64)(CUstream s, CUdeviceptr addr, unsigned long long value, unsigned int flags);
 typedef CUresult (*PFN_cuStreamBeginCapture)(CUstream s, int mode);
 typedef CUresult (*PFN_cuStreamEndCapture)(CUstream s, CUgraph *graph);
 typedef CUresult (*PFN_cuEventCreate)(CUevent *e, unsigned int flags);
