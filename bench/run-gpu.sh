@@ -91,7 +91,7 @@ fi
 if want selftest; then
   step "selftest: $N GPUs, one process then one process per GPU"
   timeout 170 $G selftest --mode single --nvshmem off -T 20 > $R/selftest-single.log 2>&1; echo "selftest single rc=$?" | tee -a $R/selftest-single.log
-  timeout 170 $G selftest --mode ranks -T 20 > $R/selftest-ranks.log 2>&1; echo "selftest ranks rc=$?" | tee -a $R/selftest-ranks.log
+  timeout 260 $G selftest --mode ranks -T 20 > $R/selftest-ranks.log 2>&1; echo "selftest ranks rc=$?" | tee -a $R/selftest-ranks.log
   grep -hE "^selftest|FAIL|waived|known|did not finish|rc=" $R/selftest-*.log | cut -c1-250 | head -40
   tail -3 $R/selftest-ranks.log | cut -c1-250
 fi

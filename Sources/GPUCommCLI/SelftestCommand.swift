@@ -112,15 +112,14 @@ struct SelftestCommand: ParsableCommand {
                 ["nvshmem", "barrier", "-n", "100", "-w", "10"] + n,
                 ["alltoall", "--backends", "all", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "nvshmem-signal", "--chunks", "16K,1M", "-b", "4M", "-e", "4M", "-n", "3", "-w", "1"] + n,
-                // The copy-engine backends the other way (push) with uneven pieces.
+                // The copy-engine backends the other way (push) with uneven pieces (cuda-ce-1p: flag barriers);
+                // then pulled one round after another with cuda-ce-1p relaying and its own block by an SM kernel;
+                // cuda-ce-1p replayed from a CUDA graph, pushed round by round; and with an SM share of every block.
                 ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-mode", "push", "--copy-split", "3", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                // cuda-ce-1p's other orderings across GPUs, pulled and pushed, rounds at once or one
-                // after another, the local block by a copy engine or an SM kernel.
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "flags", "--copy-split", "2", "--copy-local", "sm", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "relay", "--copy-mode", "push", "--copy-rounds", "serial", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events-graph", "--copy-local", "sm", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-rounds", "serial", "--copy-split", "3", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events", "--copy-sm", "25", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
+                ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-rounds", "serial", "--copy-split", "2", "--copy-sync", "relay", "--copy-local", "sm",
+                 "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
+                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events-graph", "--copy-rounds", "serial", "--copy-mode", "push", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
+                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events", "--copy-sm", "25", "--copy-split", "2", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "nvshmem-tma", "--threads", "32", "--blocks", "12", "--tma-stage", "16K", "--tma-stages", "3", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
             ]
         }
