@@ -77,8 +77,8 @@ struct AlltoallCommand: ParsableCommand {
     var copySplit = 1
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pull (the receiver's copy engines read from the sender; default) or push (the sender's write into the receiver).")
     var copyMode = "pull"
-    @Option(name: .long, help: "cuda-ce-1p: how copies are ordered across GPUs: flags (default: each GPU forks and joins its own copies between two flag barrier kernels), relay (rank 0's stream starts every GPU and waits for each one's end, by events), events (every copy forked from and joined into rank 0's stream by events), events-graph (events captured into one CUDA graph per size and replayed: the fastest at small sizes; add --copy-rounds serial for large ones).")
-    var copySync = "flags"
+    @Option(name: .long, help: "cuda-ce-1p: how copies are ordered across GPUs: relay (default: rank 0's stream starts every GPU's copies and waits for each one's end, by events), flags (each GPU forks and joins its own copies between two flag barrier kernels: 0.5% faster from 64 MiB up, slower at small sizes), events (every copy forked from and joined into rank 0's stream by events), events-graph (events captured into one CUDA graph per size and replayed: the fastest at small sizes; add --copy-rounds serial for large ones).")
+    var copySync = "relay"
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: parallel (every peer's block on its own stream at once) or serial (the peers' blocks one after another on one stream, the local block beside).")
     var copyRounds = "parallel"
     @Option(name: .long, help: "cuda-ce-1p: who copies each GPU's own block: ce (a copy engine) or sm (a kernel, leaving the copy engines to the peers' blocks).")

@@ -112,11 +112,11 @@ struct SelftestCommand: ParsableCommand {
                 ["nvshmem", "barrier", "-n", "100", "-w", "10"] + n,
                 ["alltoall", "--backends", "all", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "nvshmem-signal", "--chunks", "16K,1M", "-b", "4M", "-e", "4M", "-n", "3", "-w", "1"] + n,
-                // The copy-engine backends the other way (push) with uneven pieces (cuda-ce-1p: flag barriers);
-                // then pulled one round after another with cuda-ce-1p relaying and its own block by an SM kernel;
+                // The copy-engine backends the other way (push) with uneven pieces (cuda-ce-1p with flag barriers);
+                // then pulled one round after another with cuda-ce-1p relaying (the default) and its own block by an SM kernel;
                 // cuda-ce-1p replayed from a CUDA graph, pushed round by round; and with an SM share of every block.
-                ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-mode", "push", "--copy-split", "3", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-rounds", "serial", "--copy-split", "2", "--copy-sync", "relay", "--copy-local", "sm",
+                ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-mode", "push", "--copy-split", "3", "--copy-sync", "flags", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
+                ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-rounds", "serial", "--copy-split", "2", "--copy-local", "sm",
                  "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events-graph", "--copy-rounds", "serial", "--copy-mode", "push", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
                 ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events", "--copy-sm", "25", "--copy-split", "2", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,

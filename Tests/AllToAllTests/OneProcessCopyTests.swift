@@ -14,7 +14,7 @@ import Testing
         #expect(KernelOptions().copyMode == .pull)
         #expect(KernelOptions().copyRounds == .parallel && KernelOptions().copyLocal == .ce)
         #expect(CopyRounds(rawValue: "serial") == .serial && CopyLocal(rawValue: "sm") == .sm && CopySync(rawValue: "events-graph") == .eventsGraph && CopySync(rawValue: "memops") == nil)
-        #expect(KernelOptions().copySync == .flags && CopySync.flags.usesHeads && CopySync.relay.usesHeads && !CopySync.events.usesHeads)
+        #expect(KernelOptions().copySync == .relay && CopySync.flags.usesHeads && CopySync.relay.usesHeads && !CopySync.events.usesHeads)
         #expect(CopyMode(rawValue: "pull") == .pull && CopyMode(rawValue: "dst") == nil)
     }
 }

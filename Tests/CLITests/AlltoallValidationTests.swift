@@ -52,9 +52,9 @@ import Testing
 
     @Test func copyOptionsReachTheBackends() throws {
         let d = try AlltoallCommand.parse([]).kernelOptions
-        #expect(d.copySync == .flags && d.copyRounds == .parallel && d.copyLocal == .ce && d.copySMPercent == 0)
-        let k = try AlltoallCommand.parse(["--copy-sync", "relay", "--copy-rounds", "serial", "--copy-local", "sm", "--copy-sm", "20"]).kernelOptions
-        #expect(k.copySync == .relay && k.copyRounds == .serial && k.copyLocal == .sm && k.copySMPercent == 20)
+        #expect(d.copySync == .relay && d.copyRounds == .parallel && d.copyLocal == .ce && d.copySMPercent == 0)
+        let k = try AlltoallCommand.parse(["--copy-sync", "flags", "--copy-rounds", "serial", "--copy-local", "sm", "--copy-sm", "20"]).kernelOptions
+        #expect(k.copySync == .flags && k.copyRounds == .serial && k.copyLocal == .sm && k.copySMPercent == 20)
     }
 
     @Test func interleaveOption() throws {
