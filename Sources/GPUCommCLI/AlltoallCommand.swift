@@ -40,7 +40,10 @@ struct AlltoallCommand: ParsableCommand {
         --copy-split cuts each block into pieces on streams of their own. cuda-ce-1p issues every copy \
         from rank 0's process for all GPUs of the host, on buffers it allocates (every GPU must be \
         visible to every process; the other ranks map theirs to fill and check); host timing takes \
-        rank 0's clock.
+        rank 0's clock. --copy-sync orders its copies across GPUs (relay, flags, events, \
+        events-graph); --copy-rounds serial runs a GPU's peer blocks one after another; --copy-local sm \
+        and --copy-sm P give its own block, or P% of every peer block, to an SM kernel. \
+        GPUCOMM_COPY_TRACE=1 with --copy-sync flags adds per-part times (trace_* labels) to the rows.
 
         --chunks 16K,64K,... runs the chunk-size sweep instead: the nvshmem-signal backend at every \
         size and chunk, one table (size × chunk, busbw), rows with chunk_bytes.
