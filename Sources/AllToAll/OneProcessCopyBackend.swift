@@ -235,14 +235,7 @@ final class OneProcessIssuer {
         try main.device.makeCurrent()
         let fork = forks[me]
         try fork.record(on: main)
-        var current = main.device
-        for p in plan {
-            let q = streams[p.issuer][p.lane]
-            if q.device !== current { try q.device.makeCurrent(); current = q.device }
-            try q.wait(for: fork)
-            try copy(p, on: q)
-            try joins[p.issuer][p.lane].record(on: q)
-        }
+        try issueCopies(plan) { _ in fork }
         try main.device.makeCurrent()
         for j in joins.joined() { try main.wait(for: j) }
     }
@@ -259,17 +252,7 @@ final class OneProcessIssuer {
             try forks[g].record(on: h[g])
             try t?.afterFork(g, h[g])
         }
-        var current = devices.last!
-        var started = Set<[Int]>()
-        for p in plan {
-            let q = streams[p.issuer][p.lane]
-            if q.device !== current { try q.device.makeCurrent(); current = q.device }
-            try q.wait(for: forks[p.issuer])
-            if let t, started.insert([p.issuer, p.lane]).inserted { try t.laneStart(p.issuer, p.lane, q) }
-            try copy(p, on: q)
-            try t?.laneEnd(p.issuer, p.lane, q)
-            try joins[p.issuer][p.lane].record(on: q)
-        }
+        try issueCopies(plan, trace: t) { forks[$0] }
         for g in devices.indices {
             try devices[g].makeCurrent()
             for j in joins[g] { try h[g].wait(for: j) }
@@ -292,14 +275,7 @@ final class OneProcessIssuer {
             try h[g].wait(for: forks[me])
             try forks[g].record(on: h[g])
         }
-        var current = devices[others.last ?? me]
-        for p in plan {
-            let q = streams[p.issuer][p.lane]
-            if q.device !== current { try q.device.makeCurrent(); current = q.device }
-            try q.wait(for: forks[p.issuer])
-            try copy(p, on: q)
-            try joins[p.issuer][p.lane].record(on: q)
-        }
+        try issueCopies(plan) { forks[$0] }
         for g in others {
             try devices[g].makeCurrent()
             for j in joins[g] { try h[g].wait(for: j) }
@@ -314,6 +290,22 @@ final class OneProcessIssuer {
     private func barrier(_ g: Int, on s: Stream) throws {
         try barriers[g].launch(grid: 1, block: 32 * ((devices.count + 31) / 32), stream: s,
                                args: [UInt64(flagsOf[g].address), UInt64(flags[g].address), Int32(g), Int32(devices.count), UInt64(counts[g].address)])
+    }
+
+    /// Every copy of `plan` on its lane after `fork(issuer)`, then its lane's join event; the
+    /// current context follows the issuing GPU.
+    private func issueCopies(_ plan: [PairCopy], trace t: CopyTrace? = nil, after fork: (Int) -> Event) throws {
+        var current: Device?
+        var started = Set<[Int]>()
+        for p in plan {
+            let q = streams[p.issuer][p.lane]
+            if q.device !== current { try q.device.makeCurrent(); current = q.device }
+            try q.wait(for: fork(p.issuer))
+            if let t, started.insert([p.issuer, p.lane]).inserted { try t.laneStart(p.issuer, p.lane, q) }
+            try copy(p, on: q)
+            try t?.laneEnd(p.issuer, p.lane, q)
+            try joins[p.issuer][p.lane].record(on: q)
+        }
     }
 
     private func copy(_ p: PairCopy, on q: Stream) throws {
@@ -333,9 +325,9 @@ final class OneProcessIssuer {
 /// GPU of the host, on buffers rank 0 allocates on every GPU (`OneProcessIssuer`; the other ranks
 /// map theirs by CUDA IPC to fill and check). Rank 0 enqueues one `cuMemcpyDtoDAsync` per
 /// (source, destination) pair and piece (`CopyPlan`) on streams of the destination GPU
-/// (`--copy-mode pull`, the default) or the source GPU (push), forked from and joined back into
-/// its own stream by events. No barrier kernel: rank 0's stream waits for every copy, and the next
-/// all-to-all's copies wait for its fork, so all-to-alls are fully ordered. The other ranks'
+/// (`--copy-mode pull`, the default) or the source GPU (push), ordered across GPUs as `CopySync`
+/// says: rank 0's stream passes the all-to-all only when every copy has completed, and the next
+/// all-to-all's copies start only after that, so all-to-alls are fully ordered. The other ranks'
 /// `enqueue` does nothing; timing takes rank 0's clock (`issuedByOneRank`).
 final class OneProcessCopyAlltoall: AlltoallBackend {
     let kind = BackendKind.cudaCE1P
