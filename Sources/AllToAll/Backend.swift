@@ -99,12 +99,13 @@ public enum CopyMode: String, Sendable, CaseIterable {
 
 /// How cuda-ce-1p orders its copies across the GPUs (`--copy-sync`).
 ///
-/// Measured on 4×H200, pulling (bench/results/2026-11-21-4xH200-session5/, calls 1–5; busbw at
-/// 256 MiB / 1 GiB per rank, time at 4 KiB per peer): flags 358.7 / 383.0 GB/s, 100–132 µs;
-/// relay 355–356 / 381.5–382.3, 72–80 µs; events 347 / 379.6, 102–106 µs; events-graph 208–227 /
-/// 210–226 with parallel rounds but 352 / 381 with `--copy-rounds serial`, 36–42 µs. Two more
-/// were measured and dropped: the flags barriers as stream memory operations (349 / 380) and the
-/// flags all-to-all captured per GPU (215–223 / 226–232).
+/// Measured on 4×H200, pulling (bench/results/2026-11-21-4xH200-session5/, calls 1–8; busbw at
+/// 256 MiB / 1 GiB per rank, time at 4 KiB per peer): flags 356.4–358.8 / 382.3–383.2 GB/s,
+/// 106–146 µs; relay 355.0–356.4 / 381.5–382.3, 75–84 µs; events 346.3–347.1 / 379.4–379.6,
+/// 106 µs; events-graph 208–227 / 210–226 with parallel rounds but 352–354 / 381 with
+/// `--copy-rounds serial`, 42–54 µs. Three more were measured and dropped (docs/alltoall.md):
+/// the flags barriers as stream memory operations, relay by stream memory operations, and the
+/// flags all-to-all captured per GPU.
 public enum CopySync: String, Sendable, CaseIterable {
     /// Cross-device events through rank 0's stream: every copy stream waits for an event recorded
     /// there, and rank 0's stream waits for every copy (two cross-device hops per all-to-all).
@@ -120,7 +121,7 @@ public enum CopySync: String, Sendable, CaseIterable {
     /// Rank 0 relays instead of two barriers: its stream signals every other GPU's head stream to
     /// start (after its earlier work), each GPU joins its own copies, and rank 0's stream waits
     /// for every GPU's end, each signal a cross-device event. The default: within 0.5% of `flags`
-    /// from 64 MiB up, 72–80 µs instead of 100–165 at small sizes, and no kernel that can spin.
+    /// from 64 MiB up, 75–84 µs instead of 106–146 at 4 KiB per peer, and no kernel that can spin.
     case relay
 
     /// Every GPU has a head stream.
