@@ -51,7 +51,7 @@ public enum BackendKind: String, CaseIterable, Sendable {
         case .nvshmemTMA: return "each PE's kernel waits for one signal per sending block from every PE, sent after the block's bulk stores completed"
         case .nvshmemHost, .nvshmemHostGraph: return "nvshmemx_alltoallmem_on_stream's work on the stream includes its closing barrier"
         case .nvshmemCE: return "the stream joins every copy, then nvshmemx_barrier_all_on_stream: every PE's copies have completed"
-        case .cudaCE: return "the stream joins every copy, then gc_ipc_barrier: every PE has released its flag after its copies"
+        case .cudaCE: return "the stream joins every copy, then gc_ipc_barrier_next: every PE has released its flag after its copies"
         case .cudaCE1P: return "rank 0's stream passes the event join (--copy-sync relay, events) or the closing barrier (flags) only when every copy on every GPU has completed; the other ranks enqueue nothing, and timing takes rank 0's clock"
         }
     }

@@ -134,8 +134,8 @@ final class CopyFanout {
 
 /// `cuda-ce`: the all-to-all by copy engines over CUDA IPC, with no communication library: plain
 /// `cuMemAlloc` buffers whose IPC handles every PE maps (each peer's receive buffer to push, its
-/// send buffer to pull), the copies of `CopyFanout`, then gc_ipc_barrier (cuda/ipc_barrier.cu) on
-/// the stream. Needs every PE on one host with peer access.
+/// send buffer to pull), the copies of `CopyFanout`, then gc_ipc_barrier_next (cuda/ipc_barrier.cu)
+/// on the stream. Needs every PE on one host with peer access.
 final class CUDACopyEngineAlltoall: AlltoallBackend {
     let kind = BackendKind.cudaCE
     let send: DeviceBuffer
@@ -143,13 +143,16 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
     let flags: DeviceBuffer
     /// Device array of every PE's flag address as mapped here.
     let flagsOf: DeviceBuffer
+    /// gc_ipc_barrier_next's epoch counter (zeroed once).
+    let count: DeviceBuffer
     let mappings: [IPCMapping]
     /// Every PE's receive buffer (push) or send buffer (pull) as mapped here.
     let remote: [CUdeviceptr]
     let fanout: CopyFanout
     let barrier: Kernel
     let module: Module
-    var epoch: UInt64 = 0
+    /// The barrier's arguments, the same at every launch.
+    let barrierArguments: KernelArguments
 
     /// Collective: every rank calls it (it exchanges IPC handles over `channel`).
     init(context c: BackendContext, channel: JobChannel) throws {
@@ -186,17 +189,18 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         remote = buffers
         flagsOf = try DeviceBuffer(device: d, bytes: 8 * c.ranks)
         try flagsOf.copyFromHost(flagAddrs.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
+        count = try DeviceBuffer(device: d, bytes: 8)
+        try count.copyFromHost([UInt8](repeating: 0, count: 8))
         module = try Module(device: d, image: try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: d.arch)))
-        barrier = try module.function("gc_ipc_barrier")
+        barrier = try module.function("gc_ipc_barrier_next")
+        barrierArguments = KernelArguments([UInt64(flagsOf.address), UInt64(f.address), Int32(c.rank), Int32(c.ranks), UInt64(count.address)])
         fanout = try CopyFanout(device: d, pe: c.rank, pes: c.ranks, split: c.kernel.copySplit, mode: c.kernel.copyMode, rounds: c.kernel.copyRounds)
         try channel.barrier()
     }
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
         try fanout.enqueue(send: send.address, recv: recv.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)
-        epoch += 1
-        try barrier.launch(grid: 1, block: 32 * ((fanout.pes + 31) / 32), stream: stream,
-                           args: [UInt64(flagsOf.address), UInt64(flags.address), Int32(fanout.me), Int32(fanout.pes), epoch])
+        try barrier.launch(grid: 1, block: 32 * ((fanout.pes + 31) / 32), stream: stream, arguments: barrierArguments)
     }
 
     func labels(bytesPerRank: Int) -> [String: String] { fanout.labels }

@@ -87,6 +87,16 @@ enum OneProcessHandles {
     }
 }
 
+/// One size's copies (`CopyPlan`) as `OneProcessIssuer` enqueues them, with what every enqueue
+/// of that size reuses.
+struct IssuerPlan {
+    /// The size it was made for (bytes per rank).
+    let key: Int
+    let copies: [PairCopy]
+    /// Per copy: gc_copy16's arguments where an SM kernel moves it, nil where a copy engine does.
+    let smArguments: [KernelArguments?]
+}
+
 /// Rank 0's side of `cuda-ce-1p`: a `Device` for every rank's GPU in this process (matched by PCI
 /// bus id), peer access between all of them, the send and receive buffers of every rank allocated
 /// here (`cuMemAlloc` in each GPU's primary context; the other ranks map theirs through CUDA IPC
@@ -127,6 +137,8 @@ final class OneProcessIssuer {
     let flags: [DeviceBuffer]
     let flagsOf: [DeviceBuffer]
     let counts: [DeviceBuffer]
+    /// `flags`: per GPU, its barrier's arguments (the same at every launch).
+    let barrierArguments: [KernelArguments]
     /// `flags` or `--copy-local sm`: per GPU, the barrier and copy kernels loaded in its context.
     let barriers: [Kernel]
     let localCopies: [Kernel]
@@ -184,8 +196,12 @@ final class OneProcessIssuer {
             for t in flagsOf { try t.copyFromHost(table) }
             counts = try devs.map { try DeviceBuffer(device: $0, bytes: 8) }
             for k in counts { try k.copyFromHost([UInt8](repeating: 0, count: 8)) }
+            let (f, t, k) = (flags, flagsOf, counts)  // a closure cannot capture self before init ends
+            barrierArguments = devs.indices.map { g in
+                KernelArguments([UInt64(t[g].address), UInt64(f[g].address), Int32(g), Int32(n), UInt64(k[g].address)])
+            }
         } else {
-            flags = []; flagsOf = []; counts = []
+            flags = []; flagsOf = []; counts = []; barrierArguments = []
         }
         if sync == .flags || local == .sm || c.kernel.copySMPercent > 0 {
             let image = try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: c.device.arch))
@@ -208,22 +224,32 @@ final class OneProcessIssuer {
         return OneProcessHandles.encode(pairs)
     }
 
+    /// `copies` of the size `key`, with the SM copies' kernel arguments built once for every enqueue.
+    func prepare(_ copies: [PairCopy], key: Int) -> IssuerPlan {
+        IssuerPlan(key: key, copies: copies, smArguments: copies.map { p in
+            guard p.bytes > 0, p.bySM || (p.src == p.dst && local == .sm) else { return nil }
+            let (src, dst) = addresses(p)
+            // Pieces and blocks are 16-byte multiples (CopyFanout.piece, AlltoallLayout.effectiveBytes).
+            return KernelArguments([UInt64(dst), UInt64(src), UInt64(p.bytes / 16)])
+        })
+    }
+
     /// Enqueues `plan` after everything before on `main` (rank 0's stream); when `main` reaches the
     /// end of what this enqueued, every copy has completed.
-    func enqueue(_ plan: [PairCopy], key: Int, main: Stream) throws {
+    func enqueue(_ plan: IssuerPlan, main: Stream) throws {
         defer { try? main.device.makeCurrent() }  // the callers' kernels and events assume rank 0's context
         switch sync {
         case .events: try enqueueEvents(plan, main: main)
         case .flags: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
         case .relay: try enqueueRelay(plan, heads: devices.indices.map { heads[$0] ?? main })
         case .eventsGraph:
-            if graphs?.key != key {
+            if graphs?.key != plan.key {
                 if graphs != nil {  // the old size's graph goes (idle) before the new one is made
                     try main.synchronize()
                     graphs = nil
                 }
                 let execs = try GraphExec.capture(streams: captureStreams) { try enqueueEvents(plan, main: captureStreams[0]) }
-                graphs = (key, execs)
+                graphs = (plan.key, execs)
             }
             try main.device.makeCurrent()
             try graphs!.execs[0].launch(on: main)
@@ -231,7 +257,7 @@ final class OneProcessIssuer {
     }
 
     /// Every copy stream waits for an event on `main`; `main` waits for every copy.
-    private func enqueueEvents(_ plan: [PairCopy], main: Stream) throws {
+    private func enqueueEvents(_ plan: IssuerPlan, main: Stream) throws {
         try main.device.makeCurrent()
         let fork = forks[me]
         try fork.record(on: main)
@@ -243,7 +269,7 @@ final class OneProcessIssuer {
     /// Per GPU g on `heads[g]`: a barrier across the GPUs (every GPU's earlier work on its head is
     /// done, rank 0's stream included), g's copies forked and joined by events of g alone, then a
     /// second barrier (every copy into and out of every GPU is done).
-    private func enqueueFlags(_ plan: [PairCopy], heads h: [Stream]) throws {
+    private func enqueueFlags(_ plan: IssuerPlan, heads h: [Stream]) throws {
         let t = trace
         for g in devices.indices {
             try devices[g].makeCurrent()
@@ -266,7 +292,7 @@ final class OneProcessIssuer {
     /// Rank 0's stream (`heads[me]`) tells every other GPU's head to start once its earlier work
     /// is done; every GPU forks and joins its own copies; rank 0's stream waits for every GPU's
     /// join. Each signal is a cross-device event: `forks[me]` out, `dones[g]` back.
-    private func enqueueRelay(_ plan: [PairCopy], heads h: [Stream]) throws {
+    private func enqueueRelay(_ plan: IssuerPlan, heads h: [Stream]) throws {
         let others = devices.indices.filter { $0 != me }
         try devices[me].makeCurrent()
         try forks[me].record(on: h[me])
@@ -288,36 +314,39 @@ final class OneProcessIssuer {
 
     /// GPU g's part of a barrier across the GPUs, on its head stream `s`.
     private func barrier(_ g: Int, on s: Stream) throws {
-        try barriers[g].launch(grid: 1, block: 32 * ((devices.count + 31) / 32), stream: s,
-                               args: [UInt64(flagsOf[g].address), UInt64(flags[g].address), Int32(g), Int32(devices.count), UInt64(counts[g].address)])
+        try barriers[g].launch(grid: 1, block: 32 * ((devices.count + 31) / 32), stream: s, arguments: barrierArguments[g])
     }
 
     /// Every copy of `plan` on its lane after `fork(issuer)`, then its lane's join event; the
     /// current context follows the issuing GPU.
-    private func issueCopies(_ plan: [PairCopy], trace t: CopyTrace? = nil, after fork: (Int) -> Event) throws {
+    private func issueCopies(_ plan: IssuerPlan, trace t: CopyTrace? = nil, after fork: (Int) -> Event) throws {
         var current: Device?
         var started = Set<[Int]>()
-        for p in plan {
+        for (i, p) in plan.copies.enumerated() {
             let q = streams[p.issuer][p.lane]
             if q.device !== current { try q.device.makeCurrent(); current = q.device }
             try q.wait(for: fork(p.issuer))
             if let t, started.insert([p.issuer, p.lane]).inserted { try t.laneStart(p.issuer, p.lane, q) }
-            try copy(p, on: q)
+            try copy(p, sm: plan.smArguments[i], on: q)
             try t?.laneEnd(p.issuer, p.lane, q)
             try joins[p.issuer][p.lane].record(on: q)
         }
     }
 
-    private func copy(_ p: PairCopy, on q: Stream) throws {
+    /// `p` on `q`: by gc_copy16 with `sm` (its prepared arguments), else by a copy engine.
+    private func copy(_ p: PairCopy, sm: KernelArguments?, on q: Stream) throws {
         guard p.bytes > 0 else { return }
-        let src = UInt(sends[p.src].address) + UInt(p.sendOffset), dst = UInt(recvs[p.dst].address) + UInt(p.recvOffset)
-        if p.bySM || (p.src == p.dst && local == .sm) {
-            // Pieces and blocks are 16-byte multiples (CopyFanout.piece, AlltoallLayout.effectiveBytes).
-            try localCopies[p.issuer].launch(grid: q.device.multiprocessors, block: 512, stream: q,
-                                             args: [UInt64(dst), UInt64(src), UInt64(p.bytes / 16)])
+        if let sm {
+            try localCopies[p.issuer].launch(grid: q.device.multiprocessors, block: 512, stream: q, arguments: sm)
         } else {
+            let (src, dst) = addresses(p)
             try q.copy(from: UnsafeRawPointer(bitPattern: src)!, to: UnsafeMutableRawPointer(bitPattern: dst)!, bytes: p.bytes)
         }
+    }
+
+    /// Where `p` reads and writes.
+    private func addresses(_ p: PairCopy) -> (src: UInt, dst: UInt) {
+        (UInt(sends[p.src].address) + UInt(p.sendOffset), UInt(recvs[p.dst].address) + UInt(p.recvOffset))
     }
 }
 
@@ -342,7 +371,8 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     let smPercent: Int
     /// Rank 0 only.
     let issuer: OneProcessIssuer?
-    var plan: (bytesPerRank: Int, copies: [PairCopy])?
+    /// Rank 0: the last size prepared.
+    var plan: IssuerPlan?
     var issuedByOneRank: Bool { true }
 
     /// Collective: every rank calls it; every rank returns, or every rank throws `BackendUnavailable`.
@@ -401,15 +431,15 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     }
 
     func prepare(bytesPerRank: Int) throws {
-        if plan?.bytesPerRank != bytesPerRank {
-            plan = (bytesPerRank, CopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode, rounds: rounds, smPercent: smPercent))
-        }
+        guard let issuer, plan?.key != bytesPerRank else { return }  // ranks other than 0 enqueue nothing
+        let copies = CopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode, rounds: rounds, smPercent: smPercent)
+        plan = issuer.prepare(copies, key: bytesPerRank)
     }
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
         guard let issuer else { return }  // ranks other than 0: rank 0 moves their bytes
         try prepare(bytesPerRank: bytesPerRank)
-        try issuer.enqueue(plan!.copies, key: bytesPerRank, main: stream)
+        try issuer.enqueue(plan!, main: stream)
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {

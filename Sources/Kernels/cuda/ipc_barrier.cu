@@ -5,19 +5,17 @@
 // Self-contained: no headers, compiled by NVRTC.
 //
 // Launch contract
-//   gc_ipc_barrier(const u64* flags_of, u64* mine, int me, int npes, u64 epoch)
-//     flags_of[p] (device array of npes addresses) is PE p's flag array (npes u64) as mapped in
-//     this process (flags_of[me] == mine); `epoch` is 1, 2, 3, ... on successive calls, the same
-//     on every PE. One block of at least npes threads. Thread p release-stores `epoch` into slot
-//     `me` of PE p's flags, then spins until slot p of its own flags is at least `epoch`
-//     (acquire). Everything this PE's stream completed before the kernel (copies into peers
-//     included) is visible to a peer once it sees the flag: the system-scope fence and release
-//     store order it. When the kernel ends, every PE has reached this call.
-//
 //   gc_ipc_barrier_next(const u64* flags_of, u64* mine, int me, int npes, u64* count)
-//     The same barrier with the epoch kept on the device: `*count` (this PE's, 0 at the start)
-//     holds the last epoch; the kernel uses *count + 1 and stores it back when it ends. It takes
-//     no per-call argument, so a CUDA graph can replay it. One block of at least npes threads.
+//     flags_of[p] (device array of npes addresses) is PE p's flag array (npes u64) as mapped in
+//     this process (flags_of[me] == mine); `*count` (this PE's, 0 at the start) holds the last
+//     epoch: the kernel uses *count + 1 and stores it back when it ends, so successive calls use
+//     1, 2, 3, ..., the same on every PE, and it takes no per-call argument (its arguments are
+//     built once; a CUDA graph can replay it). One block of at least npes threads. Thread p
+//     release-stores the epoch into slot `me` of PE p's flags, then spins until slot p of its
+//     own flags is at least the epoch (acquire). Everything this PE's stream completed before
+//     the kernel (copies into peers included) is visible to a peer once it sees the flag: the
+//     system-scope fence and release store order it. When the kernel ends, every PE has reached
+//     this call.
 //
 //   gc_copy16(w16* dst, const w16* src, u64 n16)
 //     Copies n16 16-byte words (both pointers 16-byte aligned), any grid, grid-stride.
@@ -32,11 +30,6 @@ __device__ __forceinline__ void gc_barrier_slot(const u64* flags_of, u64* mine, 
     do {
         asm volatile("ld.acquire.sys.global.u64 %0, [%1];" : "=l"(seen) : "l"(mine + p) : "memory");
     } while (seen < epoch);
-}
-
-extern "C" __global__ void gc_ipc_barrier(const u64* flags_of, u64* mine, int me, int npes, u64 epoch) {
-    const int p = threadIdx.x;
-    if (p < npes) gc_barrier_slot(flags_of, mine, me, p, epoch);
 }
 
 extern "C" __global__ void gc_ipc_barrier_next(const u64* flags_of, u64* mine, int me, int npes, u64* count) {
