@@ -63,6 +63,8 @@ final class NVSHMEMDeviceAlltoall: AlltoallBackend {
     let resident: Int
     /// Threads of gc_a2a_lib's one block (nvshmem-lib).
     let libThreads: Int
+    /// The last size prepared and its kernel's arguments.
+    var arguments: (bytes: Int, args: KernelArguments)?
     var pes: Int { shared.session.pes }
 
     init(kind: BackendKind, shared: NVSHMEMAlltoallShared, options: KernelOptions) throws {
@@ -92,20 +94,31 @@ final class NVSHMEMDeviceAlltoall: AlltoallBackend {
         options.blocksPerPeer(bytesPerPeer: bytesPerRank / pes, pes: pes, sms: shared.session.device.multiprocessors, resident: resident)
     }
 
-    func enqueue(bytesPerRank: Int, stream: Stream) throws {
+    /// Marshals the kernel's arguments for this size (they depend on nothing else).
+    func prepare(bytesPerRank: Int) throws {
         let bpp = UInt64(bytesPerRank / pes)
         let dst = UInt64(recv.address), src = UInt64(send.address), sig = UInt64(shared.signals.address)
+        let args: [any KernelArgument]
+        switch kind {
+        case .nvshmemLib, .nvshmemPut: args = [dst, src, bpp]
+        case .nvshmemSignal: args = [dst, src, bpp, UInt64(options.chunk), sig]
+        default: args = [dst, src, bpp, UInt64(options.interleave), sig]
+        }
+        arguments = (bytesPerRank, KernelArguments(args))
+    }
+
+    func enqueue(bytesPerRank: Int, stream: Stream) throws {
+        if arguments?.bytes != bytesPerRank { try prepare(bytesPerRank: bytesPerRank) }
+        let a = arguments!.args
         switch kind {
         case .nvshmemLib:
-            try shared.lib.launchCooperative(grid: 1, block: libThreads, stream: stream, args: [dst, src, bpp])
+            try shared.lib.launchCooperative(grid: 1, block: libThreads, stream: stream, arguments: a)
         case .nvshmemPut:
-            try shared.put.launchCooperative(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream, args: [dst, src, bpp])
+            try shared.put.launchCooperative(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream, arguments: a)
         case .nvshmemSignal:
-            try shared.signal.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream,
-                                     args: [dst, src, bpp, UInt64(options.chunk), sig])
+            try shared.signal.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream, arguments: a)
         default:
-            try shared.direct.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream,
-                                     args: [dst, src, bpp, UInt64(options.interleave), sig])
+            try shared.direct.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, stream: stream, arguments: a)
         }
     }
 

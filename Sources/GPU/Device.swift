@@ -250,8 +250,12 @@ public struct Kernel: @unchecked Sendable {
 
     /// Cooperative launch (grid-wide sync allowed); the grid must fit on the device at once.
     public func launchCooperative(grid: Int, block: Int, sharedBytes: Int = 0, stream: Stream, args: [any KernelArgument]) throws {
+        try launchCooperative(grid: grid, block: block, sharedBytes: sharedBytes, stream: stream, arguments: KernelArguments(args))
+    }
+
+    /// Cooperative launch with arguments marshalled beforehand.
+    public func launchCooperative(grid: Int, block: Int, sharedBytes: Int = 0, stream: Stream, arguments: KernelArguments) throws {
         let cuda = module.device.cuda
-        let arguments = KernelArguments(args)
         try cuda.check(cuda.launchCooperativeKernel(raw, UInt32(grid), 1, 1, UInt32(block), 1, 1, UInt32(sharedBytes),
                                                     stream.raw, arguments.params), "cuLaunchCooperativeKernel(\(name))")
     }
