@@ -60,6 +60,18 @@ enum CopyPlan {
         return out
     }
 
+    /// Per copy of `plan`: whether it is the first, and the last, on its stream (issuer, lane) in
+    /// issue order. A stream waits for its fork only before its first copy and records its join
+    /// only after its last: stream order covers the copies between.
+    static func laneEnds(_ plan: [PairCopy]) -> (first: [Bool], last: [Bool]) {
+        var first = [Bool](repeating: false, count: plan.count), last = first
+        var seen = Set<[Int]>()
+        for (i, p) in plan.enumerated() where seen.insert([p.issuer, p.lane]).inserted { first[i] = true }
+        seen.removeAll()
+        for (i, p) in plan.enumerated().reversed() where seen.insert([p.issuer, p.lane]).inserted { last[i] = true }
+        return (first, last)
+    }
+
     /// Bytes of a peer's block an SM kernel moves at `percent`: rounded down to 16 bytes.
     static func smBytes(_ bpp: Int, _ percent: Int) -> Int { bpp * percent / 100 / 16 * 16 }
 
@@ -87,8 +99,9 @@ final class CopyFanout {
     let streams: [Stream]
     let fork: Event
     let joins: [Event]
-    /// This PE's copies (`CopyPlan`, issuer == me) for the last size enqueued.
-    private var plan: (bytesPerPeer: Int, copies: [PairCopy])?
+    /// This PE's copies (`CopyPlan`, issuer == me) for the last size enqueued, and their lanes'
+    /// ends (`CopyPlan.laneEnds`).
+    private var plan: (bytesPerPeer: Int, copies: [PairCopy], ends: (first: [Bool], last: [Bool]))?
 
     let rounds: CopyRounds
 
@@ -112,20 +125,24 @@ final class CopyFanout {
     /// from `remote[peer]` (each peer's send buffer as mapped here) into `recv`.
     func enqueue(send: CUdeviceptr, recv: CUdeviceptr, remote: [CUdeviceptr], bytesPerPeer bpp: Int, main: Stream) throws {
         if plan?.bytesPerPeer != bpp {
-            plan = (bpp, CopyPlan.copies(ranks: pes, split: split, bytesPerPeer: bpp, mode: mode, rounds: rounds).filter { $0.issuer == me })
+            let copies = CopyPlan.copies(ranks: pes, split: split, bytesPerPeer: bpp, mode: mode, rounds: rounds).filter { $0.issuer == me }
+            plan = (bpp, copies, CopyPlan.laneEnds(copies))
         }
+        let ends = plan!.ends
         try fork.record(on: main)
-        for c in plan!.copies {
+        for (i, c) in plan!.copies.enumerated() {
             let q = streams[c.lane]
-            try q.wait(for: fork)
+            if ends.first[i] { try q.wait(for: fork) }
             if c.bytes > 0 {
                 // Push: our send buffer into the peer's receive buffer; pull: the peer's send buffer into ours.
                 let from = UInt(mode == .push ? send : remote[c.src]) + UInt(c.sendOffset)
                 let to = UInt(mode == .push ? remote[c.dst] : recv) + UInt(c.recvOffset)
                 try q.copy(from: UnsafeRawPointer(bitPattern: from)!, to: UnsafeMutableRawPointer(bitPattern: to)!, bytes: c.bytes)
             }
-            try joins[c.lane].record(on: q)
-            try main.wait(for: joins[c.lane])
+            if ends.last[i] {
+                try joins[c.lane].record(on: q)
+                try main.wait(for: joins[c.lane])
+            }
         }
     }
 

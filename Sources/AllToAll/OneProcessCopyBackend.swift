@@ -95,6 +95,8 @@ struct IssuerPlan {
     let copies: [PairCopy]
     /// Per copy: gc_copy16's arguments where an SM kernel moves it, nil where a copy engine does.
     let smArguments: [KernelArguments?]
+    /// Per copy: first and last on its stream (`CopyPlan.laneEnds`).
+    let ends: (first: [Bool], last: [Bool])
 }
 
 /// Rank 0's side of `cuda-ce-1p`: a `Device` for every rank's GPU in this process (matched by PCI
@@ -224,14 +226,16 @@ final class OneProcessIssuer {
         return OneProcessHandles.encode(pairs)
     }
 
-    /// `copies` of the size `key`, with the SM copies' kernel arguments built once for every enqueue.
+    /// `copies` of the size `key`, with the SM copies' kernel arguments and the lanes' ends worked
+    /// out once for every enqueue.
     func prepare(_ copies: [PairCopy], key: Int) -> IssuerPlan {
-        IssuerPlan(key: key, copies: copies, smArguments: copies.map { p in
+        let sm = copies.map { p -> KernelArguments? in
             guard p.bytes > 0, p.bySM || (p.src == p.dst && local == .sm) else { return nil }
             let (src, dst) = addresses(p)
             // Pieces and blocks are 16-byte multiples (CopyFanout.piece, AlltoallLayout.effectiveBytes).
             return KernelArguments([UInt64(dst), UInt64(src), UInt64(p.bytes / 16)])
-        })
+        }
+        return IssuerPlan(key: key, copies: copies, smArguments: sm, ends: CopyPlan.laneEnds(copies))
     }
 
     /// Enqueues `plan` after everything before on `main` (rank 0's stream); when `main` reaches the
@@ -317,19 +321,22 @@ final class OneProcessIssuer {
         try barriers[g].launch(grid: 1, block: 32 * ((devices.count + 31) / 32), stream: s, arguments: barrierArguments[g])
     }
 
-    /// Every copy of `plan` on its lane after `fork(issuer)`, then its lane's join event; the
-    /// current context follows the issuing GPU.
+    /// Every copy of `plan` on its lane, the lane's first after `fork(issuer)`, its last followed by
+    /// the lane's join event; the current context follows the issuing GPU.
     private func issueCopies(_ plan: IssuerPlan, trace t: CopyTrace? = nil, after fork: (Int) -> Event) throws {
         var current: Device?
-        var started = Set<[Int]>()
         for (i, p) in plan.copies.enumerated() {
             let q = streams[p.issuer][p.lane]
             if q.device !== current { try q.device.makeCurrent(); current = q.device }
-            try q.wait(for: fork(p.issuer))
-            if let t, started.insert([p.issuer, p.lane]).inserted { try t.laneStart(p.issuer, p.lane, q) }
+            if plan.ends.first[i] {
+                try q.wait(for: fork(p.issuer))
+                try t?.laneStart(p.issuer, p.lane, q)
+            }
             try copy(p, sm: plan.smArguments[i], on: q)
-            try t?.laneEnd(p.issuer, p.lane, q)
-            try joins[p.issuer][p.lane].record(on: q)
+            if plan.ends.last[i] {
+                try t?.laneEnd(p.issuer, p.lane, q)
+                try joins[p.issuer][p.lane].record(on: q)
+            }
         }
     }
 

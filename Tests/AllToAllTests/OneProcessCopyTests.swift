@@ -131,6 +131,31 @@ import Testing
         #expect(CopyPlan.smBytes(1000, 25) == 240 && CopyPlan.smBytes(15, 50) == 0)
     }
 
+    /// A stream waits for its fork before its first copy and records its join after its last:
+    /// exactly one of each per (issuer, lane), at the lowest and highest index of its copies.
+    @Test(arguments: shapes, [(CopyRounds.parallel, 0), (.serial, 0), (.parallel, 25), (.serial, 25)])
+    func laneEndsMarkEachStreamsFirstAndLastCopy(_ shape: (Int, Int, Int), _ variant: (CopyRounds, Int)) {
+        let (n, split, bpp) = shape
+        let plan = CopyPlan.copies(ranks: n, split: split, bytesPerPeer: bpp, mode: .pull, rounds: variant.0, smPercent: variant.1)
+        let ends = CopyPlan.laneEnds(plan)
+        #expect(ends.first.count == plan.count && ends.last.count == plan.count)
+        let streams = Dictionary(grouping: plan.indices) { [plan[$0].issuer, plan[$0].lane] }
+        #expect(ends.first.filter { $0 }.count == streams.count && ends.last.filter { $0 }.count == streams.count)
+        for (key, at) in streams {
+            #expect(at.filter { ends.first[$0] } == [at.min()!], "stream \(key)")
+            #expect(at.filter { ends.last[$0] } == [at.max()!], "stream \(key)")
+        }
+        if variant == (.parallel, 0) { #expect(ends.first.allSatisfy { $0 } && ends.last.allSatisfy { $0 }) }
+    }
+
+    @Test func laneEndsOfThreeRanksInSerialRounds() {
+        let ends = CopyPlan.laneEnds(CopyPlan.copies(ranks: 3, split: 1, bytesPerPeer: 64, mode: .pull, rounds: .serial))
+        // Round 0 on lane 0, rounds 1 and 2 on lane 1, each round over GPUs 0, 1, 2.
+        #expect(ends.first == [true, true, true, true, true, true, false, false, false])
+        #expect(ends.last == [true, true, true, false, false, false, true, true, true])
+        #expect(CopyPlan.laneEnds([]).first.isEmpty)
+    }
+
     @Test func fourRanksPushOrder() {
         let p = CopyPlan.copies(ranks: 4, split: 1, bytesPerPeer: 64, mode: .push)
         #expect(p.map { "\($0.src)>\($0.dst)" } == ["0>0", "1>1", "2>2", "3>3", "0>1", "1>2", "2>3", "3>0",
