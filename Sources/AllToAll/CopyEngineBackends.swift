@@ -99,7 +99,7 @@ final class CopyFanout {
     let streams: [Stream]
     let fork: Event
     let joins: [Event]
-    /// This PE's copies (`CopyPlan`, issuer == me) for the last size enqueued, and their lanes'
+    /// This PE's copies (`CopyPlan`, issuer == me) for the last size prepared, and their lanes'
     /// ends (`CopyPlan.laneEnds`).
     private var plan: (bytesPerPeer: Int, copies: [PairCopy], ends: (first: [Bool], last: [Bool]))?
 
@@ -120,14 +120,18 @@ final class CopyFanout {
         return lo..<hi
     }
 
+    /// Builds this PE's copies for `bpp` bytes per peer, unless the last size was the same.
+    func prepare(bytesPerPeer bpp: Int) {
+        guard plan?.bytesPerPeer != bpp else { return }
+        let copies = CopyPlan.copies(ranks: pes, split: split, bytesPerPeer: bpp, mode: mode, rounds: rounds).filter { $0.issuer == me }
+        plan = (bpp, copies, CopyPlan.laneEnds(copies))
+    }
+
     /// Enqueues the copies of one all-to-all of `bpp` bytes per peer, joined back into `main`.
     /// Push: from `send` into `remote[peer]` (each peer's receive buffer as mapped here). Pull:
     /// from `remote[peer]` (each peer's send buffer as mapped here) into `recv`.
     func enqueue(send: CUdeviceptr, recv: CUdeviceptr, remote: [CUdeviceptr], bytesPerPeer bpp: Int, main: Stream) throws {
-        if plan?.bytesPerPeer != bpp {
-            let copies = CopyPlan.copies(ranks: pes, split: split, bytesPerPeer: bpp, mode: mode, rounds: rounds).filter { $0.issuer == me }
-            plan = (bpp, copies, CopyPlan.laneEnds(copies))
-        }
+        prepare(bytesPerPeer: bpp)  // normally done already, outside any timed loop
         let ends = plan!.ends
         try fork.record(on: main)
         for (i, c) in plan!.copies.enumerated() {
@@ -214,6 +218,8 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         fanout = try CopyFanout(device: d, pe: c.rank, pes: c.ranks, split: c.kernel.copySplit, mode: c.kernel.copyMode, rounds: c.kernel.copyRounds)
         try channel.barrier()
     }
+
+    func prepare(bytesPerRank: Int) throws { fanout.prepare(bytesPerPeer: bytesPerRank / fanout.pes) }
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
         try fanout.enqueue(send: send.address, recv: recv.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)

@@ -200,6 +200,8 @@ final class NVSHMEMCopyEngineAlltoall: AlltoallBackend {
         fanout = try CopyFanout(device: s.device, pe: s.pe, pes: s.pes, split: split, mode: mode, rounds: rounds)
     }
 
+    func prepare(bytesPerRank: Int) throws { fanout.prepare(bytesPerPeer: bytesPerRank / fanout.pes) }
+
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
         try fanout.enqueue(send: send.address, recv: recv.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)
         shared.session.lib.barrierAllOnStream(stream.raw)

@@ -123,8 +123,10 @@ final class OneProcessIssuer {
     /// Per rank (its GPU): the copy streams of the plan (`CopyPlan.lanes`) and their join events.
     let streams: [[Stream]]
     let joins: [[Event]]
-    /// The rank whose process this is (0).
+    /// The rank whose process this is (0), and its stream (`BackendContext.stream`, the one
+    /// `enqueue` is given).
     let me: Int
+    let stream: Stream
     let sync: CopySync
     /// Per GPU: the event its copy streams wait for (`events`: only `forks[me]`, recorded on rank
     /// 0's stream; a wait may take an event of another device: "hEvent may be from a different
@@ -178,6 +180,7 @@ final class OneProcessIssuer {
         }
         devices = devs
         me = c.rank
+        stream = c.stream
         sync = c.kernel.copySync
         sends = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
         recvs = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
@@ -227,15 +230,25 @@ final class OneProcessIssuer {
     }
 
     /// `copies` of the size `key`, with the SM copies' kernel arguments and the lanes' ends worked
-    /// out once for every enqueue.
-    func prepare(_ copies: [PairCopy], key: Int) -> IssuerPlan {
+    /// out once for every enqueue; `events-graph`: captured here, so no enqueue captures.
+    func prepare(_ copies: [PairCopy], key: Int) throws -> IssuerPlan {
         let sm = copies.map { p -> KernelArguments? in
             guard p.bytes > 0, p.bySM || (p.src == p.dst && local == .sm) else { return nil }
             let (src, dst) = addresses(p)
             // Pieces and blocks are 16-byte multiples (CopyFanout.piece, AlltoallLayout.effectiveBytes).
             return KernelArguments([UInt64(dst), UInt64(src), UInt64(p.bytes / 16)])
         }
-        return IssuerPlan(key: key, copies: copies, smArguments: sm, ends: CopyPlan.laneEnds(copies))
+        let plan = IssuerPlan(key: key, copies: copies, smArguments: sm, ends: CopyPlan.laneEnds(copies))
+        if sync == .eventsGraph, graphs?.key != key {
+            defer { try? stream.device.makeCurrent() }  // the callers' kernels and events assume rank 0's context
+            if graphs != nil {  // the old size's graph goes (idle) before the new one is made
+                try stream.synchronize()
+                graphs = nil
+            }
+            let execs = try GraphExec.capture(streams: captureStreams) { try enqueueEvents(plan, main: captureStreams[0]) }
+            graphs = (key, execs)
+        }
+        return plan
     }
 
     /// Enqueues `plan` after everything before on `main` (rank 0's stream); when `main` reaches the
@@ -247,16 +260,9 @@ final class OneProcessIssuer {
         case .flags: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
         case .relay: try enqueueRelay(plan, heads: devices.indices.map { heads[$0] ?? main })
         case .eventsGraph:
-            if graphs?.key != plan.key {
-                if graphs != nil {  // the old size's graph goes (idle) before the new one is made
-                    try main.synchronize()
-                    graphs = nil
-                }
-                let execs = try GraphExec.capture(streams: captureStreams) { try enqueueEvents(plan, main: captureStreams[0]) }
-                graphs = (plan.key, execs)
-            }
+            guard let g = graphs, g.key == plan.key else { preconditionFailure("prepare(_:key:) did not capture this plan") }
             try main.device.makeCurrent()
-            try graphs!.execs[0].launch(on: main)
+            try g.execs[0].launch(on: main)
         }
     }
 
@@ -440,12 +446,12 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     func prepare(bytesPerRank: Int) throws {
         guard let issuer, plan?.key != bytesPerRank else { return }  // ranks other than 0 enqueue nothing
         let copies = CopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode, rounds: rounds, smPercent: smPercent)
-        plan = issuer.prepare(copies, key: bytesPerRank)
+        plan = try issuer.prepare(copies, key: bytesPerRank)
     }
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
         guard let issuer else { return }  // ranks other than 0: rank 0 moves their bytes
-        try prepare(bytesPerRank: bytesPerRank)
+        try prepare(bytesPerRank: bytesPerRank)  // normally done already, outside any timed loop
         try issuer.enqueue(plan!, main: stream)
     }
 
