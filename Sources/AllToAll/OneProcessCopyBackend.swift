@@ -127,7 +127,8 @@ final class OneProcessIssuer {
     /// `enqueue` is given).
     let me: Int
     let stream: Stream
-    let sync: CopySync
+    /// The copy knobs (`copySync`, `copyLocal`, ...).
+    let options: KernelOptions
     /// Per GPU: the event its copy streams wait for (`events`: only `forks[me]`, recorded on rank
     /// 0's stream; a wait may take an event of another device: "hEvent may be from a different
     /// context or device than hStream"; `relay`: `forks[me]` also starts the other heads).
@@ -146,7 +147,6 @@ final class OneProcessIssuer {
     /// `flags` or `--copy-local sm`: per GPU, the barrier and copy kernels loaded in its context.
     let barriers: [Kernel]
     let localCopies: [Kernel]
-    let local: CopyLocal
     /// `events-graph`: the stream the capture is made on (on rank 0's GPU), and the last size's graph.
     let captureStreams: [Stream]
     var graphs: (key: Int, execs: [GraphExec])?
@@ -181,17 +181,16 @@ final class OneProcessIssuer {
         devices = devs
         me = c.rank
         stream = c.stream
-        sync = c.kernel.copySync
+        options = c.kernel
         sends = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
         recvs = try devs.map { try DeviceBuffer(device: $0, bytes: c.maxBytesPerRank) }
-        local = c.kernel.copyLocal
         let lanes = CopyPlan.lanes(ranks: c.ranks, split: c.kernel.copySplit, rounds: c.kernel.copyRounds, smPercent: c.kernel.copySMPercent)
         streams = try devs.map { d in try (0..<lanes).map { _ in try Stream(device: d) } }
         joins = try devs.map { d in try (0..<lanes).map { _ in try Event(device: d, timing: false) } }
         forks = try devs.map { try Event(device: $0, timing: false) }
         dones = try devs.map { try Event(device: $0, timing: false) }
-        heads = sync.usesHeads ? try devs.indices.map { $0 == c.rank ? nil : try Stream(device: devs[$0]) } : []
-        if sync == .flags {
+        heads = c.kernel.copySync.usesHeads ? try devs.indices.map { $0 == c.rank ? nil : try Stream(device: devs[$0]) } : []
+        if c.kernel.copySync == .flags {
             let n = devs.count
             let zeros = [UInt8](repeating: 0, count: 8 * n)
             flags = try devs.map { try DeviceBuffer(device: $0, bytes: 8 * n) }
@@ -208,7 +207,7 @@ final class OneProcessIssuer {
         } else {
             flags = []; flagsOf = []; counts = []; barrierArguments = []
         }
-        if sync == .flags || local == .sm || c.kernel.copySMPercent > 0 {
+        if c.kernel.copySync == .flags || c.kernel.copyLocal == .sm || c.kernel.copySMPercent > 0 {
             let image = try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: c.device.arch))
             let modules = try devs.map { try Module(device: $0, image: image) }
             barriers = try modules.map { try $0.function("gc_ipc_barrier_next") }
@@ -216,8 +215,8 @@ final class OneProcessIssuer {
         } else {
             barriers = []; localCopies = []
         }
-        captureStreams = sync == .eventsGraph ? [try Stream(device: c.device)] : []
-        trace = sync == .flags && getenv("GPUCOMM_COPY_TRACE").map { String(cString: $0) } == "1"
+        captureStreams = c.kernel.copySync == .eventsGraph ? [try Stream(device: c.device)] : []
+        trace = c.kernel.copySync == .flags && getenv("GPUCOMM_COPY_TRACE").map { String(cString: $0) } == "1"
             ? try CopyTrace(devices: devs, lanes: lanes, localLanes: c.kernel.copySplit) : nil
         try c.device.makeCurrent()
     }
@@ -233,13 +232,13 @@ final class OneProcessIssuer {
     /// out once for every enqueue; `events-graph`: captured here, so no enqueue captures.
     func prepare(_ copies: [PairCopy], key: Int) throws -> IssuerPlan {
         let sm = copies.map { p -> KernelArguments? in
-            guard p.bytes > 0, p.bySM || (p.src == p.dst && local == .sm) else { return nil }
+            guard p.bytes > 0, p.bySM || (p.src == p.dst && options.copyLocal == .sm) else { return nil }
             let (src, dst) = addresses(p)
             // Pieces and blocks are 16-byte multiples (CopyFanout.piece, AlltoallLayout.effectiveBytes).
             return KernelArguments([UInt64(dst), UInt64(src), UInt64(p.bytes / 16)])
         }
         let plan = IssuerPlan(key: key, copies: copies, smArguments: sm, ends: CopyPlan.laneEnds(copies))
-        if sync == .eventsGraph, graphs?.key != key {
+        if options.copySync == .eventsGraph, graphs?.key != key {
             defer { try? stream.device.makeCurrent() }  // the callers' kernels and events assume rank 0's context
             if graphs != nil {  // the old size's graph goes (idle) before the new one is made
                 try stream.synchronize()
@@ -255,7 +254,7 @@ final class OneProcessIssuer {
     /// end of what this enqueued, every copy has completed.
     func enqueue(_ plan: IssuerPlan, main: Stream) throws {
         defer { try? main.device.makeCurrent() }  // the callers' kernels and events assume rank 0's context
-        switch sync {
+        switch options.copySync {
         case .events: try enqueueEvents(plan, main: main)
         case .flags: try enqueueFlags(plan, heads: devices.indices.map { heads[$0] ?? main })
         case .relay: try enqueueRelay(plan, heads: devices.indices.map { heads[$0] ?? main })
@@ -376,12 +375,8 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     let send: DeviceBuffer
     let recv: DeviceBuffer
     let ranks: Int
-    let split: Int
-    let mode: CopyMode
-    let sync: CopySync
-    let rounds: CopyRounds
-    let local: CopyLocal
-    let smPercent: Int
+    /// The copy knobs (`copySplit`, `copyMode`, `copySync`, `copyRounds`, `copyLocal`, `copySMPercent`).
+    let options: KernelOptions
     /// Rank 0 only.
     let issuer: OneProcessIssuer?
     /// Rank 0: the last size prepared.
@@ -394,12 +389,7 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     init(context c: BackendContext, channel: JobChannel) throws {
         let d = c.device
         ranks = c.ranks
-        split = c.kernel.copySplit
-        mode = c.kernel.copyMode
-        sync = c.kernel.copySync
-        rounds = c.kernel.copyRounds
-        local = c.kernel.copyLocal
-        smPercent = c.kernel.copySMPercent
+        options = c.kernel
         let mine = OneProcessAdvert(host: OneProcessAdvert.thisHost(), pciBusId: d.pciBusId).encoded()
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
         let all = try channel.allGather(mine).map(OneProcessAdvert.decode)
@@ -445,7 +435,9 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
 
     func prepare(bytesPerRank: Int) throws {
         guard let issuer, plan?.key != bytesPerRank else { return }  // ranks other than 0 enqueue nothing
-        let copies = CopyPlan.copies(ranks: ranks, split: split, bytesPerPeer: bytesPerRank / ranks, mode: mode, rounds: rounds, smPercent: smPercent)
+        let o = options
+        let copies = CopyPlan.copies(ranks: ranks, split: o.copySplit, bytesPerPeer: bytesPerRank / ranks, mode: o.copyMode, rounds: o.copyRounds,
+                                     smPercent: o.copySMPercent)
         plan = try issuer.prepare(copies, key: bytesPerRank)
     }
 
@@ -456,8 +448,10 @@ final class OneProcessCopyAlltoall: AlltoallBackend {
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {
-        ["streams": String(CopyPlan.lanes(ranks: ranks, split: split, rounds: rounds, smPercent: smPercent)), "copy_split": String(split), "copy_mode": mode.rawValue,
-         "copy_sync": sync.rawValue, "copy_rounds": rounds.rawValue, "copy_local": local.rawValue, "copy_sm_percent": String(smPercent)]
+        let o = options
+        return ["streams": String(CopyPlan.lanes(ranks: ranks, split: o.copySplit, rounds: o.copyRounds, smPercent: o.copySMPercent)),
+                "copy_split": String(o.copySplit), "copy_mode": o.copyMode.rawValue, "copy_sync": o.copySync.rawValue,
+                "copy_rounds": o.copyRounds.rawValue, "copy_local": o.copyLocal.rawValue, "copy_sm_percent": String(o.copySMPercent)]
             .merging(issuer?.trace?.summary() ?? [:]) { a, _ in a }
     }
 }
