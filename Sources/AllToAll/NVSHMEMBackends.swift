@@ -6,7 +6,7 @@ import Kernels
 /// pair of symmetric buffers and the signal counters. Collective to create (every PE, same sizes).
 public final class NVSHMEMAlltoallShared {
     let session: NVSHMEMSession
-    let module: Module
+    /// Each keeps its module loaded.
     let lib: Kernel, put: Kernel, signal: Kernel, direct: Kernel
     public let barrierThread: Kernel, barrierBlock: Kernel
     let send: DeviceBuffer
@@ -25,7 +25,7 @@ public final class NVSHMEMAlltoallShared {
         self.session = session
         let d = session.device
         let request = try compiler.nvshmemRequest(name: "nvshmem_alltoall", source: KernelSources.nvshmemAlltoall, arch: d.arch, nvshmem: session.lib)
-        module = try session.load(image: try compiler.cubin(for: request))
+        let module = try session.load(image: try compiler.cubin(for: request))
         lib = try module.function("gc_a2a_lib")
         put = try module.function("gc_a2a_put")
         signal = try module.function("gc_a2a_signal")
