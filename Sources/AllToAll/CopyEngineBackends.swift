@@ -193,7 +193,7 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         if let bad = all.first(where: { $0.first == UInt8(ascii: "!") }) {
             throw BackendUnavailable(kind: .cudaCE, reason: String(decoding: bad.dropFirst(), as: UTF8.self))
         }
-        guard let (s, r, f, _) = local else { throw BackendUnavailable(kind: .cudaCE, reason: problem) }
+        let (s, r, f, _) = local!  // nil only if this rank sent a problem, and then one was thrown above
         send = s; recv = r; flags = f
         var maps: [IPCMapping] = []
         var buffers: [CUdeviceptr] = [], flagAddrs: [UInt64] = []

@@ -6,17 +6,23 @@ import Collectives
 import GPU
 import Kernels
 
+/// A message of `cuda-ce-1p`'s set-up over the job channel: `+` and what it carries, or `!` and
+/// why the sender failed.
+protocol OneProcessMessage {}
+
+extension OneProcessMessage {
+    static func failure(_ why: String) -> [UInt8] { Array(("!" + why).utf8) }
+}
+
 /// What each rank tells the others when `cuda-ce-1p` is built: its host and its GPU; or,
 /// starting with `!`, why it cannot take part.
-struct OneProcessAdvert: Equatable, Sendable {
+struct OneProcessAdvert: OneProcessMessage, Equatable, Sendable {
     /// Host name and kernel boot id: equal only for processes of one machine (containers included).
     var host: String
     /// As `cuDeviceGetPCIBusId` prints it.
     var pciBusId: String
 
     func encoded() -> [UInt8] { Array("+\(host)\n\(pciBusId)".utf8) }
-
-    static func failure(_ why: String) -> [UInt8] { Array(("!" + why).utf8) }
 
     /// A rank's advert, or its problem.
     static func decode(_ b: [UInt8]) -> Result<OneProcessAdvert, Problem> {
@@ -60,10 +66,8 @@ struct OneProcessAdvert: Equatable, Sendable {
 /// Rank 0's answer when `cuda-ce-1p` is built: the IPC handles of the send and receive buffers
 /// it allocated on every other rank's GPU (rank 0's own pair is empty), or, starting with `!`,
 /// why it could not.
-enum OneProcessHandles {
+enum OneProcessHandles: OneProcessMessage {
     static let handleBytes = 64  // sizeof(CUipcMemHandle)
-
-    static func failure(_ why: String) -> [UInt8] { Array(("!" + why).utf8) }
 
     /// `pairs[k]`: rank k's (send, receive) handles; rank 0's are empty.
     static func encode(_ pairs: [([UInt8], [UInt8])]) -> [UInt8] {
