@@ -59,6 +59,12 @@ public enum BackendKind: String, CaseIterable, Sendable {
     /// The results file's `backend` field (snake_case, as the other gpucomm rows).
     public var resultsName: String { rawValue.replacingOccurrences(of: "-", with: "_") }
     public var usesNCCL: Bool { rawValue.hasPrefix("nccl") }
+    /// The results row's `initiator` label: `nccl`, `host` (the host enqueues the transfers: library
+    /// calls or copies) or `device` (a kernel moves the data).
+    public var initiator: String {
+        if usesNCCL { return "nccl" }
+        return [.nvshmemHost, .nvshmemHostGraph, .nvshmemCE, .cudaCE, .cudaCE1P].contains(self) ? "host" : "device"
+    }
     public var usesNVSHMEM: Bool { rawValue.hasPrefix("nvshmem") }
     /// gpucomm's own kernels, which take --blocks and --threads.
     public var ownKernel: Bool { [.nvshmemPut, .nvshmemSignal, .nvshmemDirect, .nvshmemTMA].contains(self) }

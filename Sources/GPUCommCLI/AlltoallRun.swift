@@ -127,7 +127,7 @@ final class AlltoallRun {
         r.busbwGBps = m.busbw
         r.wrong = m.wrong
         var l = labels.filter { $0.key != "buffer" && $0.key != "chunk" }
-        l["initiator"] = b.kind.usesNCCL ? "nccl" : [.nvshmemHost, .nvshmemHostGraph, .nvshmemCE, .cudaCE, .cudaCE1P].contains(b.kind) ? "host" : "device"
+        l["initiator"] = b.kind.initiator
         r.labels = l
         try writer?.write(.result(r))
     }

@@ -10,6 +10,15 @@ import Testing
         #expect(k.summary.contains("rank 0") && k.completion.contains("rank 0"))
     }
 
+    /// The results rows' `initiator` label, as the alltoall run wrote it before it moved here.
+    @Test func initiatorLabel() {
+        let host: [BackendKind] = [.nvshmemHost, .nvshmemHostGraph, .nvshmemCE, .cudaCE, .cudaCE1P]
+        for k in BackendKind.allCases {
+            #expect(k.initiator == (k.usesNCCL ? "nccl" : host.contains(k) ? "host" : "device"), "\(k)")
+        }
+        #expect(BackendKind.cudaCE1P.initiator == "host" && BackendKind.nvshmemTMA.initiator == "device" && BackendKind.ncclDevice.initiator == "nccl")
+    }
+
     @Test func copyModeDefaultsToPull() {
         #expect(KernelOptions().copyMode == .pull)
         #expect(KernelOptions().copyRounds == .parallel && KernelOptions().copyLocal == .ce)
