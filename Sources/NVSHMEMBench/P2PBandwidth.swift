@@ -137,17 +137,14 @@ public final class P2PBandwidth {
     /// `--streams` beyond the first, made on first use, with the fork event and one join event each.
     var side: [(stream: Stream, join: Event)] = []
     var fork: Event?
-    let sum: (Int64) throws -> Int64
-    let gather: ([Double]) throws -> [[Double]]
+    let channel: JobChannel
 
     /// Compiles and loads the kernels and allocates two symmetric buffers of `maxBytes` (collective).
-    /// `sumOverPEs` and `gatherOverPEs` use the job's control channel, indexed by PE.
-    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int,
-                sumOverPEs: @escaping (Int64) throws -> Int64, gatherOverPEs: @escaping ([Double]) throws -> [[Double]]) throws {
+    /// `channel` is the job's control channel, one process per PE (process rank = PE).
+    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int, channel: JobChannel) throws {
         self.session = session
         self.compiler = compiler
-        sum = sumOverPEs
-        gather = gatherOverPEs
+        self.channel = channel
         let d = session.device
         let request = try compiler.nvshmemRequest(name: "nvshmem_put", source: KernelSources.nvshmemPut, arch: d.arch, nvshmem: session.lib)
         let module = try session.load(image: try compiler.cubin(for: request))
@@ -258,7 +255,7 @@ public final class P2PBandwidth {
         if !o.host && o.scope == .tma {
             // Every PE decides together, before any GPU work of this size (a PE that threw alone would leave the others waiting).
             let problem = try tmaProblem(c, o)
-            if try sum(problem == nil ? 0 : 1) > 0 {
+            if try channel.sum(problem == nil ? 0 : 1) > 0 {
                 throw problem ?? P2PError("--scope tma cannot run on another PE of the pair (its message says why)")
             }
         }
@@ -285,7 +282,7 @@ public final class P2PBandwidth {
                 mine = try check.countWrong(dst.address, segments: [Segment(dstOffset: 0, length: bytes, srcRank: peer, srcOffset: 0)],
                                             type: u8, ranks: session.pes, op: nil, scalar: 0, seed: o.seed, mode: mode, stream: stream)
             }
-            wrong = try sum(mine)
+            wrong = try channel.sum(mine)
         }
         if issues && o.warmup > 0 { try issue(bytes: bytes, iters: o.warmup, blocks: blocks, chunk: chunk, c, o) }
         try stream.synchronize()
@@ -302,7 +299,7 @@ public final class P2PBandwidth {
             samples.append(try end.milliseconds(since: start) * 1e3 / Double(inner))
         }
         session.barrier()
-        let all = try gather(samples)
+        let all = try channel.allGatherDoubles(samples)
         let directions: [Direction] = o.initiators.compactMap { x in
             guard x < all.count, !all[x].isEmpty else { return nil }
             let s = Summary(all[x])

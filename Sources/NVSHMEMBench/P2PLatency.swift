@@ -62,15 +62,13 @@ public final class P2PLatency {
     let dst: DeviceBuffer
     let sig: DeviceBuffer
     let out: DeviceBuffer
-    let sum: (Int64) throws -> Int64
-    let gather: ([Double]) throws -> [[Double]]
+    let channel: JobChannel
 
     /// Compiles and loads the kernels and allocates symmetric buffers (collective).
-    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int,
-                sumOverPEs: @escaping (Int64) throws -> Int64, gatherOverPEs: @escaping ([Double]) throws -> [[Double]]) throws {
+    /// `channel` is the job's control channel, one process per PE (process rank = PE).
+    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int, channel: JobChannel) throws {
         self.session = session
-        sum = sumOverPEs
-        gather = gatherOverPEs
+        self.channel = channel
         let d = session.device
         let request = try compiler.nvshmemRequest(name: "nvshmem_p2p", source: KernelSources.nvshmemP2P, arch: d.arch, nvshmem: session.lib)
         let module = try session.load(image: try compiler.cubin(for: request))
@@ -112,7 +110,7 @@ public final class P2PLatency {
             mine = try check.countWrong(dst.address, segments: [Segment(dstOffset: 0, length: bytes, srcRank: peer, srcOffset: 0)],
                                         type: u8, ranks: session.pes, op: nil, scalar: 0, seed: o.seed, mode: mode, stream: stream)
         }
-        return try sum(mine)
+        return try channel.sum(mine)
     }
 
     func elapsedNs() throws -> Double {
@@ -123,7 +121,7 @@ public final class P2PLatency {
 
     /// The initiator's samples, seen by every PE.
     func summary(_ samples: [Double], initiator: Int) throws -> Summary {
-        let all = try gather(samples)
+        let all = try channel.allGatherDoubles(samples)
         guard initiator < all.count, !all[initiator].isEmpty else { throw P2PError("PE \(initiator) returned no timings") }
         return Summary(all[initiator])
     }
