@@ -192,15 +192,36 @@ public final class P2PBandwidth {
         return nil
     }
 
-    /// The timed stream and `n - 1` side streams, with the fork recorded on the timed stream
-    /// (the side streams' work starts after everything enqueued on it before).
+    /// The timed stream and `n - 1` side streams (made, with the fork event, on first use).
     func hostStreams(_ n: Int) throws -> [Stream] {
         guard n > 1 else { return [stream] }
         let d = session.device
         if fork == nil { fork = try Event(device: d, timing: false) }
         while side.count < n - 1 { side.append((try Stream(device: d), try Event(device: d, timing: false))) }
-        try fork!.record(on: stream)
         return [stream] + side.prefix(n - 1).map(\.stream)
+    }
+
+    /// A host-initiated sample's streams and the one operation of `bytes` it enqueues on a stream,
+    /// resolved before the clock starts (nvshmem_ptr, the call, the side streams stay out of the sample).
+    struct HostPlan {
+        let lanes: [Stream]
+        let operation: (Stream) throws -> Void
+    }
+
+    func hostPlan(bytes: Int, _ o: Options) throws -> HostPlan {
+        let peer = o.pair.peer(of: session.pe)!
+        let lanes = try hostStreams(o.hostStreams)
+        if o.hostCopy == .cuda {
+            // A put writes the peer's dst, a get reads the peer's src, each as mapped here.
+            guard let remote = session.peerAddress(of: o.op == .put ? dst : src, pe: peer) else {
+                throw P2PError("--host-copy cuda: PE \(peer) is not load/store reachable from PE \(session.pe) (nvshmem_ptr is NULL)")
+            }
+            let (from, to) = o.op == .put ? (UnsafeRawPointer(src.pointer()), remote) : (UnsafeRawPointer(remote), dst.pointer())
+            return HostPlan(lanes: lanes) { q in try q.copy(from: from, to: to, bytes: bytes) }
+        }
+        let f = host.call(o.op, blocking: o.blocking)
+        let (to, from) = (dst.pointer(), UnsafeRawPointer(src.pointer()))
+        return HostPlan(lanes: lanes) { q in f(to, from, bytes, Int32(peer), q.raw) }
     }
 
     /// Kernel arguments for `iters` operations of `bytes` (marshalled once, outside the timed region).
@@ -213,23 +234,18 @@ public final class P2PBandwidth {
     }
 
     /// Issues `iters` operations of `bytes` to this PE's peer and completes them on the stream
-    /// (a kernel: `blocks` blocks, pieces of `chunk` bytes).
-    func issue(bytes: Int, iters: Int, blocks: Int, chunk: Int, _ c: Config, _ o: Options, prepared: KernelArguments? = nil) throws {
-        let peer = o.pair.peer(of: session.pe)!
+    /// (a kernel: `blocks` blocks, pieces of `chunk` bytes; host-initiated: `plan`, else one made now).
+    func issue(bytes: Int, iters: Int, blocks: Int, chunk: Int, _ c: Config, _ o: Options,
+               prepared: KernelArguments? = nil, plan: HostPlan? = nil) throws {
         if o.host {
-            let f = host.call(o.op, blocking: o.blocking)
-            let lanes = try hostStreams(o.hostStreams)
-            for q in lanes.dropFirst() { try q.wait(for: fork!) }
-            if o.hostCopy == .cuda {
-                // A put writes the peer's dst, a get reads the peer's src, each as mapped here.
-                guard let remote = session.peerAddress(of: o.op == .put ? dst : src, pe: peer) else {
-                    throw P2PError("--host-copy cuda: PE \(peer) is not load/store reachable from PE \(session.pe) (nvshmem_ptr is NULL)")
-                }
-                let (from, to) = o.op == .put ? (UnsafeRawPointer(src.pointer()), remote) : (UnsafeRawPointer(remote), dst.pointer())
-                for i in 0..<iters { try lanes[i % lanes.count].copy(from: from, to: to, bytes: bytes) }
-            } else {
-                for i in 0..<iters { f(dst.pointer(), UnsafeRawPointer(src.pointer()), bytes, Int32(peer), lanes[i % lanes.count].raw) }
+            let p = try plan ?? hostPlan(bytes: bytes, o)
+            let lanes = p.lanes
+            if lanes.count > 1 {
+                // The side streams' work starts after everything enqueued on the timed stream before.
+                try fork!.record(on: stream)
+                for q in lanes.dropFirst() { try q.wait(for: fork!) }
             }
+            for i in 0..<iters { try p.operation(lanes[i % lanes.count]) }
             for (q, e) in side.prefix(lanes.count - 1) {
                 host.quiet(q.raw)
                 try e.record(on: q)
@@ -288,12 +304,13 @@ public final class P2PBandwidth {
         try stream.synchronize()
         session.barrier()
         let prepared = o.host || !issues ? nil : arguments(bytes: bytes, iters: inner, chunk: chunk, c, o)  // marshalled before the clock starts
+        let plan = o.host && issues ? try hostPlan(bytes: bytes, o) : nil  // resolved before the clock starts
         var samples: [Double] = []
         for _ in 0..<o.iterations {
             session.barrier()  // both directions of a bidirectional run start together
             guard issues else { continue }
             try start.record(on: stream)
-            try issue(bytes: bytes, iters: inner, blocks: blocks, chunk: chunk, c, o, prepared: prepared)
+            try issue(bytes: bytes, iters: inner, blocks: blocks, chunk: chunk, c, o, prepared: prepared, plan: plan)
             try end.record(on: stream)
             try end.synchronize()
             samples.append(try end.milliseconds(since: start) * 1e3 / Double(inner))
