@@ -129,7 +129,7 @@ public final class P2PBandwidth {
     var tmaKernel: Kernel?
     let compiler: RuntimeCompiler
     let host: HostRMA
-    let check: DataCheckKernels
+    let check: PairCheck
     let src: DeviceBuffer
     let dst: DeviceBuffer
     let start: Event
@@ -152,12 +152,13 @@ public final class P2PBandwidth {
         for s in P2PScope.allCases where s != .tma { k[s] = try module.function("gc_bw_\(s.rawValue)") }  // tma: kernel(for:)
         kernels = k
         host = try HostRMA(session.lib)
-        check = try DataCheckKernels(device: d, compiler: compiler)
+        let checkKernels = try DataCheckKernels(device: d, compiler: compiler)
         stream = try Stream(device: d)
         src = try session.allocate(bytes: maxBytes)
         dst = try session.allocate(bytes: maxBytes)
         start = try Event(device: d)
         end = try Event(device: d)
+        check = PairCheck(session: session, kernels: checkKernels, stream: stream, src: src, dst: dst, channel: channel)
     }
 
     /// The bandwidth kernel of `scope`; gc_bw_tma is compiled and loaded on first use (sm_90 only).
@@ -284,21 +285,9 @@ public final class P2PBandwidth {
         }
         var wrong: Int64?
         if o.check {
-            let u8 = NCCLDataType.uint8
-            let mode = DataCheckKernels.valueMode(u8, op: nil)
-            try dst.fill(byte: 0x7F, on: stream)
-            try check.fill(src.address, len: bytes, type: u8, rank: me, srcOffset: 0, seed: o.seed, mode: mode, stream: stream)
-            try stream.synchronize()
-            session.barrier()
+            try check.prepare(fillBytes: bytes, seed: o.seed)
             if issues { try issue(bytes: bytes, iters: 1, blocks: blocks, chunk: chunk, c, o) }
-            try stream.synchronize()
-            session.barrier()
-            var mine: Int64 = 0
-            if o.receivers.contains(me), let peer = o.pair.peer(of: me) {
-                mine = try check.countWrong(dst.address, segments: [Segment(dstOffset: 0, length: bytes, srcRank: peer, srcOffset: 0)],
-                                            type: u8, ranks: session.pes, op: nil, scalar: 0, seed: o.seed, mode: mode, stream: stream)
-            }
-            wrong = try channel.sum(mine)
+            wrong = try check.countWrong(bytes: bytes, receivers: o.receivers, pair: o.pair, seed: o.seed)
         }
         if issues && o.warmup > 0 { try issue(bytes: bytes, iters: o.warmup, blocks: blocks, chunk: chunk, c, o) }
         try stream.synchronize()
