@@ -177,13 +177,13 @@ public final class P2PBandwidth {
     /// device's shared memory, a get or non-blocking put, and a load/store path to the peer.
     func tmaProblem(_ c: Config, _ o: Options) throws -> P2PError? {
         let d = session.device
-        if d.computeCapability.major < 9 {
+        let gpu = try c.staging.unavailable(computeCapabilityMajor: d.computeCapability.major, sharedLimit: d.maxSharedBytesPerBlockOptIn)
+        if gpu == .architecture {
             return P2PError("--scope tma needs bulk asynchronous copies (sm_90 or newer); \(d.name) is \(d.arch)", unavailable: true)
         }
         if o.blocking { return P2PError("--scope tma has no blocking form (its bulk copies complete at the end of the kernel): drop --blocking") }
-        if let why = c.staging.problem { return P2PError(why) }
-        let limit = try d.maxSharedBytesPerBlockOptIn()
-        if c.staging.sharedBytes > limit {
+        if case .ring(let why)? = gpu { return P2PError(why) }
+        if case .sharedMemory(let limit)? = gpu {
             return P2PError("--tma-stage \(c.staging.stageBytes) × --tma-stages \(c.staging.stages) needs \(c.staging.sharedBytes) B of shared memory per block; \(d.name) allows \(limit)")
         }
         if o.initiators.contains(session.pe), let peer = o.pair.peer(of: session.pe),
