@@ -100,9 +100,8 @@ public final class P2PBandwidth {
         public var receivers: [Int] { op == .get ? initiators : initiators.map { pair.peer(of: $0)! } }
     }
 
-    /// One direction's figures: data moved `from` → `to`, issued by `initiator`.
+    /// One direction's figures: data moved `from` → `to` (a put's initiator is `from`, a get's `to`).
     public struct Direction: Sendable {
-        public var initiator: Int
         public var from: Int
         public var to: Int
         public var stats: Summary
@@ -111,7 +110,6 @@ public final class P2PBandwidth {
     }
 
     public struct Result: Sendable {
-        public var sizeBytes: Int
         /// Blocks in the grid (0 for host-initiated runs) and blocks of this shape one SM holds.
         public var blocks: Int
         /// The chunk the kernel ran with (0: equal pieces; 0 for host-initiated runs).
@@ -310,10 +308,10 @@ public final class P2PBandwidth {
             guard x < all.count, !all[x].isEmpty else { return nil }
             let s = Summary(all[x])
             let other = o.pair.peer(of: x)!
-            return Direction(initiator: x, from: o.op == .put ? x : other, to: o.op == .put ? other : x,
+            return Direction(from: o.op == .put ? x : other, to: o.op == .put ? other : x,
                              stats: s, algbwGBps: Bandwidth.gbps(bytes: bytes, microseconds: s.p50))
         }
         if directions.count != o.initiators.count { throw P2PError("an initiating PE returned no timings") }
-        return Result(sizeBytes: bytes, blocks: blocks, chunk: chunk, residentBlocksPerSM: resident, inner: inner, directions: directions, wrong: wrong)
+        return Result(blocks: blocks, chunk: chunk, residentBlocksPerSM: resident, inner: inner, directions: directions, wrong: wrong)
     }
 }

@@ -44,7 +44,6 @@ public final class P2PLatency {
     }
 
     public struct Result: Sendable {
-        public var sizeBytes: Int
         /// Microseconds per operation (one-way for the ping-pong) over the repeats.
         public var stats: Summary
         public var wrong: Int64?
@@ -134,7 +133,7 @@ public final class P2PLatency {
         } else {
             session.barrier()
         }
-        return Result(sizeBytes: n, stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
+        return Result(stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
     }
 
     /// Ping-pong of `bytes` with a signal between the pair (both PEs launch; the others wait).
@@ -166,6 +165,6 @@ public final class P2PLatency {
         }
         let wrong = o.check ? try check.countWrong(bytes: bytes, receivers: [o.pair.a, o.pair.b], pair: o.pair, seed: o.seed) : nil
         if !o.check { session.barrier() }
-        return Result(sizeBytes: bytes, stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
+        return Result(stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
     }
 }
