@@ -19,12 +19,14 @@ final class NVSHMEMTMAAlltoall: AlltoallBackend {
     /// Why gc_a2a_tma cannot run here (the same answer on every PE of one GPU model and topology), or nil.
     static func unavailableReason(_ shared: NVSHMEMAlltoallShared, _ options: KernelOptions) throws -> String? {
         let d = shared.session.device
-        if d.computeCapability.major < 9 { return "needs bulk asynchronous copies (sm_90 or newer); \(d.name) is \(d.arch)" }
+        let gpu = try options.tma.unavailable(computeCapabilityMajor: d.computeCapability.major, sharedLimit: d.maxSharedBytesPerBlockOptIn)
+        if gpu == .architecture { return "needs bulk asynchronous copies (sm_90 or newer); \(d.name) is \(d.arch)" }
         if let why = shared.directProblem { return why }
-        if let why = options.tma.problem { return why }
-        let limit = try d.maxSharedBytesPerBlockOptIn()
-        if options.tma.sharedBytes > limit { return "its ring needs \(options.tma.sharedBytes) B of shared memory per block; \(d.name) allows \(limit)" }
-        return nil
+        switch gpu {
+        case .ring(let why)?: return why
+        case .sharedMemory(let limit)?: return "its ring needs \(options.tma.sharedBytes) B of shared memory per block; \(d.name) allows \(limit)"
+        case .architecture?, nil: return nil
+        }
     }
 
     /// Compiles and loads cuda/nvshmem_tma.cu (every PE, as the other backends are built).

@@ -28,6 +28,11 @@ extension JobChannel {
             stride(from: 0, to: b.count, by: 8).map { i in Double(bitPattern: b[i..<i + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }) }
         }
     }
+
+    /// `x` summed over every process (a count such as wrong elements; exact below 2^53).
+    public func sum(_ x: Int64) throws -> Int64 {
+        try allGatherDoubles([Double(x)]).reduce(0) { $0 + Int64($1[0]) }
+    }
 }
 
 /// One GPU driven by this process: its device, stream, communicator and check kernels.
@@ -255,7 +260,7 @@ public final class CollectiveBench {
             wrong += try lr.kernels.countWrong(CUdeviceptr(UInt(bitPattern: x.recv)), segments: segments, type: c.type,
                                                ranks: x.ranks, op: c.op, scalar: preMulSumScalar, seed: seed, mode: mode, stream: lr.stream)
         }
-        return try channel.allGatherDoubles([Double(wrong)]).reduce(0) { $0 + Int64($1[0]) }
+        return try channel.sum(wrong)
     }
 
     func ensureEvents(_ count: Int) throws {

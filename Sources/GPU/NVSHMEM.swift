@@ -22,7 +22,6 @@ public final class NVSHMEM: @unchecked Sendable {
     let setUniqueIdArgs: PFN_nvshmemx_set_attr_uniqueid_args
     let hostlibInit: PFN_nvshmemx_hostlib_init_attr
     let hostlibFinalize: PFN_nvshmemx_hostlib_finalize
-    let initStatus: PFN_nvshmemx_init_status
     let mallocFn: PFN_nvshmem_malloc
     let freeFn: PFN_nvshmem_free
     let ptrFn: PFN_nvshmem_ptr
@@ -30,8 +29,6 @@ public final class NVSHMEM: @unchecked Sendable {
     let nPEs: PFN_nvshmem_n_pes
     public let barrierAll: PFN_nvshmem_barrier_all
     public let barrierAllOnStream: PFN_nvshmemx_barrier_all_on_stream
-    public let putmemOnStream: PFN_nvshmemx_putmem_on_stream
-    public let quietOnStream: PFN_nvshmemx_quiet_on_stream
     public let alltoallmemOnStream: PFN_nvshmemx_alltoallmem_on_stream
     let cumoduleInit: PFN_nvshmemx_cumodule_init
     let cumoduleFinalize: PFN_nvshmemx_cumodule_finalize
@@ -47,7 +44,6 @@ public final class NVSHMEM: @unchecked Sendable {
         setUniqueIdArgs = try lib.function("nvshmemx_set_attr_uniqueid_args")
         hostlibInit = try lib.function("nvshmemx_hostlib_init_attr")
         hostlibFinalize = try lib.function("nvshmemx_hostlib_finalize")
-        initStatus = try lib.function("nvshmemx_init_status")
         mallocFn = try lib.function("nvshmem_malloc")
         freeFn = try lib.function("nvshmem_free")
         ptrFn = try lib.function("nvshmem_ptr")
@@ -55,8 +51,6 @@ public final class NVSHMEM: @unchecked Sendable {
         nPEs = try lib.function("nvshmem_n_pes")
         barrierAll = try lib.function("nvshmem_barrier_all")
         barrierAllOnStream = try lib.function("nvshmemx_barrier_all_on_stream")
-        putmemOnStream = try lib.function("nvshmemx_putmem_on_stream")
-        quietOnStream = try lib.function("nvshmemx_quiet_on_stream")
         alltoallmemOnStream = try lib.function("nvshmemx_alltoallmem_on_stream")
         cumoduleInit = try lib.function("nvshmemx_cumodule_init")
         cumoduleFinalize = try lib.function("nvshmemx_cumodule_finalize")

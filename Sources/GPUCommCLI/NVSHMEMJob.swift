@@ -23,9 +23,4 @@ extension Job {
         let id = try group.broadcast(group.rank == 0 ? nv.uniqueId() : nil)
         return try nv.start(rank: group.rank, pes: group.size, uniqueId: id, device: devices[0])
     }
-
-    /// Sums one count over every process (the job's control channel); every rank must call it.
-    func sumOverRanks(_ mine: Int64) throws -> Int64 {
-        try channel.allGatherDoubles([Double(mine)]).reduce(0) { $0 + Int64($1[0]) }
-    }
 }

@@ -60,8 +60,7 @@ struct P2PLatencyOptions: ParsableArguments {
         let largest = sizes.last!
         try P2PJobContext.start(launch, pair: benchOptions.pair, heapBytes: 4 * max(largest, 64 << 10) + (64 << 20),
                                 results: results, noResults: noResults) { ctx in
-            let bench = try P2PLatency(session: ctx.session, compiler: ctx.compiler, maxBytes: largest,
-                                       sumOverPEs: ctx.job.sumOverRanks, gatherOverPEs: ctx.gather)
+            let bench = try P2PLatency(session: ctx.session, compiler: ctx.compiler, maxBytes: largest, channel: ctx.job.channel)
             try body(ctx, bench)
         }
     }

@@ -12,7 +12,6 @@ struct P2PJobContext {
     let run: RunInfo
     let writer: ResultsWriter?
     var reports: Bool { job.reports }
-    var gather: ([Double]) throws -> [[Double]] { { [job] in try job.channel.allGatherDoubles($0) } }
 
     /// Spawns under --np (returns nil in the launcher), checks the PE count and the pair before
     /// any GPU work, starts NVSHMEM, and writes the run record on the reporting rank.
@@ -128,8 +127,7 @@ struct P2PBandwidthRun {
         let o = options
         let tma = !o.host && b.scope == .tma
         try P2PJobContext.start(o.launch, pair: pair, heapBytes: 2 * sizes.last! + (256 << 20), results: o.results, noResults: o.noResults) { ctx in
-            let bench = try P2PBandwidth(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!,
-                                         sumOverPEs: ctx.job.sumOverRanks, gatherOverPEs: ctx.gather)
+            let bench = try P2PBandwidth(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!, channel: ctx.job.channel)
             let initiator = o.host ? "host" : "device"
             let how = !o.host ? b.scope.rawValue : b.hostCopy == .cuda ? "host cuMemcpyDtoDAsync (nvshmem_ptr)" : "host on-stream"
             let variant = "\(o.host ? "host" : b.scope.rawValue)\(o.blocking ? "" : "_nbi")\(o.bidirectional ? "_bidir" : "")"

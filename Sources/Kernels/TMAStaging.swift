@@ -25,5 +25,24 @@ public struct TMAStaging: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// Why a GPU cannot run this ring; the callers word each case for their own flags.
+    public enum Unavailable: Equatable, Sendable {
+        /// Compute capability below 9: no bulk asynchronous copies.
+        case architecture
+        /// The ring itself (`problem`'s text).
+        case ring(String)
+        /// The ring needs more dynamic shared memory per block than the device's opt-in `limit`.
+        case sharedMemory(limit: Int)
+    }
+
+    /// The first of those reasons, in that order, or nil. Takes the device's figures rather than
+    /// the device (this module does not see GPU); `sharedLimit` is asked only for a valid ring on sm_90+.
+    public func unavailable(computeCapabilityMajor major: Int, sharedLimit: () throws -> Int) rethrows -> Unavailable? {
+        if major < 9 { return .architecture }
+        if let why = problem { return .ring(why) }
+        let limit = try sharedLimit()
+        return sharedBytes > limit ? .sharedMemory(limit: limit) : nil
+    }
+
     public var description: String { "stage \(stageBytes) x\(stages)" }
 }

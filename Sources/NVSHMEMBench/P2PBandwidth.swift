@@ -100,9 +100,8 @@ public final class P2PBandwidth {
         public var receivers: [Int] { op == .get ? initiators : initiators.map { pair.peer(of: $0)! } }
     }
 
-    /// One direction's figures: data moved `from` → `to`, issued by `initiator`.
+    /// One direction's figures: data moved `from` → `to` (a put's initiator is `from`, a get's `to`).
     public struct Direction: Sendable {
-        public var initiator: Int
         public var from: Int
         public var to: Int
         public var stats: Summary
@@ -111,7 +110,6 @@ public final class P2PBandwidth {
     }
 
     public struct Result: Sendable {
-        public var sizeBytes: Int
         /// Blocks in the grid (0 for host-initiated runs) and blocks of this shape one SM holds.
         public var blocks: Int
         /// The chunk the kernel ran with (0: equal pieces; 0 for host-initiated runs).
@@ -129,7 +127,7 @@ public final class P2PBandwidth {
     var tmaKernel: Kernel?
     let compiler: RuntimeCompiler
     let host: HostRMA
-    let check: DataCheckKernels
+    let check: PairCheck
     let src: DeviceBuffer
     let dst: DeviceBuffer
     let start: Event
@@ -137,17 +135,14 @@ public final class P2PBandwidth {
     /// `--streams` beyond the first, made on first use, with the fork event and one join event each.
     var side: [(stream: Stream, join: Event)] = []
     var fork: Event?
-    let sum: (Int64) throws -> Int64
-    let gather: ([Double]) throws -> [[Double]]
+    let channel: JobChannel
 
     /// Compiles and loads the kernels and allocates two symmetric buffers of `maxBytes` (collective).
-    /// `sumOverPEs` and `gatherOverPEs` use the job's control channel, indexed by PE.
-    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int,
-                sumOverPEs: @escaping (Int64) throws -> Int64, gatherOverPEs: @escaping ([Double]) throws -> [[Double]]) throws {
+    /// `channel` is the job's control channel, one process per PE (process rank = PE).
+    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int, channel: JobChannel) throws {
         self.session = session
         self.compiler = compiler
-        sum = sumOverPEs
-        gather = gatherOverPEs
+        self.channel = channel
         let d = session.device
         let request = try compiler.nvshmemRequest(name: "nvshmem_put", source: KernelSources.nvshmemPut, arch: d.arch, nvshmem: session.lib)
         let module = try session.load(image: try compiler.cubin(for: request))
@@ -155,12 +150,13 @@ public final class P2PBandwidth {
         for s in P2PScope.allCases where s != .tma { k[s] = try module.function("gc_bw_\(s.rawValue)") }  // tma: kernel(for:)
         kernels = k
         host = try HostRMA(session.lib)
-        check = try DataCheckKernels(device: d, compiler: compiler)
+        let checkKernels = try DataCheckKernels(device: d, compiler: compiler)
         stream = try Stream(device: d)
         src = try session.allocate(bytes: maxBytes)
         dst = try session.allocate(bytes: maxBytes)
         start = try Event(device: d)
         end = try Event(device: d)
+        check = PairCheck(session: session, kernels: checkKernels, stream: stream, src: src, dst: dst, channel: channel)
     }
 
     /// The bandwidth kernel of `scope`; gc_bw_tma is compiled and loaded on first use (sm_90 only).
@@ -179,13 +175,13 @@ public final class P2PBandwidth {
     /// device's shared memory, a get or non-blocking put, and a load/store path to the peer.
     func tmaProblem(_ c: Config, _ o: Options) throws -> P2PError? {
         let d = session.device
-        if d.computeCapability.major < 9 {
+        let gpu = try c.staging.unavailable(computeCapabilityMajor: d.computeCapability.major, sharedLimit: d.maxSharedBytesPerBlockOptIn)
+        if gpu == .architecture {
             return P2PError("--scope tma needs bulk asynchronous copies (sm_90 or newer); \(d.name) is \(d.arch)", unavailable: true)
         }
         if o.blocking { return P2PError("--scope tma has no blocking form (its bulk copies complete at the end of the kernel): drop --blocking") }
-        if let why = c.staging.problem { return P2PError(why) }
-        let limit = try d.maxSharedBytesPerBlockOptIn()
-        if c.staging.sharedBytes > limit {
+        if case .ring(let why)? = gpu { return P2PError(why) }
+        if case .sharedMemory(let limit)? = gpu {
             return P2PError("--tma-stage \(c.staging.stageBytes) × --tma-stages \(c.staging.stages) needs \(c.staging.sharedBytes) B of shared memory per block; \(d.name) allows \(limit)")
         }
         if o.initiators.contains(session.pe), let peer = o.pair.peer(of: session.pe),
@@ -195,15 +191,36 @@ public final class P2PBandwidth {
         return nil
     }
 
-    /// The timed stream and `n - 1` side streams, with the fork recorded on the timed stream
-    /// (the side streams' work starts after everything enqueued on it before).
+    /// The timed stream and `n - 1` side streams (made, with the fork event, on first use).
     func hostStreams(_ n: Int) throws -> [Stream] {
         guard n > 1 else { return [stream] }
         let d = session.device
         if fork == nil { fork = try Event(device: d, timing: false) }
         while side.count < n - 1 { side.append((try Stream(device: d), try Event(device: d, timing: false))) }
-        try fork!.record(on: stream)
         return [stream] + side.prefix(n - 1).map(\.stream)
+    }
+
+    /// A host-initiated sample's streams and the one operation of `bytes` it enqueues on a stream,
+    /// resolved before the clock starts (nvshmem_ptr, the call, the side streams stay out of the sample).
+    struct HostPlan {
+        let lanes: [Stream]
+        let operation: (Stream) throws -> Void
+    }
+
+    func hostPlan(bytes: Int, _ o: Options) throws -> HostPlan {
+        let peer = o.pair.peer(of: session.pe)!
+        let lanes = try hostStreams(o.hostStreams)
+        if o.hostCopy == .cuda {
+            // A put writes the peer's dst, a get reads the peer's src, each as mapped here.
+            guard let remote = session.peerAddress(of: o.op == .put ? dst : src, pe: peer) else {
+                throw P2PError("--host-copy cuda: PE \(peer) is not load/store reachable from PE \(session.pe) (nvshmem_ptr is NULL)")
+            }
+            let (from, to) = o.op == .put ? (UnsafeRawPointer(src.pointer()), remote) : (UnsafeRawPointer(remote), dst.pointer())
+            return HostPlan(lanes: lanes) { q in try q.copy(from: from, to: to, bytes: bytes) }
+        }
+        let f = host.call(o.op, blocking: o.blocking)
+        let (to, from) = (dst.pointer(), UnsafeRawPointer(src.pointer()))
+        return HostPlan(lanes: lanes) { q in f(to, from, bytes, Int32(peer), q.raw) }
     }
 
     /// Kernel arguments for `iters` operations of `bytes` (marshalled once, outside the timed region).
@@ -216,23 +233,18 @@ public final class P2PBandwidth {
     }
 
     /// Issues `iters` operations of `bytes` to this PE's peer and completes them on the stream
-    /// (a kernel: `blocks` blocks, pieces of `chunk` bytes).
-    func issue(bytes: Int, iters: Int, blocks: Int, chunk: Int, _ c: Config, _ o: Options, prepared: KernelArguments? = nil) throws {
-        let peer = o.pair.peer(of: session.pe)!
+    /// (a kernel: `blocks` blocks, pieces of `chunk` bytes; host-initiated: `plan`, else one made now).
+    func issue(bytes: Int, iters: Int, blocks: Int, chunk: Int, _ c: Config, _ o: Options,
+               prepared: KernelArguments? = nil, plan: HostPlan? = nil) throws {
         if o.host {
-            let f = host.call(o.op, blocking: o.blocking)
-            let lanes = try hostStreams(o.hostStreams)
-            for q in lanes.dropFirst() { try q.wait(for: fork!) }
-            if o.hostCopy == .cuda {
-                // A put writes the peer's dst, a get reads the peer's src, each as mapped here.
-                guard let remote = session.peerAddress(of: o.op == .put ? dst : src, pe: peer) else {
-                    throw P2PError("--host-copy cuda: PE \(peer) is not load/store reachable from PE \(session.pe) (nvshmem_ptr is NULL)")
-                }
-                let (from, to) = o.op == .put ? (UnsafeRawPointer(src.pointer()), remote) : (UnsafeRawPointer(remote), dst.pointer())
-                for i in 0..<iters { try lanes[i % lanes.count].copy(from: from, to: to, bytes: bytes) }
-            } else {
-                for i in 0..<iters { f(dst.pointer(), UnsafeRawPointer(src.pointer()), bytes, Int32(peer), lanes[i % lanes.count].raw) }
+            let p = try plan ?? hostPlan(bytes: bytes, o)
+            let lanes = p.lanes
+            if lanes.count > 1 {
+                // The side streams' work starts after everything enqueued on the timed stream before.
+                try fork!.record(on: stream)
+                for q in lanes.dropFirst() { try q.wait(for: fork!) }
             }
+            for i in 0..<iters { try p.operation(lanes[i % lanes.count]) }
             for (q, e) in side.prefix(lanes.count - 1) {
                 host.quiet(q.raw)
                 try e.record(on: q)
@@ -258,7 +270,7 @@ public final class P2PBandwidth {
         if !o.host && o.scope == .tma {
             // Every PE decides together, before any GPU work of this size (a PE that threw alone would leave the others waiting).
             let problem = try tmaProblem(c, o)
-            if try sum(problem == nil ? 0 : 1) > 0 {
+            if try channel.sum(problem == nil ? 0 : 1) > 0 {
                 throw problem ?? P2PError("--scope tma cannot run on another PE of the pair (its message says why)")
             }
         }
@@ -271,46 +283,35 @@ public final class P2PBandwidth {
         }
         var wrong: Int64?
         if o.check {
-            let u8 = NCCLDataType.uint8
-            let mode = DataCheckKernels.valueMode(u8, op: nil)
-            try dst.fill(byte: 0x7F, on: stream)
-            try check.fill(src.address, len: bytes, type: u8, rank: me, srcOffset: 0, seed: o.seed, mode: mode, stream: stream)
-            try stream.synchronize()
-            session.barrier()
+            try check.prepare(fillBytes: bytes, seed: o.seed)
             if issues { try issue(bytes: bytes, iters: 1, blocks: blocks, chunk: chunk, c, o) }
-            try stream.synchronize()
-            session.barrier()
-            var mine: Int64 = 0
-            if o.receivers.contains(me), let peer = o.pair.peer(of: me) {
-                mine = try check.countWrong(dst.address, segments: [Segment(dstOffset: 0, length: bytes, srcRank: peer, srcOffset: 0)],
-                                            type: u8, ranks: session.pes, op: nil, scalar: 0, seed: o.seed, mode: mode, stream: stream)
-            }
-            wrong = try sum(mine)
+            wrong = try check.countWrong(bytes: bytes, receivers: o.receivers, pair: o.pair, seed: o.seed)
         }
         if issues && o.warmup > 0 { try issue(bytes: bytes, iters: o.warmup, blocks: blocks, chunk: chunk, c, o) }
         try stream.synchronize()
         session.barrier()
         let prepared = o.host || !issues ? nil : arguments(bytes: bytes, iters: inner, chunk: chunk, c, o)  // marshalled before the clock starts
+        let plan = o.host && issues ? try hostPlan(bytes: bytes, o) : nil  // resolved before the clock starts
         var samples: [Double] = []
         for _ in 0..<o.iterations {
             session.barrier()  // both directions of a bidirectional run start together
             guard issues else { continue }
             try start.record(on: stream)
-            try issue(bytes: bytes, iters: inner, blocks: blocks, chunk: chunk, c, o, prepared: prepared)
+            try issue(bytes: bytes, iters: inner, blocks: blocks, chunk: chunk, c, o, prepared: prepared, plan: plan)
             try end.record(on: stream)
             try end.synchronize()
             samples.append(try end.milliseconds(since: start) * 1e3 / Double(inner))
         }
         session.barrier()
-        let all = try gather(samples)
+        let all = try channel.allGatherDoubles(samples)
         let directions: [Direction] = o.initiators.compactMap { x in
             guard x < all.count, !all[x].isEmpty else { return nil }
             let s = Summary(all[x])
             let other = o.pair.peer(of: x)!
-            return Direction(initiator: x, from: o.op == .put ? x : other, to: o.op == .put ? other : x,
+            return Direction(from: o.op == .put ? x : other, to: o.op == .put ? other : x,
                              stats: s, algbwGBps: Bandwidth.gbps(bytes: bytes, microseconds: s.p50))
         }
         if directions.count != o.initiators.count { throw P2PError("an initiating PE returned no timings") }
-        return Result(sizeBytes: bytes, blocks: blocks, chunk: chunk, residentBlocksPerSM: resident, inner: inner, directions: directions, wrong: wrong)
+        return Result(blocks: blocks, chunk: chunk, residentBlocksPerSM: resident, inner: inner, directions: directions, wrong: wrong)
     }
 }

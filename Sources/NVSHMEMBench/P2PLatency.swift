@@ -44,7 +44,6 @@ public final class P2PLatency {
     }
 
     public struct Result: Sendable {
-        public var sizeBytes: Int
         /// Microseconds per operation (one-way for the ping-pong) over the repeats.
         public var stats: Summary
         public var wrong: Int64?
@@ -57,32 +56,31 @@ public final class P2PLatency {
     let stream: Stream
     let latencyKernel: Kernel
     let pingpongKernel: Kernel
-    let check: DataCheckKernels
+    let check: PairCheck
     let src: DeviceBuffer
     let dst: DeviceBuffer
     let sig: DeviceBuffer
     let out: DeviceBuffer
-    let sum: (Int64) throws -> Int64
-    let gather: ([Double]) throws -> [[Double]]
+    let channel: JobChannel
 
     /// Compiles and loads the kernels and allocates symmetric buffers (collective).
-    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int,
-                sumOverPEs: @escaping (Int64) throws -> Int64, gatherOverPEs: @escaping ([Double]) throws -> [[Double]]) throws {
+    /// `channel` is the job's control channel, one process per PE (process rank = PE).
+    public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytes: Int, channel: JobChannel) throws {
         self.session = session
-        sum = sumOverPEs
-        gather = gatherOverPEs
+        self.channel = channel
         let d = session.device
         let request = try compiler.nvshmemRequest(name: "nvshmem_p2p", source: KernelSources.nvshmemP2P, arch: d.arch, nvshmem: session.lib)
         let module = try session.load(image: try compiler.cubin(for: request))
         latencyKernel = try module.function("gc_latency")
         pingpongKernel = try module.function("gc_pingpong")
-        check = try DataCheckKernels(device: d, compiler: compiler)
+        let checkKernels = try DataCheckKernels(device: d, compiler: compiler)
         stream = try Stream(device: d)
         let bytes = max(maxBytes, P2PLatency.words * 8)
         src = try session.allocate(bytes: bytes)
         dst = try session.allocate(bytes: bytes)
         sig = try session.allocate(bytes: 8)
         out = try DeviceBuffer(device: d, bytes: 8)
+        check = PairCheck(session: session, kernels: checkKernels, stream: stream, src: src, dst: dst, channel: channel)
     }
 
     /// The latency kernels' code for `scope`; `tma` has none (every PE throws the same, before any GPU work).
@@ -91,28 +89,10 @@ public final class P2PLatency {
         return c
     }
 
-    var u8: NCCLDataType { .uint8 }
-    var mode: Int32 { DataCheckKernels.valueMode(.uint8, op: nil) }
-
+    /// Every launch starts from a poisoned dst and all of src filled (p and g cycle over its words), checked or not.
     func prepare(_ o: Options) throws {
         try session.device.makeCurrent()
-        try dst.fill(byte: 0x7F, on: stream)
-        try check.fill(src.address, len: src.bytes, type: u8, rank: session.pe, srcOffset: 0, seed: o.seed, mode: mode, stream: stream)
-        try stream.synchronize()
-        session.barrier()
-    }
-
-    /// Counts wrong bytes in `dst[0..<bytes)` on the PEs in `receivers` (expected: the peer's
-    /// pattern) and sums over every PE.
-    func countWrong(bytes: Int, receivers: [Int], _ o: Options) throws -> Int64 {
-        try stream.synchronize()
-        session.barrier()
-        var mine: Int64 = 0
-        if receivers.contains(session.pe), let peer = o.pair.peer(of: session.pe) {
-            mine = try check.countWrong(dst.address, segments: [Segment(dstOffset: 0, length: bytes, srcRank: peer, srcOffset: 0)],
-                                        type: u8, ranks: session.pes, op: nil, scalar: 0, seed: o.seed, mode: mode, stream: stream)
-        }
-        return try sum(mine)
+        try check.prepare(fillBytes: src.bytes, seed: o.seed)
     }
 
     func elapsedNs() throws -> Double {
@@ -123,7 +103,7 @@ public final class P2PLatency {
 
     /// The initiator's samples, seen by every PE.
     func summary(_ samples: [Double], initiator: Int) throws -> Summary {
-        let all = try gather(samples)
+        let all = try channel.allGatherDoubles(samples)
         guard initiator < all.count, !all[initiator].isEmpty else { throw P2PError("PE \(initiator) returned no timings") }
         return Summary(all[initiator])
     }
@@ -149,11 +129,11 @@ public final class P2PLatency {
         if o.check {
             // p and g wrote words 0, 1, … of the 8 KiB-word window, restarting at each launch.
             let written = op.fixedBytes != nil ? min(o.warmup + o.iterations, P2PLatency.words) * 8 : n
-            wrong = try countWrong(bytes: written, receivers: [op.readsPeer ? o.pair.a : o.pair.b], o)
+            wrong = try check.countWrong(bytes: written, receivers: [op.readsPeer ? o.pair.a : o.pair.b], pair: o.pair, seed: o.seed)
         } else {
             session.barrier()
         }
-        return Result(sizeBytes: n, stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
+        return Result(stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
     }
 
     /// Ping-pong of `bytes` with a signal between the pair (both PEs launch; the others wait).
@@ -183,8 +163,8 @@ public final class P2PLatency {
             let ns = try elapsedNs()
             if me == o.pair.a { samples.append(ns / 1e3 / Double(o.iterations) / 2) }
         }
-        let wrong = o.check ? try countWrong(bytes: bytes, receivers: [o.pair.a, o.pair.b], o) : nil
+        let wrong = o.check ? try check.countWrong(bytes: bytes, receivers: [o.pair.a, o.pair.b], pair: o.pair, seed: o.seed) : nil
         if !o.check { session.barrier() }
-        return Result(sizeBytes: bytes, stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
+        return Result(stats: try summary(samples, initiator: o.pair.a), wrong: wrong)
     }
 }

@@ -223,7 +223,6 @@ typedef int (*PFN_nvshmemx_set_attr_uniqueid_args)(int myrank, int nranks, const
                                                    nvshmemx_init_attr_t *attr);
 typedef int (*PFN_nvshmemx_hostlib_init_attr)(unsigned int flags, nvshmemx_init_attr_t *attr);
 typedef void (*PFN_nvshmemx_hostlib_finalize)(void);
-typedef int (*PFN_nvshmemx_init_status)(void);
 typedef void *(*PFN_nvshmem_malloc)(size_t size);
 typedef void (*PFN_nvshmem_free)(void *ptr);
 typedef void *(*PFN_nvshmem_ptr)(const void *ptr, int pe);
@@ -231,8 +230,6 @@ typedef int (*PFN_nvshmem_my_pe)(void);
 typedef int (*PFN_nvshmem_n_pes)(void);
 typedef void (*PFN_nvshmem_barrier_all)(void);
 typedef void (*PFN_nvshmemx_barrier_all_on_stream)(CUstream stream);
-typedef void (*PFN_nvshmemx_putmem_on_stream)(void *dest, const void *source, size_t bytes, int pe, CUstream stream);
-typedef void (*PFN_nvshmemx_quiet_on_stream)(CUstream stream);
 typedef int (*PFN_nvshmemx_alltoallmem_on_stream)(int team, void *dest, const void *source, size_t bytes, CUstream stream);
 typedef int (*PFN_nvshmemx_cumodule_init)(CUmodule module);
 typedef int (*PFN_nvshmemx_cumodule_finalize)(CUmodule module);

@@ -30,16 +30,7 @@
 //   gc_jacobi_shmem_norm_finish(norm, send, assemble, out)
 //     One block (any size): the service block's work (assemble, then send) after the last iteration of a run. The host follows it with nvshmemx_barrier_all_on_stream.
 
-// NVSHMEM 3.3/3.4 headers use std::is_signed/is_unsigned/is_integral, which NVRTC's libc++-less
-// environment lacks: alias them from libcu++ (can go once only NVSHMEM >= 3.8 is supported).
-#include <cuda/std/type_traits>
-namespace std {
-using cuda::std::is_signed;
-using cuda::std::is_unsigned;
-using cuda::std::is_integral;
-}
-#include <nvshmem.h>
-#include <nvshmemx.h>
+// After cuda/nvshmem_prelude.cuh (libcu++ aliases, nvshmem.h, nvshmemx.h, u64), which KernelSources puts in front.
 
 struct ShmemPHook {
     float* a_new;

@@ -30,18 +30,7 @@
 //     at once; grid of 1 block (thread 1, warp 32, block any multiple of 32); cooperative launch
 //     (it waits on another PE).
 
-// NVSHMEM 3.3/3.4 headers use std::is_signed/is_unsigned/is_integral, which NVRTC's libc++-less
-// environment lacks: alias them from libcu++ (can go once only NVSHMEM >= 3.8 is supported).
-#include <cuda/std/type_traits>
-namespace std {
-using cuda::std::is_signed;
-using cuda::std::is_unsigned;
-using cuda::std::is_integral;
-}
-#include <nvshmem.h>
-#include <nvshmemx.h>
-
-typedef unsigned long long u64;
+// After cuda/nvshmem_prelude.cuh (libcu++ aliases, nvshmem.h, nvshmemx.h, u64), which KernelSources puts in front.
 
 #define GC_WORDS 8192  // p and g cycle over 64 KiB of 8-byte words
 

@@ -15,18 +15,7 @@
 //     NVLink needs many in flight.
 //     Plain cuLaunchKernel: no device-side barrier or wait inside.
 
-// NVSHMEM 3.3/3.4 headers use std::is_signed/is_unsigned/is_integral, which NVRTC's libc++-less
-// environment lacks: alias them from libcu++ (can go once only NVSHMEM >= 3.8 is supported).
-#include <cuda/std/type_traits>
-namespace std {
-using cuda::std::is_signed;
-using cuda::std::is_unsigned;
-using cuda::std::is_integral;
-}
-#include <nvshmem.h>
-#include <nvshmemx.h>
-
-typedef unsigned long long u64;
+// After cuda/nvshmem_prelude.cuh (libcu++ aliases, nvshmem.h, nvshmemx.h, u64), which KernelSources puts in front.
 
 __device__ __forceinline__ u64 piece_size(u64 bytes, u64 units, u64 chunk) {
     if (chunk > 0) return chunk;

@@ -69,18 +69,7 @@
 //     block must not keep a sending block off the GPU): at most the occupancy limit computed
 //     with the dynamic shared memory.
 
-// NVSHMEM 3.3/3.4 headers use std::is_signed/is_unsigned/is_integral, which NVRTC's libc++-less
-// environment lacks: alias them from libcu++ (can go once only NVSHMEM >= 3.8 is supported).
-#include <cuda/std/type_traits>
-namespace std {
-using cuda::std::is_signed;
-using cuda::std::is_unsigned;
-using cuda::std::is_integral;
-}
-#include <nvshmem.h>
-#include <nvshmemx.h>
-
-typedef unsigned long long u64;
+// After cuda/nvshmem_prelude.cuh (libcu++ aliases, nvshmem.h, nvshmemx.h, u64), which KernelSources puts in front.
 typedef unsigned int u32;
 
 #define GC_TMA_MAX_STAGES 8
