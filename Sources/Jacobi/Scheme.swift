@@ -10,6 +10,9 @@ public final class RankContext: @unchecked Sendable {
     public let slab: JacobiProblem.Slab
     /// Rows of each buffer (equal on every rank).
     public let bufferRows: Int
+    /// The top neighbour's bottom halo row (its rows + 1), where our first row goes; stored, as
+    /// the one-kernel variants pass it at every launch.
+    let topHaloRow: Int
     let kernels: StencilKernels
     let compute: Stream
     /// Second stream for the overlap variants' boundary rows and exchange.
@@ -17,7 +20,9 @@ public final class RankContext: @unchecked Sendable {
 
     init(device: Device, problem: JacobiProblem, rank: Int, ranks: Int, kernels: StencilKernels) throws {
         self.device = device; self.problem = problem; self.rank = rank; self.ranks = ranks; self.kernels = kernels
-        slab = problem.slabs(ranks: ranks)[rank]
+        let slabs = problem.slabs(ranks: ranks)
+        slab = slabs[rank]
+        topHaloRow = slabs[(rank + ranks - 1) % ranks].rows + 1
         bufferRows = problem.bufferRows(ranks: ranks)
         compute = try Stream(device: device)
         push = try Stream(device: device)
@@ -29,8 +34,6 @@ public final class RankContext: @unchecked Sendable {
     var interior: Range<Int> { 1..<(slab.rows + 1) }
     var top: Int { (rank + ranks - 1) % ranks }
     var bottom: Int { (rank + 1) % ranks }
-    /// The top neighbour's bottom halo row (its rows + 1), where our first row goes.
-    var topHaloRow: Int { problem.slabs(ranks: ranks)[top].rows + 1 }
 }
 
 /// What every variant's way of running has: its two grid buffers and the host-side quiesce.
