@@ -59,7 +59,6 @@ final class NVSHMEMScheme: HaloScheme {
         k.session.lib.barrierAllOnStream(c.compute.raw)
     }
 
-    func finishRun() throws {}
     func quiesce() throws { k.session.barrier() }
 }
 

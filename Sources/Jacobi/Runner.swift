@@ -155,7 +155,6 @@ public final class JacobiRunner {
                 try events[slot].synchronize()
                 lastNorm = Double(pinned[slot].pointer.load(as: Float.self)).squareRoot()
             }
-            try s.finishRun()
             try c.compute.synchronize()
         }
         return (seconds, lastNorm)

@@ -58,8 +58,6 @@ protocol HaloScheme: JacobiScheme {
     func step(_ j: Int, norm: DeviceBuffer?) throws
     /// Enqueues the sum over ranks of `local` into `global` on the compute stream.
     func reduceNorm(local: DeviceBuffer, global: DeviceBuffer) throws
-    /// Enqueues what must follow the last iteration of a run (outstanding transfers land).
-    func finishRun() throws
 }
 
 /// Iteration-invariant kernel arguments, marshalled once per (kind, parity, norm slot) so the
@@ -109,6 +107,5 @@ final class SingleGPUScheme: HaloScheme {
     }
 
     func reduceNorm(local: DeviceBuffer, global: DeviceBuffer) throws {}
-    func finishRun() throws {}
     func quiesce() throws {}
 }
