@@ -135,25 +135,24 @@ public final class JacobiRunner {
     }
 
     /// Host-side norm: each check is zeroed, summed over ranks by the scheme's collective, copied
-    /// to page-locked memory, and the host waits for it, as the samples' convergence check does.
-    /// Returns this rank's host time and the last norm.
+    /// to page-locked memory, and the host waits for it, as the samples' convergence check does
+    /// (so one accumulator, host word and event serve every check). Returns this rank's host time
+    /// and the last norm.
     func measure(_ s: HaloScheme, _ c: RankContext) throws -> (Double, Double?) {
-        let norms = problem.normEvery > 0 ? [try s.makeNorm(), try s.makeNorm()] : []
-        let pinned = try norms.map { _ in try PinnedBuffer(calls, device: device, bytes: 4) }
-        let events = try norms.map { _ in try Event(device: device) }
+        let check: (norm: (local: DeviceBuffer, global: DeviceBuffer), host: PinnedBuffer, done: Event)? =
+            try problem.normEvery > 0 ? (s.makeNorm(), PinnedBuffer(calls, device: device, bytes: 4), Event(device: device)) : nil
         var lastNorm: Double?
         let seconds = try timed(s, c) { n in
-            var checks = 0
             for j in 0..<n {
-                let slot = problem.computesNorm(j) ? checks % 2 : nil
-                if let slot { try norms[slot].local.fill(byte: 0, on: c.compute); checks += 1 }
-                try s.step(j, norm: slot.map { norms[$0].local })
-                guard let slot else { continue }
-                try s.reduceNorm(local: norms[slot].local, global: norms[slot].global)
-                try pinned[slot].copy(from: norms[slot].global.address, bytes: 4, on: c.compute)
-                try events[slot].record(on: c.compute)
-                try events[slot].synchronize()
-                lastNorm = Double(pinned[slot].pointer.load(as: Float.self)).squareRoot()
+                let k = problem.computesNorm(j) ? check : nil
+                if let k { try k.norm.local.fill(byte: 0, on: c.compute) }
+                try s.step(j, norm: k?.norm.local)
+                guard let k else { continue }
+                try s.reduceNorm(local: k.norm.local, global: k.norm.global)
+                try k.host.copy(from: k.norm.global.address, bytes: 4, on: c.compute)
+                try k.done.record(on: c.compute)
+                try k.done.synchronize()
+                lastNorm = Double(k.host.pointer.load(as: Float.self)).squareRoot()
             }
             try c.compute.synchronize()
         }
