@@ -42,7 +42,6 @@ public final class JacobiRunner {
     public let device: Device
     let channel: JobChannel
     let kernels: StencilKernels
-    let calls: HostCalls
     let tolerance: Float
     private var reference: SingleGPUScheme?
     private let counter: DeviceBuffer
@@ -53,7 +52,6 @@ public final class JacobiRunner {
         self.channel = channel; self.tolerance = tolerance
         try device.makeCurrent()
         kernels = try StencilKernels(device: device, compiler: compiler)
-        calls = try HostCalls(cuda: device.cuda)
         counter = try DeviceBuffer(device: device, bytes: 8)
     }
 
@@ -140,7 +138,7 @@ public final class JacobiRunner {
     /// and the last norm.
     func measure(_ s: HaloScheme, _ c: RankContext) throws -> (Double, Double?) {
         let check: (norm: (local: DeviceBuffer, global: DeviceBuffer), host: PinnedBuffer, done: Event)? =
-            try problem.normEvery > 0 ? (s.makeNorm(), PinnedBuffer(calls, device: device, bytes: 4), Event(device: device)) : nil
+            try problem.normEvery > 0 ? (s.makeNorm(), PinnedBuffer(device: device, bytes: 4), Event(device: device)) : nil
         var lastNorm: Double?
         let seconds = try timed(s, c) { n in
             for j in 0..<n {
@@ -163,7 +161,7 @@ public final class JacobiRunner {
     /// that assembles a check, and the host reads each check from mapped page-locked memory
     /// while a later kernel is queued. Returns this rank's host time and the last norm.
     func measure(_ s: DeviceNormScheme, _ c: RankContext) throws -> (Double, Double?) {
-        let out = try PinnedBuffer(calls, device: device, bytes: 8 * DeviceNormLayout.depth, mapped: true)
+        let out = try PinnedBuffer(device: device, bytes: 8 * DeviceNormLayout.depth, mapped: true)
         // Ordering only: a timing event after every kernel would add a timestamp between kernels.
         let events = try (0..<DeviceNormLayout.depth).map { _ in try Event(device: device, timing: false) }
         var tag: UInt32 = 1
