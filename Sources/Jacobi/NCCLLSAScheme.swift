@@ -100,10 +100,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
             throw JacobiRunError("internal: the communicator's rank \(window.rank) of \(window.ranks) is not the job's \(c.rank) of \(c.ranks)")
         }
         let w = window, l = layout
-        func view(_ offset: Int, _ bytes: Int) -> DeviceBuffer {
-            DeviceBuffer(device: c.device, adopting: w.buffer.address + UInt64(offset), bytes: bytes) { _ in withExtendedLifetime(w) {} }
-        }
-        let buffers = l.grid.map { view($0, c.bufferBytes) }, norm = view(l.normOffset, l.norm.bytes)
+        let buffers = l.grid.map { w.view(offset: $0, bytes: c.bufferBytes) }, norm = w.view(offset: l.normOffset, bytes: l.norm.bytes)
         self.buffers = buffers; self.norm = norm
         let rows = c.interior, nx = c.nx
         args = (0..<2).map { p in
@@ -113,7 +110,7 @@ final class NCCLLSAScheme: DeviceNormScheme {
                              Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), UInt64(l.flagOffset),
                              UInt32(0) /* epoch */, UInt64(l.normOffset), UInt32(0) /* send */, UInt32(0) /* assemble */, UInt64(0) /* out */])
         }
-        try view(l.control.offset, l.control.bytes).fill(byte: 0, on: c.compute)
+        try w.view(offset: l.control.offset, bytes: l.control.bytes).fill(byte: 0, on: c.compute)
         try quiesce()  // nobody stores into our flags before they are zeroed
     }
 
