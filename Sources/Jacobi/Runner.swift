@@ -164,7 +164,12 @@ public final class JacobiRunner {
         let out = try PinnedBuffer(device: device, bytes: 8 * DeviceNormLayout.depth, mapped: true)
         // Ordering only: a timing event after every kernel would add a timestamp between kernels.
         let events = try (0..<DeviceNormLayout.depth).map { _ in try Event(device: device, timing: false) }
-        var tag: UInt32 = 1
+        // The warm-up's plan (when there is one) and the timed run's, whose tags continue from
+        // it, made before anything is timed; `timed` calls `iterate` once for each, in order.
+        var plans: [DeviceNormPlan] = []
+        if problem.warmup > 0 { plans.append(DeviceNormPlan(problem: problem, iterations: problem.warmup, firstTag: 1)) }
+        plans.append(DeviceNormPlan(problem: problem, iterations: problem.iterations, firstTag: plans.last?.nextTag ?? 1))
+        var runs = 0
         var lastNorm: Double?
         func read(_ t: UInt32) throws {
             let w = out.pointer.load(fromByteOffset: 8 * DeviceNormLayout.hostWord(tag: t), as: UInt64.self)
@@ -175,8 +180,9 @@ public final class JacobiRunner {
             lastNorm = Double(Float(bitPattern: UInt32(truncatingIfNeeded: w))).squareRoot()
         }
         let seconds = try timed(s, c) { n in
-            let plan = DeviceNormPlan(problem: problem, iterations: n, firstTag: tag)
-            tag = plan.nextTag
+            let plan = plans[runs]
+            runs += 1
+            precondition(plan.steps.count == n)
             for (j, p) in plan.steps.enumerated() {
                 try s.step(j, norm: DeviceNormStep(publish: p.publish, send: p.send, assemble: p.assemble, out: out.deviceAddress))
                 if p.assemble != 0 { try events[DeviceNormLayout.hostWord(tag: p.assemble)].record(on: c.compute) }
