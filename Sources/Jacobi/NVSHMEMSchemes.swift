@@ -52,7 +52,7 @@ final class NVSHMEMScheme: HaloScheme {
         let a = buffers[j % 2], aNew = buffers[(j + 1) % 2], rows = c.interior, nx = c.nx
         let args = args.get(ArgumentCache.key(kind == .block ? 1 : 0, j % 2, norm)) {
             StencilKernels.head(aNew: aNew, a: a, norm: norm, rows: rows, nx: nx)
-                + [Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0)]
+                + [Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom)]
         }
         try (kind == .block ? k.block : k.perElement).launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: 0),
                                                              block: StencilKernels.blockX, stream: c.compute, arguments: args)
@@ -80,7 +80,7 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
     /// gc_jacobi_shmem_opt's arguments for iterations of each parity, marshalled once; `step`
     /// patches those that change every iteration (positions in `Slot`).
     private let args: [KernelArguments]
-    private enum Slot { static let publish = 7, wait = 13, send = 14, assemble = 15, out = 16 }
+    private enum Slot { static let publish = 7, wait = 12, send = 13, assemble = 14, out = 15 }
 
     init(_ c: RankContext, stencil: NVSHMEMStencil) throws {
         self.c = c; self.k = stencil
@@ -94,7 +94,7 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
         args = (0..<2).map { p in
             KernelArguments([UInt64(buffers[1 - p].address), UInt64(buffers[p].address), UInt64(norm.address), Int32(rows.lowerBound),
                              Int32(rows.upperBound), Int32(nx), Int32(StencilKernels.blocksX(nx: nx)), UInt32(0) /* publish */,
-                             Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0),
+                             Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom),
                              UInt64(signals.address), UInt64(0) /* wait */, UInt32(0) /* send */, UInt32(0) /* assemble */, UInt64(0) /* out */])
         }
         try signals.fill(byte: 0, on: c.compute)
