@@ -7,14 +7,13 @@ import Kernels
 public final class NCCLLSAStencil: @unchecked Sendable {
     let comm: Communicator
     let api: NCCLDevice
-    let module: Module
     let step: Kernel
     let finish: Kernel
 
     public init(comm: Communicator, compiler: RuntimeCompiler) throws {
         self.comm = comm
         api = try NCCLDevice(nccl: comm.nccl, compiler: compiler, arch: comm.device.arch)
-        module = try api.module(name: "jacobi_nccl_lsa", source: KernelSources.jacobiNCCLLSA,
+        let module = try api.module(name: "jacobi_nccl_lsa", source: KernelSources.jacobiNCCLLSA,
                                 headers: [InMemoryHeader(name: "gc_nccl_lsa.cuh", source: KernelSources.ncclLSAHelpers)],
                                 device: comm.device)
         step = try module.function("gc_jacobi_lsa")

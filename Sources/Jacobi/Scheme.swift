@@ -29,7 +29,7 @@ public final class RankContext: @unchecked Sendable {
     }
 
     var nx: Int { problem.nx }
-    var bufferBytes: Int { bufferRows * problem.nx * 4 }
+    var bufferBytes: Int { Int(problem.bufferBytes(ranks: ranks)) }
     /// Local rows computed: 1 ..< rows + 1.
     var interior: Range<Int> { 1..<(slab.rows + 1) }
     var top: Int { (rank + ranks - 1) % ranks }
