@@ -37,6 +37,10 @@ public final class CUDA: @unchecked Sendable {
     let memcpyDtoH: PFN_cuMemcpyDtoH
     let memcpyDtoDAsync: PFN_cuMemcpyDtoDAsync
     let memcpyPeerAsync: PFN_cuMemcpyPeerAsync
+    let memcpyDtoHAsync: PFN_cuMemcpyDtoHAsync
+    let memHostAlloc: PFN_cuMemHostAlloc
+    let memFreeHost: PFN_cuMemFreeHost
+    let memHostGetDevicePointer: PFN_cuMemHostGetDevicePointer
     let memsetD8Async: PFN_cuMemsetD8Async
     let ipcGetMemHandle: PFN_cuIpcGetMemHandle
     let ipcOpenMemHandle: PFN_cuIpcOpenMemHandle
@@ -102,6 +106,10 @@ public final class CUDA: @unchecked Sendable {
         memcpyDtoH = try sym("cuMemcpyDtoH")
         memcpyDtoDAsync = try sym("cuMemcpyDtoDAsync")
         memcpyPeerAsync = try sym("cuMemcpyPeerAsync")
+        memcpyDtoHAsync = try sym("cuMemcpyDtoHAsync")
+        memHostAlloc = try sym("cuMemHostAlloc")
+        memFreeHost = try sym("cuMemFreeHost")
+        memHostGetDevicePointer = try sym("cuMemHostGetDevicePointer")
         memsetD8Async = try sym("cuMemsetD8Async")
         ipcGetMemHandle = try sym("cuIpcGetMemHandle")
         ipcOpenMemHandle = try sym("cuIpcOpenMemHandle")

@@ -282,17 +282,29 @@ public struct Kernel: @unchecked Sendable {
 /// for any number of launches (the driver copies the values at each launch).
 public final class KernelArguments: @unchecked Sendable {
     private let buffers: [UnsafeMutableRawPointer]
+    private let sizes: [Int]
     let params: UnsafeMutablePointer<UnsafeMutableRawPointer?>
 
     public init(_ args: [any KernelArgument]) {
-        buffers = args.map { a in
-            let b = a.bytes
+        let bytes = args.map { $0.bytes }
+        sizes = bytes.map(\.count)
+        buffers = bytes.map { b in
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(b.count, 8), alignment: 8)
             b.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: b.count) }
             return p
         }
         params = .allocate(capacity: max(buffers.count, 1))
         for (i, b) in buffers.enumerated() { params[i] = b }
+    }
+
+    /// Replaces argument `index` with `value` (the same size as the one it replaces): patching the
+    /// few arguments that change between launches instead of marshalling them all again. Safe
+    /// between launches, which copy the values.
+    public func set(_ index: Int, _ value: some KernelArgument) {
+        let b = value.bytes
+        precondition(sizes.indices.contains(index), "no kernel argument \(index) of \(sizes.count)")
+        precondition(b.count == sizes[index], "kernel argument \(index): \(b.count) bytes for one of \(sizes[index])")
+        b.withUnsafeBytes { buffers[index].copyMemory(from: $0.baseAddress!, byteCount: b.count) }
     }
 
     deinit {

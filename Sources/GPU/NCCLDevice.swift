@@ -218,10 +218,11 @@ public final class NCCLDeviceWindow: @unchecked Sendable {
     public var lsaSize: Int { api.layout.int32(devComm, at: api.layout.lsaSizeOffset) }
     public var devCommArgument: KernelBytes { KernelBytes(devComm) }
 
-    /// A view of `bytes` of the window at `offset` (not owning: keep the window alive while using it).
+    /// A view of `bytes` of the window at `offset`; it keeps the window alive (a buffer may be
+    /// used, e.g. checked, after the last use of whatever created it).
     public func view(offset: Int, bytes: Int) -> DeviceBuffer {
         precondition(offset >= 0 && offset + bytes <= buffer.bytes)
-        return DeviceBuffer(device: buffer.device, adopting: buffer.address + CUdeviceptr(offset), bytes: bytes) { _ in }
+        return DeviceBuffer(device: buffer.device, adopting: buffer.address + CUdeviceptr(offset), bytes: bytes) { _ in withExtendedLifetime(self) {} }
     }
 
     deinit {

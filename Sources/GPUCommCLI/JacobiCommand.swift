@@ -157,8 +157,7 @@ struct JacobiCommand: ParsableCommand {
         var session: NVSHMEMSession?
         var stencil: NVSHMEMStencil?
         if built.contains(where: { $0.usesNVSHMEM }) {
-            let slab = Int64(problem.nx) * Int64(problem.bufferRows(ranks: n)) * 4
-            session = try job.startNVSHMEM(heapBytes: Int(JacobiProblem.heapBytes(slabBytes: slab)))
+            session = try job.startNVSHMEM(heapBytes: Int(JacobiProblem.heapBytes(slabBytes: problem.bufferBytes(ranks: n))))
             stencil = try NVSHMEMStencil(session: session!, compiler: compiler)
         }
         var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)

@@ -29,11 +29,10 @@ struct DeviceNormStep: Equatable {
     var out: UInt64 = 0
 }
 
-/// A rank's norm area (cuda/jacobi_fused.cu): the stencil-warp counts `parts[tag % 2]` and the
+/// A rank's norm area (cuda/jacobi_fused.cu): the stencil-warp counts `parts[tag % 2]` (at 0), the
 /// per-warp sums `partial[tag % 2][warp]` (local use only), and the slots every rank sends its
 /// sum into, `slot[tag % depth][source]`.
 struct DeviceNormLayout: Equatable {
-    static let partsOffset = 0
     /// GC_NORM_SLOTS in cuda/jacobi_fused.cu.
     static let slotsOffset = 16
     /// GC_NORM_DEPTH: slots per source rank, and page-locked host words.

@@ -7,14 +7,13 @@ import Kernels
 public final class NCCLLSAStencil: @unchecked Sendable {
     let comm: Communicator
     let api: NCCLDevice
-    let module: Module
     let step: Kernel
     let finish: Kernel
 
     public init(comm: Communicator, compiler: RuntimeCompiler) throws {
         self.comm = comm
         api = try NCCLDevice(nccl: comm.nccl, compiler: compiler, arch: comm.device.arch)
-        module = try api.module(name: "jacobi_nccl_lsa", source: KernelSources.jacobiNCCLLSA,
+        let module = try api.module(name: "jacobi_nccl_lsa", source: KernelSources.jacobiNCCLLSA,
                                 headers: [InMemoryHeader(name: "gc_nccl_lsa.cuh", source: KernelSources.ncclLSAHelpers)],
                                 device: comm.device)
         step = try module.function("gc_jacobi_lsa")
@@ -81,6 +80,10 @@ final class NCCLLSAScheme: DeviceNormScheme {
 
     /// gc_jacobi_lsa's grid (StencilKernels.gridWithService: 16-row blocks and the service block).
     let grid: Int
+    /// gc_jacobi_lsa's arguments for iterations of each parity, marshalled once; `step` patches
+    /// those that change every iteration (positions in `Slot`).
+    private let args: [KernelArguments]
+    private enum Slot { static let publish = 7, epoch = 16, send = 18, assemble = 19, out = 20 }
 
     init(_ c: RankContext, stencil: NCCLLSAStencil) throws {
         self.c = c; self.k = stencil
@@ -96,24 +99,27 @@ final class NCCLLSAScheme: DeviceNormScheme {
             throw JacobiRunError("internal: the communicator's rank \(window.rank) of \(window.ranks) is not the job's \(c.rank) of \(c.ranks)")
         }
         let w = window, l = layout
-        func view(_ offset: Int, _ bytes: Int) -> DeviceBuffer {
-            DeviceBuffer(device: c.device, adopting: w.buffer.address + UInt64(offset), bytes: bytes) { _ in withExtendedLifetime(w) {} }
+        let buffers = l.grid.map { w.view(offset: $0, bytes: c.bufferBytes) }, norm = w.view(offset: l.normOffset, bytes: l.norm.bytes)
+        self.buffers = buffers; self.norm = norm
+        let rows = c.interior, nx = c.nx
+        args = (0..<2).map { p in
+            KernelArguments([UInt64(buffers[1 - p].address), UInt64(buffers[p].address), UInt64(norm.address), Int32(rows.lowerBound),
+                             Int32(rows.upperBound), Int32(nx), Int32(l.blocksX), UInt32(0) /* publish */,
+                             w.window, UInt64(l.grid[1 - p]), Int32(c.rank), Int32(c.ranks),
+                             Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), UInt64(l.flagOffset),
+                             UInt32(0) /* epoch */, UInt64(l.normOffset), UInt32(0) /* send */, UInt32(0) /* assemble */, UInt64(0) /* out */])
         }
-        buffers = l.grid.map { view($0, c.bufferBytes) }
-        norm = view(l.normOffset, l.norm.bytes)
-        try view(l.control.offset, l.control.bytes).fill(byte: 0, on: c.compute)
+        try w.view(offset: l.control.offset, bytes: l.control.bytes).fill(byte: 0, on: c.compute)
         try quiesce()  // nobody stores into our flags before they are zeroed
     }
 
     func step(_ j: Int, norm n: DeviceNormStep) throws {
-        let a = buffers[j % 2], aNew = buffers[(j + 1) % 2], rows = c.interior, nx = c.nx
-        let blocksX = StencilKernels.blocksX(nx: nx)
-        // The epoch and the tags change every iteration: marshalled here (a few hundred ns).
-        let args = KernelArguments([UInt64(aNew.address), UInt64(a.address), UInt64(norm.address), Int32(rows.lowerBound),
-                                    Int32(rows.upperBound), Int32(nx), Int32(blocksX), n.publish,
-                                    window.window, UInt64(layout.grid[(j + 1) % 2]), Int32(c.rank), Int32(c.ranks),
-                                    Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), UInt64(layout.flagOffset),
-                                    LSAWindowLayout.epoch(iteration: done), UInt64(layout.normOffset), n.send, n.assemble, n.out])
+        let args = args[j % 2]
+        args.set(Slot.publish, n.publish)
+        args.set(Slot.epoch, LSAWindowLayout.epoch(iteration: done))
+        args.set(Slot.send, n.send)
+        args.set(Slot.assemble, n.assemble)
+        args.set(Slot.out, n.out)
         try k.step.launch(grid: grid, block: StencilKernels.blockX,
                           stream: c.compute, arguments: args)
         done += 1

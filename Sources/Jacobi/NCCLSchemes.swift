@@ -54,7 +54,6 @@ final class NCCLScheme: HaloScheme {
                                            comm.raw, c.compute.raw), "ncclAllReduce(norm)")
     }
 
-    func finishRun() throws {}
     func quiesce() throws { try comm.checkAsync() }
 
     func step(_ j: Int, norm: DeviceBuffer?) throws {

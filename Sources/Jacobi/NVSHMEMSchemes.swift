@@ -52,14 +52,13 @@ final class NVSHMEMScheme: HaloScheme {
         let a = buffers[j % 2], aNew = buffers[(j + 1) % 2], rows = c.interior, nx = c.nx
         let args = args.get(ArgumentCache.key(kind == .block ? 1 : 0, j % 2, norm)) {
             StencilKernels.head(aNew: aNew, a: a, norm: norm, rows: rows, nx: nx)
-                + [Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0)]
+                + [Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom)]
         }
         try (kind == .block ? k.block : k.perElement).launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: 0),
                                                              block: StencilKernels.blockX, stream: c.compute, arguments: args)
         k.session.lib.barrierAllOnStream(c.compute.raw)
     }
 
-    func finishRun() throws {}
     func quiesce() throws { k.session.barrier() }
 }
 
@@ -78,14 +77,26 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
 
     /// gc_jacobi_shmem_opt's grid: one wave of resident stencil blocks plus the service block.
     let grid: Int
+    /// gc_jacobi_shmem_opt's arguments for iterations of each parity, marshalled once; `step`
+    /// patches those that change every iteration (positions in `Slot`).
+    private let args: [KernelArguments]
+    private enum Slot { static let publish = 7, wait = 12, send = 13, assemble = 14, out = 15 }
 
     init(_ c: RankContext, stencil: NVSHMEMStencil) throws {
         self.c = c; self.k = stencil
         grid = StencilKernels.gridWithService(nx: c.nx, rows: c.interior.count,
                                               wave: try StencilKernels.wave(stencil.signalled, device: c.device), oneWave: true)
-        buffers = try (0..<2).map { _ in try stencil.session.allocate(bytes: c.bufferBytes) }
-        signals = try stencil.session.allocate(bytes: 16)
-        norm = try stencil.session.allocate(bytes: DeviceNormLayout(problem: c.problem, ranks: c.ranks, grid: grid).bytes)
+        let buffers = try (0..<2).map { _ in try stencil.session.allocate(bytes: c.bufferBytes) }
+        let signals = try stencil.session.allocate(bytes: 16)
+        let norm = try stencil.session.allocate(bytes: DeviceNormLayout(problem: c.problem, ranks: c.ranks, grid: grid).bytes)
+        self.buffers = buffers; self.signals = signals; self.norm = norm
+        let rows = c.interior, nx = c.nx
+        args = (0..<2).map { p in
+            KernelArguments([UInt64(buffers[1 - p].address), UInt64(buffers[p].address), UInt64(norm.address), Int32(rows.lowerBound),
+                             Int32(rows.upperBound), Int32(nx), Int32(StencilKernels.blocksX(nx: nx)), UInt32(0) /* publish */,
+                             Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom),
+                             UInt64(signals.address), UInt64(0) /* wait */, UInt32(0) /* send */, UInt32(0) /* assemble */, UInt64(0) /* out */])
+        }
         try signals.fill(byte: 0, on: c.compute)
         try norm.fill(byte: 0, on: c.compute)
         try c.compute.synchronize()
@@ -93,13 +104,12 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
     }
 
     func step(_ j: Int, norm n: DeviceNormStep) throws {
-        let a = buffers[j % 2], aNew = buffers[(j + 1) % 2], rows = c.interior, nx = c.nx
-        let blocksX = StencilKernels.blocksX(nx: nx)
-        // The wait count and the tags change every iteration: marshalled here (a few hundred ns).
-        let args = KernelArguments([UInt64(aNew.address), UInt64(a.address), UInt64(norm.address), Int32(rows.lowerBound),
-                                    Int32(rows.upperBound), Int32(nx), Int32(blocksX), n.publish,
-                                    Int32(c.top), Int32(c.topHaloRow), Int32(c.bottom), Int32(0),
-                                    UInt64(signals.address), UInt64(done) * UInt64(blocksX), n.send, n.assemble, n.out])
+        let args = args[j % 2]
+        args.set(Slot.publish, n.publish)
+        args.set(Slot.wait, UInt64(done) * UInt64(StencilKernels.blocksX(nx: c.nx)))
+        args.set(Slot.send, n.send)
+        args.set(Slot.assemble, n.assemble)
+        args.set(Slot.out, n.out)
         try k.signalled.launch(grid: grid, block: StencilKernels.blockX,
                                stream: c.compute, arguments: args)
         done += 1

@@ -49,6 +49,9 @@ public struct JacobiProblem: Sendable, Equatable {
     /// symmetric allocations (NVSHMEM, NCCL windows) match.
     public func bufferRows(ranks: Int) -> Int { (ny - 2 + ranks - 1) / ranks + 2 }
 
+    /// Bytes of one such buffer (bufferRows rows of nx floats).
+    public func bufferBytes(ranks: Int) -> Int64 { Int64(nx) * Int64(bufferRows(ranks: ranks)) * 4 }
+
     /// Elements updated per iteration over the whole grid.
     public var interiorElements: Int64 { Int64(nx - 2) * Int64(ny - 2) }
 
@@ -60,7 +63,7 @@ public struct JacobiProblem: Sendable, Equatable {
     /// slabs, the NVSHMEM symmetric heap holding two more, and 256 MiB for libraries and kernels.
     public func bytesPerGPU(ranks: Int) -> Int64 {
         let full = Int64(nx) * Int64(ny) * 4
-        let slab = Int64(nx) * Int64(bufferRows(ranks: ranks)) * 4
+        let slab = bufferBytes(ranks: ranks)
         return 2 * full + 2 * slab + JacobiProblem.heapBytes(slabBytes: slab) + (256 << 20)
     }
 

@@ -42,7 +42,6 @@ public final class JacobiRunner {
     public let device: Device
     let channel: JobChannel
     let kernels: StencilKernels
-    let calls: HostCalls
     let tolerance: Float
     private var reference: SingleGPUScheme?
     private let counter: DeviceBuffer
@@ -53,7 +52,6 @@ public final class JacobiRunner {
         self.channel = channel; self.tolerance = tolerance
         try device.makeCurrent()
         kernels = try StencilKernels(device: device, compiler: compiler)
-        calls = try HostCalls(cuda: device.cuda)
         counter = try DeviceBuffer(device: device, bytes: 8)
     }
 
@@ -135,27 +133,25 @@ public final class JacobiRunner {
     }
 
     /// Host-side norm: each check is zeroed, summed over ranks by the scheme's collective, copied
-    /// to page-locked memory, and the host waits for it, as the samples' convergence check does.
-    /// Returns this rank's host time and the last norm.
+    /// to page-locked memory, and the host waits for it, as the samples' convergence check does
+    /// (so one accumulator, host word and event serve every check). Returns this rank's host time
+    /// and the last norm.
     func measure(_ s: HaloScheme, _ c: RankContext) throws -> (Double, Double?) {
-        let norms = problem.normEvery > 0 ? [try s.makeNorm(), try s.makeNorm()] : []
-        let pinned = try norms.map { _ in try PinnedBuffer(calls, device: device, bytes: 4) }
-        let events = try norms.map { _ in try Event(device: device) }
+        let check: (norm: (local: DeviceBuffer, global: DeviceBuffer), host: PinnedBuffer, done: Event)? =
+            try problem.normEvery > 0 ? (s.makeNorm(), PinnedBuffer(device: device, bytes: 4), Event(device: device)) : nil
         var lastNorm: Double?
         let seconds = try timed(s, c) { n in
-            var checks = 0
             for j in 0..<n {
-                let slot = problem.computesNorm(j) ? checks % 2 : nil
-                if let slot { try norms[slot].local.fill(byte: 0, on: c.compute); checks += 1 }
-                try s.step(j, norm: slot.map { norms[$0].local })
-                guard let slot else { continue }
-                try s.reduceNorm(local: norms[slot].local, global: norms[slot].global)
-                try pinned[slot].copy(from: norms[slot].global.address, bytes: 4, on: c.compute)
-                try events[slot].record(on: c.compute)
-                try events[slot].synchronize()
-                lastNorm = Double(pinned[slot].pointer.load(as: Float.self)).squareRoot()
+                let k = problem.computesNorm(j) ? check : nil
+                if let k { try k.norm.local.fill(byte: 0, on: c.compute) }
+                try s.step(j, norm: k?.norm.local)
+                guard let k else { continue }
+                try s.reduceNorm(local: k.norm.local, global: k.norm.global)
+                try k.host.copy(from: k.norm.global.address, bytes: 4, on: c.compute)
+                try k.done.record(on: c.compute)
+                try k.done.synchronize()
+                lastNorm = Double(k.host.pointer.load(as: Float.self)).squareRoot()
             }
-            try s.finishRun()
             try c.compute.synchronize()
         }
         return (seconds, lastNorm)
@@ -165,10 +161,15 @@ public final class JacobiRunner {
     /// that assembles a check, and the host reads each check from mapped page-locked memory
     /// while a later kernel is queued. Returns this rank's host time and the last norm.
     func measure(_ s: DeviceNormScheme, _ c: RankContext) throws -> (Double, Double?) {
-        let out = try PinnedBuffer(calls, device: device, bytes: 8 * DeviceNormLayout.depth, mapped: true)
+        let out = try PinnedBuffer(device: device, bytes: 8 * DeviceNormLayout.depth, mapped: true)
         // Ordering only: a timing event after every kernel would add a timestamp between kernels.
         let events = try (0..<DeviceNormLayout.depth).map { _ in try Event(device: device, timing: false) }
-        var tag: UInt32 = 1
+        // The warm-up's plan (when there is one) and the timed run's, whose tags continue from
+        // it, made before anything is timed; `timed` calls `iterate` once for each, in order.
+        var plans: [DeviceNormPlan] = []
+        if problem.warmup > 0 { plans.append(DeviceNormPlan(problem: problem, iterations: problem.warmup, firstTag: 1)) }
+        plans.append(DeviceNormPlan(problem: problem, iterations: problem.iterations, firstTag: plans.last?.nextTag ?? 1))
+        var runs = 0
         var lastNorm: Double?
         func read(_ t: UInt32) throws {
             let w = out.pointer.load(fromByteOffset: 8 * DeviceNormLayout.hostWord(tag: t), as: UInt64.self)
@@ -179,8 +180,9 @@ public final class JacobiRunner {
             lastNorm = Double(Float(bitPattern: UInt32(truncatingIfNeeded: w))).squareRoot()
         }
         let seconds = try timed(s, c) { n in
-            let plan = DeviceNormPlan(problem: problem, iterations: n, firstTag: tag)
-            tag = plan.nextTag
+            let plan = plans[runs]
+            runs += 1
+            precondition(plan.steps.count == n)
             for (j, p) in plan.steps.enumerated() {
                 try s.step(j, norm: DeviceNormStep(publish: p.publish, send: p.send, assemble: p.assemble, out: out.deviceAddress))
                 if p.assemble != 0 { try events[DeviceNormLayout.hostWord(tag: p.assemble)].record(on: c.compute) }

@@ -10,6 +10,9 @@ public final class RankContext: @unchecked Sendable {
     public let slab: JacobiProblem.Slab
     /// Rows of each buffer (equal on every rank).
     public let bufferRows: Int
+    /// The top neighbour's bottom halo row (its rows + 1), where our first row goes; stored, as
+    /// the one-kernel variants pass it at every launch.
+    let topHaloRow: Int
     let kernels: StencilKernels
     let compute: Stream
     /// Second stream for the overlap variants' boundary rows and exchange.
@@ -17,20 +20,20 @@ public final class RankContext: @unchecked Sendable {
 
     init(device: Device, problem: JacobiProblem, rank: Int, ranks: Int, kernels: StencilKernels) throws {
         self.device = device; self.problem = problem; self.rank = rank; self.ranks = ranks; self.kernels = kernels
-        slab = problem.slabs(ranks: ranks)[rank]
+        let slabs = problem.slabs(ranks: ranks)
+        slab = slabs[rank]
+        topHaloRow = slabs[(rank + ranks - 1) % ranks].rows + 1
         bufferRows = problem.bufferRows(ranks: ranks)
         compute = try Stream(device: device)
         push = try Stream(device: device)
     }
 
     var nx: Int { problem.nx }
-    var bufferBytes: Int { bufferRows * problem.nx * 4 }
+    var bufferBytes: Int { Int(problem.bufferBytes(ranks: ranks)) }
     /// Local rows computed: 1 ..< rows + 1.
     var interior: Range<Int> { 1..<(slab.rows + 1) }
     var top: Int { (rank + ranks - 1) % ranks }
     var bottom: Int { (rank + 1) % ranks }
-    /// The top neighbour's bottom halo row (its rows + 1), where our first row goes.
-    var topHaloRow: Int { problem.slabs(ranks: ranks)[top].rows + 1 }
 }
 
 /// What every variant's way of running has: its two grid buffers and the host-side quiesce.
@@ -55,8 +58,6 @@ protocol HaloScheme: JacobiScheme {
     func step(_ j: Int, norm: DeviceBuffer?) throws
     /// Enqueues the sum over ranks of `local` into `global` on the compute stream.
     func reduceNorm(local: DeviceBuffer, global: DeviceBuffer) throws
-    /// Enqueues what must follow the last iteration of a run (outstanding transfers land).
-    func finishRun() throws
 }
 
 /// Iteration-invariant kernel arguments, marshalled once per (kind, parity, norm slot) so the
@@ -106,6 +107,5 @@ final class SingleGPUScheme: HaloScheme {
     }
 
     func reduceNorm(local: DeviceBuffer, global: DeviceBuffer) throws {}
-    func finishRun() throws {}
     func quiesce() throws {}
 }

@@ -9,14 +9,13 @@ final class StencilKernels: @unchecked Sendable {
     static let blockX = 128   // JBX in jacobi.cu
     /// Block height when the grid fits in one wave (JROWS in jacobi.cu).
     static let rowsPerBlock = 16
-    let module: Module
     let initialise: Kernel
     let step: Kernel
     let countWrong: Kernel
 
     init(device: Device, compiler: RuntimeCompiler) throws {
         let req = CompileRequest(name: "jacobi", source: KernelSources.jacobi, arch: device.arch)
-        module = try Module(device: device, image: try compiler.cubin(for: req))
+        let module = try Module(device: device, image: try compiler.cubin(for: req))
         initialise = try module.function("gc_jacobi_init")
         step = try module.function("gc_jacobi")
         countWrong = try module.function("gc_jacobi_count_wrong")

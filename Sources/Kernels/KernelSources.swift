@@ -11,8 +11,6 @@ public enum KernelSources {
     public static var nvshmemP2P: String { nvshmem(String(decoding: PackageResources.nvshmem_p2p_cu, as: UTF8.self)) }
     /// All-to-all kernels on NCCL's device API (see cuda/nccl_lsa_alltoall.cu).
     public static var ncclLSAAlltoall: String { String(decoding: PackageResources.nccl_lsa_alltoall_cu, as: UTF8.self) }
-    /// Halo exchange on NCCL's device API, for the Jacobi solver (see cuda/nccl_lsa_halo.cu).
-    public static var ncclLSAHalo: String { String(decoding: PackageResources.nccl_lsa_halo_cu, as: UTF8.self) }
     /// Kernel-side LSA helpers, given to NVRTC in memory as "gc_nccl_lsa.cuh" (see cuda/nccl_lsa.cuh).
     public static var ncclLSAHelpers: String { String(decoding: PackageResources.nccl_lsa_cuh, as: UTF8.self) }
     /// Device-initiated NVSHMEM all-to-all and barrier kernels (see cuda/nvshmem_alltoall.cu).
@@ -55,7 +53,6 @@ public enum KernelSources {
             ("nvshmem_put", .nvshmem, nvshmemPut),
             ("nvshmem_p2p", .nvshmem, nvshmemP2P),
             ("nccl_lsa_alltoall", .ncclDevice, ncclLSAAlltoall),
-            ("nccl_lsa_halo", .ncclDevice, ncclLSAHalo),
             ("nvshmem_alltoall", .nvshmem, nvshmemAlltoall),
             ("ipc_barrier", .plain, ipcBarrier),
             ("nvshmem_tma", .nvshmem, nvshmemTMA),

@@ -32,35 +32,43 @@
 
 // After cuda/nvshmem_prelude.cuh (libcu++ aliases, nvshmem.h, nvshmemx.h, u64), which KernelSources puts in front.
 
+// The bottom neighbour's halo row is its row 0.
 struct ShmemPHook {
     float* a_new;
-    int iy_start, iy_end, nx, top_pe, top_iy, bottom_pe, bottom_iy;
+    int iy_start, iy_end, nx, top_pe, top_iy, bottom_pe;
     __device__ __forceinline__ void operator()(int iy, int ix, float v) const {
         if (iy == iy_start) nvshmem_float_p(a_new + (size_t)top_iy * nx + ix, v, top_pe);
-        if (iy == iy_end - 1) nvshmem_float_p(a_new + (size_t)bottom_iy * nx + ix, v, bottom_pe);
+        if (iy == iy_end - 1) nvshmem_float_p(a_new + ix, v, bottom_pe);
     }
 };
 
 extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_p(float* a_new, const float* a, float* norm, int iy_start,
                                                                     int iy_end, int nx, int nbx, int calc_norm, int top_pe,
-                                                                    int top_iy, int bottom_pe, int bottom_iy) {
+                                                                    int top_iy, int bottom_pe) {
     const int bx = blockIdx.x % nbx, by = blockIdx.x / nbx;
     const int ix = jacobi_col(bx, nx);
-    const ShmemPHook hook = {a_new, iy_start, iy_end, nx, top_pe, top_iy, bottom_pe, bottom_iy};
+    const ShmemPHook hook = {a_new, iy_start, iy_end, nx, top_pe, top_iy, bottom_pe};
     int row0, rend;
     jacobi_block_rows(by, gridDim.x / nbx, iy_start, iy_end, &row0, &rend);
     const float s = jacobi_rows(a_new, a, row0, rend, nx, ix, hook);
     if (calc_norm) block_norm_add(s, norm);
 }
 
+// A boundary block's column segment (BlockPlace) of its boundary rows, one block put each: row
+// iy_start into row top_iy of top_pe's a_new, row iy_end - 1 into row 0 of bottom_pe's.
+__device__ __forceinline__ void gc_shmem_put_boundary(float* a_new, const BlockPlace& p, int iy_start, int iy_end, int nx,
+                                                      int top_pe, int top_iy, int bottom_pe) {
+    if (p.first) nvshmemx_float_put_nbi_block(a_new + (size_t)top_iy * nx + p.x0, a_new + (size_t)iy_start * nx + p.x0, p.n, top_pe);
+    if (p.last) nvshmemx_float_put_nbi_block(a_new + p.x0, a_new + (size_t)(iy_end - 1) * nx + p.x0, p.n, bottom_pe);
+}
+
 extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_block(float* a_new, const float* a, float* norm, int iy_start,
                                                                         int iy_end, int nx, int nbx, int calc_norm, int top_pe,
-                                                                        int top_iy, int bottom_pe, int bottom_iy) {
+                                                                        int top_iy, int bottom_pe) {
     const BlockPlace p = place(iy_start, iy_end, nx, nbx);
     const float s = jacobi_rows(a_new, a, p.row0, p.rend, nx, p.ix, NoRowHook());
     __syncthreads();  // the block's stores to a_new are done before it sends them
-    if (p.first) nvshmemx_float_put_nbi_block(a_new + (size_t)top_iy * nx + p.x0, a_new + (size_t)iy_start * nx + p.x0, p.n, top_pe);
-    if (p.last) nvshmemx_float_put_nbi_block(a_new + (size_t)bottom_iy * nx + p.x0, a_new + (size_t)(iy_end - 1) * nx + p.x0, p.n, bottom_pe);
+    gc_shmem_put_boundary(a_new, p, iy_start, iy_end, nx, top_pe, top_iy, bottom_pe);
     if (calc_norm) block_norm_add(s, norm);
 }
 
@@ -80,7 +88,7 @@ __device__ __forceinline__ void gc_shmem_norm(unsigned char* norm, unsigned publ
 
 extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_new, const float* a, unsigned char* norm, int iy_start,
                                                                       int iy_end, int nx, int nbx, unsigned publish, int top_pe,
-                                                                      int top_iy, int bottom_pe, int bottom_iy,
+                                                                      int top_iy, int bottom_pe,
                                                                       unsigned long long* sig, unsigned long long wait,
                                                                       unsigned send, unsigned assemble, u64* out) {
     if (gc_norm_service_block()) {
@@ -98,8 +106,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_opt(float* a_n
     __syncthreads();  // the block's stores to a_new (and its reads of the halo) are done before it sends
     // Data, then the signal. nvshmemx_float_put_signal_nbi_block needs a block-scope transfer that
     // libnvshmem_device.a 3.4.5 lacks (undefined nvshmemi_transfer_put_signal<block> at link).
-    if (p.first) nvshmemx_float_put_nbi_block(a_new + (size_t)top_iy * nx + p.x0, a_new + (size_t)iy_start * nx + p.x0, p.n, top_pe);
-    if (p.last) nvshmemx_float_put_nbi_block(a_new + (size_t)bottom_iy * nx + p.x0, a_new + (size_t)(iy_end - 1) * nx + p.x0, p.n, bottom_pe);
+    gc_shmem_put_boundary(a_new, p, iy_start, iy_end, nx, top_pe, top_iy, bottom_pe);
     if (p.first || p.last) {
         nvshmem_fence();  // every thread: its part of the block put is ordered before the signal
         __syncthreads();
