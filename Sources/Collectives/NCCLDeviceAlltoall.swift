@@ -42,7 +42,9 @@ public final class NCCLDeviceAlltoall: @unchecked Sendable {
         self.maxBytesPerRank = maxBytesPerRank
         let device = comm.device
         let api = try NCCLDevice(nccl: comm.nccl, compiler: compiler, arch: device.arch)
-        let module = try api.module(name: "nccl_lsa_alltoall", source: KernelSources.ncclLSAAlltoall, device: device)
+        // The same header as `_compile-kernels`, so its warm cubin is this one.
+        let module = try api.module(name: "nccl_lsa_alltoall", source: KernelSources.ncclLSAAlltoall,
+                                    headers: [InMemoryHeader(KernelSources.ncclLSAHeader)], device: device)
         var k: [NCCLDeviceAlltoallKernel: Kernel] = [:]
         var resident = Int.max
         for v in NCCLDeviceAlltoallKernel.allCases {

@@ -49,6 +49,8 @@ public struct InMemoryHeader: Sendable, Equatable {
     public var name: String
     public var source: String
     public init(name: String, source: String) { self.name = name; self.source = source }
+    /// From a name and text of a module that cannot see this type (`KernelSources.ncclLSAHeader`).
+    public init(_ h: (name: String, source: String)) { self.init(name: h.name, source: h.source) }
 }
 
 /// NVRTC and (optionally) nvJitLink, with an on-disk cache of cubins keyed by source, options,
