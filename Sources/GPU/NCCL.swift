@@ -251,10 +251,24 @@ public final class NCCL: @unchecked Sendable {
         }
         return try comms.indices.map { i in
             guard let raw = slots[i] else { return nil }
-            let child = Communicator(nccl: self, raw: raw, device: comms[i].device, rank: -1, size: -1)
-            try child.refresh()
-            return child
+            let (rank, size) = try rankAndSize(raw)
+            return Communicator(nccl: self, raw: raw, device: comms[i].device, rank: rank, size: size)
         }
+    }
+
+    /// A split child's rank and size as NCCL has them (`ncclCommUserRank`, `ncclCommCount`; 0 where
+    /// the library lacks one). A child that fails them is aborted, as a failed `Communicator` would be.
+    private func rankAndSize(_ raw: ncclComm_t) throws -> (rank: Int, size: Int) {
+        typealias F = @convention(c) (ncclComm_t?, UnsafeMutablePointer<Int32>?) -> Int32
+        var n: Int32 = 0, r: Int32 = 0
+        do {
+            if let count: F = library.optionalFunction("ncclCommCount") { try check(count(raw, &n), "ncclCommCount", comm: raw) }
+            if let user: F = library.optionalFunction("ncclCommUserRank") { try check(user(raw, &r), "ncclCommUserRank", comm: raw) }
+        } catch {
+            _ = commAbort(raw)
+            throw error
+        }
+        return (Int(r), Int(n))
     }
 
     /// One NCCL group of `count` calls, call i writing its result through `slot`. Inside a group
@@ -293,8 +307,8 @@ public final class Communicator: @unchecked Sendable {
     public let nccl: NCCL
     public let raw: ncclComm_t
     public let device: Device
-    public private(set) var rank: Int
-    public private(set) var size: Int
+    public let rank: Int
+    public let size: Int
     /// Set after a failed call so release aborts instead of destroying (which could hang).
     public var failed = false
 
@@ -351,16 +365,6 @@ public final class Communicator: @unchecked Sendable {
 
     public func deregisterWindow(_ window: UnsafeMutableRawPointer?) {
         _ = nccl.commWindowDeregister?(raw, window)
-    }
-
-    /// Reads this communicator's rank and size from NCCL (`ncclCommUserRank`, `ncclCommCount`).
-    public func refresh() throws {
-        typealias F = @convention(c) (ncclComm_t?, UnsafeMutablePointer<Int32>?) -> Int32
-        var n: Int32 = 0, r: Int32 = 0
-        if let count: F = nccl.library.optionalFunction("ncclCommCount") { try check(count(raw, &n), "ncclCommCount") }
-        if let user: F = nccl.library.optionalFunction("ncclCommUserRank") { try check(user(raw, &r), "ncclCommUserRank") }
-        rank = Int(r)
-        size = Int(n)
     }
 
     /// Ends the communicator without waiting for peers (after an error, or when a peer died).
