@@ -1,3 +1,4 @@
+import AllToAll
 import ArgumentParser
 import Collectives
 import Foundation
@@ -172,11 +173,10 @@ final class DeviceAlltoallBench {
 
     /// Every rank must call it with the same arguments. Time is the slowest rank's average (µs).
     func measure(bytesPerRank s: Int, kernel: NCCLDeviceAlltoallKernel, blocks: Int) throws -> (timeUs: Double, algbw: Double, wrong: Int64?) {
-        let n = job.worldSize, rank = job.globalRanks[0], chunk = s / n
+        let n = job.worldSize, rank = job.globalRanks[0]
         let u8 = NCCLDataType.uint8, mode = DataCheckKernels.valueMode(u8, op: nil)
         let args = a2a.arguments(bytesPerRank: s)
-        // Expected: block p of the receive buffer is block `rank` of rank p's send buffer (Collectives' alltoall layout).
-        let segments = (0..<n).map { Segment(dstOffset: $0 * chunk, length: chunk, srcRank: $0, srcOffset: rank * chunk) }
+        let segments = AlltoallLayout.expected(bytesPerRank: s, ranks: n, rank: rank)
         func countWrong() throws -> Int64 {
             try data.countWrong(a2a.recv.address, segments: segments, type: u8, ranks: n, op: nil, scalar: 0, seed: seed, mode: mode, stream: stream)
         }
