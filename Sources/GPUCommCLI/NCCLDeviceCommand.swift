@@ -67,7 +67,7 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         guard !ks.isEmpty, ks.allSatisfy({ $0 != nil }) else { throw ValidationError("-D/--device-api must be 1, 2 or 1,2 (got '\(deviceAPI)')") }
         let bs = blocks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !bs.isEmpty, bs.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 1024 }) else {
-            throw ValidationError("--blocks must be comma-separated counts in 0...1024 (0 = 8 per rank; got '\(blocks)')")
+            throw ValidationError("--blocks must be comma-separated counts in 0...1024 (0 = 16 per rank, 32 from 32 MiB per rank; got '\(blocks)')")
         }
         return Plan(sizes: sizes, kernels: ks.map { $0! }, blocks: bs.map { $0! })
     }
@@ -99,14 +99,13 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         let comm = try job.communicators(nccl)[0]
         let a2a: NCCLDeviceAlltoall
         do {
-            a2a = try NCCLDeviceAlltoall(comm: comm, compiler: compiler, maxBytesPerRank: p.sizes.last!, maxBlocks: p.blocks.map { $0 == 0 ? 32 * job.worldSize : $0 }.max()!)
+            a2a = try NCCLDeviceAlltoall(comm: comm, compiler: compiler, maxBytesPerRank: p.sizes.last!, maxBlocks: p.blocks.map { $0 == 0 ? NCCLDeviceAlltoall.largestDefaultBlocks(ranks: job.worldSize) : $0 }.max()!)
         } catch let e as NCCLDeviceUnavailable {
             throw Failure(.unavailable, "NCCL device API unavailable: \(e.reason)")
         }
         let bench = try DeviceAlltoallBench(a2a: a2a, job: job, compiler: compiler, iters: iters, warmup: warmup, check: check == 1)
         // 0 = the default for each size (NCCLDeviceAlltoall.defaultBlocks).
-        let blockCounts = p.blocks
-        if let b = blockCounts.first(where: { $0 > a2a.maxBlocks }) {
+        if let b = p.blocks.first(where: { $0 > a2a.maxBlocks }) {
             throw Failure(.usage, "--blocks \(b): at most \(a2a.maxBlocks) blocks of \(NCCLDeviceAlltoall.threadsPerBlock) threads are resident at once on \(comm.device.name)")
         }
         var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
@@ -120,7 +119,7 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         let watchdog = Watchdog(seconds: launch.timeout, rank: job.globalRanks[0])
         var wrongTotal: Int64 = 0
         for k in p.kernels {
-            for requested in blockCounts {
+            for requested in p.blocks {
                 for (i, s) in p.sizes.enumerated() {
                     let b = requested == 0 ? a2a.defaultBlocks(bytesPerRank: s) : requested
                     if job.reports && p.sizes.count > 4 {
