@@ -110,6 +110,22 @@ public final class RuntimeCompiler: @unchecked Sendable {
         else { cacheDir = nil }
     }
 
+    /// CUDA's `include/` beside the NVRTC that was loaded (CUDA toolkit or pip `nvidia/cu13`), else CUDA_HOME.
+    public var cudaIncludeDir: String? {
+        let real = nvrtcLib.resolvedPath(probe: "nvrtcVersion")
+        var candidates = [((real as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent + "/include"]
+        if let h = search.environment["CUDA_HOME"] { candidates.append("\(h)/include") }
+        candidates.append("/usr/local/cuda/include")
+        return candidates.first { FileManager.default.fileExists(atPath: "\($0)/cuda_runtime.h") || FileManager.default.fileExists(atPath: "\($0)/cuda.h") }
+    }
+
+    /// The include folders for device code that includes CUDA's headers: `cudaIncludeDir` and its
+    /// `cccl/` where there is one (CUDA 13 keeps libcu++ there); nil without CUDA's headers.
+    public var cudaIncludeDirs: [String]? {
+        guard let cuda = cudaIncludeDir else { return nil }
+        return FileManager.default.fileExists(atPath: "\(cuda)/cccl") ? [cuda, "\(cuda)/cccl"] : [cuda]
+    }
+
     /// Compiles (or takes from the cache) and returns a cubin.
     public func cubin(for r: CompileRequest) throws -> [UInt8] {
         let key = cacheKey(r)

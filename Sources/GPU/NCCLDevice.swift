@@ -244,12 +244,10 @@ extension RuntimeCompiler {
         }
         let libPath = nccl.library.resolvedPath(probe: "ncclGetVersion")
         let include = try NCCLDeviceHeaders.includeDir(libraryPath: libPath, versionCode: Int(nccl.versionCode), environment: search.environment)
-        guard let cuda = cudaIncludeDir else {
+        guard let cuda = cudaIncludeDirs else {
             throw NCCLDeviceUnavailable(reason: "NCCL device code needs CUDA's headers (cuda_runtime.h) beside NVRTC or in $CUDA_HOME/include")
         }
-        var includes = [include, cuda]
-        if FileManager.default.fileExists(atPath: "\(cuda)/cccl") { includes.append("\(cuda)/cccl") }
-        var r = CompileRequest(name: name, source: source, arch: arch, options: ["-default-device"], includeDirs: includes,
+        var r = CompileRequest(name: name, source: source, arch: arch, options: ["-default-device"], includeDirs: [include] + cuda,
                                dependencyVersions: ["nccl \(nccl.version)"])
         r.headers = NCCLDeviceHeaders.standIns
         return r
