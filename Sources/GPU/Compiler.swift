@@ -12,6 +12,8 @@ public struct CompileError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         "\(stage) of \(kernel) failed: \(status) (\(code)); options: \(options.joined(separator: " "))\n\(log)"
     }
+    /// The log's first line that names an error, else the status: the one-line reason to print.
+    public var firstError: Substring { log.split(separator: "\n").first { $0.contains("error") } ?? Substring(status) }
 }
 
 /// What to compile: one CUDA C++ source and how.
