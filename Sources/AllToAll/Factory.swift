@@ -11,7 +11,6 @@ public enum AlltoallBackends {
             if let why = NCCLAlltoall.unavailableReason(kind, nccl: comm.nccl) { throw BackendUnavailable(kind: kind, reason: why) }
             return try NCCLAlltoall(kind: kind, comm: comm, bytes: c.maxBytesPerRank)
         case .ncclDevice:
-            if let why = NCCLDeviceSlot.unavailableReason(c) { throw BackendUnavailable(kind: kind, reason: why) }
             return try NCCLDeviceSlot.make(c)
         case .nvshmemHost, .nvshmemHostGraph:
             guard let shared else { throw BackendUnavailable(kind: kind, reason: "NVSHMEM did not start") }

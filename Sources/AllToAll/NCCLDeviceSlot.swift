@@ -36,12 +36,10 @@ final class NCCLDeviceBackend: AlltoallBackend {
     }
 }
 
-/// The `nccl-device` backend's hook.
+/// The `nccl-device` backend's hook. No separate availability check: the backend's init turns
+/// `NCCLDeviceUnavailable` into `BackendUnavailable` with the same reason, and a check of its own
+/// would compile NCCL's layout probe a second time.
 enum NCCLDeviceSlot {
-    static func unavailableReason(_ c: BackendContext) -> String? {
-        guard let comm = c.comm else { return "needs an NCCL communicator" }
-        return NCCLDevice.unavailableReason(nccl: comm.nccl, compiler: c.compiler, arch: c.device.arch)
-    }
     static func make(_ c: BackendContext) throws -> AlltoallBackend { try NCCLDeviceBackend(c) }
 }
 

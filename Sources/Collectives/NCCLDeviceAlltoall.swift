@@ -42,7 +42,9 @@ public final class NCCLDeviceAlltoall: @unchecked Sendable {
         self.maxBytesPerRank = maxBytesPerRank
         let device = comm.device
         let api = try NCCLDevice(nccl: comm.nccl, compiler: compiler, arch: device.arch)
-        let module = try api.module(name: "nccl_lsa_alltoall", source: KernelSources.ncclLSAAlltoall, device: device)
+        // The same header as `_compile-kernels`, so its warm cubin is this one.
+        let module = try api.module(name: "nccl_lsa_alltoall", source: KernelSources.ncclLSAAlltoall,
+                                    headers: [InMemoryHeader(KernelSources.ncclLSAHeader)], device: device)
         var k: [NCCLDeviceAlltoallKernel: Kernel] = [:]
         var resident = Int.max
         for v in NCCLDeviceAlltoallKernel.allCases {
@@ -90,7 +92,13 @@ public final class NCCLDeviceAlltoall: @unchecked Sendable {
     /// 32 blocks per rank from 32 MiB per rank, 16 below, within `maxBlocks`: on 4×H200 (-D 2,
     /// blocks 4–128) 128 blocks were best from 64 MiB (345 GB/s busbw at 256 MiB, 354 at 1 GiB,
     /// against 315 with 32) and 64 at 16 MiB (bench/results/2026-11-21-4xH200-session2/nccl-device/).
-    public func defaultBlocks(bytesPerRank: Int) -> Int { min(maxBlocks, (bytesPerRank >= 32 << 20 ? 32 : 16) * comm.size) }
+    public func defaultBlocks(bytesPerRank: Int) -> Int {
+        min(maxBlocks, bytesPerRank >= 32 << 20 ? Self.largestDefaultBlocks(ranks: comm.size) : 16 * comm.size)
+    }
+
+    /// The most `defaultBlocks` picks for `ranks` ranks (32 per rank) before the `maxBlocks` cap:
+    /// the `maxBlocks` to ask `init` for where the default will be used.
+    public static func largestDefaultBlocks(ranks: Int) -> Int { 32 * ranks }
 }
 
 /// `enqueue` was asked for a size or grid the all-to-all was not set up for.

@@ -12,6 +12,8 @@ public struct CompileError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         "\(stage) of \(kernel) failed: \(status) (\(code)); options: \(options.joined(separator: " "))\n\(log)"
     }
+    /// The log's first line that names an error, else the status: the one-line reason to print.
+    public var firstError: Substring { log.split(separator: "\n").first { $0.contains("error") } ?? Substring(status) }
 }
 
 /// What to compile: one CUDA C++ source and how.
@@ -49,6 +51,8 @@ public struct InMemoryHeader: Sendable, Equatable {
     public var name: String
     public var source: String
     public init(name: String, source: String) { self.name = name; self.source = source }
+    /// From a name and text of a module that cannot see this type (`KernelSources.ncclLSAHeader`).
+    public init(_ h: (name: String, source: String)) { self.init(name: h.name, source: h.source) }
 }
 
 /// NVRTC and (optionally) nvJitLink, with an on-disk cache of cubins keyed by source, options,
@@ -106,6 +110,22 @@ public final class RuntimeCompiler: @unchecked Sendable {
         else if let x = env["XDG_CACHE_HOME"], !x.isEmpty { cacheDir = "\(x)/gpucomm/kernels" }
         else if let h = env["HOME"], !h.isEmpty { cacheDir = "\(h)/.cache/gpucomm/kernels" }
         else { cacheDir = nil }
+    }
+
+    /// CUDA's `include/` beside the NVRTC that was loaded (CUDA toolkit or pip `nvidia/cu13`), else CUDA_HOME.
+    public var cudaIncludeDir: String? {
+        let real = nvrtcLib.resolvedPath(probe: "nvrtcVersion")
+        var candidates = [((real as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent + "/include"]
+        if let h = search.environment["CUDA_HOME"] { candidates.append("\(h)/include") }
+        candidates.append("/usr/local/cuda/include")
+        return candidates.first { FileManager.default.fileExists(atPath: "\($0)/cuda_runtime.h") || FileManager.default.fileExists(atPath: "\($0)/cuda.h") }
+    }
+
+    /// The include folders for device code that includes CUDA's headers: `cudaIncludeDir` and its
+    /// `cccl/` where there is one (CUDA 13 keeps libcu++ there); nil without CUDA's headers.
+    public var cudaIncludeDirs: [String]? {
+        guard let cuda = cudaIncludeDir else { return nil }
+        return FileManager.default.fileExists(atPath: "\(cuda)/cccl") ? [cuda, "\(cuda)/cccl"] : [cuda]
     }
 
     /// Compiles (or takes from the cache) and returns a cubin.

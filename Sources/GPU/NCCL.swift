@@ -200,18 +200,11 @@ public final class NCCL: @unchecked Sendable {
         precondition(uniqueId.count == 128 && ranks.count == devices.count)
         var id = ncclUniqueId()
         withUnsafeMutableBytes(of: &id) { p in p.copyBytes(from: uniqueId) }
-        // Inside a group NCCL may write each new communicator when the group ends: the slots must
-        // outlive the calls, so they are one heap allocation freed after ncclGroupEnd.
-        let comms = UnsafeMutablePointer<ncclComm_t?>.allocate(capacity: devices.count)
-        comms.initialize(repeating: nil, count: devices.count)
-        defer { comms.deallocate() }
-        try check(groupStart(), "ncclGroupStart")
-        for (i, d) in devices.enumerated() {
-            try d.makeCurrent()
-            let r = commInitRank(comms + i, Int32(worldSize), id, Int32(ranks[i]))
-            if r != 0 { _ = groupEnd(); try check(r, "ncclCommInitRank(rank \(ranks[i]) of \(worldSize))") }
+        let comms: [ncclComm_t?] = try grouped(devices.count, ended: "ncclGroupEnd (ncclCommInitRank of \(worldSize) ranks)",
+                                               failed: { "ncclCommInitRank(rank \(ranks[$0]) of \(worldSize))" }) { i, slot in
+            try devices[i].makeCurrent()
+            return commInitRank(slot, Int32(worldSize), id, Int32(ranks[i]))
         }
-        try check(groupEnd(), "ncclGroupEnd (ncclCommInitRank of \(worldSize) ranks)")
         return try devices.indices.map { i in
             guard let c = comms[i] else { throw NCCLError(call: "ncclCommInitRank(rank \(ranks[i]))", code: 1, text: "no communicator after ncclGroupEnd", lastError: "") }
             return Communicator(nccl: self, raw: c, device: devices[i], rank: ranks[i], size: worldSize)
@@ -220,23 +213,19 @@ public final class NCCL: @unchecked Sendable {
 
     /// Registers each buffer as a symmetric window of its communicator, all inside one NCCL group
     /// (window registration is collective: a thread driving several GPUs must group them). NCCL 2.28
-    /// queues the registration and writes each window handle when the group ends, through the
-    /// pointer it was given, so the slots live on the heap until then.
+    /// queues the registration and writes each window handle when the group ends.
     public func registerWindows(_ items: [(Communicator, DeviceBuffer)]) throws -> [UnsafeMutableRawPointer?] {
         guard let f = commWindowRegister else {
             throw MissingSymbol(library: library.path, symbol: "ncclCommWindowRegister (NCCL >= 2.27)")
         }
-        let slots = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: items.count)
-        slots.initialize(repeating: nil, count: items.count)
-        defer { slots.deallocate() }
-        try check(groupStart(), "ncclGroupStart")
-        for (i, (c, b)) in items.enumerated() {
+        return try grouped(items.count, ended: "ncclGroupEnd (ncclCommWindowRegister)",
+                           failed: { "ncclCommWindowRegister(\(items[$0].1.bytes) bytes, rank \(items[$0].0.rank))" }) { i, slot in
+            let (c, b) = items[i]
             try c.device.makeCurrent()
-            let r = f(c.raw, b.pointer(), b.bytes, slots + i, 1 /* NCCL_WIN_COLL_SYMMETRIC */)
-            if r != 0 { c.failed = true; _ = groupEnd(); try check(r, "ncclCommWindowRegister(\(b.bytes) bytes, rank \(c.rank))") }
+            let r = f(c.raw, b.pointer(), b.bytes, slot, 1 /* NCCL_WIN_COLL_SYMMETRIC */)
+            if r != 0 { c.failed = true }
+            return r
         }
-        try check(groupEnd(), "ncclGroupEnd (ncclCommWindowRegister)")
-        return (0..<items.count).map { slots[$0] }
     }
 
     /// Deregisters windows inside one NCCL group; the memory must stay allocated until this returns.
@@ -248,26 +237,56 @@ public final class NCCL: @unchecked Sendable {
     }
 
     /// Splits every communicator by color/key (`ncclCommSplit`) inside one NCCL group, as a thread
-    /// driving several GPUs must. NCCL writes each child when the group ends (through the pointer it
-    /// was given), so the slots live on the heap until then. Nil for color -1 (NCCL_SPLIT_NOCOLOR).
+    /// driving several GPUs must. NCCL writes each child when the group ends. Nil for color -1
+    /// (NCCL_SPLIT_NOCOLOR).
     public func split(_ comms: [Communicator], color: (Communicator) -> Int, key: (Communicator) -> Int) throws -> [Communicator?] {
         guard let f = commSplit else { throw MissingSymbol(library: library.path, symbol: "ncclCommSplit") }
-        let slots = UnsafeMutablePointer<ncclComm_t?>.allocate(capacity: comms.count)
-        slots.initialize(repeating: nil, count: comms.count)
-        defer { slots.deallocate() }
-        try check(groupStart(), "ncclGroupStart")
-        for (i, c) in comms.enumerated() {
+        let slots: [ncclComm_t?] = try grouped(comms.count, ended: "ncclGroupEnd (ncclCommSplit)",
+                                               failed: { "ncclCommSplit(color \(color(comms[$0])), rank \(comms[$0].rank))" }) { i, slot in
+            let c = comms[i]
             try c.device.makeCurrent()
-            let r = f(c.raw, Int32(color(c)), Int32(key(c)), slots + i, nil)
-            if r != 0 { c.failed = true; _ = groupEnd(); try check(r, "ncclCommSplit(color \(color(c)), rank \(c.rank))") }
+            let r = f(c.raw, Int32(color(c)), Int32(key(c)), slot, nil)
+            if r != 0 { c.failed = true }
+            return r
         }
-        try check(groupEnd(), "ncclGroupEnd (ncclCommSplit)")
         return try comms.indices.map { i in
             guard let raw = slots[i] else { return nil }
-            let child = Communicator(nccl: self, raw: raw, device: comms[i].device, rank: -1, size: -1)
-            try child.refresh()
-            return child
+            let (rank, size) = try rankAndSize(raw)
+            return Communicator(nccl: self, raw: raw, device: comms[i].device, rank: rank, size: size)
         }
+    }
+
+    /// A split child's rank and size as NCCL has them (`ncclCommUserRank`, `ncclCommCount`; 0 where
+    /// the library lacks one). A child that fails them is aborted, as a failed `Communicator` would be.
+    private func rankAndSize(_ raw: ncclComm_t) throws -> (rank: Int, size: Int) {
+        typealias F = @convention(c) (ncclComm_t?, UnsafeMutablePointer<Int32>?) -> Int32
+        var n: Int32 = 0, r: Int32 = 0
+        do {
+            if let count: F = library.optionalFunction("ncclCommCount") { try check(count(raw, &n), "ncclCommCount", comm: raw) }
+            if let user: F = library.optionalFunction("ncclCommUserRank") { try check(user(raw, &r), "ncclCommUserRank", comm: raw) }
+        } catch {
+            _ = commAbort(raw)
+            throw error
+        }
+        return (Int(r), Int(n))
+    }
+
+    /// One NCCL group of `count` calls, call i writing its result through `slot`. Inside a group
+    /// NCCL may write the results only when the group ends, so the slots are one heap allocation
+    /// that outlives the calls. `call` makes its device current and calls NCCL; on the first
+    /// non-zero result the group is ended and that call, named by `failed(i)`, throws.
+    private func grouped<T>(_ count: Int, ended: @autoclosure () -> String, failed: (Int) -> String,
+                            _ call: (_ i: Int, _ slot: UnsafeMutablePointer<T?>) throws -> ncclResult_t) throws -> [T?] {
+        let slots = UnsafeMutablePointer<T?>.allocate(capacity: count)
+        slots.initialize(repeating: nil, count: count)
+        defer { slots.deallocate() }
+        try check(groupStart(), "ncclGroupStart")
+        for i in 0..<count {
+            let r = try call(i, slots + i)
+            if r != 0 { _ = groupEnd(); try check(r, failed(i)) }
+        }
+        try check(groupEnd(), ended())
+        return (0..<count).map { slots[$0] }
     }
 
     /// Memory from `ncclMemAlloc` (needed for symmetric windows), freed with `ncclMemFree`.
@@ -288,8 +307,8 @@ public final class Communicator: @unchecked Sendable {
     public let nccl: NCCL
     public let raw: ncclComm_t
     public let device: Device
-    public private(set) var rank: Int
-    public private(set) var size: Int
+    public let rank: Int
+    public let size: Int
     /// Set after a failed call so release aborts instead of destroying (which could hang).
     public var failed = false
 
@@ -346,16 +365,6 @@ public final class Communicator: @unchecked Sendable {
 
     public func deregisterWindow(_ window: UnsafeMutableRawPointer?) {
         _ = nccl.commWindowDeregister?(raw, window)
-    }
-
-    /// Reads this communicator's rank and size from NCCL (`ncclCommUserRank`, `ncclCommCount`).
-    public func refresh() throws {
-        typealias F = @convention(c) (ncclComm_t?, UnsafeMutablePointer<Int32>?) -> Int32
-        var n: Int32 = 0, r: Int32 = 0
-        if let count: F = nccl.library.optionalFunction("ncclCommCount") { try check(count(raw, &n), "ncclCommCount") }
-        if let user: F = nccl.library.optionalFunction("ncclCommUserRank") { try check(user(raw, &r), "ncclCommUserRank") }
-        rank = Int(r)
-        size = Int(n)
     }
 
     /// Ends the communicator without waiting for peers (after an error, or when a peer died).

@@ -40,7 +40,7 @@ public final class NCCLDevice: @unchecked Sendable {
         do {
             layout = try NCCLDeviceLayout(ptx: compiler.ptx(for: request))
         } catch let e as CompileError {
-            throw NCCLDeviceUnavailable(reason: "NCCL \(nccl.version) device headers do not compile with NVRTC \(compiler.version): \(e.log.split(separator: "\n").first { $0.contains("error") } ?? Substring(e.status))")
+            throw NCCLDeviceUnavailable(reason: "NCCL \(nccl.version) device headers do not compile with NVRTC \(compiler.version): \(e.firstError)")
         }
     }
 
@@ -58,7 +58,7 @@ public final class NCCLDevice: @unchecked Sendable {
         r.headers += headers
         let image: [UInt8]
         do { image = try compiler.cubin(for: r) } catch let e as CompileError {
-            throw NCCLDeviceUnavailable(reason: "\(name) does not compile against NCCL \(nccl.version)'s device headers: \(e.log.split(separator: "\n").first { $0.contains("error") } ?? Substring(e.status))")
+            throw NCCLDeviceUnavailable(reason: "\(name) does not compile against NCCL \(nccl.version)'s device headers: \(e.firstError)")
         }
         return try Module(device: device, image: image)
     }
@@ -245,12 +245,10 @@ extension RuntimeCompiler {
         }
         let libPath = nccl.library.resolvedPath(probe: "ncclGetVersion")
         let include = try NCCLDeviceHeaders.includeDir(libraryPath: libPath, versionCode: Int(nccl.versionCode), environment: search.environment)
-        guard let cuda = cudaIncludeDir else {
+        guard let cuda = cudaIncludeDirs else {
             throw NCCLDeviceUnavailable(reason: "NCCL device code needs CUDA's headers (cuda_runtime.h) beside NVRTC or in $CUDA_HOME/include")
         }
-        var includes = [include, cuda]
-        if FileManager.default.fileExists(atPath: "\(cuda)/cccl") { includes.append("\(cuda)/cccl") }
-        var r = CompileRequest(name: name, source: source, arch: arch, options: ["-default-device"], includeDirs: includes,
+        var r = CompileRequest(name: name, source: source, arch: arch, options: ["-default-device"], includeDirs: [include] + cuda,
                                dependencyVersions: ["nccl \(nccl.version)"])
         r.headers = NCCLDeviceHeaders.standIns
         return r

@@ -31,8 +31,6 @@ public struct NVMLFieldValue: Sendable, Equatable {
     public var timestampUs: Int64
     public var value: UInt64?
     public var error: Int32
-    /// NVML's own figure for how long the value took to update, µs (averaged over fields one driver call serves).
-    public var latencyUs: Int64 = 0
 }
 
 /// The NVIDIA Management Library, loaded at run time.
@@ -162,21 +160,6 @@ public struct NVMLDevice: @unchecked Sendable {
         return withUnsafeBytes(of: info.busId) { normalizePCIBusId(String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)) }
     }
 
-    /// Reads field values in one call (`nvmlDeviceGetFieldValues`).
-    public func fieldValues(_ requests: [(field: UInt32, scope: UInt32)]) throws -> [NVMLFieldValue] {
-        var vals = requests.map { r -> nvmlFieldValue_t in
-            var v = nvmlFieldValue_t()
-            v.fieldId = r.field
-            v.scopeId = r.scope
-            return v
-        }
-        try nvml.check(nvml.getFieldValues(handle, Int32(vals.count), &vals), "nvmlDeviceGetFieldValues")
-        return vals.map { v in
-            NVMLFieldValue(field: v.fieldId, scope: v.scopeId, timestampUs: v.timestamp,
-                           value: v.nvmlReturn == 0 ? v.value : nil, error: v.nvmlReturn, latencyUs: v.latencyUsec)
-        }
-    }
-
     /// Whether NVML GPM metrics can be read on this device (`nvmlGpmQueryDeviceSupport`); false where the library lacks GPM.
     public func gpmSupported() -> Bool {
         guard let gpm = nvml.gpm else { return false }
@@ -218,7 +201,7 @@ public final class NVMLFieldBatch: @unchecked Sendable {
         for i in requests.indices {
             let v = buffer[i]
             out.append(NVMLFieldValue(field: v.fieldId, scope: v.scopeId, timestampUs: v.timestamp,
-                                      value: v.nvmlReturn == 0 ? v.value : nil, error: v.nvmlReturn, latencyUs: v.latencyUsec))
+                                      value: v.nvmlReturn == 0 ? v.value : nil, error: v.nvmlReturn))
         }
     }
 }

@@ -143,23 +143,13 @@ public final class NVSHMEMSession: @unchecked Sendable {
 }
 
 extension RuntimeCompiler {
-    /// CUDA's `include/` beside the NVRTC that was loaded (CUDA toolkit or pip `nvidia/cu13`), else CUDA_HOME.
-    public var cudaIncludeDir: String? {
-        let real = nvrtcLib.resolvedPath(probe: "nvrtcVersion")
-        var candidates = [((real as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent + "/include"]
-        if let h = search.environment["CUDA_HOME"] { candidates.append("\(h)/include") }
-        candidates.append("/usr/local/cuda/include")
-        return candidates.first { FileManager.default.fileExists(atPath: "\($0)/cuda_runtime.h") || FileManager.default.fileExists(atPath: "\($0)/cuda.h") }
-    }
-
     /// A request for NVSHMEM device code: relocatable LTO-IR linked with `libnvshmem_device.a`.
     public func nvshmemRequest(name: String, source: String, arch: String, nvshmem: NVSHMEM) throws -> CompileRequest {
-        guard let cuda = cudaIncludeDir else {
+        guard let cuda = cudaIncludeDirs else {
             throw CompileError(kernel: name, stage: "finding CUDA headers", code: -1, status: "cuda_runtime.h not found",
                                log: "NVSHMEM device code needs CUDA's headers: set CUDA_HOME", options: [])
         }
-        var includes = [nvshmem.includeDir, cuda]
-        if FileManager.default.fileExists(atPath: "\(cuda)/cccl") { includes.append("\(cuda)/cccl") }
+        let includes = [nvshmem.includeDir] + cuda
         return CompileRequest(name: name, source: source, arch: arch, options: ["-default-device"], includeDirs: includes,
                               linkLibraries: [nvshmem.deviceLibrary], dependencyVersions: ["nvshmem \(nvshmem.version)"])
     }

@@ -47,7 +47,7 @@ struct CompileKernelsCommand: ParsableCommand {
                         ncclLayoutShown = true
                     }
                     var r = try compiler.ncclDeviceRequest(name: k.name, source: k.source, arch: arch, nccl: nccl)
-                    r.headers.append(InMemoryHeader(name: "gc_nccl_lsa.cuh", source: KernelSources.ncclLSAHelpers))
+                    r.headers.append(InMemoryHeader(KernelSources.ncclLSAHeader))
                     request = r
                 }
                 let image = try compiler.cubin(for: request)

@@ -1,3 +1,4 @@
+import AllToAll
 import ArgumentParser
 import Collectives
 import Foundation
@@ -66,7 +67,7 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         guard !ks.isEmpty, ks.allSatisfy({ $0 != nil }) else { throw ValidationError("-D/--device-api must be 1, 2 or 1,2 (got '\(deviceAPI)')") }
         let bs = blocks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !bs.isEmpty, bs.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 1024 }) else {
-            throw ValidationError("--blocks must be comma-separated counts in 0...1024 (0 = 8 per rank; got '\(blocks)')")
+            throw ValidationError("--blocks must be comma-separated counts in 0...1024 (0 = 16 per rank, 32 from 32 MiB per rank; got '\(blocks)')")
         }
         return Plan(sizes: sizes, kernels: ks.map { $0! }, blocks: bs.map { $0! })
     }
@@ -98,14 +99,13 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         let comm = try job.communicators(nccl)[0]
         let a2a: NCCLDeviceAlltoall
         do {
-            a2a = try NCCLDeviceAlltoall(comm: comm, compiler: compiler, maxBytesPerRank: p.sizes.last!, maxBlocks: p.blocks.map { $0 == 0 ? 32 * job.worldSize : $0 }.max()!)
+            a2a = try NCCLDeviceAlltoall(comm: comm, compiler: compiler, maxBytesPerRank: p.sizes.last!, maxBlocks: p.blocks.map { $0 == 0 ? NCCLDeviceAlltoall.largestDefaultBlocks(ranks: job.worldSize) : $0 }.max()!)
         } catch let e as NCCLDeviceUnavailable {
             throw Failure(.unavailable, "NCCL device API unavailable: \(e.reason)")
         }
         let bench = try DeviceAlltoallBench(a2a: a2a, job: job, compiler: compiler, iters: iters, warmup: warmup, check: check == 1)
         // 0 = the default for each size (NCCLDeviceAlltoall.defaultBlocks).
-        let blockCounts = p.blocks
-        if let b = blockCounts.first(where: { $0 > a2a.maxBlocks }) {
+        if let b = p.blocks.first(where: { $0 > a2a.maxBlocks }) {
             throw Failure(.usage, "--blocks \(b): at most \(a2a.maxBlocks) blocks of \(NCCLDeviceAlltoall.threadsPerBlock) threads are resident at once on \(comm.device.name)")
         }
         var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
@@ -119,7 +119,7 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         let watchdog = Watchdog(seconds: launch.timeout, rank: job.globalRanks[0])
         var wrongTotal: Int64 = 0
         for k in p.kernels {
-            for requested in blockCounts {
+            for requested in p.blocks {
                 for (i, s) in p.sizes.enumerated() {
                     let b = requested == 0 ? a2a.defaultBlocks(bytesPerRank: s) : requested
                     if job.reports && p.sizes.count > 4 {
@@ -172,11 +172,10 @@ final class DeviceAlltoallBench {
 
     /// Every rank must call it with the same arguments. Time is the slowest rank's average (µs).
     func measure(bytesPerRank s: Int, kernel: NCCLDeviceAlltoallKernel, blocks: Int) throws -> (timeUs: Double, algbw: Double, wrong: Int64?) {
-        let n = job.worldSize, rank = job.globalRanks[0], chunk = s / n
+        let n = job.worldSize, rank = job.globalRanks[0]
         let u8 = NCCLDataType.uint8, mode = DataCheckKernels.valueMode(u8, op: nil)
         let args = a2a.arguments(bytesPerRank: s)
-        // Expected: block p of the receive buffer is block `rank` of rank p's send buffer (Collectives' alltoall layout).
-        let segments = (0..<n).map { Segment(dstOffset: $0 * chunk, length: chunk, srcRank: $0, srcOffset: rank * chunk) }
+        let segments = AlltoallLayout.expected(bytesPerRank: s, ranks: n, rank: rank)
         func countWrong() throws -> Int64 {
             try data.countWrong(a2a.recv.address, segments: segments, type: u8, ranks: n, op: nil, scalar: 0, seed: seed, mode: mode, stream: stream)
         }

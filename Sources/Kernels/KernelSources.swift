@@ -13,6 +13,9 @@ public enum KernelSources {
     public static var ncclLSAAlltoall: String { String(decoding: PackageResources.nccl_lsa_alltoall_cu, as: UTF8.self) }
     /// Kernel-side LSA helpers, given to NVRTC in memory as "gc_nccl_lsa.cuh" (see cuda/nccl_lsa.cuh).
     public static var ncclLSAHelpers: String { String(decoding: PackageResources.nccl_lsa_cuh, as: UTF8.self) }
+    /// The helpers as the in-memory header NVRTC gets (`InMemoryHeader(_:)` in GPU): one name and
+    /// text for every compile, so `_compile-kernels` warms the cache entries the run uses.
+    public static var ncclLSAHeader: (name: String, source: String) { ("gc_nccl_lsa.cuh", ncclLSAHelpers) }
     /// Device-initiated NVSHMEM all-to-all and barrier kernels (see cuda/nvshmem_alltoall.cu).
     public static var nvshmemAlltoall: String { nvshmem(String(decoding: PackageResources.nvshmem_alltoall_cu, as: UTF8.self), putSignalBridge: true) }
     /// A stream-ordered barrier over CUDA IPC-mapped flags (see cuda/ipc_barrier.cu).

@@ -20,11 +20,8 @@ public struct NVLinkSource: CounterSource {
     public let perLink: Bool
     /// Field values (cumulative KiB) or GPM (rates, Hopper and later).
     public let method: NVLinkMethod
-    /// CUDA ordinal by normalised PCI bus id, when the caller knows it (from `cuDeviceGetPCIBusId`);
-    /// nil names GPUs by PCI bus id order.
-    public let ordinalByPCI: [String: Int]?
-    /// Monotonic seconds, for turning GPM rates into byte counts (tests inject a clock).
-    let clock: @Sendable () -> Double
+    /// Monotonic seconds, for turning GPM rates into byte counts.
+    let clock: @Sendable () -> Double = SampleClock.system.monotonic
     private let state = State()
 
     /// Seconds between re-reads of the static facts (device list, names, link states); after a failed read, 10 s.
@@ -55,20 +52,11 @@ public struct NVLinkSource: CounterSource {
         var scratch: [NVMLFieldValue] = []
     }
 
-    public init(nvml: NVML, includeRaw: Bool = false, perLink: Bool = false, method: NVLinkMethod = .fields,
-                ordinalByPCI: [String: Int]? = nil) {
-        self.init(nvml: nvml, includeRaw: includeRaw, perLink: perLink, method: method, ordinalByPCI: ordinalByPCI,
-                  clock: SampleClock.system.monotonic)
-    }
-
-    init(nvml: NVML, includeRaw: Bool, perLink: Bool, method: NVLinkMethod, ordinalByPCI: [String: Int]?,
-         clock: @escaping @Sendable () -> Double) {
+    public init(nvml: NVML, includeRaw: Bool = false, perLink: Bool = false, method: NVLinkMethod = .fields) {
         self.nvml = nvml
         self.includeRaw = includeRaw && method == .fields
         self.perLink = perLink
         self.method = method
-        self.ordinalByPCI = ordinalByPCI
-        self.clock = clock
     }
 
     /// Counter names for the throughput fields, with NVML's KiB scaled to bytes.
@@ -99,7 +87,8 @@ public struct NVLinkSource: CounterSource {
         let old = Dictionary(state.gpus.map { ($0.info["pci"] ?? $0.name, $0) }, uniquingKeysWith: { a, _ in a })
         state.gpus = []
         let found = try nvml.devices().map { d in (device: d, pci: (try? d.pciBusId()) ?? "nvml\(d.index)") }
-        let ordinals = Self.names(pciBusIds: found.map(\.pci), ordinalByPCI: ordinalByPCI)
+        // `top` loads no CUDA, so it has no CUDA ordinals: PCI bus id order names the GPUs.
+        let ordinals = Self.names(pciBusIds: found.map(\.pci), ordinalByPCI: nil)
         state.gpus = found.indices.sorted { ordinals[$0] < ordinals[$1] }.map { i in
             let d = found[i].device
             var info = ["pci": found[i].pci, "nvml_index": String(d.index)]

@@ -89,6 +89,12 @@ func parseKeys(_ bytes: [UInt8]) -> [Key] {
 final class TerminalScreen {
     private var saved = termios()
     private var active = false
+    /// The modes `CrashReport` restores: one allocation for the process, never freed (a handler may be reading it).
+    private nonisolated(unsafe) static let crashCopy: UnsafeMutablePointer<termios> = {
+        let p = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+        p.initialize(to: termios())
+        return p
+    }()
 
     init() throws {
         guard isatty(0) == 1, isatty(1) == 1, tcgetattr(0, &saved) == 0 else {
@@ -102,9 +108,8 @@ final class TerminalScreen {
         }
         tcsetattr(0, TCSANOW, &raw)
         active = true
-        let keep = UnsafeMutablePointer<termios>.allocate(capacity: 1)
-        keep.initialize(to: saved)
-        CrashReport.savedTerminal = keep
+        Self.crashCopy.pointee = saved
+        CrashReport.savedTerminal = Self.crashCopy
         Self.write("\u{1B}[?1049h\u{1B}[?25l\u{1B}[H\u{1B}[2J")
     }
 

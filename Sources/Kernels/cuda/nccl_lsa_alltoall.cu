@@ -1,5 +1,6 @@
 // All-to-all through NCCL's device API (LSA): every rank stores its blocks straight into the
-// peers' receive regions of one symmetric window. Compiled with RuntimeCompiler.ncclDeviceRequest.
+// peers' receive regions of one symmetric window. Compiled with RuntimeCompiler.ncclDeviceRequest
+// plus "gc_nccl_lsa.cuh" (KernelSources.ncclLSAHeader).
 //
 // Launch contract (both kernels)
 //   gc_lsa_alltoall_{basic,opt}(ncclDevComm comm, ncclWindow_t win, u64 sendOffset, u64 recvOffset, u64 chunk)
@@ -14,14 +15,11 @@
 //   opt:   blocks split across peers (block b serves peer (rank + 1 + b % nRanks) % nRanks), all peers
 //          at once, 16-byte words with 4 loads in flight per thread.  (Like "-D 2".)
 #include "gc_nccl_device.h"
+#include "gc_nccl_lsa.cuh"
 
 #define GC_A2A_THREADS 512
 #define GC_A2A_UNROLL 4
 typedef unsigned long long u64;
-
-__device__ __forceinline__ const char* gc_lsa_local_char(ncclWindow_t win, u64 offset) {
-    return reinterpret_cast<const char*>(ncclGetLocalPointer(win, offset));
-}
 
 // Copies this thread's share (thread t of `nthreads`) of `bytes` from src to dst.
 __device__ __forceinline__ void gc_copy_share(char* dst, const char* src, u64 bytes, u64 t, u64 nthreads, bool unroll) {
@@ -50,7 +48,7 @@ gc_lsa_alltoall_basic(ncclDevComm comm, ncclWindow_t win, u64 sendOffset, u64 re
     // Peers' earlier use of their receive regions ended with their previous kernels: no data to order.
     bar.sync(ncclCoopCta(), cuda::memory_order_relaxed);
     const int n = comm.nRanks, rank = comm.rank;
-    const char* send = gc_lsa_local_char(win, sendOffset);
+    const char* send = gc_lsa_local<const char>(win, sendOffset);
     for (int i = 1; i <= n; i++) {
         int peer = (rank + i) % n;
         char* dst = reinterpret_cast<char*>(ncclGetPeerPointer(win, recvOffset + (u64)rank * chunk, peer));
@@ -66,7 +64,7 @@ gc_lsa_alltoall_opt(ncclDevComm comm, ncclWindow_t win, u64 sendOffset, u64 recv
     ncclLsaBarrierSession<ncclCoopCta> bar(ncclCoopCta(), comm, ncclTeamLsa(comm), comm.lsaBarrier, blockIdx.x);
     bar.sync(ncclCoopCta(), cuda::memory_order_relaxed);
     const int n = comm.nRanks, rank = comm.rank;
-    const char* send = gc_lsa_local_char(win, sendOffset);
+    const char* send = gc_lsa_local<const char>(win, sendOffset);
     // With at least n blocks, block b serves peer slot b % n together with the other blocks of
     // that slot; with fewer, block b serves slots b, b + blocks, ... alone.
     int first, step; u64 member, members;
