@@ -72,7 +72,7 @@ public final class AlltoallBench {
         try channel.barrier()
         let mine = try kernels.countWrong(b.recv.address, segments: AlltoallLayout.expected(bytesPerRank: bytesPerRank, ranks: ranks, rank: rank),
                                           type: .uint8, ranks: ranks, op: nil, scalar: 0, seed: seed, mode: mode, stream: stream)
-        return try channel.allGatherDoubles([Double(mine)]).reduce(0) { $0 + Int64($1[0]) }
+        return try channel.sum(mine)
     }
 
     /// Checks (unless off), warms up and times `b` at `bytesPerRank` (an effective size).

@@ -44,13 +44,6 @@ public final class NCCLDevice: @unchecked Sendable {
         }
     }
 
-    /// nil when the device API works with this NCCL and NVRTC, else why not (one line).
-    public static func unavailableReason(nccl: NCCL, compiler: RuntimeCompiler, arch: String) -> String? {
-        do { _ = try NCCLDevice(nccl: nccl, compiler: compiler, arch: arch); return nil } catch {
-            return "\(error)".split(separator: "\n").first.map(String.init) ?? "NCCL device API unavailable"
-        }
-    }
-
     /// Compiles (or takes from the cache) a kernel source that includes `gc_nccl_device.h`, plus
     /// `headers` of the caller's own, and loads it on `device`.
     public func module(name: String, source: String, headers: [InMemoryHeader] = [], device: Device) throws -> Module {

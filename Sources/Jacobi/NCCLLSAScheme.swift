@@ -14,7 +14,7 @@ public final class NCCLLSAStencil: @unchecked Sendable {
         self.comm = comm
         api = try NCCLDevice(nccl: comm.nccl, compiler: compiler, arch: comm.device.arch)
         let module = try api.module(name: "jacobi_nccl_lsa", source: KernelSources.jacobiNCCLLSA,
-                                headers: [InMemoryHeader(name: "gc_nccl_lsa.cuh", source: KernelSources.ncclLSAHelpers)],
+                                headers: [InMemoryHeader(KernelSources.ncclLSAHeader)],
                                 device: comm.device)
         step = try module.function("gc_jacobi_lsa")
         finish = try module.function("gc_jacobi_lsa_finish")

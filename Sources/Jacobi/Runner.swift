@@ -107,7 +107,7 @@ public final class JacobiRunner {
         let ref = reference.buffers[problem.iterations % 2]
         let mineWrong = try kernels.wrong(result.address + rowBytes, ref.address + UInt64(c.slab.firstRow) * rowBytes,
                                           count: c.slab.rows * problem.nx, tolerance: tolerance, counter: counter, on: c.compute)
-        let wrong = try channel.allGatherDoubles([Double(mineWrong)]).reduce(0) { $0 + Int64($1[0]) }
+        let wrong = try channel.sum(mineWrong)
         return JacobiOutcome(variant: v, ranks: ranks, seconds: seconds, wrong: wrong, norm: norm)
     }
 

@@ -5,15 +5,15 @@
 // Launch contract (all: 1-D grid of nbx * nby blocks of JBX threads, as gc_jacobi; a_new and a
 // symmetric (nvshmem_malloc) and swapped in step on every PE; plain cuLaunchKernel)
 //   gc_jacobi_shmem_p(a_new, a, norm, iy_start, iy_end, nx, nbx, calc_norm, top_pe, top_iy,
-//                     bottom_pe, bottom_iy)
+//                     bottom_pe)
 //     gc_jacobi, and every element of row iy_start is also stored into row top_iy of top_pe's
-//     a_new, every element of row iy_end-1 into row bottom_iy of bottom_pe's a_new, one
+//     a_new, every element of row iy_end-1 into row 0 of bottom_pe's a_new, one
 //     nvshmem_float_p each. The host orders iterations with nvshmemx_barrier_all_on_stream.
 //   gc_jacobi_shmem_block(same arguments)
 //     gc_jacobi, then each block holding row iy_start (iy_end-1) sends its column segment (BlockPlace) of
 //     that row with one nvshmemx_float_put_nbi_block. Host orders with barrier_all_on_stream.
 //   gc_jacobi_shmem_opt(a_new, a, norm, iy_start, iy_end, nx, nbx, publish, top_pe, top_iy,
-//                       bottom_pe, bottom_iy, u64* sig, u64 wait, unsigned send, unsigned assemble, u64* out)
+//                       bottom_pe, u64* sig, u64 wait, unsigned send, unsigned assemble, u64* out)
 //     Grid: nbx * nby stencil blocks plus one service block (the first; jacobi_fused.cu).
 //     sig is symmetric: sig[0] counts segments received from the top neighbour, sig[1] from the
 //     bottom one. Blocks holding row iy_start first wait until sig[0] >= wait, blocks holding
