@@ -29,6 +29,9 @@ final class NVSHMEMTMAAlltoall: AlltoallBackend {
         }
     }
 
+    /// The last size prepared and its kernel's arguments.
+    var arguments: (bytes: Int, args: KernelArguments)?
+
     /// Compiles and loads cuda/nvshmem_tma.cu (every PE, as the other backends are built).
     init(shared: NVSHMEMAlltoallShared, compiler: RuntimeCompiler, options: KernelOptions) throws {
         if let why = try Self.unavailableReason(shared, options) { throw BackendUnavailable(kind: .nvshmemTMA, reason: why) }
@@ -48,11 +51,17 @@ final class NVSHMEMTMAAlltoall: AlltoallBackend {
         options.blocksPerPeer(bytesPerPeer: bytesPerRank / pes, pes: pes, sms: shared.session.device.multiprocessors, resident: resident)
     }
 
-    func enqueue(bytesPerRank: Int, stream: Stream) throws {
+    /// Marshals the kernel's arguments for this size (they depend on nothing else), outside the timed loop.
+    func prepare(bytesPerRank: Int) throws {
         let bpp = UInt64(bytesPerRank / pes)
+        arguments = (bytesPerRank, KernelArguments([UInt64(recv.address), UInt64(send.address), bpp, UInt64(options.interleave),
+                                                    UInt64(shared.signals.address), UInt32(options.tma.stageBytes), Int32(options.tma.stages)]))
+    }
+
+    func enqueue(bytesPerRank: Int, stream: Stream) throws {
+        if arguments?.bytes != bytesPerRank { try prepare(bytesPerRank: bytesPerRank) }
         try kernel.launch(grid: pes * perPeer(bytesPerRank), block: options.threads, sharedBytes: options.tma.sharedBytes, stream: stream,
-                          args: [UInt64(recv.address), UInt64(send.address), bpp, UInt64(options.interleave), UInt64(shared.signals.address),
-                                 UInt32(options.tma.stageBytes), Int32(options.tma.stages)])
+                          arguments: arguments!.args)
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {

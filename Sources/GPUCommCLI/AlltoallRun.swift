@@ -122,7 +122,7 @@ final class AlltoallRun {
         r.timing = options.timing.rawValue
         r.iterations = options.iterations
         r.timeUs = m.timeUs
-        r.stats = m.stats.map { TimeStats(min: $0.min, p50: $0.p50, p95: $0.p95, p99: $0.p99, max: $0.max, mean: $0.mean, cv: $0.cv, samples: $0.count) }
+        r.stats = m.stats.map(TimeStats.init)
         r.algbwGBps = m.algbw
         r.busbwGBps = m.busbw
         r.wrong = m.wrong

@@ -130,7 +130,7 @@ final class CollectiveRun {
         r.timing = o.graphLaunches > 0 ? "graph" : o.timing.rawValue
         r.iterations = m.iterations
         r.timeUs = m.timeUs
-        r.stats = m.stats.map { TimeStats(min: $0.min, p50: $0.p50, p95: $0.p95, p99: $0.p99, max: $0.max, mean: $0.mean, cv: $0.cv, samples: $0.count) }
+        r.stats = m.stats.map(TimeStats.init)
         r.algbwGBps = m.algbw
         r.busbwGBps = m.busbw
         r.wrong = m.wrong
@@ -180,5 +180,12 @@ final class CollectiveRun {
         if job.reports, let w = writer {
             FileHandle.standardError.write(Data("[gpucomm] \(rowsWritten) rows appended to \(w.path)\n".utf8))
         }
+    }
+}
+
+extension TimeStats {
+    /// A results row's statistics from a measured `Summary` (microseconds).
+    init(_ s: Summary) {
+        self.init(min: s.min, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean, cv: s.cv, samples: s.count)
     }
 }

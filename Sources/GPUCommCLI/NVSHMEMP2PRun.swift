@@ -51,8 +51,7 @@ struct P2PJobContext {
         row.timing = timing
         row.iterations = iterations
         row.timeUs = stats.p50
-        row.stats = TimeStats(min: stats.min, p50: stats.p50, p95: stats.p95, p99: stats.p99, max: stats.max,
-                              mean: stats.mean, cv: stats.cv, samples: stats.count)
+        row.stats = TimeStats(stats)
         row.wrong = wrong
         row.labels = labels
         return row
