@@ -185,8 +185,9 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
             let f = try DeviceBuffer(device: d, bytes: 8 * c.ranks)
             try f.fill(byte: 0, on: c.stream)
             try c.stream.synchronize()
-            // The buffer peers copy into (push) or out of (pull), then the flags.
-            local = (s, r, f, try (c.kernel.copyMode == .push ? r : s).ipcHandle() + f.ipcHandle())
+            // "+", the buffer peers copy into (push) or out of (pull), then the flags: the marker
+            // keeps a handle whose first byte happens to be "!" from reading as a failure.
+            local = (s, r, f, try [UInt8(ascii: "+")] + (c.kernel.copyMode == .push ? r : s).ipcHandle() + f.ipcHandle())
         } catch { problem = "\(error)" }
         // Every rank sends something, so a failure on one rank cannot leave the others waiting.
         let all = try channel.allGather(local?.3 ?? Array(("!" + problem).utf8))
@@ -200,8 +201,8 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         for p in 0..<c.ranks {
             if p == c.rank { buffers.append(c.kernel.copyMode == .push ? r.address : s.address); flagAddrs.append(f.address); continue }
             let h = all[p]
-            let mb = try IPCMapping(device: d, handle: Array(h[0..<64]))
-            let mf = try IPCMapping(device: d, handle: Array(h[64..<128]))
+            let mb = try IPCMapping(device: d, handle: Array(h[1..<65]))
+            let mf = try IPCMapping(device: d, handle: Array(h[65..<129]))
             maps += [mb, mf]
             buffers.append(mb.address); flagAddrs.append(UInt64(mf.address))
         }
