@@ -23,14 +23,18 @@ let package = Package(
         .target(name: "Launch"),
         // Sweeps, statistics, byte accounting.
         .target(name: "Measure"),
+        // Running benchmarks: job start (ranks, devices, rendezvous, NVSHMEM session), provenance,
+        // watchdog, data-check kernels, the descriptor protocol, the driver that checks and times
+        // every benchmark, and the one results sink.
+        .target(name: "Driver", dependencies: ["GPU", "Measure", "Kernels", "Launch", "Results"]),
         // NCCL collective benchmarks: descriptors, data fill and check, run.
-        .target(name: "Collectives", dependencies: ["GPU", "Measure", "Kernels", "Launch"]),
+        .target(name: "Collectives", dependencies: ["Driver", "GPU", "Measure", "Kernels"]),
         // NVSHMEM benchmarks: one-sided puts (device- and host-initiated), checked.
-        .target(name: "NVSHMEMBench", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
+        .target(name: "NVSHMEMBench", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
         // All-to-all over every library and style (NCCL, NVSHMEM device/host), checked; NVSHMEM barrier latency.
-        .target(name: "AllToAll", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
+        .target(name: "AllToAll", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
         // 2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked against one GPU.
-        .target(name: "Jacobi", dependencies: ["CGPU", "GPU", "Measure", "Kernels", "Collectives"]),
+        .target(name: "Jacobi", dependencies: ["CGPU", "Driver", "GPU", "Measure", "Kernels", "Collectives"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
@@ -40,7 +44,7 @@ let package = Package(
         // Multi-NIC selection simulator and scaling model.
         .target(name: "Simulate", dependencies: ["Results"]),
         .target(name: "GPUCommCLI", dependencies: [
-            "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
+            "Driver", "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
             "AllToAll",
             "Jacobi",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

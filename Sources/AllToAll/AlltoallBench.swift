@@ -1,5 +1,5 @@
+import Driver
 import Collectives
-import Dispatch
 import GPU
 import Measure
 
@@ -22,10 +22,10 @@ public enum AlltoallLayout {
     /// (every per-peer block 16-byte aligned, as gpucomm's kernels store 16-byte words).
     public static func effectiveBytes(_ size: Int, ranks: Int) -> Int { size / (16 * ranks) * (16 * ranks) }
 
-    /// algbw = per-rank buffer bytes / time; busbw = algbw × (n−1)/n (nccl-tests' alltoall).
-    public static func bandwidth(bytesPerRank: Int, timeUs: Double, ranks: Int) -> (algbw: Double, busbw: Double) {
-        let alg = Bandwidth.gbps(bytes: bytesPerRank, microseconds: timeUs)
-        return (alg, alg * Double(ranks - 1) / Double(ranks))
+    /// The all-to-all's byte accounting, whatever the backend: nccl-tests' alltoall
+    /// (algbw = per-rank buffer bytes / time; busbw = algbw × (n−1)/n), from its descriptor.
+    public static func accounting(bytesPerRank: Int, ranks: Int) -> Accounting {
+        Collectives.named("alltoall")!.accounting(bytes: bytesPerRank, ranks: ranks)
     }
 
     /// Rank `rank`'s receive buffer: block p holds rank p's send block `rank` (bytes, as uint8 elements).
@@ -35,7 +35,8 @@ public enum AlltoallLayout {
     }
 }
 
-/// Checks and times all-to-all backends on this process's GPU; every rank calls `measure` in the same order.
+/// Checks and times all-to-all backends on this process's GPU through the driver; every rank
+/// calls `measure` in the same order.
 public final class AlltoallBench {
     public struct Options: Sendable {
         public var iterations = 20
@@ -51,64 +52,64 @@ public final class AlltoallBench {
     let kernels: DataCheckKernels
     let rank: Int
     let ranks: Int
-    let channel: JobChannel
-    var events: [Event] = []
+    let driver: Driver
 
-    public init(device: Device, stream: Stream, compiler: RuntimeCompiler, rank: Int, ranks: Int, channel: JobChannel) throws {
-        self.device = device; self.stream = stream; self.rank = rank; self.ranks = ranks; self.channel = channel
+    public init(device: Device, stream: Stream, compiler: RuntimeCompiler, rank: Int, ranks: Int, driver: Driver) throws {
+        self.device = device; self.stream = stream; self.rank = rank; self.ranks = ranks; self.driver = driver
         kernels = try DataCheckKernels(device: device, compiler: compiler)
     }
 
-    /// Poisons the receive buffer, fills the send data, runs one all-to-all, counts wrong bytes on every rank.
-    public func check(_ b: AlltoallBackend, bytesPerRank: Int, seed: UInt32) throws -> Int64 {
-        let mode = DataCheckKernels.valueMode(.uint8, op: nil)
-        try b.recv.fill(byte: 0x7F, on: stream)
-        try b.send.fill(byte: 0x7F, on: stream)
-        try kernels.fill(b.send.address, len: bytesPerRank, type: .uint8, rank: rank, srcOffset: 0, seed: seed, mode: mode, stream: stream)
-        try stream.synchronize()
-        try channel.barrier()  // no peer writes into a buffer before its owner poisoned it
-        try b.enqueue(bytesPerRank: bytesPerRank, stream: stream)
-        try stream.synchronize()
-        try channel.barrier()
-        let mine = try kernels.countWrong(b.recv.address, segments: AlltoallLayout.expected(bytesPerRank: bytesPerRank, ranks: ranks, rank: rank),
-                                          type: .uint8, ranks: ranks, op: nil, scalar: 0, seed: seed, mode: mode, stream: stream)
-        return try channel.sum(mine)
+    /// The driver's plan: peers write into each other's buffers, so the check meets around the
+    /// operation; a backend issued by rank 0 alone leaves the other ranks' loops empty, so host
+    /// timing takes rank 0's clock.
+    func plan(_ b: AlltoallBackend, _ o: Options) -> TimingPlan {
+        var p = TimingPlan()
+        p.iterations = o.iterations; p.warmup = o.warmup; p.check = o.check
+        p.strategy = o.timing == .events ? .events : .hostLoop
+        p.aggregation = b.issuedByOneRank ? .rank0 : .average
+        p.barrierAroundCheck = true
+        return p
     }
 
     /// Checks (unless off), warms up and times `b` at `bytesPerRank` (an effective size).
     public func measure(_ b: AlltoallBackend, bytesPerRank: Int, _ o: Options) throws -> AlltoallMeasurement {
         precondition(bytesPerRank <= b.send.bytes && bytesPerRank % (16 * ranks) == 0)
         try device.makeCurrent()
-        try b.prepare(bytesPerRank: bytesPerRank)
-        let wrong = o.check ? try check(b, bytesPerRank: bytesPerRank, seed: o.seed) : nil
-        for _ in 0..<o.warmup { try b.enqueue(bytesPerRank: bytesPerRank, stream: stream) }
-        try stream.synchronize()
-        try channel.barrier()
-        var timeUs: Double
-        var stats: Summary?
-        if o.timing == .events {
-            while events.count < 2 * o.iterations { events.append(try Event(device: device)) }
-            for i in 0..<o.iterations {
-                try events[2 * i].record(on: stream)
-                try b.enqueue(bytesPerRank: bytesPerRank, stream: stream)
-                try events[2 * i + 1].record(on: stream)
-            }
-            try stream.synchronize()
-            let local = try (0..<o.iterations).map { try events[2 * $0 + 1].milliseconds(since: events[2 * $0]) * 1e3 }
-            let all = try channel.allGatherDoubles(local)
-            let s = Summary((0..<o.iterations).map { i in all.map { $0[i] }.max()! })
-            stats = s
-            timeUs = s.mean
-        } else {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<o.iterations { try b.enqueue(bytesPerRank: bytesPerRank, stream: stream) }
-            try stream.synchronize()
-            let us = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3 / Double(o.iterations)
-            // A backend issued by rank 0 alone leaves the other ranks' loops empty: rank 0's clock is the time.
-            let over: RankAggregation = b.issuedByOneRank ? .rank0 : .average
-            timeUs = over.combine(try channel.allGatherDoubles([us]).map { $0[0] })
-        }
-        let bw = AlltoallLayout.bandwidth(bytesPerRank: bytesPerRank, timeUs: timeUs, ranks: ranks)
-        return AlltoallMeasurement(bytesPerRank: bytesPerRank, timeUs: timeUs, stats: stats, algbw: bw.algbw, busbw: bw.busbw, wrong: wrong)
+        let w = AlltoallWorkload(backend: b, bytesPerRank: bytesPerRank, bench: self, seed: o.seed)
+        let m = try driver.measure(w, plan(b, o), label: "alltoall \(b.kind.rawValue) \(bytesPerRank) B")
+        let bw = AlltoallLayout.accounting(bytesPerRank: bytesPerRank, ranks: ranks).bandwidth(microseconds: m.timeUs)!
+        return AlltoallMeasurement(bytesPerRank: bytesPerRank, timeUs: m.timeUs, stats: m.stats, algbw: bw.algbw, busbw: bw.busbw, wrong: m.wrong)
+    }
+}
+
+/// One backend at one size as the driver runs it.
+final class AlltoallWorkload: Workload {
+    let backend: AlltoallBackend
+    let bytesPerRank: Int
+    let bench: AlltoallBench
+    let seed: UInt32
+
+    init(backend: AlltoallBackend, bytesPerRank: Int, bench: AlltoallBench, seed: UInt32) {
+        self.backend = backend; self.bytesPerRank = bytesPerRank; self.bench = bench; self.seed = seed
+    }
+
+    var streams: [Stream] { [bench.stream] }
+    var mode: Int32 { DataCheckKernels.valueMode(.uint8, op: nil) }
+
+    func prepare() throws { try backend.prepare(bytesPerRank: bytesPerRank) }
+
+    /// Poisons the receive buffer and fills the send data.
+    func fill() throws {
+        try backend.recv.fill(byte: 0x7F, on: bench.stream)
+        try backend.send.fill(byte: 0x7F, on: bench.stream)
+        try bench.kernels.fill(backend.send.address, len: bytesPerRank, type: .uint8, rank: bench.rank, srcOffset: 0, seed: seed, mode: mode,
+                               stream: bench.stream)
+    }
+
+    func enqueue() throws { try backend.enqueue(bytesPerRank: bytesPerRank, stream: bench.stream) }
+
+    func countWrong() throws -> Int64 {
+        try bench.kernels.countWrong(backend.recv.address, segments: AlltoallLayout.expected(bytesPerRank: bytesPerRank, ranks: bench.ranks, rank: bench.rank),
+                                     type: .uint8, ranks: bench.ranks, op: nil, scalar: 0, seed: seed, mode: mode, stream: bench.stream)
     }
 }

@@ -1,3 +1,4 @@
+import Driver
 import Collectives
 import GPU
 

@@ -1,3 +1,4 @@
+import Driver
 import CGPU
 import Collectives
 import GPU

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Driver
 import Glibc
 #endif
 import CGPU

@@ -1,39 +1,7 @@
 import CGPU
-import Dispatch
+import Driver
 import GPU
 import Measure
-
-/// What several processes of one job share: gathering small blobs and a barrier.
-/// One process driving all GPUs uses `SingleProcess`; multi-process jobs use the rendezvous channel.
-public protocol JobChannel: AnyObject {
-    var processRank: Int { get }
-    var processCount: Int { get }
-    func allGather(_ bytes: [UInt8]) throws -> [[UInt8]]
-    func barrier() throws
-}
-
-/// The job is this process alone.
-public final class SingleProcess: JobChannel {
-    public init() {}
-    public var processRank: Int { 0 }
-    public var processCount: Int { 1 }
-    public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] { [bytes] }
-    public func barrier() throws {}
-}
-
-extension JobChannel {
-    /// Every process's doubles, in process order.
-    public func allGatherDoubles(_ xs: [Double]) throws -> [[Double]] {
-        try allGather(xs.flatMap { d in withUnsafeBytes(of: d.bitPattern) { Array($0) } }).map { b in
-            stride(from: 0, to: b.count, by: 8).map { i in Double(bitPattern: b[i..<i + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }) }
-        }
-    }
-
-    /// `x` summed over every process (a count such as wrong elements; exact below 2^53).
-    public func sum(_ x: Int64) throws -> Int64 {
-        try allGatherDoubles([Double(x)]).reduce(0) { $0 + Int64($1[0]) }
-    }
-}
 
 /// One GPU driven by this process: its device, stream, communicator and check kernels.
 public final class LocalRank {
@@ -42,7 +10,6 @@ public final class LocalRank {
     public let comm: Communicator
     let kernels: DataCheckKernels
     var buffers: BufferSet?
-    var events: [Event] = []
 
     public init(device: Device, comm: Communicator, compiler: RuntimeCompiler) throws {
         self.device = device
@@ -50,14 +17,6 @@ public final class LocalRank {
         stream = try Stream(device: device)
         kernels = try DataCheckKernels(device: device, compiler: compiler)
     }
-}
-
-/// How a timing loop is timed (docs/method.md).
-public enum TimingMode: String, Sendable, CaseIterable {
-    /// Host clock around the whole loop, streams synchronised at both ends (nccl-tests' method).
-    case host
-    /// CUDA events around every iteration on every GPU; per-iteration time is the slowest GPU's.
-    case events
 }
 
 /// How the benchmark's buffers are given to NCCL.
@@ -155,96 +114,83 @@ public final class CollectiveBench {
         for lr in ranks { lr.buffers = nil }  // memory freed only now, after the group that deregistered it
     }
 
-    public func measure(_ c: BenchCase, _ o: BenchOptions) throws -> CollectiveMeasurement {
+    /// The driver's plan for these options.
+    public static func plan(_ o: BenchOptions) -> TimingPlan {
+        var p = TimingPlan()
+        p.iterations = o.iterations; p.warmup = o.warmup; p.aggregate = o.aggregate
+        p.strategy = o.graphLaunches > 0 ? .graphReplay : o.timing == .events ? .events : .hostLoop
+        p.graphLaunches = o.graphLaunches; p.blocking = o.blocking; p.check = o.check; p.aggregation = o.aggregation
+        return p
+    }
+
+    /// Checks and times one case through the driver (`label` names it if it hangs).
+    public func measure(_ c: BenchCase, _ o: BenchOptions, driver: Driver, label: @autoclosure () -> String = "") throws -> CollectiveMeasurement {
         let n = worldSize
         try reserve(bytes: bytesNeeded(c), mode: o.buffers)
+        let w = try CollectiveWorkload(c, ranks: ranks, worldSize: n, seed: o.seed)
+        defer { w.release() }
+        let m = try driver.measure(w, Self.plan(o), label: label())
+        let bw = c.collective.accounting(bytes: c.sizeBytes, ranks: n).bandwidth(microseconds: m.timeUs)!
+        return CollectiveMeasurement(layout: w.contexts[0].layout, timeUs: m.timeUs, stats: m.stats, wrong: m.wrong, algbw: bw.algbw,
+                                     busbw: bw.busbw, iterations: m.iterations)
+    }
+}
+
+/// One collective case on every local GPU: NCCL calls issued for all local ranks inside one NCCL
+/// group per step; the check fills with DataCheckKernels and counts against the descriptor's segments.
+final class CollectiveWorkload: Workload {
+    let c: BenchCase
+    let ranks: [LocalRank]
+    let contexts: [IssueContext]
+    let ops: [Int32]
+    let steps: [IssueStep]
+    let seed: UInt32
+    let nccl: NCCL
+
+    init(_ c: BenchCase, ranks: [LocalRank], worldSize n: Int, seed: UInt32) throws {
+        self.c = c
+        self.ranks = ranks
+        self.seed = seed
+        nccl = ranks[0].comm.nccl
         let ts = c.type.size
         var contexts: [IssueContext] = []
         var ops: [Int32] = []
-        defer { for (lr, op) in zip(ranks, ops) where c.op == .premulsum { lr.comm.destroyOp(op) } }
-        for lr in ranks {
-            let l = c.collective.layout(sizeBytes: c.sizeBytes, typeSize: ts, ranks: n, rank: lr.comm.rank)
-            let b = lr.buffers!
-            let send = c.inPlace ? b.recv.pointer(offset: l.sendInPlaceOffset * ts) : b.send.pointer()
-            let recv = c.inPlace ? b.recv.pointer(offset: l.recvInPlaceOffset * ts) : b.recv.pointer()
-            var op: Int32 = 0
-            if let o = c.op { op = try o.builtin ?? lr.comm.preMulSum(scalar: preMulSumScalar, type: c.type) }
-            ops.append(op)
-            contexts.append(IssueContext(send: send, recv: recv, layout: l, typeSize: ts, rank: lr.comm.rank, ranks: n,
-                                         root: c.root, op: op, dtype: c.type.rawValue, issuer: CommIssuer(comm: lr.comm, stream: lr.stream)))
-        }
-        let steps = c.collective.steps(n)
-        let nccl = ranks[0].comm.nccl
-        func issueOnce() throws {
-            for step in steps {
-                try nccl.check(nccl.groupStart(), "ncclGroupStart")
-                do { for x in contexts { try step(x) } } catch { _ = nccl.groupEnd(); throw error }
-                try nccl.check(nccl.groupEnd(), "ncclGroupEnd (\(c.collective.key))")
-            }
-        }
-        func syncAll() throws { for lr in ranks { try lr.stream.synchronize() } }
-
-        var wrong: Int64?
-        if o.check { wrong = try check(c, contexts, issueOnce: issueOnce, seed: o.seed) }
-        for _ in 0..<o.warmup { try issueOnce() }
-        try syncAll()
-        try channel.barrier()
-
-        let perIteration = Double(o.iterations * o.aggregate)
-        var timeUs: Double
-        var stats: Summary?
-        if o.graphLaunches > 0 {
-            let graphs = try GraphExec.capture(streams: ranks.map(\.stream)) {
-                for _ in 0..<(o.iterations * o.aggregate) { try issueOnce() }
-            }
-            for (g, lr) in zip(graphs, ranks) { try g.launch(on: lr.stream) }  // warm replay
-            try syncAll()
-            try channel.barrier()
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<o.graphLaunches { for (g, lr) in zip(graphs, ranks) { try g.launch(on: lr.stream) } }
-            try syncAll()
-            timeUs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3 / (perIteration * Double(o.graphLaunches))
-        } else if o.timing == .events {
-            try ensureEvents(2 * o.iterations)
-            for i in 0..<o.iterations {
-                for lr in ranks { try lr.events[2 * i].record(on: lr.stream) }
-                for _ in 0..<o.aggregate { try issueOnce() }
-                for lr in ranks { try lr.events[2 * i + 1].record(on: lr.stream) }
-                if o.blocking { try syncAll() }
-            }
-            try syncAll()
-            var local = [Double](repeating: 0, count: o.iterations)
+        do {
             for lr in ranks {
-                for i in 0..<o.iterations {
-                    let us = try lr.events[2 * i + 1].milliseconds(since: lr.events[2 * i]) * 1e3 / Double(o.aggregate)
-                    local[i] = max(local[i], us)
-                }
+                let l = c.collective.layout(sizeBytes: c.sizeBytes, typeSize: ts, ranks: n, rank: lr.comm.rank)
+                let b = lr.buffers!
+                let send = c.inPlace ? b.recv.pointer(offset: l.sendInPlaceOffset * ts) : b.send.pointer()
+                let recv = c.inPlace ? b.recv.pointer(offset: l.recvInPlaceOffset * ts) : b.recv.pointer()
+                var op: Int32 = 0
+                if let o = c.op { op = try o.builtin ?? lr.comm.preMulSum(scalar: preMulSumScalar, type: c.type) }
+                ops.append(op)
+                contexts.append(IssueContext(send: send, recv: recv, layout: l, typeSize: ts, rank: lr.comm.rank, ranks: n,
+                                             root: c.root, op: op, dtype: c.type.rawValue, issuer: CommIssuer(comm: lr.comm, stream: lr.stream)))
             }
-            let all = try channel.allGatherDoubles(local)
-            let slowest = (0..<o.iterations).map { i in all.map { $0[i] }.max()! }
-            let s = Summary(slowest)
-            stats = s
-            timeUs = s.mean
-        } else {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<o.iterations {
-                for _ in 0..<o.aggregate { try issueOnce() }
-                if o.blocking { try syncAll() }
-            }
-            try syncAll()
-            timeUs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3 / perIteration
+        } catch {
+            for (lr, op) in zip(ranks, ops) where c.op == .premulsum { lr.comm.destroyOp(op) }
+            throw error
         }
-        if o.timing != .events || o.graphLaunches > 0 {
-            timeUs = o.aggregation.combine(try channel.allGatherDoubles([timeUs]).map { $0[0] })
-        }
-        for lr in ranks { try lr.comm.checkAsync() }
-        let algbw = Bandwidth.gbps(bytes: c.sizeBytes, microseconds: timeUs) * c.collective.algbwFactor.factor(ranks: n)
-        return CollectiveMeasurement(layout: contexts[0].layout, timeUs: timeUs, stats: stats, wrong: wrong, algbw: algbw,
-                           busbw: c.collective.busbw(algbw: algbw, ranks: n), iterations: o.iterations * o.aggregate)
+        self.contexts = contexts
+        self.ops = ops
+        steps = c.collective.steps(n)
     }
 
-    /// Poisons receive buffers, fills send data, runs once, counts wrong elements on every rank.
-    func check(_ c: BenchCase, _ contexts: [IssueContext], issueOnce: () throws -> Void, seed: UInt32) throws -> Int64 {
+    /// Destroys the premulsum ops this case created.
+    func release() { for (lr, op) in zip(ranks, ops) where c.op == .premulsum { lr.comm.destroyOp(op) } }
+
+    var streams: [GPU.Stream] { ranks.map(\.stream) }
+
+    func enqueue() throws {
+        for step in steps {
+            try nccl.check(nccl.groupStart(), "ncclGroupStart")
+            do { for x in contexts { try step(x) } } catch { _ = nccl.groupEnd(); throw error }
+            try nccl.check(nccl.groupEnd(), "ncclGroupEnd (\(c.collective.key))")
+        }
+    }
+
+    /// Poisons receive buffers and fills send data on every local rank.
+    func fill() throws {
         let mode = DataCheckKernels.valueMode(c.type, op: c.op)
         for (lr, x) in zip(ranks, contexts) {
             let b = lr.buffers!
@@ -253,21 +199,20 @@ public final class CollectiveBench {
             try lr.kernels.fill(CUdeviceptr(UInt(bitPattern: x.send)), len: x.layout.sendCount, type: c.type, rank: x.rank,
                                 srcOffset: 0, seed: seed, mode: mode, stream: lr.stream)
         }
-        try issueOnce()
+    }
+
+    func countWrong() throws -> Int64 {
+        let mode = DataCheckKernels.valueMode(c.type, op: c.op)
         var wrong: Int64 = 0
         for (lr, x) in zip(ranks, contexts) {
             let segments = c.collective.expected(x.layout, ranks: x.ranks, rank: x.rank, root: c.root)
             wrong += try lr.kernels.countWrong(CUdeviceptr(UInt(bitPattern: x.recv)), segments: segments, type: c.type,
                                                ranks: x.ranks, op: c.op, scalar: preMulSumScalar, seed: seed, mode: mode, stream: lr.stream)
         }
-        return try channel.sum(wrong)
+        return wrong
     }
 
-    func ensureEvents(_ count: Int) throws {
-        for lr in ranks where lr.events.count < count {
-            lr.events += try (lr.events.count..<count).map { _ in try Event(device: lr.device) }
-        }
-    }
+    func finish() throws { for lr in ranks { try lr.comm.checkAsync() } }
 }
 
 /// Send and receive buffers of one rank in one buffer mode, with their NCCL registrations.

@@ -1,3 +1,4 @@
+import Driver
 import Measure
 
 /// Element counts and in-place offsets of one collective at one size on one rank, as nccl-tests
@@ -18,19 +19,6 @@ public struct Layout: Sendable, Equatable {
 
     /// Elements of the one buffer an in-place run uses.
     public var inPlaceElements: Int { Swift.max(sendInPlaceOffset + sendCount, recvInPlaceOffset + recvCount) }
-}
-
-/// Where a range of a receive buffer comes from: `srcRank`'s send elements starting at
-/// `srcOffset`, or (srcRank nil) the reduction of every rank's elements there.
-public struct Segment: Sendable, Equatable {
-    public var dstOffset: Int
-    public var length: Int
-    public var srcRank: Int?
-    public var srcOffset: Int
-
-    public init(dstOffset: Int, length: Int, srcRank: Int?, srcOffset: Int) {
-        self.dstOffset = dstOffset; self.length = length; self.srcRank = srcRank; self.srcOffset = srcOffset
-    }
 }
 
 /// How a collective splits a buffer among ranks.
@@ -81,8 +69,22 @@ public struct CollectiveDescriptor: Sendable {
     public func expected(_ layout: Layout, ranks: Int, rank: Int, root: Int) -> [Segment] {
         expectedFn(layout, ranks, rank, root)
     }
+}
 
-    public func busbw(algbw: Double, ranks: Int) -> Double { algbw * busFactor.factor(ranks: ranks) }
+extension CollectiveDescriptor: BenchmarkDescriptor {
+    public var family: BenchmarkFamily { .collective }
+    public var timings: [TimingStrategy] { [.hostLoop, .events, .graphReplay] }
+
+    /// nccl-tests' accounting: algbw = size × algbwFactor / time, busbw = algbw × busFactor.
+    public func accounting(bytes: Int, ranks: Int) -> Accounting {
+        .bandwidth(bytes: bytes, algbwFactor: algbwFactor.factor(ranks: ranks), busFactor: busFactor.factor(ranks: ranks))
+    }
+
+    public func applicability(_ shape: JobShape) -> Applicability {
+        if !shape.hasNCCL { return .waived("needs NCCL") }
+        if needsPowerOfTwo && shape.ranks & (shape.ranks - 1) != 0 { return .waived("needs a power-of-two number of ranks") }
+        return .applies
+    }
 }
 
 /// What one step of a collective gets to issue its NCCL call(s) on one rank.

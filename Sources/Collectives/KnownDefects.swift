@@ -1,3 +1,4 @@
+import Driver
 import GPU
 
 /// Wrong results that gpucomm has traced to a specific NCCL release, not to the benchmark.

@@ -1,3 +1,4 @@
+import Driver
 import CGPU
 import GPU
 import Kernels

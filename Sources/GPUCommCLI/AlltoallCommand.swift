@@ -1,3 +1,4 @@
+import Driver
 import AllToAll
 import ArgumentParser
 import Collectives
@@ -152,11 +153,11 @@ struct AlltoallCommand: ParsableCommand {
         if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "alltoall needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)")
         }
-        if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
+        if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
         let requested = try BackendKind.parseList(chunks == nil ? backends : "nvshmem-signal")
         let swept = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)
         let lo = swept[0]
-        let job = try Job(launch, needsNCCL: false) { world, _ in
+        let job = try Job(launch.spec, needsNCCL: false) { world, _ in
             if world < 2 { throw Failure(.usage, "alltoall needs at least 2 ranks (got \(world))") }
             if lo < 16 * world { throw Failure(.usage, "-b \(lo) is below 16 bytes per peer × \(world) ranks = \(16 * world)") }
         }

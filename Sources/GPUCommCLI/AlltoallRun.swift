@@ -1,3 +1,4 @@
+import Driver
 import AllToAll
 import Collectives
 import Foundation
@@ -11,7 +12,7 @@ final class AlltoallRun {
     let command: AlltoallCommand
     let sizes: [Int]
     let options: AlltoallBench.Options
-    let watchdog: Watchdog
+    let driver: Driver
     var nccl: NCCL?
     var comm: Communicator?
     var session: NVSHMEMSession?
@@ -19,8 +20,7 @@ final class AlltoallRun {
     var bench: AlltoallBench!
     var backends: [AlltoallBackend] = []
     var unavailable: [(BackendKind, String)] = []
-    var writer: ResultsWriter?
-    var info: RunInfo!
+    var sink: ResultsSink!
     var wrong: [BackendKind: Int64] = [:]
     /// Backends and why some of their sizes were not run (`AlltoallBackend.skipReason`).
     var skipped: [BackendKind: String] = [:]
@@ -34,7 +34,7 @@ final class AlltoallRun {
         o.iterations = command.iters; o.warmup = command.warmup; o.check = command.check == 1
         o.timing = TimingMode(rawValue: command.timing)!
         options = o
-        watchdog = Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0])
+        driver = Driver(channel: job.channel, watchdog: Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0]))
     }
 
     var rank: Int { job.globalRanks[0] }
@@ -66,7 +66,7 @@ final class AlltoallRun {
         }
         context = BackendContext(device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, maxBytesPerRank: maxBytes,
                                  comm: comm, session: session, kernel: command.kernelOptions, channel: job.channel)
-        bench = try AlltoallBench(device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, channel: job.channel)
+        bench = try AlltoallBench(device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, driver: driver)
         for k in requested {
             var made: AlltoallBackend?
             var why: String?
@@ -83,13 +83,10 @@ final class AlltoallRun {
                 backends.append(made)
             }
         }
-        info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
+        var info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         info.nccl = nccl?.version
         info.nvshmem = session?.lib.version
-        if job.reports && !command.noResults {
-            writer = try ResultsWriter(path: command.results)
-            try writer?.write(.run(info))
-        }
+        sink = try ResultsSink(path: command.noResults ? nil : command.results, run: info, reports: job.reports)
         if job.reports {
             print("# gpucomm \(GPUCommVersion.version) alltoall  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  timing \(options.timing.rawValue)  -n \(options.iterations) -w \(options.warmup)  check \(options.check ? 1 : 0)")
             for (k, why) in unavailable { print("# unavailable: \(k.rawValue): \(why)") }
@@ -102,16 +99,14 @@ final class AlltoallRun {
 
     func measure(_ b: AlltoallBackend, _ size: Int) throws -> AlltoallMeasurement {
         if job.reports { FileHandle.standardError.write(Data("[gpucomm] alltoall \(ByteSize.format(size)) \(b.kind.rawValue)\n".utf8)) }
-        watchdog.arm("alltoall \(b.kind.rawValue) \(size) B")
         let m = try bench.measure(b, bytesPerRank: size, options)
-        watchdog.disarm()
         if let w = m.wrong, w > 0 { wrong[b.kind, default: 0] += w }
         return m
     }
 
     func record(_ b: AlltoallBackend, _ m: AlltoallMeasurement, chunk: Int? = nil) throws {
         guard job.reports else { return }
-        var r = ResultRow(run: info.run, benchmark: "alltoall", backend: b.kind.resultsName, ranks: ranks)
+        var r = sink.row(benchmark: "alltoall", backend: b.kind.resultsName, ranks: ranks)
         r.variant = "out_of_place"
         r.dtype = "uint8"
         r.sizeBytes = Int64(m.bytesPerRank)
@@ -129,7 +124,7 @@ final class AlltoallRun {
         var l = labels.filter { $0.key != "buffer" && $0.key != "chunk" }
         l["initiator"] = b.kind.initiator
         r.labels = l
-        try writer?.write(.result(r))
+        try sink.write(r)
     }
 
     static func cell(_ m: AlltoallMeasurement) -> String {
@@ -197,7 +192,7 @@ final class AlltoallRun {
             for (k, why) in skipped.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { print("# skipped: \(k.rawValue): \(why)") }
             for (k, w) in wrong.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { print("# wrong bytes: \(k.rawValue): \(w)") }
             print("# Out of bounds values : \(total) \(total == 0 ? "OK" : "FAILED")")
-            if let w = writer { FileHandle.standardError.write(Data("[gpucomm] results appended to \(w.path)\n".utf8)) }
+            if let line = sink.closingLine() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
         if total > 0 { throw Failure(.wrongResults, "\(total) wrong bytes") }
     }

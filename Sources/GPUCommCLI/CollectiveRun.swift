@@ -1,4 +1,5 @@
 import Collectives
+import Driver
 import Foundation
 import GPU
 import Measure
@@ -10,8 +11,9 @@ final class CollectiveRun {
     let job: Job
     let nccl: NCCL
     let bench: CollectiveBench
-    let writer: ResultsWriter?
-    let run: RunInfo
+    let sink: ResultsSink
+    let driver: Driver
+    var run: RunInfo { sink.run }
     var output: Output
     var wrongTotal: Int64 = 0
     /// Known NCCL defects (id → summary) that explain some of the wrong rows (still counted as wrong).
@@ -20,21 +22,17 @@ final class CollectiveRun {
     /// Wrong elements in variants the library does not support (reported, not failing).
     var knownWrong: [String: Int64] = [:]
     var rowsWithWrong = 0
-    var rowsWritten = 0
     /// Every row this process reported, in order (rank 0 only).
-    var rows: [ResultRow] = []
+    var rows: [ResultRow] { sink.rows }
     var busbwSum = 0.0
     var busbwCount = 0
 
     enum Output { case table, json, csv, none }
 
-    /// Bounds every measurement by -T.
-    let watchdog: Watchdog
-
     /// Loads NCCL, creates communicators (split by `splitMask` when non-zero) and check kernels on every local GPU.
     init(job: Job, splitMask: Int, resultsPath: String?, output: Output, timeout: Int) throws {
         self.job = job
-        watchdog = Watchdog(seconds: timeout, rank: job.globalRanks.first ?? 0)
+        driver = Driver(channel: job.channel, watchdog: Watchdog(seconds: timeout, rank: job.globalRanks.first ?? 0))
         self.output = output
         nccl = try NCCL()
         let compiler = try RuntimeCompiler()
@@ -48,14 +46,7 @@ final class CollectiveRun {
         }
         let ranks = try zip(job.devices, comms).map { try LocalRank(device: $0, comm: $1, compiler: compiler) }
         bench = CollectiveBench(ranks: ranks, channel: job.channel)
-        run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
-        if job.reports, let path = resultsPath {
-            let w = try ResultsWriter(path: path)
-            try w.write(.run(run))
-            writer = w
-        } else {
-            writer = nil
-        }
+        sink = try ResultsSink(path: resultsPath, run: Provenance.runInfo(inventory: job.inventory, launcher: job.launcher), reports: job.reports)
     }
 
     var ranks: Int { bench.worldSize }
@@ -93,10 +84,9 @@ final class CollectiveRun {
         var sides: [CollectiveMeasurement?] = []
         for inPlace in [false, true] {
             guard !inPlace || c.hasInPlace else { sides.append(nil); continue }
-            watchdog.arm("\(c.key) \(type.name)\(op.map { " " + $0.rawValue } ?? "") \(size) B \(inPlace ? "in-place" : "out-of-place")")
             let bc = BenchCase(collective: c, type: type, op: op, root: root, sizeBytes: size, inPlace: inPlace)
-            let m = try bench.measure(bc, o)
-            watchdog.disarm()
+            let m = try bench.measure(bc, o, driver: driver,
+                                      label: "\(c.key) \(type.name)\(op.map { " " + $0.rawValue } ?? "") \(size) B \(inPlace ? "in-place" : "out-of-place")")
             sides.append(m)
             try record(bc, m: m, o: o)
         }
@@ -119,7 +109,7 @@ final class CollectiveRun {
         busbwSum += m.busbw
         busbwCount += 1
         guard job.reports else { return }
-        var r = ResultRow(run: run.run, benchmark: c.key, backend: "nccl", ranks: ranks)
+        var r = sink.row(benchmark: c.key, backend: "nccl", ranks: ranks)
         r.variant = inPlace ? "in_place" : "out_of_place"
         r.dtype = type.name
         r.op = op?.rawValue
@@ -141,9 +131,7 @@ final class CollectiveRun {
             knownDefects[d.id] = d.summary
         }
         if !labels.isEmpty { r.labels = labels }
-        try writer?.write(.result(r))
-        rows.append(r)
-        rowsWritten += 1
+        try sink.write(r)
         switch output {
         case .json: print(try ResultsCodec.encode(.result(r)))
         case .csv:
@@ -177,9 +165,7 @@ final class CollectiveRun {
     func finish() {
         bench.releaseBuffers()
         job.close()
-        if job.reports, let w = writer {
-            FileHandle.standardError.write(Data("[gpucomm] \(rowsWritten) rows appended to \(w.path)\n".utf8))
-        }
+        if let line = sink.closingLine() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Driver
 import Foundation
 import GPU
 import Launch
@@ -68,10 +69,4 @@ public enum GPUCommMain {
             exit(ExitStatus.failure.rawValue)
         }
     }
-}
-
-/// Version of this build; the git revision is filled in at run time when the binary sits in a checkout.
-public enum GPUCommVersion {
-    public static let version = "0.1.0"
-    public static var description: String { version }
 }

@@ -1,3 +1,4 @@
+import Driver
 import ArgumentParser
 import Foundation
 import GPU
@@ -130,7 +131,7 @@ struct JacobiCommand: ParsableCommand {
         // One GPU per process, also for a job of one rank (which runs without a rendezvous).
         var opts = launch
         if opts.gpusPerProcess == nil { opts.gpusPerProcess = 1 }
-        let job = try Job(opts, needsNCCL: needsNCCL) { world, devices in
+        let job = try Job(opts.spec, needsNCCL: needsNCCL) { world, devices in
             if let p = problem.problem(ranks: [world]) { throw Failure(.usage, p) }
             let free = try devices[0].memoryInfo().free
             if let m = problem.memoryProblem(ranks: world, freeBytes: free) { throw Failure(.usage, m) }

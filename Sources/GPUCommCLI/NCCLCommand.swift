@@ -1,3 +1,4 @@
+import Driver
 import ArgumentParser
 import Collectives
 import Foundation
@@ -36,13 +37,13 @@ struct NCCLCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let status = try Job.spawnIfAsked(launch) {
+        if let status = try Job.spawnIfAsked(launch.spec) {
             throw Failure(ExitStatus(rawValue: status) ?? .failure, "")
         }
         let plan = try options.plan()
         let colls = try resolveCollectives(collectives, matrix: plan.matrix)
         var types = plan.types
-        let job = try Job(launch) { world, devices in
+        let job = try Job(launch.spec) { world, devices in
             let n = try subSize(world: world, mask: options.splitMask)
             if plan.typesFromAll {
                 types = types.filter { typeSupported($0, devices) }

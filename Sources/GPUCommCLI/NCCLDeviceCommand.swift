@@ -1,3 +1,4 @@
+import Driver
 import AllToAll
 import ArgumentParser
 import Collectives
@@ -84,9 +85,9 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "nccl-device runs one process per GPU: add --np 4 (or start it with mpirun/srun/torchrun)")
         }
-        if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
+        if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
         let p = try plan()
-        let job = try Job(launch) { world, devices in
+        let job = try Job(launch.spec) { world, devices in
             if devices.count != 1 { throw Failure(.usage, "one GPU per process: -g must be 1") }
             if let bad = p.sizes.first(where: { $0 % world != 0 }) {
                 throw Failure(.usage, "size \(bad) B does not divide among \(world) ranks (sizes must be multiples of \(world) B)")
@@ -103,21 +104,20 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         } catch let e as NCCLDeviceUnavailable {
             throw Failure(.unavailable, "NCCL device API unavailable: \(e.reason)")
         }
-        let bench = try DeviceAlltoallBench(a2a: a2a, job: job, compiler: compiler, iters: iters, warmup: warmup, check: check == 1)
+        let driver = Driver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]))
+        let bench = try NCCLDeviceAlltoallBench(a2a: a2a, driver: driver, compiler: compiler, rank: job.globalRanks[0], ranks: job.worldSize,
+                                                iters: iters, warmup: warmup, check: check == 1)
         // 0 = the default for each size (NCCLDeviceAlltoall.defaultBlocks).
         if let b = p.blocks.first(where: { $0 > a2a.maxBlocks }) {
             throw Failure(.usage, "--blocks \(b): at most \(a2a.maxBlocks) blocks of \(NCCLDeviceAlltoall.threadsPerBlock) threads are resident at once on \(comm.device.name)")
         }
         var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         run.nccl = nccl.version
-        let writer = job.reports && !noResults ? try ResultsWriter(path: results) : nil
-        try writer?.write(.run(run))
+        let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
         if job.reports {
             print("# gpucomm \(GPUCommVersion.version)  nccl \(nccl.version) device API (LSA)  alltoall  \(job.worldSize) ranks  \(NCCLDeviceAlltoall.threadsPerBlock) threads/block")
             print("#       size  kernel     blocks   time (us)  algbw (GB/s)  busbw (GB/s)  #wrong")
         }
-        let watchdog = Watchdog(seconds: launch.timeout, rank: job.globalRanks[0])
-        var wrongTotal: Int64 = 0
         for k in p.kernels {
             for requested in p.blocks {
                 for (i, s) in p.sizes.enumerated() {
@@ -125,15 +125,13 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
                     if job.reports && p.sizes.count > 4 {
                         FileHandle.standardError.write(Data("[gpucomm] \(k.name) \(b) blocks \(ByteSize.format(s)) (\(i + 1)/\(p.sizes.count))\n".utf8))
                     }
-                    watchdog.arm("nccl-device alltoall \(k.name) \(b) blocks \(s) B")
                     let m = try bench.measure(bytesPerRank: s, kernel: k, blocks: b)
-                    watchdog.disarm()
-                    wrongTotal += m.wrong ?? 0
+                    driver.tally(m.wrong)
                     guard job.reports else { continue }
-                    let busbw = m.algbw * BusFactor.nMinus1OverN.factor(ranks: job.worldSize)
+                    let busbw = m.busbw
                     print(String(format: "%12d  %-9@  %6d  %10.2f  %12.2f  %12.2f  %6@", s, k.name, b, m.timeUs, m.algbw, busbw, m.wrong.map(String.init) ?? "N/A"))
                     fflush(nil)
-                    var row = ResultRow(run: run.run, benchmark: "alltoall", backend: "nccl_device", ranks: job.worldSize)
+                    var row = sink.row(benchmark: "alltoall", backend: "nccl_device", ranks: job.worldSize)
                     row.variant = k.name
                     row.dtype = NCCLDataType.uint8.name
                     row.sizeBytes = Int64(s)
@@ -147,60 +145,10 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
                     row.wrong = m.wrong
                     row.labels = ["kernel": k.name, "device_api": String(k.rawValue), "blocks": String(b),
                                   "threads_per_block": String(NCCLDeviceAlltoall.threadsPerBlock)]
-                    try writer?.write(.result(row))
+                    try sink.write(row)
                 }
             }
         }
-        if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes (see #wrong)") }
-    }
-}
-
-/// Checks and times the device-API all-to-all on one rank of a job.
-final class DeviceAlltoallBench {
-    let a2a: NCCLDeviceAlltoall
-    let job: Job
-    let stream: GPU.Stream
-    let data: DataCheckKernels
-    let iters: Int, warmup: Int, check: Bool
-    let seed: UInt32 = 0xa2a
-
-    init(a2a: NCCLDeviceAlltoall, job: Job, compiler: RuntimeCompiler, iters: Int, warmup: Int, check: Bool) throws {
-        self.a2a = a2a; self.job = job; self.iters = iters; self.warmup = warmup; self.check = check
-        stream = try GPU.Stream(device: a2a.comm.device)
-        data = try DataCheckKernels(device: a2a.comm.device, compiler: compiler)
-    }
-
-    /// Every rank must call it with the same arguments. Time is the slowest rank's average (µs).
-    func measure(bytesPerRank s: Int, kernel: NCCLDeviceAlltoallKernel, blocks: Int) throws -> (timeUs: Double, algbw: Double, wrong: Int64?) {
-        let n = job.worldSize, rank = job.globalRanks[0]
-        let u8 = NCCLDataType.uint8, mode = DataCheckKernels.valueMode(u8, op: nil)
-        let args = a2a.arguments(bytesPerRank: s)
-        let segments = AlltoallLayout.expected(bytesPerRank: s, ranks: n, rank: rank)
-        func countWrong() throws -> Int64 {
-            try data.countWrong(a2a.recv.address, segments: segments, type: u8, ranks: n, op: nil, scalar: 0, seed: seed, mode: mode, stream: stream)
-        }
-        var wrong: Int64?
-        if check {
-            try data.fill(a2a.send.address, len: s, type: u8, rank: rank, srcOffset: 0, seed: seed, mode: mode, stream: stream)
-            try a2a.recv.fill(byte: 0xFF, on: stream)  // no value of the fill is 0xFF: unwritten bytes count as wrong
-            try stream.synchronize()
-            try job.channel.barrier()
-            try a2a.enqueue(args, bytesPerRank: s, stream: stream, kernel: kernel, blocks: blocks)
-            try stream.synchronize()
-            wrong = try countWrong()
-        }
-        for _ in 0..<warmup { try a2a.enqueue(args, bytesPerRank: s, stream: stream, kernel: kernel, blocks: blocks) }
-        try stream.synchronize()
-        try job.channel.barrier()
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<iters { try a2a.enqueue(args, bytesPerRank: s, stream: stream, kernel: kernel, blocks: blocks) }
-        try stream.synchronize()
-        let us = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3 / Double(iters)
-        // Back-to-back launches must leave the same data (catches a barrier that lets a kernel overtake).
-        if check { wrong! += try countWrong() }
-        let times = try job.channel.allGatherDoubles([us, Double(wrong ?? 0)])
-        let slowest = times.map { $0[0] }.max() ?? us
-        let wrongAll: Int64? = check ? times.reduce(Int64(0)) { $0 + Int64($1[1]) } : nil
-        return (slowest, Bandwidth.gbps(bytes: s, microseconds: slowest), wrongAll)
+        if let f = driver.failureIfWrong("bytes", detail: " (see #wrong)") { throw f }
     }
 }

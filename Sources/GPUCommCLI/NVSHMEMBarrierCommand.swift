@@ -1,3 +1,4 @@
+import Driver
 import AllToAll
 import ArgumentParser
 import Foundation
@@ -54,9 +55,9 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
         if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)")
         }
-        if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
+        if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
         let list = try Self.parseMethods(methods)
-        let job = try Job(launch, needsNCCL: false) { world, _ in
+        let job = try Job(launch.spec, needsNCCL: false) { world, _ in
             if world < 2 { throw Failure(.usage, "barrier needs at least 2 PEs (got \(world))") }
         }
         defer { job.close() }

@@ -1,3 +1,4 @@
+import Driver
 import Foundation
 import GPU
 import Measure
@@ -21,10 +22,10 @@ struct P2PJobContext {
         if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np 2 (or start it with mpirun/srun/torchrun)")
         }
-        if let status = try Job.spawnIfAsked(launch) {
+        if let status = try Job.spawnIfAsked(launch.spec) {
             throw Failure(ExitStatus(rawValue: status) ?? .failure, "")
         }
-        let job = try Job(launch, needsNCCL: false) { world, _ in
+        let job = try Job(launch.spec, needsNCCL: false) { world, _ in
             if world < 2 { throw Failure(.usage, "NVSHMEM point-to-point needs 2 PEs (got \(world))") }
             if max(pair.a, pair.b) >= world {
                 throw Failure(.usage, "--pair \(pair) needs PE \(max(pair.a, pair.b)) but the job has PEs 0...\(world - 1)")

@@ -1,3 +1,4 @@
+import Driver
 import ArgumentParser
 import Collectives
 import Foundation
@@ -158,7 +159,7 @@ struct SelftestCommand: ParsableCommand {
         var types = plan.types
         var opts = launch
         opts.np = nil
-        let job = try Job(opts) { _, devices in types = types.filter { typeSupported($0, devices) } }
+        let job = try Job(opts.spec) { _, devices in types = types.filter { typeSupported($0, devices) } }
         let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: nil, output: .none, timeout: launch.timeout)
         defer { run.finish() }
         let n = run.ranks
@@ -194,10 +195,8 @@ struct SelftestCommand: ParsableCommand {
                                 for inPlace in c.hasInPlace ? [false, true] : [false] {
                                     let name = "\(mode.rawValue) \(c.key) \(t.name)\(op.map { " " + $0.rawValue } ?? "")\(c.usesRoot ? " root \(root)" : "") \(s) B \(inPlace ? "in-place" : "out-of-place")"
                                     do {
-                                        run.watchdog.arm(name)
-                                        defer { run.watchdog.disarm() }
                                         let bc = BenchCase(collective: c, type: t, op: op, root: root, sizeBytes: s, inPlace: inPlace)
-                                        let m = try run.bench.measure(bc, bench)
+                                        let m = try run.bench.measure(bc, bench, driver: run.driver, label: name)
                                         let wrong = m.wrong ?? 0
                                         if inPlace, c.inPlaceUnsupported != nil {
                                             tally.known(name, wrong)

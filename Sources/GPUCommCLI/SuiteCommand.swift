@@ -1,3 +1,4 @@
+import Driver
 import ArgumentParser
 import Collectives
 import Foundation
@@ -54,9 +55,9 @@ struct SuiteCommand: ParsableCommand {
         guard visible > 1 || launch.np != nil else {
             throw Failure(.unavailable, "1 GPU visible: the communication benchmarks need 2 or more (waived)")
         }
-        if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
+        if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
         var o = try NCCLOptions.parse(["-e", maxBytes, "-n", String(iters), "-f", "4"])
-        let job = try Job(launch) { _, _ in }
+        let job = try Job(launch.spec) { _, _ in }
         let n = job.worldSize
         let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: results, output: .none, timeout: launch.timeout)
         defer { run.finish() }

@@ -12,7 +12,7 @@ import Testing
 
     @Test func bandwidthFollowsNCCLTests() {
         // 256 MiB per rank in 1000 µs on 4 ranks: algbw 268.435456 GB/s, busbw × 3/4.
-        let bw = AlltoallLayout.bandwidth(bytesPerRank: 256 << 20, timeUs: 1000, ranks: 4)
+        let bw = AlltoallLayout.accounting(bytesPerRank: 256 << 20, ranks: 4).bandwidth(microseconds: 1000)!
         #expect(abs(bw.algbw - 268.435456) < 1e-9)
         #expect(abs(bw.busbw - 268.435456 * 0.75) < 1e-9)
     }

@@ -7,7 +7,7 @@ extension Job {
     /// On one host it sets NVSHMEM_BOOTSTRAP_UID_SOCK_IFNAME=lo and NVSHMEM_REMOTE_TRANSPORT=none
     /// unless they are set, and sizes the symmetric heap (NVSHMEM_SYMMETRIC_SIZE) to `heapBytes`
     /// unless that is set. Every rank must call it. Keep the session alive while its memory is used.
-    func startNVSHMEM(heapBytes: Int) throws -> NVSHMEMSession {
+    public func startNVSHMEM(heapBytes: Int) throws -> NVSHMEMSession {
         guard devices.count == 1 else { throw Failure(.usage, "NVSHMEM runs one GPU per process: -g must be 1") }
         // A job of one process on one GPU is one PE: its own unique id, no rendezvous.
         guard group != nil || worldSize == 1 else { throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)") }

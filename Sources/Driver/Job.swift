@@ -1,51 +1,41 @@
-import ArgumentParser
-import Collectives
 import Foundation
 import GPU
 import Launch
 
-/// How ranks are started: one process for all GPUs, `--np N` local processes, or an outside launcher.
-struct LaunchOptions: ParsableArguments {
-    @Option(name: [.customShort("g"), .customLong("ngpus")],
-            help: "GPUs per process (default: every visible GPU in one process; 1 per rank under a launcher or --np).")
-    var gpusPerProcess: Int?
+/// How ranks are started: one process for all GPUs, `--np N` local processes, or an outside
+/// launcher (the launch options, once validated).
+public struct LaunchSpec: Sendable {
+    /// GPUs per process (nil: every visible GPU in one process; 1 per rank under a launcher or --np).
+    public var gpusPerProcess: Int?
+    /// Local ranks to spawn (one process each), or nil.
+    public var np: Int?
+    /// Rank 0's endpoint for the rendezvous, when given on the command line.
+    public var rendezvous: Endpoint?
+    /// Address rank 0 listens on for the rendezvous.
+    public var bind: String?
+    /// Seconds a rank may be missing or silent before every rank gives up.
+    public var timeout: Int
 
-    @Option(name: .long, help: "Spawn N local ranks (one process each) on this host; no MPI needed.")
-    var np: Int?
-
-    @Option(name: .long, help: "Rank 0's host:port for the rendezvous (default: from the launcher's variables or GPUCOMM_RENDEZVOUS).")
-    var rendezvous: String?
-
-    @Option(name: .long, help: "Address rank 0 listens on for the rendezvous (default: GPUCOMM_BIND or 0.0.0.0).")
-    var bind: String?
-
-    @Option(name: [.customShort("T"), .customLong("timeout")],
-            help: "Seconds a rank may be missing or silent before every rank gives up (rendezvous and liveness).")
-    var timeout: Int = 120
-
-    func validate() throws {
-        if let np, np < 1 { throw ValidationError("--np must be at least 1 (got \(np))") }
-        if let g = gpusPerProcess, g < 1 { throw ValidationError("-g must be at least 1 (got \(g))") }
-        if timeout < 1 { throw ValidationError("-T must be at least 1 second (got \(timeout))") }
-        if let r = rendezvous { do { _ = try Endpoint(parsing: r) } catch { throw ValidationError("--rendezvous: \(error)") } }
+    public init(gpusPerProcess: Int? = nil, np: Int? = nil, rendezvous: Endpoint? = nil, bind: String? = nil, timeout: Int = 120) {
+        self.gpusPerProcess = gpusPerProcess; self.np = np; self.rendezvous = rendezvous; self.bind = bind; self.timeout = timeout
     }
 }
 
 /// The processes and GPUs of one benchmark job, with the libraries loaded.
-final class Job {
-    let inventory: Inventory
-    let cuda: CUDA
-    let devices: [Device]
+public final class Job {
+    public let inventory: Inventory
+    public let cuda: CUDA
+    public let devices: [Device]
     /// Global rank of each local device.
-    let globalRanks: [Int]
-    let worldSize: Int
-    let group: RankGroup?
-    let channel: JobChannel
-    let launcher: String
-    var reports: Bool { channel.processRank == 0 }
+    public let globalRanks: [Int]
+    public let worldSize: Int
+    public let group: RankGroup?
+    public let channel: JobChannel
+    public let launcher: String
+    public var reports: Bool { channel.processRank == 0 }
 
     /// Under `--np N` (and not already a rank), re-runs this command as N local ranks and returns their status.
-    static func spawnIfAsked(_ o: LaunchOptions) throws -> Int32? {
+    public static func spawnIfAsked(_ o: LaunchSpec) throws -> Int32? {
         let env = ProcessInfo.processInfo.environment
         guard let n = o.np, env["GPUCOMM_RANK"] == nil else { return nil }
         let cuda = try loadCUDA()
@@ -58,24 +48,24 @@ final class Job {
     }
 
     /// Re-runs this command (without `--np`) as `n` local ranks under gpucomm's launcher; returns their status.
-    static func rerunAsRanks(_ n: Int, extra: [String], timeout: Int) -> Int32 {
+    public static func rerunAsRanks(_ n: Int, extra: [String], timeout: Int) -> Int32 {
         let args = LocalLauncher.arguments(Array(CommandLine.arguments.dropFirst()), removing: "--np") + extra
         return LocalLauncher.run(ranks: n, executable: LocalLauncher.currentExecutable(), arguments: args,
                                  environment: ProcessInfo.processInfo.environment, timeout: .seconds(timeout))
     }
 
-    static func loadCUDA() throws -> CUDA {
+    public static func loadCUDA() throws -> CUDA {
         do { return try CUDA() } catch {
             throw Failure(.unavailable, "no usable CUDA driver: \(error)")
         }
     }
 
     /// Finds this process's place, checks the GPU count, and calls `validate(worldSize)` before any GPU work.
-    init(_ o: LaunchOptions, needsNCCL: Bool = true, validate: (_ worldSize: Int, _ devices: [Device]) throws -> Void) throws {
+    public init(_ o: LaunchSpec, needsNCCL: Bool = true, validate: (_ worldSize: Int, _ devices: [Device]) throws -> Void) throws {
         let env = ProcessInfo.processInfo.environment
         let info: RankInfo?
         do {
-            info = try RankDiscovery.detect(environment: env, rendezvousOverride: try o.rendezvous.map { try Endpoint(parsing: $0) })
+            info = try RankDiscovery.detect(environment: env, rendezvousOverride: o.rendezvous)
         } catch {
             throw Failure(.usage, "\(error)")
         }
@@ -118,14 +108,14 @@ final class Job {
     }
 
     /// One NCCL communicator per local GPU, over the whole job.
-    func communicators(_ nccl: NCCL) throws -> [Communicator] {
+    public func communicators(_ nccl: NCCL) throws -> [Communicator] {
         if group == nil { return try nccl.communicators(devices: devices) }
         let id = try channel.processRank == 0 ? nccl.uniqueId() : []
         let shared = try group!.broadcast(channel.processRank == 0 ? id : nil)
         return try nccl.communicators(devices: devices, ranks: globalRanks, worldSize: worldSize, uniqueId: shared)
     }
 
-    func close() { group?.close() }
+    public func close() { group?.close() }
 }
 
 /// The rendezvous' control channel as the benchmarks' job channel.

@@ -7,14 +7,14 @@ import Foundation
 /// thread is the one stuck inside NCCL, and only the process's end stops it. Results are written
 /// line by line, so the file keeps every finished row. The other ranks notice the exit through the
 /// rendezvous' liveness and end too, naming this rank.
-final class Watchdog: @unchecked Sendable {
+public final class Watchdog: @unchecked Sendable {
     private let lock = NSLock()
     private var deadline: ContinuousClock.Instant?
     private var label = ""
     private let seconds: Int
     private let rank: Int
 
-    init(seconds: Int, rank: Int) {
+    public init(seconds: Int, rank: Int) {
         self.seconds = seconds
         self.rank = rank
         let t = Thread { [self] in loop() }
@@ -23,14 +23,14 @@ final class Watchdog: @unchecked Sendable {
     }
 
     /// Starts the clock for `what`.
-    func arm(_ what: @autoclosure () -> String) {
+    public func arm(_ what: @autoclosure () -> String) {
         lock.lock()
         label = what()
         deadline = .now + .seconds(seconds)
         lock.unlock()
     }
 
-    func disarm() {
+    public func disarm() {
         lock.lock()
         deadline = nil
         lock.unlock()

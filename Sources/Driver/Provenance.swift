@@ -3,15 +3,15 @@ import GPU
 import Results
 
 /// Turns what was found on the machine into the `run` line every results file starts with.
-enum Provenance {
+public enum Provenance {
     /// Variables recorded with every run: NCCL's and NVSHMEM's settings and the launcher's.
-    static func recordedEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+    public static func recordedEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
         let prefixes = ["NCCL_", "NVSHMEM_", "GPUCOMM_", "CUDA_VISIBLE_DEVICES", "TORCH_SYMM_MEM_", "OMPI_COMM_WORLD_SIZE",
                         "SLURM_JOB_ID", "SLURM_NTASKS", "WORLD_SIZE"]
         return env.filter { k, _ in prefixes.contains { k.hasPrefix($0) } && k != "GPUCOMM_TOKEN" }
     }
 
-    static func runInfo(inventory inv: Inventory, launcher: String, host: String = hostName(), nodes: Int? = nil) -> RunInfo {
+    public static func runInfo(inventory inv: Inventory, launcher: String, host: String = hostName(), nodes: Int? = nil) -> RunInfo {
         var r = RunInfo(run: newRunId(), tool: "gpucomm")
         r.toolVersion = GPUCommVersion.version
         r.gitRevision = gitRevision()
@@ -47,22 +47,22 @@ enum Provenance {
         return r
     }
 
-    static func newRunId() -> String {
+    public static func newRunId() -> String {
         var g = SystemRandomNumberGenerator()
         let suffix = String(UInt32.random(in: 0...UInt32.max, using: &g), radix: 16)
         return "\(isoNow().replacingOccurrences(of: ":", with: ""))-\(suffix)"
     }
 
-    static func isoNow() -> String {
+    public static func isoNow() -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: Date())
     }
 
-    static func hostName() -> String { ProcessInfo.processInfo.hostName }
+    public static func hostName() -> String { ProcessInfo.processInfo.hostName }
 
     /// GPUCOMM_GIT_REVISION, else the revision of a git checkout holding the binary, else nil.
-    static func gitRevision() -> String? {
+    public static func gitRevision() -> String? {
         if let r = ProcessInfo.processInfo.environment["GPUCOMM_GIT_REVISION"], !r.isEmpty { return r }
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<6 {

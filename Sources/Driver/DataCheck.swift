@@ -2,6 +2,19 @@ import CGPU
 import GPU
 import Kernels
 
+/// Where a range of a receive buffer comes from: `srcRank`'s send elements starting at
+/// `srcOffset`, or (srcRank nil) the reduction of every rank's elements there.
+public struct Segment: Sendable, Equatable {
+    public var dstOffset: Int
+    public var length: Int
+    public var srcRank: Int?
+    public var srcOffset: Int
+
+    public init(dstOffset: Int, length: Int, srcRank: Int?, srcOffset: Int) {
+        self.dstOffset = dstOffset; self.length = length; self.srcRank = srcRank; self.srcOffset = srcOffset
+    }
+}
+
 /// The fill and check kernels (Kernels/cuda/fill_check.cu) loaded on one device.
 public final class DataCheckKernels: @unchecked Sendable {
     let device: Device

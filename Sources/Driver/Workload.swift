@@ -1,0 +1,68 @@
+import GPU
+import Measure
+
+/// One case of a benchmark made runnable on this process's GPUs: what the driver checks and times.
+///
+/// Every rank's process builds its own workload for the same case and the driver calls the same
+/// methods in the same order on every rank. The data check is always: `fill`, one `enqueue`,
+/// `countWrong` (docs/method.md).
+public protocol Workload: AnyObject {
+    /// The streams this process's work goes on, one per local GPU (the driver synchronises them,
+    /// records events on them and captures graphs from them).
+    var streams: [GPU.Stream] { get }
+    /// Readies the case (buffers, kernel arguments, graphs); every rank calls it before the rest.
+    func prepare() throws
+    /// Poisons what will be received and fills what will be sent, for the check.
+    func fill() throws
+    /// Enqueues one complete operation on every local stream.
+    func enqueue() throws
+    /// This process's wrong elements after one operation (enqueued behind it on `streams`).
+    func countWrong() throws -> Int64
+    /// Reports an error a library raised asynchronously during the timed work (NCCL's).
+    func finish() throws
+}
+
+extension Workload {
+    public func prepare() throws {}
+    public func finish() throws {}
+}
+
+/// How the driver checks and times one workload.
+public struct TimingPlan: Sendable {
+    public var iterations = 20
+    public var warmup = 5
+    /// Operations per timed iteration (nccl-tests `-m`).
+    public var aggregate = 1
+    public var strategy = TimingStrategy.hostLoop
+    /// Graph replays (`strategy == .graphReplay`, nccl-tests `-G`).
+    public var graphLaunches = 0
+    /// Synchronise the streams after every iteration (nccl-tests `-z 1`).
+    public var blocking = false
+    /// Check the data before timing.
+    public var check = true
+    /// How the processes' host-timed figures combine (nccl-tests `-a`).
+    public var aggregation = RankAggregation.average
+    /// Peers write straight into each other's buffers (one GPU per process, no library ordering):
+    /// every rank synchronises and meets the others after filling and after the checked operation.
+    public var barrierAroundCheck = false
+    /// Count wrong elements again after the timed loop: back-to-back operations must leave the same data.
+    public var recheckAfterTiming = false
+
+    public init() {}
+}
+
+/// What the driver measured for one workload.
+public struct Measurement: Sendable {
+    /// Time per operation in microseconds, combined across processes.
+    public var timeUs: Double
+    /// Per-iteration statistics (events timing, device clock).
+    public var stats: Summary?
+    /// Wrong elements over all ranks; nil when not checked.
+    public var wrong: Int64?
+    /// Timed operations.
+    public var iterations: Int
+
+    public init(timeUs: Double, stats: Summary?, wrong: Int64?, iterations: Int) {
+        self.timeUs = timeUs; self.stats = stats; self.wrong = wrong; self.iterations = iterations
+    }
+}
