@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "AllToAll", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
         // 2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked against one GPU.
         .target(name: "Jacobi", dependencies: ["CGPU", "Driver", "GPU", "Measure", "Kernels", "Collectives"]),
+        // The registry: every benchmark's descriptor in one list, for suite, selftest and docs.
+        .target(name: "Benchmarks", dependencies: ["Driver", "Collectives", "AllToAll", "NVSHMEMBench", "Jacobi"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
@@ -47,6 +49,7 @@ let package = Package(
             "Driver", "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
             "AllToAll",
             "Jacobi",
+            "Benchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),
@@ -54,6 +57,8 @@ let package = Package(
         // Golden-file comparison shared by the test targets (tests only; not part of the product).
         .target(name: "GoldenFiles", path: "Tests/GoldenFiles"),
         .testTarget(name: "GPUTests", dependencies: ["GPU"]),
+        .testTarget(name: "DriverTests", dependencies: ["Driver", "GPU", "Measure"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Driver", "Collectives", "AllToAll", "Jacobi", "NVSHMEMBench"]),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "gpucomm"]),
         .testTarget(name: "MeasureTests", dependencies: ["Measure"]),
         .testTarget(name: "ResultsTests", dependencies: ["GoldenFiles", "Results"], resources: [.copy("Fixtures"), .copy("Golden")]),
@@ -61,7 +66,7 @@ let package = Package(
         .testTarget(name: "MonitorTests", dependencies: ["GoldenFiles", "Monitor", "gpucomm"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SimulateTests", dependencies: ["GoldenFiles", "Simulate", "Results"], exclude: ["Golden"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
-        .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm", "Kernels", "NVSHMEMBench", "AllToAll"]),
+        .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm", "Driver", "Kernels", "NVSHMEMBench", "AllToAll"]),
         .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench", "Kernels"]),
         .testTarget(name: "AllToAllTests", dependencies: ["AllToAll"]),
         .testTarget(name: "JacobiTests", dependencies: ["Jacobi", "Kernels"]),

@@ -52,9 +52,9 @@ public final class AlltoallBench {
     let kernels: DataCheckKernels
     let rank: Int
     let ranks: Int
-    let driver: Driver
+    let driver: BenchmarkDriver
 
-    public init(device: Device, stream: Stream, compiler: RuntimeCompiler, rank: Int, ranks: Int, driver: Driver) throws {
+    public init(device: Device, stream: Stream, compiler: RuntimeCompiler, rank: Int, ranks: Int, driver: BenchmarkDriver) throws {
         self.device = device; self.stream = stream; self.rank = rank; self.ranks = ranks; self.driver = driver
         kernels = try DataCheckKernels(device: device, compiler: compiler)
     }

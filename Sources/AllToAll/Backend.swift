@@ -243,3 +243,17 @@ public struct BackendContext {
         self.maxBytesPerRank = maxBytesPerRank; self.comm = comm; self.session = session; self.kernel = kernel; self.channel = channel
     }
 }
+
+/// Every backend is one benchmark of the all-to-all family, keyed by its results name.
+extension BackendKind: BenchmarkDescriptor {
+    public var key: String { resultsName }
+    public var family: BenchmarkFamily { .alltoall }
+    public var timings: [TimingStrategy] { [.hostLoop, .events] }
+    /// nccl-tests' alltoall accounting, the same for every backend (from the collective's descriptor).
+    public func accounting(bytes: Int, ranks: Int) -> Accounting { AlltoallLayout.accounting(bytesPerRank: bytes, ranks: ranks) }
+    public func applicability(_ shape: JobShape) -> Applicability {
+        if shape.gpusPerProcess != 1 { return .waived("runs one GPU per process") }
+        if self == .nvshmemTMA && shape.computeCapabilityMajor < 9 { return .waived("needs sm_90 (TMA)") }
+        return shape.requires(ranks: 2, nccl: usesNCCL, nvshmem: usesNVSHMEM)
+    }
+}

@@ -48,3 +48,19 @@ public final class BarrierLatency {
         return try channel.allGatherDoubles([us]).map { $0[0] }.max()!
     }
 }
+
+/// `nvshmem barrier`: one method's time per barrier.
+extension BarrierLatency.Method: BenchmarkDescriptor {
+    public var key: String { "barrier_" + rawValue.replacingOccurrences(of: "-", with: "_") }
+    public var summary: String {
+        switch self {
+        case .deviceThread: return "nvshmem_barrier_all from one thread, back to back in one cooperative kernel"
+        case .deviceBlock: return "nvshmemx_barrier_all_block from a 256-thread block, back to back in one cooperative kernel"
+        case .onStream: return "nvshmemx_barrier_all_on_stream, back to back on one stream"
+        }
+    }
+    public var family: BenchmarkFamily { .nvshmem }
+    public var timings: [TimingStrategy] { [.events] }
+    public func accounting(bytes: Int, ranks: Int) -> Accounting { .latency }
+    public func applicability(_ shape: JobShape) -> Applicability { shape.requires(ranks: 2, nvshmem: true) }
+}

@@ -124,7 +124,7 @@ public final class CollectiveBench {
     }
 
     /// Checks and times one case through the driver (`label` names it if it hangs).
-    public func measure(_ c: BenchCase, _ o: BenchOptions, driver: Driver, label: @autoclosure () -> String = "") throws -> CollectiveMeasurement {
+    public func measure(_ c: BenchCase, _ o: BenchOptions, driver: BenchmarkDriver, label: @autoclosure () -> String = "") throws -> CollectiveMeasurement {
         let n = worldSize
         try reserve(bytes: bytesNeeded(c), mode: o.buffers)
         let w = try CollectiveWorkload(c, ranks: ranks, worldSize: n, seed: o.seed)

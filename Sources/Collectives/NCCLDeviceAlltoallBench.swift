@@ -21,14 +21,14 @@ extension NCCLDeviceAlltoallKernel: BenchmarkDescriptor {
 /// Checks and times the device-API all-to-all on one rank of a job, through the driver.
 public final class NCCLDeviceAlltoallBench {
     let a2a: NCCLDeviceAlltoall
-    let driver: Driver
+    let driver: BenchmarkDriver
     let stream: GPU.Stream
     let data: DataCheckKernels
     let rank: Int, ranks: Int
     let plan: TimingPlan
     let seed: UInt32 = 0xa2a
 
-    public init(a2a: NCCLDeviceAlltoall, driver: Driver, compiler: RuntimeCompiler, rank: Int, ranks: Int, iters: Int, warmup: Int, check: Bool) throws {
+    public init(a2a: NCCLDeviceAlltoall, driver: BenchmarkDriver, compiler: RuntimeCompiler, rank: Int, ranks: Int, iters: Int, warmup: Int, check: Bool) throws {
         self.a2a = a2a; self.driver = driver; self.rank = rank; self.ranks = ranks
         stream = try GPU.Stream(device: a2a.comm.device)
         data = try DataCheckKernels(device: a2a.comm.device, compiler: compiler)

@@ -5,7 +5,7 @@ import Measure
 /// The one place where gpucomm checks, warms up and times a benchmark (docs/method.md): every
 /// command hands its workloads here, so every benchmark is armed against hangs, checked the same
 /// way and timed by one of the same strategies.
-public final class Driver {
+public final class BenchmarkDriver {
     public let channel: JobChannel
     /// Bounds every measurement by -T; nil leaves the measurement unbounded (tests).
     public let watchdog: Watchdog?
@@ -100,7 +100,7 @@ public final class Driver {
             let s = Summary((0..<plan.iterations).map { i in all.map { $0[i] }.max()! })
             return (s.mean, s)
         case .hostLoop, .deviceClock, .timeToSolution:
-            precondition(plan.strategy == .hostLoop, "\(plan.strategy) is self-timed: use Driver.selfTimed")
+            precondition(plan.strategy == .hostLoop, "\(plan.strategy) is self-timed: use BenchmarkDriver.selfTimed")
             let t0 = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<plan.iterations {
                 for _ in 0..<plan.aggregate { try w.enqueue() }

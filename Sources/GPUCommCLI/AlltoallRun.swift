@@ -12,7 +12,7 @@ final class AlltoallRun {
     let command: AlltoallCommand
     let sizes: [Int]
     let options: AlltoallBench.Options
-    let driver: Driver
+    let driver: BenchmarkDriver
     var nccl: NCCL?
     var comm: Communicator?
     var session: NVSHMEMSession?
@@ -34,7 +34,7 @@ final class AlltoallRun {
         o.iterations = command.iters; o.warmup = command.warmup; o.check = command.check == 1
         o.timing = TimingMode(rawValue: command.timing)!
         options = o
-        driver = Driver(channel: job.channel, watchdog: Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0]))
+        driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0]))
     }
 
     var rank: Int { job.globalRanks[0] }

@@ -163,8 +163,8 @@ struct JacobiCommand: ParsableCommand {
         }
         var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         run.nvshmem = session?.lib.version ?? run.nvshmem
-        let writer = job.reports && !noResults ? try ResultsWriter(path: results) : nil
-        try writer?.write(.run(run))
+        let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
+        let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]))
         let table = JacobiTable(problem: problem, serial: serial, csv: csv)
         if job.reports {
             print(table.header(ranks: n, device: job.devices[0].name, baseline: base))
@@ -172,7 +172,7 @@ struct JacobiCommand: ParsableCommand {
                 let out = JacobiOutcome(variant: .singleGPU, ranks: 1, seconds: serial, wrong: nil, norm: base.norm)
                 print(table.row(out))
                 if csv { print(table.csvLine(out)) }
-                try writer?.write(.result(table.record(out, run: run.run, baseline: base)))
+                try sink.write(table.record(out, run: run.run, baseline: base))
             }
         }
         var wrong: Int64 = 0
@@ -187,7 +187,9 @@ struct JacobiCommand: ParsableCommand {
                     continue
                 }
                 let out: JacobiOutcome
-                do { out = try runner.run(v, comm: comm, nvshmem: stencil, lsa: lsa) } catch let e as NCCLDeviceUnavailable {
+                do {
+                    out = try driver.armed("jacobi \(v.rawValue) at \(n) GPU(s)") { try runner.run(v, comm: comm, nvshmem: stencil, lsa: lsa) }
+                } catch let e as NCCLDeviceUnavailable {
                     if job.reports { print(table.skipped(v, ranks: n, reason: e.reason)) }
                     continue
                 }
@@ -195,7 +197,7 @@ struct JacobiCommand: ParsableCommand {
                 guard job.reports else { continue }
                 print(table.row(out))
                 if csv { print(table.csvLine(out)) }
-                try writer?.write(.result(table.record(out, run: run.run, baseline: nil)))
+                try sink.write(table.record(out, run: run.run, baseline: nil))
             }
             stencil = nil
         }

@@ -68,22 +68,22 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
             let bench = try BarrierLatency(shared: shared, stream: try Stream(device: session.device), channel: job.channel)
             var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
             run.nvshmem = session.lib.version
-            let writer = job.reports && !noResults ? try ResultsWriter(path: results) : nil
-            try writer?.write(.run(run))
+            let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
+            let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]))
             if job.reports {
                 print("# gpucomm \(GPUCommVersion.version)  nvshmem \(session.lib.version)  barrier latency  \(session.pes) PEs  -n \(iters)")
                 print("#       method   time per barrier (us)")
             }
             for m in list {
-                let us = try bench.measure(m, iterations: iters, warmup: warmup)
+                let us = try driver.armed("nvshmem barrier \(m.rawValue)") { try bench.measure(m, iterations: iters, warmup: warmup) }
                 guard job.reports else { continue }
                 print(String(format: "%14@  %10.3f", m.rawValue, us))
-                var row = ResultRow(run: run.run, benchmark: "barrier", backend: m == .onStream ? "nvshmem_host" : "nvshmem_device", ranks: session.pes)
+                var row = sink.row(benchmark: "barrier", backend: m == .onStream ? "nvshmem_host" : "nvshmem_device", ranks: session.pes)
                 row.variant = m.rawValue
                 row.timing = "events"
                 row.iterations = iters
                 row.timeUs = us
-                try writer?.write(.result(row))
+                try sink.write(row)
             }
         }
     }

@@ -107,7 +107,7 @@ struct NVSHMEMLatencyCommand: ParsableCommand {
             }
             for op in list {
                 for s in op.fixedBytes.map({ [$0] }) ?? sizes {
-                    let r = try bench.latency(op, bytes: s, o)
+                    let r = try ctx.driver.armed("nvshmem latency \(op.rawValue) \(s) B") { try bench.latency(op, bytes: s, o) }
                     wrongTotal += r.wrong ?? 0
                     guard ctx.reports else { continue }
                     print(String(format: "%6@  %10d  %9.3f  %7.3f  %7.3f  %6@", op.rawValue, s, r.stats.p50, r.stats.min, r.stats.max,
@@ -117,7 +117,7 @@ struct NVSHMEMLatencyCommand: ParsableCommand {
                                       timing: "device_clock", iterations: o.iterations, wrong: r.wrong,
                                       labels: ["scope": scope, "blocking": "1", "direction": "uni", "initiator": "device",
                                                "pair": o.pair.description, "repeats": String(o.repeats)])
-                    try ctx.writer?.write(.result(row))
+                    try ctx.sink.write(row)
                 }
             }
         }
@@ -155,7 +155,7 @@ struct NVSHMEMSignalCommand: ParsableCommand {
                 print("#        (B)         (us)     (us)     (us)")
             }
             for s in sizes {
-                let r = try bench.pingpong(bytes: s, o)
+                let r = try ctx.driver.armed("nvshmem signal \(s) B") { try bench.pingpong(bytes: s, o) }
                 wrongTotal += r.wrong ?? 0
                 guard ctx.reports else { continue }
                 print(String(format: "%12d  %11.3f  %7.3f  %7.3f  %6@", s, r.stats.p50, r.stats.min, r.stats.max, r.wrong.map(String.init) ?? "N/A"))
@@ -163,7 +163,7 @@ struct NVSHMEMSignalCommand: ParsableCommand {
                                   timing: "device_clock", iterations: o.iterations, wrong: r.wrong,
                                   labels: ["scope": o.scope.rawValue, "blocking": "1", "direction": "pingpong", "initiator": "device",
                                            "pair": o.pair.description, "repeats": String(o.repeats), "signal_op": "set"])
-                try ctx.writer?.write(.result(row))
+                try ctx.sink.write(row)
             }
         }
         if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }

@@ -10,8 +10,9 @@ struct P2PJobContext {
     let job: Job
     let session: NVSHMEMSession
     let compiler: RuntimeCompiler
-    let run: RunInfo
-    let writer: ResultsWriter?
+    let sink: ResultsSink
+    /// Arms the watchdog around each measurement and tallies wrong bytes.
+    let driver: BenchmarkDriver
     var reports: Bool { job.reports }
 
     /// Spawns under --np (returns nil in the launcher), checks the PE count and the pair before
@@ -37,16 +38,16 @@ struct P2PJobContext {
         try withExtendedLifetime(session) {
             var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
             run.nvshmem = session.lib.version
-            let writer = job.reports && !noResults ? try ResultsWriter(path: results) : nil
-            try writer?.write(.run(run))
-            try body(P2PJobContext(job: job, session: session, compiler: compiler, run: run, writer: writer))
+            let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
+            let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]))
+            try body(P2PJobContext(job: job, session: session, compiler: compiler, sink: sink, driver: driver))
         }
     }
 
     /// A result row with the pair's labels.
     func row(benchmark: String, backend: String, variant: String, bytes: Int, stats: Summary, timing: String,
              iterations: Int, wrong: Int64?, labels: [String: String]) -> ResultRow {
-        var row = ResultRow(run: run.run, benchmark: benchmark, backend: backend, ranks: 2)
+        var row = sink.row(benchmark: benchmark, backend: backend, ranks: 2)
         row.variant = variant
         row.sizeBytes = Int64(bytes)
         row.timing = timing
@@ -143,7 +144,9 @@ struct P2PBandwidthRun {
                 for c in shapes {
                     done += 1
                     if ctx.reports && total > 1 { progress("\(op.rawValue) \(done)/\(total): \(s) B, \(o.host ? "host" : c.description(scope: b.scope))") }
-                    let r = try bench.measure(bytes: s, config: c, b)
+                    let r = try ctx.driver.armed("nvshmem \(op.rawValue) \(s) B \(o.host ? "host" : c.description(scope: b.scope))") {
+                        try bench.measure(bytes: s, config: c, b)
+                    }
                     wrongTotal += r.wrong ?? 0
                     guard ctx.reports else { continue }
                     for d in r.directions {
@@ -169,7 +172,7 @@ struct P2PBandwidthRun {
                                           variant: variant, bytes: s, stats: d.stats, timing: "events", iterations: o.iters,
                                           wrong: r.wrong, labels: labels)
                         row.algbwGBps = d.algbwGBps
-                        try ctx.writer?.write(.result(row))
+                        try ctx.sink.write(row)
                     }
                     let worst = r.directions.map(\.algbwGBps).min() ?? 0
                     if worst > (best[s]?.0 ?? -1) { best[s] = (worst, o.host ? "host" : c.description(scope: b.scope)) }

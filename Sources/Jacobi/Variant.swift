@@ -1,3 +1,4 @@
+import Driver
 import Foundation
 
 /// The programming-model variants `gpucomm jacobi` compares, named as the issue and the
@@ -60,4 +61,19 @@ public enum JacobiVariant: String, CaseIterable, Sendable {
 public struct JacobiInputError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ d: String) { description = d }
+}
+
+/// Every variant is one benchmark of the Jacobi family: time to solution, checked against single_gpu.
+extension JacobiVariant: BenchmarkDescriptor {
+    public var key: String { rawValue }
+    public var family: BenchmarkFamily { .jacobi }
+    public var timings: [TimingStrategy] { [.timeToSolution] }
+    /// The figure is the solver's time; the bare stencil's bytes (2 × 4 × (nx−2)(ny−2) per
+    /// iteration) are counted by JacobiProblem for the copy-ceiling comparison, not per variant.
+    public func accounting(bytes: Int, ranks: Int) -> Accounting { .timeToSolution }
+    public func applicability(_ shape: JobShape) -> Applicability {
+        if shape.gpusPerProcess != 1 { return .waived("runs one GPU per process") }
+        if self == .singleGPU { return .applies }
+        return shape.requires(ranks: 1, nccl: usesNCCL, nvshmem: usesNVSHMEM)
+    }
 }

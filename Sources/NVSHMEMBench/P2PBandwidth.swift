@@ -310,7 +310,7 @@ public final class P2PBandwidth {
             let s = Summary(all[x])
             let other = o.pair.peer(of: x)!
             return Direction(from: o.op == .put ? x : other, to: o.op == .put ? other : x,
-                             stats: s, algbwGBps: Bandwidth.gbps(bytes: bytes, microseconds: s.p50))
+                             stats: s, algbwGBps: o.op.accounting(bytes: bytes, ranks: 2).bandwidth(microseconds: s.p50)!.algbw)
         }
         if directions.count != o.initiators.count { throw P2PError("an initiating PE returned no timings") }
         return Result(blocks: blocks, chunk: chunk, residentBlocksPerSM: resident, inner: inner, directions: directions, wrong: wrong)

@@ -1,4 +1,5 @@
 import AllToAll
+import Driver
 import Foundation
 import Kernels
 import Testing
@@ -34,7 +35,7 @@ import Testing
     @Test(arguments: cases)
     func usageErrors(_ c: ValidationTests.Case) throws {
         let r = try CLI.run(c.args + ["--results", "{tmp}/r.jsonl"])
-        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.usage.rawValue, "\(r.summary)")
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1, "\(r.summary)")
         for w in c.says { #expect(r.stderr.contains(w), "missing '\(w)': \(r.summary)") }
@@ -43,7 +44,7 @@ import Testing
 
     @Test func badCopyModeIsAUsageError() throws {
         let r = try CLI.run(["alltoall", "--np", "2", "--copy-mode", "dst", "--results", "{tmp}/r.jsonl"])
-        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.usage.rawValue, "\(r.summary)")
         #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.contains("--copy-mode must be push or pull") && r.stderr.contains("'dst'"), "\(r.summary)")
         #expect(!r.leftovers.contains("r.jsonl"), "\(r.summary)")
         #expect(try AlltoallCommand.parse(["--copy-mode", "push"]).kernelOptions.copyMode == .push)

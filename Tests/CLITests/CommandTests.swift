@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collectives
+import Driver
 import Foundation
 import Testing
 @testable import GPUCommCLI
@@ -8,7 +9,7 @@ import Testing
 @Suite struct CommandTests {
     @Test func envWithoutGPUExits5WithMissingLines() throws {
         let r = try CLI.run(["env"])
-        #expect(r.status == GPUCommCLI.ExitStatus.unavailable.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.unavailable.rawValue, "\(r.summary)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
         let cuda = lines.first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("cuda ") }
         #expect(cuda?.contains("MISSING") == true, "a MISSING line for cuda: \(r.stdout)")
@@ -22,7 +23,7 @@ import Testing
 
     @Test func envJSONWithoutGPU() throws {
         let r = try CLI.run(["env", "--json"])
-        #expect(r.status == GPUCommCLI.ExitStatus.unavailable.rawValue)
+        #expect(r.status == ExitStatus.unavailable.rawValue)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let libs = try #require(obj["libraries"] as? [[String: Any]])
         #expect(Set(libs.compactMap { $0["name"] as? String }) == ["cuda", "nvrtc", "nvjitlink", "nccl", "nvshmem", "nvml"])
@@ -33,7 +34,7 @@ import Testing
 
     @Test func suiteWithoutGPUExits5InOneLine() throws {
         let r = try CLI.run(["suite", "--results", "{tmp}/s.jsonl"])
-        #expect(r.status == GPUCommCLI.ExitStatus.unavailable.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.unavailable.rawValue, "\(r.summary)")
         #expect(r.stderrIsOneLine, "\(r.summary)")
         #expect(r.stderr.contains("report --example"), "it says what works without a GPU")
         #expect(r.leftovers.isEmpty, "no results file: \(r.leftovers)")
@@ -49,7 +50,7 @@ import Testing
     @Test func topOnceWithNothingToWatch() throws {
         // NVML unreachable (override), no RDMA device in an empty sysfs stand-in.
         let r = try CLI.run(["top", "--once", "--rdma", "sysfs", "--sys-root", "{tmp}"])
-        #expect(r.status == GPUCommCLI.ExitStatus.unavailable.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.unavailable.rawValue, "\(r.summary)")
         #expect(r.stderrIsOneLine && r.stderr.contains("nothing to watch"), "\(r.summary)")
         #expect(r.stdout.isEmpty)
     }
@@ -58,7 +59,7 @@ import Testing
     @Test(.enabled(if: !FileManager.default.fileExists(atPath: "/sys/class/infiniband"), "this machine has RDMA devices"))
     func topOnceOnThisMachine() throws {
         let r = try CLI.run(["top", "--once"])
-        #expect(r.status == GPUCommCLI.ExitStatus.unavailable.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.unavailable.rawValue, "\(r.summary)")
         #expect(r.stderrIsOneLine, "\(r.summary)")
     }
 
@@ -92,7 +93,7 @@ import Testing
 
     @Test func unknownSubcommandIsUsage() throws {
         let r = try CLI.run(["bogus"])
-        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.usage.rawValue, "\(r.summary)")
         #expect(r.stderrIsOneLine, "\(r.summary)")
     }
 
@@ -131,12 +132,12 @@ import Testing
     }
 
     @Test func exitStatusValues() {
-        #expect(GPUCommCLI.ExitStatus.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5, 6])
+        #expect(ExitStatus.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5, 6])
         #expect(Failure(.usage, "x").description == "x")
     }
 
     /// Words that name each exit status in prose (any one is enough).
-    static let statusWords: [GPUCommCLI.ExitStatus: [String]] = [
+    static let statusWords: [Driver.ExitStatus: [String]] = [
         .ok: ["ok", "success"], .failure: ["fail", "error"], .usage: ["usage", "command line", "bad input"],
         .wrongResults: ["wrong"], .regression: ["regression"], .unavailable: ["unavailable", "missing", "no gpu"],
         .rankFailed: ["rank"],
@@ -150,7 +151,7 @@ import Testing
     func errorsDocDocumentsEveryExitStatus() throws {
         let text = try String(contentsOfFile: Self.errorsDoc, encoding: .utf8)
         let lines = text.split(separator: "\n").map { String($0) }
-        for s in GPUCommCLI.ExitStatus.allCases {
+        for s in ExitStatus.allCases {
             let code = "\(s.rawValue)"
             let led = lines.filter { line in
                 let t = line.drop { " |-*#`".contains($0) }

@@ -1,3 +1,4 @@
+import Driver
 import Foundation
 import Testing
 @testable import GPUCommCLI
@@ -24,7 +25,7 @@ import Results
     @Test(arguments: cases)
     func usageErrors(_ c: ValidationTests.Case) throws {
         let r = try CLI.run(c.args + ["--results", "{tmp}/r.jsonl"])
-        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.usage.rawValue, "\(r.summary)")
         #expect(r.stderrIsOneLine && c.says.allSatisfy { r.stderr.contains($0) }, "\(r.summary)")
         #expect(r.leftovers.isEmpty, "files left: \(r.leftovers)")
     }
@@ -32,7 +33,7 @@ import Results
     /// A valid command line on a machine without a GPU: exit 5 naming CUDA, no results file.
     @Test func validRunWithoutGPU() throws {
         let r = try CLI.run(["jacobi", "--gpus", "1,2", "--results", "{tmp}/r.jsonl"])
-        #expect(r.status == GPUCommCLI.ExitStatus.unavailable.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.unavailable.rawValue, "\(r.summary)")
         #expect(r.stderrIsOneLine && r.stderr.contains("CUDA"), "\(r.summary)")
         #expect(r.leftovers.isEmpty)
     }

@@ -1,3 +1,4 @@
+import Driver
 import Foundation
 import Testing
 @testable import GPUCommCLI
@@ -19,7 +20,7 @@ import Testing
     @Test(arguments: cases)
     func usageErrors(_ c: (String, [String])) throws {
         let r = try CLI.run(c.0.split(separator: " ").map(String.init) + ["--results", "{tmp}/r.jsonl"])
-        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.usage.rawValue, "\(r.summary)")
         #expect(r.stderrIsOneLine, "stderr must be one line: \(r.stderr.debugDescription)")
         for w in c.1 { #expect(r.stderr.contains(w), "stderr should name \(w): \(r.stderr.debugDescription)") }
         #expect(r.stdout.isEmpty && r.leftovers.isEmpty)

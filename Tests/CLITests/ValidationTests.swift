@@ -1,3 +1,4 @@
+import Driver
 import Foundation
 import Testing
 @testable import GPUCommCLI
@@ -89,19 +90,19 @@ import Testing
     /// Usage errors are found the same way on a machine that has every library: validation comes first.
     @Test func usageErrorWinsOverAMissingGPU() throws {
         let r = try CLI.run(["nccl", "all_reduce", "-c", "2", "--results", "{tmp}/r.jsonl"])
-        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue && !r.stderr.contains("CUDA"), "\(r.summary)")
+        #expect(r.status == ExitStatus.usage.rawValue && !r.stderr.contains("CUDA"), "\(r.summary)")
     }
 
     /// A valid command line on a machine without a GPU: exit 5, one line naming the library, no results file.
     @Test func validRunWithoutGPU() throws {
         let r = try CLI.run(["nccl", "all_reduce", "-b", "8", "-e", "1M", "--results", "{tmp}/r.jsonl"])
-        #expect(r.status == GPUCommCLI.ExitStatus.unavailable.rawValue, "\(r.summary)")
+        #expect(r.status == ExitStatus.unavailable.rawValue, "\(r.summary)")
         #expect(r.stderrIsOneLine && r.stderr.contains("CUDA") && r.stderr.contains("GPUCOMM_CUDA_LIB"), "\(r.summary)")
         #expect(r.leftovers.isEmpty, "files left: \(r.leftovers)")
     }
 
     func check(_ r: CLI, _ c: Case, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)", sourceLocation: sourceLocation)
+        #expect(r.status == ExitStatus.usage.rawValue, "\(r.summary)", sourceLocation: sourceLocation)
         #expect(r.stderrIsOneLine, "stderr must be one line: \(r.stderr.debugDescription)", sourceLocation: sourceLocation)
         for w in c.says {
             #expect(r.stderr.contains(w), "stderr should name \(w.debugDescription): \(r.stderr.debugDescription)", sourceLocation: sourceLocation)

@@ -74,7 +74,9 @@ import Measure
     func busFactor(_ c: Coll, _ n: Int) {
         let key = c.descriptor.key
         #expect(abs(c.descriptor.busFactor.factor(ranks: n) - ncclTestsBusFactor(key, ranks: n)) < 1e-12, "\(key) n=\(n)")
-        #expect(abs(c.descriptor.busbw(algbw: 100, ranks: n) - 100 * ncclTestsBusFactor(key, ranks: n)) < 1e-9)
+        let bw = c.descriptor.accounting(bytes: 100_000, ranks: n).bandwidth(microseconds: 1)!  // algbw = 100 GB/s × algbw factor
+        #expect(abs(bw.busbw - bw.algbw * ncclTestsBusFactor(key, ranks: n)) < 1e-9)
+        #expect(abs(bw.algbw - 100 * ncclTestsAlgbwFactor(key, ranks: n)) < 1e-9)
         #expect(abs(c.descriptor.algbwFactor.factor(ranks: n) - ncclTestsAlgbwFactor(key, ranks: n)) < 1e-12, "\(key) n=\(n)")
     }
 
