@@ -41,7 +41,7 @@ public final class Job {
         let cuda = try loadCUDA()
         let visible = try cuda.deviceCount()
         let per = o.gpusPerProcess ?? 1
-        if n * per > visible {
+        if n * per > visible && !sharesGPUs(env) {
             throw Failure(.usage, "--np \(n) × -g \(per) asks for \(n * per) GPUs but \(visible) are visible")
         }
         return rerunAsRanks(n, extra: [], timeout: o.timeout)
@@ -51,7 +51,26 @@ public final class Job {
     public static func rerunAsRanks(_ n: Int, extra: [String], timeout: Int) -> Int32 {
         let args = LocalLauncher.arguments(Array(CommandLine.arguments.dropFirst()), removing: "--np") + extra
         return LocalLauncher.run(ranks: n, executable: LocalLauncher.currentExecutable(), arguments: args,
-                                 environment: ProcessInfo.processInfo.environment, timeout: .seconds(timeout))
+                                 environment: rankEnvironment(ranks: n), timeout: .seconds(timeout))
+    }
+
+    /// GPUCOMM_SHARE_GPUS=1: more local ranks than GPUs, rank i on GPU i mod visible (under CUDA
+    /// MPS, so that their kernels run at once). For checking multi-rank code on one GPU only.
+    public static func sharesGPUs(_ env: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        env["GPUCOMM_SHARE_GPUS"] == "1"
+    }
+
+    /// The environment of `n` local ranks: this process's, plus, when they share GPUs, an MPS
+    /// thread share per rank (CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, unless set) small enough for
+    /// every rank on a GPU to be resident at once (NVSHMEM's multiple-PEs-per-GPU support needs
+    /// the shares of one GPU to add up to at most 100).
+    public static func rankEnvironment(ranks n: Int, _ env: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        var e = env
+        guard sharesGPUs(env), e["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] == nil,
+              let visible = try? loadCUDA().deviceCount(), visible > 0, n > visible else { return e }
+        let perGPU = (n + visible - 1) / visible
+        e["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = String(100 / perGPU)
+        return e
     }
 
     public static func loadCUDA() throws -> CUDA {
@@ -74,7 +93,9 @@ public final class Job {
         let visible = try cuda.deviceCount()
         if visible == 0 { throw Failure(.unavailable, "no CUDA devices are visible (CUDA_VISIBLE_DEVICES=\(env["CUDA_VISIBLE_DEVICES"] ?? "unset"))") }
         let per = o.gpusPerProcess ?? (info == nil ? visible : 1)
-        let first = (info?.localRank ?? 0) * per
+        let shared = Job.sharesGPUs(env) && info != nil
+        var first = (info?.localRank ?? 0) * per
+        if shared && per <= visible { first %= visible - per + 1 }  // ranks wrap around the visible GPUs
         if first + per > visible {
             throw Failure(.usage, "asked for \(per) GPU(s) per process at local rank \(info?.localRank ?? 0) but only \(visible) are visible")
         }
@@ -85,6 +106,14 @@ public final class Job {
         globalRanks = (0..<per).map { processRank * per + $0 }
         try validate(worldSize, devices)
         inventory = Inventory.gather()
+        if shared {
+            if needsNCCL && worldSize > visible {
+                throw Failure(.unavailable, "NCCL refuses two ranks on one GPU: GPUCOMM_SHARE_GPUS=1 serves only NVSHMEM and the copy-engine benchmarks")
+            }
+            if info?.localRank == 0 {
+                FileHandle.standardError.write(Data("[gpucomm] GPUCOMM_SHARE_GPUS=1: \(worldSize) ranks on \(visible) GPU(s), for correctness checks only; these timings are not results\n".utf8))
+            }
+        }
         if needsNCCL, inventory.library(.nccl)?.path == nil {
             throw Failure(.unavailable, "NCCL: \(inventory.library(.nccl)?.problem ?? "not found")")
         }

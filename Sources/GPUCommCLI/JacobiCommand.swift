@@ -106,14 +106,14 @@ struct JacobiCommand: ParsableCommand {
         let visible = try cuda.deviceCount()
         if visible == 0 { throw Failure(.unavailable, "no CUDA devices are visible (CUDA_VISIBLE_DEVICES=\(env["CUDA_VISIBLE_DEVICES"] ?? "unset"))") }
         let counts = try gpus.map(Self.parseCounts) ?? [visible]
-        if let n = counts.first(where: { $0 > visible }) {
+        if let n = counts.first(where: { $0 > visible }), !Job.sharesGPUs(env) {
             throw Failure(.usage, "--gpus asks for \(n) GPUs but \(visible) are visible")
         }
         if let p = problem.problem(ranks: counts) { throw Failure(.usage, p) }
         var worst: Int32 = 0
         for (i, n) in counts.enumerated() {
             if counts.count > 1 { FileHandle.standardError.write(Data("[jacobi] \(n) GPU(s): job \(i + 1) of \(counts.count)\n".utf8)) }
-            var childEnv = env
+            var childEnv = Job.rankEnvironment(ranks: n, env)
             childEnv["GPUCOMM_JACOBI_BASELINE"] = i == 0 ? "1" : "0"
             let status = LocalLauncher.run(ranks: n, executable: LocalLauncher.currentExecutable(),
                                            arguments: Array(CommandLine.arguments.dropFirst()), environment: childEnv,

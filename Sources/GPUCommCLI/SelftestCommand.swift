@@ -82,47 +82,31 @@ struct SelftestCommand: ParsableCommand {
         if let f = failures.first(where: { $0.status == .wrongResults }) ?? failures.first { throw f }
     }
 
-    /// The NVSHMEM benchmarks and every all-to-all backend, each checked, with 2 PEs and with 4
-    /// (when visible): gpucomm's own commands at small sizes, as child processes (NVSHMEM needs one
-    /// process per GPU). Each exits 3 on any wrong byte; their exit statuses make the stage's.
+    /// The registry's benchmarks that run one process per GPU (NVSHMEM, all-to-all, NCCL device
+    /// API, Jacobi), each checked, with 2 PEs and with 4 (when visible, or with GPUCOMM_SHARE_GPUS=1
+    /// under CUDA MPS): gpucomm's own commands at small sizes (`SelftestStage`), as child
+    /// processes. Each exits 3 on any wrong byte; their exit statuses make the stage's.
     func runNVSHMEMStage() throws -> Failure? {
         let gpus = try Job.loadCUDA().deviceCount()
         let found = (try? NVSHMEM()) != nil
-        guard gpus >= 2, found else {
-            let why = gpus < 2 ? "needs 2 GPUs, \(gpus) visible" : "NVSHMEM not found (gpucomm env says where it looks)"
+        let shares = Job.sharesGPUs()
+        guard gpus >= 2 || shares, found else {
+            let why = !found ? "NVSHMEM not found (gpucomm env says where it looks)" : "needs 2 GPUs, \(gpus) visible (or GPUCOMM_SHARE_GPUS=1 under CUDA MPS)"
             if nvshmem == "on" { return Failure(.unavailable, "selftest NVSHMEM stage: \(why)") }
             FileHandle.standardError.write(Data("[selftest] NVSHMEM stage: waived (\(why))\n".utf8))
             return nil
         }
+        let cc = try Device(cuda: try Job.loadCUDA(), ordinal: 0).computeCapability.major
+        let hasNCCL = (try? NCCL()) != nil
         var cases: [[String]] = []
-        for np in [2, 4] where np <= gpus {
-            let n = ["--np", String(np), "-T", String(launch.timeout), "--no-results"]
-            cases += [
-                ["nvshmem", "put", "-b", "64K", "-e", "4M", "-f", "8", "-n", "3", "-w", "1"] + n,
-                ["nvshmem", "put", "--pair", "\(np - 1),0", "--bidirectional", "--blocking", "--scope", "warp", "-b", "1M", "-e", "1M", "-n", "3", "-w", "1"] + n,
-                ["nvshmem", "get", "-b", "64K", "-e", "4M", "-f", "8", "-n", "3", "-w", "1"] + n,
-                ["nvshmem", "put", "--host", "-b", "64K", "-e", "4M", "-f", "8", "-n", "3", "-w", "1"] + n,
-                ["nvshmem", "get", "--host", "-b", "1M", "-e", "1M", "-n", "3", "-w", "1"] + n,
-                // TMA (sm_90+; exit 5 elsewhere, waived): a size whose last piece ends off a 16-byte boundary, then
-                // get both ways with round-robin chunks through a small ring.
-                ["nvshmem", "put", "--scope", "tma", "-b", "64K", "-e", "4M", "-f", "8", "-n", "3", "-w", "1"] + n,
-                ["nvshmem", "put", "--scope", "tma", "-b", "1000003", "-e", "1000003", "--blocks", "7", "--tma-stage", "16K", "--tma-stages", "3", "-n", "3", "-w", "1"] + n,
-                ["nvshmem", "get", "--scope", "tma", "--pair", "\(np - 1),0", "--bidirectional", "--chunk", "48K", "--tma-stage", "16K", "--tma-stages", "2", "-b", "1M", "-e", "1M", "-n", "3", "-w", "1"] + n,
-                ["nvshmem", "latency", "-b", "8", "-e", "4K", "-f", "8", "-n", "100"] + n,
-                ["nvshmem", "signal", "-b", "8", "-e", "4K", "-f", "8", "-n", "100"] + n,
-                ["nvshmem", "barrier", "-n", "100", "-w", "10"] + n,
-                ["alltoall", "--backends", "all", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "nvshmem-signal", "--chunks", "16K,1M", "-b", "4M", "-e", "4M", "-n", "3", "-w", "1"] + n,
-                // The copy-engine backends the other way (push) with uneven pieces (cuda-ce-1p with flag barriers);
-                // then pulled one round after another with cuda-ce-1p relaying (the default) and its own block by an SM kernel;
-                // cuda-ce-1p replayed from a CUDA graph, pushed round by round; and with an SM share of every block.
-                ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-mode", "push", "--copy-split", "3", "--copy-sync", "flags", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "nvshmem-ce,cuda-ce,cuda-ce-1p", "--copy-rounds", "serial", "--copy-split", "2", "--copy-local", "sm",
-                 "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events-graph", "--copy-rounds", "serial", "--copy-mode", "push", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events", "--copy-sm", "25", "--copy-split", "2", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-                ["alltoall", "--backends", "nvshmem-tma", "--threads", "32", "--blocks", "12", "--tma-stage", "16K", "--tma-stages", "3", "-b", "64K", "-e", "16M", "-f", "16", "-n", "3", "-w", "1"] + n,
-            ]
+        var stageWaived: [String] = []
+        let counts = [2, 4].filter { $0 <= gpus || shares }
+        for np in counts {
+            // NCCL refuses two ranks on one GPU: with shared GPUs its benchmarks are waived.
+            let shape = JobShape(ranks: np, computeCapabilityMajor: cc, hasNCCL: hasNCCL && np <= gpus, hasNVSHMEM: found)
+            let stage = SelftestStage(shape: shape, timeout: launch.timeout)
+            cases += stage.cases.map(\.arguments)
+            stageWaived += stage.waived.map { "\($0.key) with \(np) PEs: \($0.reason)" }
         }
         var passed = 0
         var wrong: [String] = [], failed: [String] = [], waived: [String] = []
@@ -142,7 +126,9 @@ struct SelftestCommand: ParsableCommand {
             default: failed.append("\(line) (exit \(p.terminationStatus))")
             }
         }
-        var s = "selftest (NVSHMEM and all-to-all, 2\(gpus >= 4 ? " and 4" : "") PEs): \(passed) passed, \(wrong.count) wrong, \(failed.count) failed, \(waived.count) waived\n"
+        let pes = counts.map(String.init).joined(separator: " and ")
+        var s = "selftest (NVSHMEM, all-to-all, NCCL device API and Jacobi, \(pes) PEs\(shares ? " sharing \(gpus) GPU(s)" : "")): \(passed) passed, \(wrong.count) wrong, \(failed.count) failed, \(waived.count + stageWaived.count) waived\n"
+        for w in stageWaived { s += "  WAIVED (does not apply) \(w)\n" }
         for w in waived { s += "  WAIVED (unavailable here, exit 5) \(w)\n" }
         for w in wrong { s += "  WRONG \(w)\n" }
         for f in failed { s += "  FAIL \(f)\n" }

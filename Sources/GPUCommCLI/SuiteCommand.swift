@@ -3,6 +3,7 @@ import ArgumentParser
 import Collectives
 import Foundation
 import GPU
+import Launch
 import Measure
 import Results
 
@@ -11,12 +12,17 @@ struct SuiteCommand: ParsableCommand {
         commandName: "suite",
         abstract: "Run the standard sweep of every benchmark that applies to the visible GPUs.",
         discussion: """
-        What to run first on a new machine. Sweeps the NCCL collectives (float, sum, 8 B to 256 MiB \
-        per rank, out-of-place and in-place, every result checked) on every visible GPU in one \
-        process, writes every row to one results file, and ends with a summary: small-message \
-        latency, peak bus bandwidth and its fraction of the NVLink peak, then writes the report of the results \
-        file into --report-dir (--no-report skips it). On a machine with no GPU it \
-        says so and exits 5.
+        What to run first on a new machine. Walks gpucomm's registry of benchmarks and runs every \
+        one that applies to the visible GPUs; those that do not (one GPU, no NVSHMEM, no TMA) are \
+        listed with the reason. The NCCL collectives (float, sum, 8 B to -e per rank, out-of-place \
+        and in-place) run in this process on every visible GPU (one rank on a one-GPU machine); \
+        the all-to-all backends, the NCCL device API, NVSHMEM put/get/latency/signal/barrier and \
+        Jacobi run one process per GPU as gpucomm's own commands, their tables on stderr. Every \
+        result is checked and every row goes to one results file. Ends with a summary (small-message \
+        latency, peak bus bandwidth and its fraction of the NVLink peak per collective, one line \
+        per step), then writes the report of the results file into --report-dir (--no-report skips \
+        it). Under --np or an outside launcher only the collectives run. On a machine with no GPU \
+        it says so and exits 5.
         """)
 
     @Option(name: .long, help: "Results file (JSON Lines).")
@@ -36,8 +42,6 @@ struct SuiteCommand: ParsableCommand {
 
     @OptionGroup var launch: LaunchOptions
 
-    static let collectives = ["all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "alltoall", "sendrecv"]
-
     func validate() throws {
         guard ByteSize.parse(maxBytes) != nil else { throw ValidationError("-e '\(maxBytes)' is not a size (examples: 64M, 1G)") }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1") }
@@ -52,31 +56,74 @@ struct SuiteCommand: ParsableCommand {
         guard visible > 0 else {
             throw Failure(.unavailable, "no GPU visible (CUDA_VISIBLE_DEVICES?). Without a GPU try: `gpucomm report --example`, `gpucomm import`, `gpucomm simulate nic-selection`")
         }
-        guard visible > 1 || launch.np != nil else {
-            throw Failure(.unavailable, "1 GPU visible: the communication benchmarks need 2 or more (waived)")
-        }
         if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
-        var o = try NCCLOptions.parse(["-e", maxBytes, "-n", String(iters), "-f", "4"])
         let job = try Job(launch.spec) { _, _ in }
         let n = job.worldSize
+        let shape = JobShape(ranks: n, gpusPerProcess: 1, computeCapabilityMajor: job.devices[0].computeCapability.major,
+                             hasNCCL: job.inventory.library(.nccl)?.path != nil, hasNVSHMEM: job.inventory.library(.nvshmem)?.path != nil)
+        let maxBytes = ByteSize.parse(self.maxBytes)!
+        let plan = SuitePlan(shape: shape, maxBytes: maxBytes, iters: iters, timeout: launch.timeout)
+        if job.reports {
+            for w in plan.waived { FileHandle.standardError.write(Data("[gpucomm] suite: \(w.key) waived: \(w.reason)\n".utf8)) }
+        }
         let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: results, output: .none, timeout: launch.timeout)
-        defer { run.finish() }
-        let colls = try resolveCollectives(SuiteCommand.collectives, matrix: TrafficMatrix(skew: 0))
-        for c in colls {
+        var o = try NCCLOptions.parse(["-e", self.maxBytes, "-n", String(iters), "-f", "4"])
+        for c in plan.collectives {
             let g = c.granularity(typeSize: 4, ranks: n)
             o.minBytes = String(max(8, g) / g * g)
-            let plan = try o.plan()
-            let sizes = plan.sizes.map { $0 / g * g }.filter { $0 > 0 }
+            let p = try o.plan()
+            let sizes = p.sizes.map { $0 / g * g }.filter { $0 > 0 }
             run.progress("\(c.key): \(sizes.count) sizes, \(ByteSize.format(sizes.first!))–\(ByteSize.format(sizes.last!))")
             try run.bench.reserve(bytes: run.bench.bytesNeeded(BenchCase(collective: c, type: .float32, op: .sum, root: 0, sizeBytes: sizes.last!, inPlace: true)), mode: .none)
             for s in sizes {
-                try run.measure(c, type: .float32, op: c.usesOp ? .sum : nil, root: 0, size: s, options: plan.options)
+                try run.measure(c, type: .float32, op: c.usesOp ? .sum : nil, root: 0, size: s, options: p.options)
             }
         }
-        if job.reports { print(summary(run)) }
+        run.finish()  // the GPUs are the children's from here on
+        guard job.reports, job.group == nil else {
+            if run.wrongTotal > 0 { throw Failure(.wrongResults, "\(run.wrongTotal) wrong elements (see \(results))") }
+            return
+        }
+        // One process per GPU: each family's command in a child, appending to the same results file.
+        var outcomes: [(SuitePlan.Step, Int32)] = []
+        for (i, step) in plan.steps.enumerated() {
+            run.progress("suite step \(i + 1)/\(plan.steps.count): \(step.title): gpucomm \(step.arguments.joined(separator: " "))")
+            outcomes.append((step, runChild(step.arguments + ["--results", results])))
+        }
+        print(summary(run))
+        print(familySummary(outcomes, waived: plan.waived))
         // The report of the whole results file; failing to write it is a warning, not a failed suite.
-        if job.reports && !noReport { ResultsReport.writeAfterRun(results: results, to: reportDir, command: "suite") }
+        if !noReport { ResultsReport.writeAfterRun(results: results, to: reportDir, command: "suite") }
         if run.wrongTotal > 0 { throw Failure(.wrongResults, "\(run.wrongTotal) wrong elements (see \(results))") }
+        if outcomes.contains(where: { $0.1 == ExitStatus.wrongResults.rawValue }) { throw Failure(.wrongResults, "a suite step found wrong data (see above)") }
+        if let bad = outcomes.first(where: { $0.1 != 0 && $0.1 != ExitStatus.unavailable.rawValue }) {
+            throw Failure(.failure, "suite step '\(bad.0.title)' failed (exit \(bad.1))")
+        }
+    }
+
+    /// Runs gpucomm with `args`, its table on stderr (progress), and returns its exit status.
+    func runChild(_ args: [String]) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: LocalLauncher.currentExecutable())
+        p.arguments = args
+        p.standardOutput = FileHandle.standardError
+        do { try p.run() } catch { return ExitStatus.failure.rawValue }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    /// One line per child step, and the registry's benchmarks that did not apply.
+    func familySummary(_ outcomes: [(SuitePlan.Step, Int32)], waived: [(key: String, reason: String)]) -> String {
+        var s = "step                                          status\n"
+        for (step, status) in outcomes {
+            let word = status == 0 ? "ok" : status == ExitStatus.wrongResults.rawValue ? "WRONG DATA (exit 3)"
+                : status == ExitStatus.unavailable.rawValue ? "unavailable here (exit 5)" : "FAILED (exit \(status))"
+            s += step.title.padding(toLength: 46, withPad: " ", startingAt: 0) + word + "\n"
+        }
+        var reasons: [String: [String]] = [:]
+        for w in waived { reasons[w.reason, default: []].append(w.key) }
+        for (r, keys) in reasons.sorted(by: { $0.key < $1.key }) { s += "waived (\(r)): \(keys.count) benchmarks: \(keys.joined(separator: " "))\n" }
+        return s
     }
 
     func summary(_ run: CollectiveRun) -> String {
@@ -84,7 +131,7 @@ struct SuiteCommand: ParsableCommand {
         var s = "\ngpucomm suite: \(run.ranks) GPUs (\(run.job.devices.first?.name ?? "?")), NCCL \(run.nccl.version)"
         s += peak.map { ", NVLink peak \(Int($0)) GB/s per GPU per direction\n" } ?? "\n"
         s += "collective        small-message time   peak busbw (size)          of NVLink peak   wrong\n"
-        for key in SuiteCommand.collectives {
+        for key in SuitePlan.collectives {
             let rows = run.rows.filter { $0.benchmark == key && $0.variant == "out_of_place" }
             guard let small = rows.first, let best = rows.max(by: { ($0.busbwGBps ?? 0) < ($1.busbwGBps ?? 0) }) else { continue }
             let wrong = run.rows.filter { $0.benchmark == key && $0.labels?["unsupported"] == nil }.reduce(Int64(0)) { $0 + ($1.wrong ?? 0) }

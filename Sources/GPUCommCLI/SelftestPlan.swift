@@ -1,0 +1,103 @@
+import AllToAll
+import Benchmarks
+import Collectives
+import Driver
+import Jacobi
+import NVSHMEMBench
+
+/// The multi-process stage of `selftest`: for every benchmark of the registry that runs one
+/// process per GPU (all-to-all, NCCL device API, NVSHMEM, Jacobi) and applies to a job of `pes`
+/// ranks, the gpucomm command lines that check it at small sizes. Each command exits 3 on a
+/// wrong byte. What does not apply is listed with its reason.
+struct SelftestStage {
+    /// One child command and the registry keys it checks.
+    struct Case {
+        var arguments: [String]
+        var covers: [String]
+    }
+
+    var cases: [Case] = []
+    var waived: [(key: String, reason: String)] = []
+
+    /// `shape.ranks` PEs; `timeout` is every child's -T.
+    init(shape: JobShape, timeout: Int) {
+        let n = ["--np", String(shape.ranks), "-T", String(timeout), "--no-results"]
+        let small = ["-n", "3", "-w", "1"]
+        var applies: [BenchmarkFamily: [any BenchmarkDescriptor]] = [:]
+        for (d, a) in Benchmarks.plan(for: shape) where d.family != .collective {
+            if let reason = a.reason { waived.append((d.qualifiedKey, reason)) } else { applies[d.family, default: []].append(d) }
+        }
+        func add(_ args: [String], _ covers: [any BenchmarkDescriptor]) { cases.append(Case(arguments: args + n, covers: covers.map(\.qualifiedKey))) }
+        let pes = shape.ranks
+
+        let nvshmem = applies[.nvshmem] ?? []
+        for op in nvshmem.compactMap({ $0 as? P2POp }) {
+            let o = op.rawValue
+            add(["nvshmem", o, "-b", "64K", "-e", "4M", "-f", "8"] + small, [op])
+            add(["nvshmem", o, "--host", "-b", "64K", "-e", "4M", "-f", "8"] + small, [op])
+            if op == .put {
+                add(["nvshmem", o, "--pair", "\(pes - 1),0", "--bidirectional", "--blocking", "--scope", "warp", "-b", "1M", "-e", "1M"] + small, [op])
+                // TMA (sm_90+; exit 5 elsewhere, waived): a size whose last piece ends off a 16-byte boundary.
+                add(["nvshmem", o, "--scope", "tma", "-b", "64K", "-e", "4M", "-f", "8"] + small, [op])
+                add(["nvshmem", o, "--scope", "tma", "-b", "1000003", "-e", "1000003", "--blocks", "7", "--tma-stage", "16K", "--tma-stages", "3"] + small, [op])
+            } else {
+                // get both ways with round-robin chunks through a small ring.
+                add(["nvshmem", o, "--scope", "tma", "--pair", "\(pes - 1),0", "--bidirectional", "--chunk", "48K", "--tma-stage", "16K", "--tma-stages", "2",
+                     "-b", "1M", "-e", "1M"] + small, [op])
+            }
+        }
+        let latency = nvshmem.compactMap { $0 as? P2PLatency.Op }
+        if !latency.isEmpty {
+            add(["nvshmem", "latency", "--ops", latency.map(\.rawValue).joined(separator: ","), "-b", "8", "-e", "4K", "-f", "8", "-n", "100"], latency)
+        }
+        if let s = nvshmem.first(where: { $0 is SignalPingPong }) { add(["nvshmem", "signal", "-b", "8", "-e", "4K", "-f", "8", "-n", "100"], [s]) }
+        let methods = nvshmem.compactMap { $0 as? BarrierLatency.Method }
+        if !methods.isEmpty { add(["nvshmem", "barrier", "--methods", methods.map(\.rawValue).joined(separator: ","), "-n", "100", "-w", "10"], methods) }
+
+        let backends = (applies[.alltoall] ?? []).compactMap { $0 as? BackendKind }
+        if !backends.isEmpty {
+            let sweep = ["-b", "64K", "-e", "16M", "-f", "16"] + small
+            add(["alltoall", "--backends", backends.map(\.rawValue).joined(separator: ",")] + sweep, backends)
+            if backends.contains(.nvshmemSignal) {
+                add(["alltoall", "--backends", "nvshmem-signal", "--chunks", "16K,1M", "-b", "4M", "-e", "4M"] + small, [BackendKind.nvshmemSignal])
+            }
+            // The copy-engine backends the other way (push) with uneven pieces (cuda-ce-1p with flag barriers);
+            // then pulled one round after another with cuda-ce-1p relaying (the default) and its own block by an SM kernel;
+            // cuda-ce-1p replayed from a CUDA graph, pushed round by round; and with an SM share of every block.
+            let copies = backends.filter { [.nvshmemCE, .cudaCE, .cudaCE1P].contains($0) }
+            if !copies.isEmpty {
+                let list = copies.map(\.rawValue).joined(separator: ",")
+                add(["alltoall", "--backends", list, "--copy-mode", "push", "--copy-split", "3", "--copy-sync", "flags"] + sweep, copies)
+                add(["alltoall", "--backends", list, "--copy-rounds", "serial", "--copy-split", "2", "--copy-local", "sm"] + sweep, copies)
+            }
+            if backends.contains(.cudaCE1P) {
+                add(["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events-graph", "--copy-rounds", "serial", "--copy-mode", "push"] + sweep, [BackendKind.cudaCE1P])
+                add(["alltoall", "--backends", "cuda-ce-1p", "--copy-sync", "events", "--copy-sm", "25", "--copy-split", "2"] + sweep, [BackendKind.cudaCE1P])
+            }
+            if backends.contains(.nvshmemTMA) {
+                add(["alltoall", "--backends", "nvshmem-tma", "--threads", "32", "--blocks", "12", "--tma-stage", "16K", "--tma-stages", "3"] + sweep,
+                    [BackendKind.nvshmemTMA])
+            }
+        }
+
+        let kernels = (applies[.ncclDevice] ?? []).compactMap { $0 as? NCCLDeviceAlltoallKernel }
+        if !kernels.isEmpty {
+            add(["nccl-device", "alltoall", "-D", kernels.map { String($0.rawValue) }.joined(separator: ","), "-b", "64K", "-e", "16M", "-f", "16"] + small, kernels)
+        }
+
+        let variants = (applies[.jacobi] ?? []).compactMap { $0 as? JacobiVariant }
+        if !variants.isEmpty {
+            // jacobi starts its own ranks (--gpus), so it takes no --np.
+            cases.append(Case(arguments: ["jacobi", "--variants", variants.map(\.rawValue).joined(separator: ","), "--gpus", String(pes),
+                                          "--nx", "512", "--ny", "512", "-n", "20", "--warmup", "2", "-T", String(timeout), "--no-results"],
+                              covers: variants.map(\.qualifiedKey)))
+        }
+    }
+
+    /// Registry keys no case covers although they apply (must be empty: a new benchmark without a check is a defect).
+    var uncovered: [String] {
+        let covered = Set(cases.flatMap(\.covers))
+        let waivedKeys = Set(waived.map(\.key))
+        return Benchmarks.registry.filter { $0.family != .collective }.map(\.qualifiedKey).filter { !covered.contains($0) && !waivedKeys.contains($0) }
+    }
+}
