@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import GPU
 import Measure
 
@@ -15,16 +16,26 @@ public final class BenchmarkDriver {
     public private(set) var wrongTotal: Int64 = 0
     public private(set) var measurementsWithWrong = 0
 
-    public init(channel: JobChannel, watchdog: Watchdog?) {
+    /// This process's first rank and host, for error lines.
+    public let rank: Int
+    public let host: String
+
+    public init(channel: JobChannel, watchdog: Watchdog?, rank: Int = 0, host: String = ProcessInfo.processInfo.hostName) {
         self.channel = channel
         self.watchdog = watchdog
+        self.rank = rank
+        self.host = host
     }
 
-    /// Runs `body` with the watchdog armed for `label` (what the message names if it hangs).
-    public func armed<T>(_ label: @autoclosure () -> String, _ body: () throws -> T) rethrows -> T {
-        watchdog?.arm(label())
+    /// Runs `body` with the watchdog armed for `label` (what the message names if it hangs); an
+    /// error from it comes out as a BenchmarkError naming the rank, host and `label`.
+    public func armed<T>(_ label: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
+        let what = label()
+        watchdog?.arm(what)
         defer { watchdog?.disarm() }
-        return try body()
+        do { return try body() } catch let e as BenchmarkError { throw e } catch let f as Failure { throw f } catch {
+            throw BenchmarkError(rank: rank, host: host, benchmark: what, underlying: error)
+        }
     }
 
     /// Prepares, checks (unless off), warms up and times `w` as `plan` says; every rank calls it

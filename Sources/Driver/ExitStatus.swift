@@ -30,3 +30,24 @@ public struct Failure: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 }
+
+/// An error raised while the driver ran one benchmark: the library's or system's error with the
+/// rank, host and benchmark it happened on (what a job's error line says).
+public struct BenchmarkError: Error, CustomStringConvertible, @unchecked Sendable {
+    public var rank: Int
+    public var host: String
+    /// The measurement's label (`all_reduce float sum 1048576 B out-of-place`, …).
+    public var benchmark: String
+    public var underlying: any Error
+
+    public init(rank: Int, host: String, benchmark: String, underlying: any Error) {
+        self.rank = rank; self.host = host; self.benchmark = benchmark; self.underlying = underlying
+    }
+
+    public var description: String { "rank \(rank) on \(host), \(benchmark): \(underlying)" }
+
+    /// `error` itself, or the error a BenchmarkError carries, as `E`.
+    public static func cause<E: Error>(_ error: any Error, as _: E.Type) -> E? {
+        (error as? E) ?? ((error as? BenchmarkError)?.underlying as? E)
+    }
+}

@@ -34,7 +34,7 @@ final class AlltoallRun {
         o.iterations = command.iters; o.warmup = command.warmup; o.check = command.check == 1
         o.timing = TimingMode(rawValue: command.timing)!
         options = o
-        driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0]))
+        driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
     }
 
     var rank: Int { job.globalRanks[0] }

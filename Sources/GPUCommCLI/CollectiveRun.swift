@@ -32,7 +32,7 @@ final class CollectiveRun {
     /// Loads NCCL, creates communicators (split by `splitMask` when non-zero) and check kernels on every local GPU.
     init(job: Job, splitMask: Int, resultsPath: String?, output: Output, timeout: Int) throws {
         self.job = job
-        driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: timeout, rank: job.globalRanks.first ?? 0))
+        driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: timeout, rank: job.globalRanks.first ?? 0), rank: job.globalRanks.first ?? 0)
         self.output = output
         nccl = try NCCL()
         let compiler = try RuntimeCompiler()

@@ -39,6 +39,10 @@ public enum GPUCommMain {
             var command = try GPUComm.parseAsRoot()
             try command.run()
             exit(ExitStatus.ok.rawValue)
+        } catch let b as BenchmarkError {
+            // A job's error: the rank, host and benchmark, then the error's own words and exit status.
+            FileHandle.standardError.write(Data("gpucomm: rank \(b.rank) on \(b.host), \(b.benchmark): \(message(b.underlying))\n".utf8))
+            exit(status(b.underlying).rawValue)
         } catch let f as Failure {
             if !f.message.isEmpty { FileHandle.standardError.write(Data("gpucomm: \(f.message)\n".utf8)) }
             exit(f.status.rawValue)
@@ -69,4 +73,16 @@ public enum GPUCommMain {
             exit(ExitStatus.failure.rawValue)
         }
     }
+
+    /// The exit status of an error raised inside a benchmark (docs/errors.md).
+    static func status(_ e: any Error) -> ExitStatus {
+        switch e {
+        case let f as Failure: return f.status
+        case is LaunchError: return .rankFailed
+        case is LibraryNotFound, is MissingSymbol: return .unavailable
+        default: return .failure
+        }
+    }
+
+    static func message(_ e: any Error) -> String { (e as? Failure)?.message ?? "\(e)" }
 }

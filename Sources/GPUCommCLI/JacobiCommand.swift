@@ -164,7 +164,7 @@ struct JacobiCommand: ParsableCommand {
         var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         run.nvshmem = session?.lib.version ?? run.nvshmem
         let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
-        let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]))
+        let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
         let table = JacobiTable(problem: problem, serial: serial, csv: csv)
         if job.reports {
             print(table.header(ranks: n, device: job.devices[0].name, baseline: base))
@@ -189,7 +189,8 @@ struct JacobiCommand: ParsableCommand {
                 let out: JacobiOutcome
                 do {
                     out = try driver.armed("jacobi \(v.rawValue) at \(n) GPU(s)") { try runner.run(v, comm: comm, nvshmem: stencil, lsa: lsa) }
-                } catch let e as NCCLDeviceUnavailable {
+                } catch {
+                    guard let e = BenchmarkError.cause(error, as: NCCLDeviceUnavailable.self) else { throw error }
                     if job.reports { print(table.skipped(v, ranks: n, reason: e.reason)) }
                     continue
                 }

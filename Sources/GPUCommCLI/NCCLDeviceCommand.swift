@@ -104,7 +104,7 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         } catch let e as NCCLDeviceUnavailable {
             throw Failure(.unavailable, "NCCL device API unavailable: \(e.reason)")
         }
-        let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]))
+        let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
         let bench = try NCCLDeviceAlltoallBench(a2a: a2a, driver: driver, compiler: compiler, rank: job.globalRanks[0], ranks: job.worldSize,
                                                 iters: iters, warmup: warmup, check: check == 1)
         // 0 = the default for each size (NCCLDeviceAlltoall.defaultBlocks).

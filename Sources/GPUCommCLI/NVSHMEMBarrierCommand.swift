@@ -69,7 +69,7 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
             var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
             run.nvshmem = session.lib.version
             let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
-            let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]))
+            let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
             if job.reports {
                 print("# gpucomm \(GPUCommVersion.version)  nvshmem \(session.lib.version)  barrier latency  \(session.pes) PEs  -n \(iters)")
                 print("#       method   time per barrier (us)")

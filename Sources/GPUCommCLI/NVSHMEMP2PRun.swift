@@ -39,7 +39,7 @@ struct P2PJobContext {
             var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
             run.nvshmem = session.lib.version
             let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
-            let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]))
+            let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
             try body(P2PJobContext(job: job, session: session, compiler: compiler, sink: sink, driver: driver))
         }
     }
@@ -118,8 +118,10 @@ struct P2PBandwidthRun {
         var wrongTotal: Int64 = 0
         do {
             try measure(sizes: sizes, shapes: shapes, b, pair: pair, wrongTotal: &wrongTotal)
-        } catch let e as P2PError where e.unavailable {
-            throw Failure(.unavailable, e.description)  // e.g. --scope tma on a GPU older than sm_90
+        } catch {
+            // e.g. --scope tma on a GPU older than sm_90
+            if let e = BenchmarkError.cause(error, as: P2PError.self), e.unavailable { throw Failure(.unavailable, e.description) }
+            throw error
         }
         if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }
     }

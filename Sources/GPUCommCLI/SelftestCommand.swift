@@ -193,7 +193,8 @@ struct SelftestCommand: ParsableCommand {
                                         } else {
                                             tally.pass()
                                         }
-                                    } catch let e as NCCLError where e.code == 4 || e.code == 5 {
+                                    } catch {
+                                        guard let e = BenchmarkError.cause(error, as: NCCLError.self), e.code == 4 || e.code == 5 else { throw error }
                                         tally.waive("\(name): NCCL rejects it (\(e.text))")
                                     }
                                 }

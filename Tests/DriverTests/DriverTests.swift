@@ -134,3 +134,32 @@ final class ScriptedChannel: JobChannel {
         #expect(JobShape(ranks: 2).requires(ranks: 2, nccl: true, nvshmem: true) == .applies)
     }
 }
+
+struct Boom: Error, CustomStringConvertible { var description: String { "cuLaunchKernel failed: CUDA_ERROR_LAUNCH_FAILED (719)" } }
+
+final class FailingWorkload: Workload {
+    let error: any Error
+    init(_ e: any Error) { error = e }
+    var streams: [GPU.Stream] { [] }
+    func fill() throws {}
+    func enqueue() throws { throw error }
+    func countWrong() throws -> Int64 { 0 }
+}
+
+@Suite struct DriverErrorTests {
+    @Test func aLibraryErrorNamesRankHostAndBenchmark() {
+        let d = BenchmarkDriver(channel: SingleProcess(), watchdog: nil, rank: 3, host: "node07")
+        do {
+            _ = try d.measure(FailingWorkload(Boom()), TimingPlan(), label: "all_reduce float sum 8 B out-of-place")
+            Issue.record("no error")
+        } catch let e as BenchmarkError {
+            #expect(e.description == "rank 3 on node07, all_reduce float sum 8 B out-of-place: cuLaunchKernel failed: CUDA_ERROR_LAUNCH_FAILED (719)")
+            #expect(BenchmarkError.cause(e, as: Boom.self) != nil)
+        } catch { Issue.record("unexpected \(error)") }
+    }
+
+    @Test func aFailurePassesThroughWithItsStatus() {
+        let d = BenchmarkDriver(channel: SingleProcess(), watchdog: nil)
+        #expect(throws: Failure.self) { try d.measure(FailingWorkload(Failure(.usage, "x")), TimingPlan(), label: "t") }
+    }
+}
