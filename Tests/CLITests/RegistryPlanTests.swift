@@ -1,0 +1,43 @@
+import ArgumentParser
+import Driver
+import Testing
+@testable import GPUCommCLI
+
+/// The command lines `selftest` and `suite` build from the registry: every one parses and
+/// validates (no GPU needed), and every benchmark that applies is covered.
+@Suite struct RegistryPlanTests {
+    static let shapes: [JobShape] = [
+        JobShape(ranks: 2), JobShape(ranks: 4), JobShape(ranks: 8),
+        JobShape(ranks: 2, computeCapabilityMajor: 8), JobShape(ranks: 4, hasNVSHMEM: false), JobShape(ranks: 2, hasNCCL: false),
+    ]
+
+    @Test(arguments: shapes)
+    func selftestCasesParseAndCoverEveryApplicableBenchmark(_ shape: JobShape) throws {
+        let stage = SelftestStage(shape: shape, timeout: 20)
+        #expect(stage.uncovered.isEmpty, "no selftest case for \(stage.uncovered)")
+        #expect(!stage.cases.isEmpty || (!shape.hasNVSHMEM && !shape.hasNCCL))
+        for c in stage.cases {
+            _ = try GPUComm.parseAsRoot(c.arguments)  // parses and runs validate(): throws on any bad argument
+        }
+    }
+
+    @Test func withoutNVSHMEMItsBenchmarksAreWaivedWithTheReason() {
+        let stage = SelftestStage(shape: JobShape(ranks: 4, hasNVSHMEM: false), timeout: 20)
+        #expect(stage.waived.contains { $0.key == "nvshmem/put_bw" && $0.reason == "needs NVSHMEM" })
+        #expect(stage.waived.contains { $0.key == "alltoall/nvshmem_direct" })
+        #expect(!stage.cases.contains { $0.arguments.first == "nvshmem" })
+    }
+
+    @Test(arguments: [JobShape(ranks: 1), JobShape(ranks: 2), JobShape(ranks: 4), JobShape(ranks: 8, computeCapabilityMajor: 8)])
+    func suiteStepsParse(_ shape: JobShape) throws {
+        let plan = SuitePlan(shape: shape, maxBytes: 64 << 20, iters: 10, timeout: 60)
+        #expect(plan.collectives.map(\.key) == SuitePlan.collectives)
+        for s in plan.steps { _ = try GPUComm.parseAsRoot(s.arguments + ["--results", "/tmp/x.jsonl"]) }
+        if shape.ranks == 1 {
+            #expect(plan.steps.map(\.arguments.first) == ["jacobi"])  // everything else needs 2 GPUs
+            #expect(plan.waived.contains { $0.key == "alltoall/nccl" && $0.reason == "needs 2 GPUs" })
+        } else {
+            #expect(Set(plan.steps.compactMap(\.arguments.first)) == ["alltoall", "nccl-device", "nvshmem", "jacobi"])
+        }
+    }
+}
