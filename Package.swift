@@ -30,7 +30,7 @@ let package = Package(
         // All-to-all over every library and style (NCCL, NVSHMEM device/host), checked; NVSHMEM barrier latency.
         .target(name: "AllToAll", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
         // 2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked against one GPU.
-        .target(name: "Jacobi", dependencies: ["CGPU", "GPU", "Measure", "Kernels", "Collectives"]),
+        .target(name: "Jacobi", dependencies: ["GPU", "Measure", "Kernels", "Collectives"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CGPU
 import Collectives
 import GPU
 import Kernels
@@ -356,13 +355,13 @@ final class OneProcessIssuer {
             try localCopies[p.issuer].launch(grid: q.device.multiprocessors, block: 512, stream: q, arguments: sm)
         } else {
             let (src, dst) = addresses(p)
-            try q.copy(from: UnsafeRawPointer(bitPattern: src)!, to: UnsafeMutableRawPointer(bitPattern: dst)!, bytes: p.bytes)
+            try q.copy(from: src, to: dst, bytes: p.bytes)
         }
     }
 
     /// Where `p` reads and writes.
-    private func addresses(_ p: PairCopy) -> (src: UInt, dst: UInt) {
-        (UInt(sends[p.src].address) + UInt(p.sendOffset), UInt(recvs[p.dst].address) + UInt(p.recvOffset))
+    private func addresses(_ p: PairCopy) -> (src: DeviceAddress, dst: DeviceAddress) {
+        (sends[p.src].address + p.sendOffset, recvs[p.dst].address + p.recvOffset)
     }
 }
 

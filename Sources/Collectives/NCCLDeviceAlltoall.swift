@@ -1,4 +1,3 @@
-import CGPU
 import GPU
 import Kernels
 
