@@ -1,5 +1,6 @@
-// C declarations for the CUDA driver, NVRTC, nvJitLink, NCCL and NVML calls gpucomm makes.
-// Declarations only: nothing here is linked; the GPU target resolves every symbol at run time.
+// C declarations for the CUDA driver, NVRTC, nvJitLink, NCCL, NVML and NVSHMEM calls gpucomm makes.
+// Declarations only: nothing here is linked; the GPU target resolves every symbol at run time and
+// is the only importer (`internal import CGPU`: no type from here appears in its public API).
 // Version differences live here and nowhere else. Layouts: ../shared/notes/gpu-runtime.md.
 #ifndef CGPU_H
 #define CGPU_H
