@@ -34,7 +34,7 @@ let package = Package(
         // All-to-all over every library and style (NCCL, NVSHMEM device/host), checked; NVSHMEM barrier latency.
         .target(name: "AllToAll", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
         // 2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked against one GPU.
-        .target(name: "Jacobi", dependencies: ["CGPU", "Driver", "GPU", "Measure", "Kernels", "Collectives"]),
+        .target(name: "Jacobi", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
         // The registry: every benchmark's descriptor in one list, for suite, selftest and docs.
         .target(name: "Benchmarks", dependencies: ["Driver", "Collectives", "AllToAll", "NVSHMEMBench", "Jacobi"]),
         // Record schema, writer, reader, importers of other tools' output.

@@ -29,7 +29,7 @@ public final class BarrierLatency {
         switch m {
         case .deviceThread: try shared.barrierThread.launchCooperative(grid: 1, block: 32, stream: stream, args: [Int32(iters)])
         case .deviceBlock: try shared.barrierBlock.launchCooperative(grid: 1, block: 256, stream: stream, args: [Int32(iters)])
-        case .onStream: for _ in 0..<iters { shared.session.lib.barrierAllOnStream(stream.raw) }
+        case .onStream: for _ in 0..<iters { shared.session.barrier(on: stream) }
         }
     }
 

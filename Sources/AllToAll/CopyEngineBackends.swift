@@ -1,5 +1,4 @@
 import Driver
-import CGPU
 import Collectives
 import GPU
 import Kernels
@@ -131,7 +130,7 @@ final class CopyFanout {
     /// Enqueues the copies of one all-to-all of `bpp` bytes per peer, joined back into `main`.
     /// Push: from `send` into `remote[peer]` (each peer's receive buffer as mapped here). Pull:
     /// from `remote[peer]` (each peer's send buffer as mapped here) into `recv`.
-    func enqueue(send: CUdeviceptr, recv: CUdeviceptr, remote: [CUdeviceptr], bytesPerPeer bpp: Int, main: Stream) throws {
+    func enqueue(send: DeviceAddress, recv: DeviceAddress, remote: [DeviceAddress], bytesPerPeer bpp: Int, main: Stream) throws {
         prepare(bytesPerPeer: bpp)  // normally done already, outside any timed loop
         let ends = plan!.ends
         try fork.record(on: main)
@@ -140,9 +139,9 @@ final class CopyFanout {
             if ends.first[i] { try q.wait(for: fork) }
             if c.bytes > 0 {
                 // Push: our send buffer into the peer's receive buffer; pull: the peer's send buffer into ours.
-                let from = UInt(mode == .push ? send : remote[c.src]) + UInt(c.sendOffset)
-                let to = UInt(mode == .push ? remote[c.dst] : recv) + UInt(c.recvOffset)
-                try q.copy(from: UnsafeRawPointer(bitPattern: from)!, to: UnsafeMutableRawPointer(bitPattern: to)!, bytes: c.bytes)
+                let from = (mode == .push ? send : remote[c.src]) + c.sendOffset
+                let to = (mode == .push ? remote[c.dst] : recv) + c.recvOffset
+                try q.copy(from: from, to: to, bytes: c.bytes)
             }
             if ends.last[i] {
                 try joins[c.lane].record(on: q)
@@ -169,7 +168,7 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
     let count: DeviceBuffer
     let mappings: [IPCMapping]
     /// Every PE's receive buffer (push) or send buffer (pull) as mapped here.
-    let remote: [CUdeviceptr]
+    let remote: [DeviceAddress]
     let fanout: CopyFanout
     let barrier: Kernel
     /// The barrier's arguments, the same at every launch.
@@ -198,9 +197,9 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         let (s, r, f, _) = local!  // nil only if this rank sent a problem, and then one was thrown above
         send = s; recv = r; flags = f
         var maps: [IPCMapping] = []
-        var buffers: [CUdeviceptr] = [], flagAddrs: [UInt64] = []
+        var buffers: [DeviceAddress] = [], flagAddrs: [UInt64] = []
         for p in 0..<c.ranks {
-            if p == c.rank { buffers.append(c.kernel.copyMode == .push ? r.address : s.address); flagAddrs.append(f.address); continue }
+            if p == c.rank { buffers.append(c.kernel.copyMode == .push ? r.address : s.address); flagAddrs.append(UInt64(f.address)); continue }
             let h = all[p]
             let mb = try IPCMapping(device: d, handle: Array(h[1..<65]))
             let mf = try IPCMapping(device: d, handle: Array(h[65..<129]))

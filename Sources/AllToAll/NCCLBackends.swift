@@ -1,4 +1,3 @@
-import CGPU
 import GPU
 
 /// `ncclAlltoAll` on plain, registered (`ncclCommRegister`) or symmetric-window buffers.
@@ -7,12 +6,11 @@ final class NCCLAlltoall: AlltoallBackend {
     let comm: Communicator
     let send: DeviceBuffer
     let recv: DeviceBuffer
-    let call: PFN_ncclAlltoAll
     var handles: [UnsafeMutableRawPointer?] = []
 
     /// Why `kind` cannot run with this NCCL, or nil.
     static func unavailableReason(_ kind: BackendKind, nccl: NCCL) -> String? {
-        if nccl.alltoAll == nil { return "ncclAlltoAll is missing (NCCL \(nccl.version) < 2.28.3)" }
+        if !nccl.hasAlltoAll { return "ncclAlltoAll is missing (NCCL \(nccl.version) < 2.28.3)" }
         switch kind {
         case .ncclReg where nccl.library.address("ncclCommRegister") == nil:
             return "ncclCommRegister is missing in NCCL \(nccl.version)"
@@ -27,7 +25,6 @@ final class NCCLAlltoall: AlltoallBackend {
         precondition(kind == .nccl || kind == .ncclReg || kind == .ncclSymm)
         self.kind = kind
         self.comm = comm
-        call = comm.nccl.alltoAll!
         let rounded = (bytes + 4095) / 4096 * 4096  // windows need 4096-byte alignment
         try comm.device.makeCurrent()
         if kind == .ncclSymm {
@@ -43,8 +40,7 @@ final class NCCLAlltoall: AlltoallBackend {
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
         let count = bytesPerRank / comm.size
-        try comm.check(call(send.pointer(), recv.pointer(), count, NCCLDataType.uint8.rawValue, comm.raw, stream.raw),
-                       "ncclAlltoAll(\(count) bytes per peer)")
+        try comm.alltoAll(send.pointer(), recv.pointer(), count: count, type: .uint8, stream: stream, label: "\(count) bytes per peer")
     }
 
     func labels(bytesPerRank: Int) -> [String: String] {

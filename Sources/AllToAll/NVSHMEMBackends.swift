@@ -1,4 +1,3 @@
-import CGPU
 import GPU
 import Kernels
 
@@ -152,8 +151,7 @@ final class NVSHMEMHostAlltoall: AlltoallBackend {
 
     func call(_ bytesPerRank: Int, _ s: Stream) throws {
         let bpp = bytesPerRank / shared.session.pes
-        let r = shared.session.lib.alltoallmemOnStream(0 /* NVSHMEM_TEAM_WORLD */, recv.pointer(), UnsafeRawPointer(send.pointer()), bpp, s.raw)
-        guard r == 0 else { throw NVSHMEMCallFailed(call: "nvshmemx_alltoallmem_on_stream(\(bpp) bytes per PE)", code: r) }
+        try shared.session.alltoall(dest: recv.pointer(), source: UnsafeRawPointer(send.pointer()), bytesPerPE: bpp, on: s)
     }
 
     /// Captures one all-to-all of this size (graph backend); every PE captures the same sequence.
@@ -189,14 +187,14 @@ final class NVSHMEMCopyEngineAlltoall: AlltoallBackend {
     var send: DeviceBuffer { shared.send }
     var recv: DeviceBuffer { shared.recv }
     /// Push: recv's address on every PE; pull: send's; as mapped into this process.
-    let remote: [CUdeviceptr]
+    let remote: [DeviceAddress]
     let fanout: CopyFanout
 
     init(shared: NVSHMEMAlltoallShared, split: Int, mode: CopyMode, rounds: CopyRounds) throws {
         if let why = shared.directProblem { throw BackendUnavailable(kind: .nvshmemCE, reason: why) }
         self.shared = shared
         let s = shared.session
-        remote = (mode == .push ? shared.remoteRecv : shared.remoteSend).map { CUdeviceptr(UInt(bitPattern: $0)) }
+        remote = (mode == .push ? shared.remoteRecv : shared.remoteSend).map { DeviceAddress($0) }
         fanout = try CopyFanout(device: s.device, pe: s.pe, pes: s.pes, split: split, mode: mode, rounds: rounds)
     }
 
@@ -204,15 +202,8 @@ final class NVSHMEMCopyEngineAlltoall: AlltoallBackend {
 
     func enqueue(bytesPerRank: Int, stream: Stream) throws {
         try fanout.enqueue(send: send.address, recv: recv.address, remote: remote, bytesPerPeer: bytesPerRank / fanout.pes, main: stream)
-        shared.session.lib.barrierAllOnStream(stream.raw)
+        shared.session.barrier(on: stream)
     }
 
     func labels(bytesPerRank: Int) -> [String: String] { fanout.labels }
-}
-
-/// A failed NVSHMEM host call made by this target (GPU's NVSHMEMError has no public initializer).
-public struct NVSHMEMCallFailed: Error, CustomStringConvertible, Sendable {
-    public var call: String
-    public var code: Int32
-    public var description: String { "\(call) failed: NVSHMEM status \(code) (set NVSHMEM_DEBUG=INFO for NVSHMEM's own log)" }
 }

@@ -1,4 +1,3 @@
-import CGPU
 import Driver
 import GPU
 import Measure
@@ -162,13 +161,13 @@ final class CollectiveWorkload: Workload {
                 let send = c.inPlace ? b.recv.pointer(offset: l.sendInPlaceOffset * ts) : b.send.pointer()
                 let recv = c.inPlace ? b.recv.pointer(offset: l.recvInPlaceOffset * ts) : b.recv.pointer()
                 var op: Int32 = 0
-                if let o = c.op { op = try o.builtin ?? lr.comm.preMulSum(scalar: preMulSumScalar, type: c.type) }
+                if let o = c.op { op = try (o.builtin ?? lr.comm.preMulSum(scalar: preMulSumScalar, type: c.type)).rawValue }
                 ops.append(op)
                 contexts.append(IssueContext(send: send, recv: recv, layout: l, typeSize: ts, rank: lr.comm.rank, ranks: n,
                                              root: c.root, op: op, dtype: c.type.rawValue, issuer: CommIssuer(comm: lr.comm, stream: lr.stream)))
             }
         } catch {
-            for (lr, op) in zip(ranks, ops) where c.op == .premulsum { lr.comm.destroyOp(op) }
+            for (lr, op) in zip(ranks, ops) where c.op == .premulsum { lr.comm.destroyOp(NCCLReduction(rawValue: op)) }
             throw error
         }
         self.contexts = contexts
@@ -177,15 +176,15 @@ final class CollectiveWorkload: Workload {
     }
 
     /// Destroys the premulsum ops this case created.
-    func release() { for (lr, op) in zip(ranks, ops) where c.op == .premulsum { lr.comm.destroyOp(op) } }
+    func release() { for (lr, op) in zip(ranks, ops) where c.op == .premulsum { lr.comm.destroyOp(NCCLReduction(rawValue: op)) } }
 
     var streams: [GPU.Stream] { ranks.map(\.stream) }
 
     func enqueue() throws {
         for step in steps {
-            try nccl.check(nccl.groupStart(), "ncclGroupStart")
-            do { for x in contexts { try step(x) } } catch { _ = nccl.groupEnd(); throw error }
-            try nccl.check(nccl.groupEnd(), "ncclGroupEnd (\(c.collective.key))")
+            try nccl.groupStart()
+            do { for x in contexts { try step(x) } } catch { try? nccl.groupEnd(); throw error }
+            try nccl.groupEnd("ncclGroupEnd (\(c.collective.key))")
         }
     }
 
@@ -196,7 +195,7 @@ final class CollectiveWorkload: Workload {
             let b = lr.buffers!
             try b.recv.fill(byte: 0x7F, on: lr.stream)
             if !c.inPlace { try b.send.fill(byte: 0x7F, on: lr.stream) }
-            try lr.kernels.fill(CUdeviceptr(UInt(bitPattern: x.send)), len: x.layout.sendCount, type: c.type, rank: x.rank,
+            try lr.kernels.fill(DeviceAddress(x.send), len: x.layout.sendCount, type: c.type, rank: x.rank,
                                 srcOffset: 0, seed: seed, mode: mode, stream: lr.stream)
         }
     }
@@ -206,7 +205,7 @@ final class CollectiveWorkload: Workload {
         var wrong: Int64 = 0
         for (lr, x) in zip(ranks, contexts) {
             let segments = c.collective.expected(x.layout, ranks: x.ranks, rank: x.rank, root: c.root)
-            wrong += try lr.kernels.countWrong(CUdeviceptr(UInt(bitPattern: x.recv)), segments: segments, type: c.type,
+            wrong += try lr.kernels.countWrong(DeviceAddress(x.recv), segments: segments, type: c.type,
                                                ranks: x.ranks, op: c.op, scalar: preMulSumScalar, seed: seed, mode: mode, stream: lr.stream)
         }
         return wrong

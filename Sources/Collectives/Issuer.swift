@@ -1,4 +1,3 @@
-import CGPU
 import GPU
 
 /// Issues NCCL calls on one communicator and stream, falling back to grouped send/recv where a
@@ -7,27 +6,28 @@ struct CommIssuer: NCCLIssuer {
     let comm: Communicator
     let stream: Stream
     var nccl: NCCL { comm.nccl }
-    var s: CUstream { stream.raw }
-    var c: ncclComm_t { comm.raw }
+
+    /// `IssueContext` carries nccl.h's numbers: `dtype` is an `NCCLDataType`'s raw value, `op` an `NCCLReduction`'s.
+    private func type(_ dtype: Int32) -> NCCLDataType { NCCLDataType(rawValue: dtype)! }
 
     func allReduce(_ a: UnsafeRawPointer, _ b: UnsafeMutableRawPointer, count: Int, dtype: Int32, op: Int32) throws {
-        try comm.check(nccl.allReduce(a, b, count, dtype, op, c, s), "ncclAllReduce(count \(count))")
+        try comm.allReduce(a, b, count: count, type: type(dtype), op: NCCLReduction(rawValue: op), stream: stream)
     }
     func reduce(_ a: UnsafeRawPointer, _ b: UnsafeMutableRawPointer, count: Int, dtype: Int32, op: Int32, root: Int) throws {
-        try comm.check(nccl.reduce(a, b, count, dtype, op, Int32(root), c, s), "ncclReduce(count \(count), root \(root))")
+        try comm.reduce(a, b, count: count, type: type(dtype), op: NCCLReduction(rawValue: op), root: root, stream: stream)
     }
     func broadcast(_ a: UnsafeRawPointer, _ b: UnsafeMutableRawPointer, count: Int, dtype: Int32, root: Int) throws {
-        try comm.check(nccl.broadcast(a, b, count, dtype, Int32(root), c, s), "ncclBroadcast(count \(count), root \(root))")
+        try comm.broadcast(a, b, count: count, type: type(dtype), root: root, stream: stream)
     }
     func allGather(_ a: UnsafeRawPointer, _ b: UnsafeMutableRawPointer, count: Int, dtype: Int32) throws {
-        try comm.check(nccl.allGather(a, b, count, dtype, c, s), "ncclAllGather(count \(count))")
+        try comm.allGather(a, b, count: count, type: type(dtype), stream: stream)
     }
     func reduceScatter(_ a: UnsafeRawPointer, _ b: UnsafeMutableRawPointer, count: Int, dtype: Int32, op: Int32) throws {
-        try comm.check(nccl.reduceScatter(a, b, count, dtype, op, c, s), "ncclReduceScatter(count \(count))")
+        try comm.reduceScatter(a, b, count: count, type: type(dtype), op: NCCLReduction(rawValue: op), stream: stream)
     }
     func alltoAll(_ a: UnsafeRawPointer, _ b: UnsafeMutableRawPointer, count: Int, dtype: Int32) throws {
-        if let f = nccl.alltoAll {
-            try comm.check(f(a, b, count, dtype, c, s), "ncclAlltoAll(count \(count))")
+        if nccl.hasAlltoAll {
+            try comm.alltoAll(a, b, count: count, type: type(dtype), stream: stream)
             return
         }
         let bytes = count * NCCLDataType(rawValue: dtype)!.size
@@ -39,8 +39,8 @@ struct CommIssuer: NCCLIssuer {
         }
     }
     func gather(_ a: UnsafeRawPointer, _ b: UnsafeMutableRawPointer, count: Int, dtype: Int32, root: Int) throws {
-        if let f = nccl.gather {
-            try comm.check(f(a, b, count, dtype, Int32(root), c, s), "ncclGather(count \(count), root \(root))")
+        if nccl.hasGather {
+            try comm.gather(a, b, count: count, type: type(dtype), root: root, stream: stream)
             return
         }
         let bytes = count * NCCLDataType(rawValue: dtype)!.size
@@ -50,8 +50,8 @@ struct CommIssuer: NCCLIssuer {
         }
     }
     func scatter(_ a: UnsafeRawPointer, _ b: UnsafeMutableRawPointer, count: Int, dtype: Int32, root: Int) throws {
-        if let f = nccl.scatter {
-            try comm.check(f(a, b, count, dtype, Int32(root), c, s), "ncclScatter(count \(count), root \(root))")
+        if nccl.hasScatter {
+            try comm.scatter(a, b, count: count, type: type(dtype), root: root, stream: stream)
             return
         }
         let bytes = count * NCCLDataType(rawValue: dtype)!.size
@@ -61,18 +61,18 @@ struct CommIssuer: NCCLIssuer {
         }
     }
     func send(_ a: UnsafeRawPointer, count: Int, dtype: Int32, peer: Int) throws {
-        try comm.check(nccl.send(a, count, dtype, Int32(peer), c, s), "ncclSend(count \(count), peer \(peer))")
+        try comm.send(a, count: count, type: type(dtype), peer: peer, stream: stream)
     }
     func recv(_ b: UnsafeMutableRawPointer, count: Int, dtype: Int32, peer: Int) throws {
-        try comm.check(nccl.recv(b, count, dtype, Int32(peer), c, s), "ncclRecv(count \(count), peer \(peer))")
+        try comm.recv(b, count: count, type: type(dtype), peer: peer, stream: stream)
     }
     func copy(_ a: UnsafeRawPointer, _ b: UnsafeMutableRawPointer, bytes: Int) throws {
         try stream.copy(from: a, to: b, bytes: bytes)
     }
 
     private func grouped(_ body: () throws -> Void) throws {
-        try comm.check(nccl.groupStart(), "ncclGroupStart")
-        do { try body() } catch { _ = nccl.groupEnd(); throw error }
-        try comm.check(nccl.groupEnd(), "ncclGroupEnd")
+        try comm.groupStart()
+        do { try body() } catch { try? nccl.groupEnd(); throw error }
+        try comm.groupEnd()
     }
 }

@@ -1,5 +1,4 @@
 import Driver
-import CGPU
 import GPU
 import Kernels
 

@@ -1,4 +1,3 @@
-import CGPU
 import GPU
 import Kernels
 
@@ -57,7 +56,7 @@ public final class DataCheckKernels: @unchecked Sendable {
     func grid(_ n: Int) -> Int { max(1, min((n + 255) / 256, device.multiprocessors * 16)) }
 
     /// Writes value(rank, srcOffset + j) into `len` elements at `address`.
-    public func fill(_ address: CUdeviceptr, len: Int, type: NCCLDataType, rank: Int, srcOffset: Int, seed: UInt32, mode: Int32, stream: Stream) throws {
+    public func fill(_ address: DeviceAddress, len: Int, type: NCCLDataType, rank: Int, srcOffset: Int, seed: UInt32, mode: Int32, stream: Stream) throws {
         guard len > 0 else { return }
         try device.makeCurrent()
         try fills[type]!.launch(grid: grid(len), block: 256, stream: stream,
@@ -65,13 +64,13 @@ public final class DataCheckKernels: @unchecked Sendable {
     }
 
     /// Counts elements of `segments` (relative to `address`) that differ from the expected data.
-    public func countWrong(_ address: CUdeviceptr, segments: [Segment], type: NCCLDataType, ranks: Int, op: NCCLReduceOp?,
+    public func countWrong(_ address: DeviceAddress, segments: [Segment], type: NCCLDataType, ranks: Int, op: NCCLReduceOp?,
                     scalar: Double, seed: UInt32, mode: Int32, stream: Stream) throws -> Int64 {
         try device.makeCurrent()
         try counter.fill(byte: 0, on: stream)
-        let opCode: Int32 = op.map { o in o == .premulsum ? 5 : o.builtin! } ?? 0
+        let opCode: Int32 = op.map { o in o == .premulsum ? 5 : o.builtin!.rawValue } ?? 0
         for s in segments where s.length > 0 {
-            let a = address + CUdeviceptr(s.dstOffset * type.size)
+            let a = address + s.dstOffset * type.size
             try checks[type]!.launch(grid: grid(s.length), block: 256, stream: stream, args: [
                 UInt64(a), UInt64(s.length), Int32(s.srcRank ?? -1), UInt64(s.srcOffset), Int32(ranks), opCode,
                 scalar, seed, mode, DataCheckKernels.tolerance(type), UInt64(counter.address),

@@ -1,4 +1,4 @@
-import CGPU
+internal import CGPU
 import Foundation
 
 /// A failed CUDA driver call, in the driver's own words: `cuMemAlloc failed: CUDA_ERROR_OUT_OF_MEMORY (2): out of memory`.
@@ -140,7 +140,7 @@ public final class CUDA: @unchecked Sendable {
     }
 
     /// The one choke point that turns a CUresult into a Swift error naming the call.
-    public func check(_ r: CUresult, _ call: @autoclosure () -> String) throws {
+    func check(_ r: CUresult, _ call: @autoclosure () -> String) throws {
         guard r != 0 else { return }
         var n: UnsafePointer<CChar>?
         var s: UnsafePointer<CChar>?

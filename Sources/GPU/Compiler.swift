@@ -1,4 +1,4 @@
-import CGPU
+internal import CGPU
 import Foundation
 
 /// A kernel source that failed to compile or link: names the kernel and carries the compiler's log.

@@ -1,4 +1,4 @@
-import CGPU
+internal import CGPU
 import Foundation
 
 /// One CUDA device with its primary context retained (NCCL and NVSHMEM run their own CUDA runtime,
@@ -89,10 +89,10 @@ public final class Device: @unchecked Sendable {
     public var supportsFP8: Bool { computeCapability.major * 10 + computeCapability.minor >= 89 }
 }
 
-/// A CUDA stream (`CUstream` is a `cudaStream_t`: pass `raw` to NCCL and NVSHMEM directly).
+/// A CUDA stream (`CUstream` is a `cudaStream_t`: the GPU module passes `raw` to NCCL and NVSHMEM as is).
 public final class Stream: @unchecked Sendable {
     public let device: Device
-    public let raw: CUstream
+    let raw: CUstream
 
     public init(device: Device) throws {
         self.device = device
@@ -107,9 +107,13 @@ public final class Stream: @unchecked Sendable {
     }
 
     /// Device-to-device copy enqueued on this stream (`cuMemcpyDtoDAsync`).
+    public func copy(from src: DeviceAddress, to dst: DeviceAddress, bytes: Int) throws {
+        try device.cuda.check(device.cuda.memcpyDtoDAsync(dst.bits, src.bits, bytes, raw), "cuMemcpyDtoDAsync(\(bytes) bytes)")
+    }
+
+    /// `copy(from:to:bytes:)` between device pointers as NCCL and NVSHMEM hand them out.
     public func copy(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, bytes: Int) throws {
-        try device.cuda.check(device.cuda.memcpyDtoDAsync(CUdeviceptr(UInt(bitPattern: dst)), CUdeviceptr(UInt(bitPattern: src)),
-                                                          bytes, raw), "cuMemcpyDtoDAsync(\(bytes) bytes)")
+        try copy(from: DeviceAddress(src), to: DeviceAddress(dst), bytes: bytes)
     }
 
     public func wait(for event: Event) throws {
@@ -155,9 +159,9 @@ public final class Event: @unchecked Sendable {
 /// Device memory from `cuMemAlloc`, freed when the owner goes.
 public final class DeviceBuffer: @unchecked Sendable {
     public let device: Device
-    public let address: CUdeviceptr
+    public let address: DeviceAddress
     public let bytes: Int
-    private let release: @Sendable (CUdeviceptr) -> Void
+    private let release: @Sendable (DeviceAddress) -> Void
 
     public init(device: Device, bytes: Int) throws {
         self.device = device
@@ -165,13 +169,13 @@ public final class DeviceBuffer: @unchecked Sendable {
         try device.makeCurrent()
         var p: CUdeviceptr = 0
         try device.cuda.check(device.cuda.memAlloc(&p, max(bytes, 1)), "cuMemAlloc(\(bytes) bytes on device \(device.ordinal))")
-        address = p
+        address = DeviceAddress(bits: p)
         let cuda = device.cuda
-        release = { _ = cuda.memFree($0) }
+        release = { _ = cuda.memFree($0.bits) }
     }
 
     /// Takes ownership of memory allocated elsewhere (ncclMemAlloc, nvshmem_malloc); `release` frees it.
-    public init(device: Device, adopting address: CUdeviceptr, bytes: Int, release: @escaping @Sendable (CUdeviceptr) -> Void) {
+    public init(device: Device, adopting address: DeviceAddress, bytes: Int, release: @escaping @Sendable (DeviceAddress) -> Void) {
         self.device = device
         self.address = address
         self.bytes = bytes
@@ -180,18 +184,18 @@ public final class DeviceBuffer: @unchecked Sendable {
 
     /// The address as a pointer for NCCL/NVSHMEM calls, offset by `offset` bytes.
     public func pointer(offset: Int = 0) -> UnsafeMutableRawPointer {
-        UnsafeMutableRawPointer(bitPattern: UInt(address) + UInt(offset))!
+        (address + offset).pointer!
     }
 
     public func fill(byte: UInt8, on stream: Stream) throws {
-        try device.cuda.check(device.cuda.memsetD8Async(address, byte, bytes, stream.raw), "cuMemsetD8Async")
+        try device.cuda.check(device.cuda.memsetD8Async(address.bits, byte, bytes, stream.raw), "cuMemsetD8Async")
     }
 
     public func copyToHost(count: Int, offset: Int = 0) throws -> [UInt8] {
         try device.makeCurrent()
         var out = [UInt8](repeating: 0, count: count)
         try out.withUnsafeMutableBytes { p in
-            try device.cuda.check(device.cuda.memcpyDtoH(p.baseAddress!, address + CUdeviceptr(offset), count), "cuMemcpyDtoH")
+            try device.cuda.check(device.cuda.memcpyDtoH(p.baseAddress!, (address + offset).bits, count), "cuMemcpyDtoH")
         }
         return out
     }
@@ -199,7 +203,7 @@ public final class DeviceBuffer: @unchecked Sendable {
     public func copyFromHost(_ data: [UInt8], offset: Int = 0) throws {
         try device.makeCurrent()
         try data.withUnsafeBytes { p in
-            try device.cuda.check(device.cuda.memcpyHtoD(address + CUdeviceptr(offset), p.baseAddress!, data.count), "cuMemcpyHtoD")
+            try device.cuda.check(device.cuda.memcpyHtoD((address + offset).bits, p.baseAddress!, data.count), "cuMemcpyHtoD")
         }
     }
 
@@ -209,7 +213,7 @@ public final class DeviceBuffer: @unchecked Sendable {
 /// A loaded module (cubin) and its kernels.
 public final class Module: @unchecked Sendable {
     public let device: Device
-    public let raw: CUmodule
+    let raw: CUmodule
 
     public init(device: Device, image: [UInt8]) throws {
         self.device = device

@@ -1,4 +1,4 @@
-import CGPU
+internal import CGPU
 import Foundation
 #if canImport(Glibc)
 import Glibc

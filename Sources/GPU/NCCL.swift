@@ -1,96 +1,5 @@
-import CGPU
+internal import CGPU
 import Foundation
-
-/// A failed NCCL call: NCCL's result name and text plus `ncclGetLastError`.
-public struct NCCLError: Error, CustomStringConvertible, Sendable {
-    public var call: String
-    public var code: Int32
-    public var text: String
-    public var lastError: String
-    public var description: String {
-        let name = NCCLError.names[Int(code)] ?? "ncclResult \(code)"
-        return "\(call) failed: \(name) (\(code)): \(text)\(lastError.isEmpty ? "" : " — \(lastError)")"
-    }
-
-    static let names: [Int: String] = [1: "ncclUnhandledCudaError", 2: "ncclSystemError", 3: "ncclInternalError",
-                                       4: "ncclInvalidArgument", 5: "ncclInvalidUsage", 6: "ncclRemoteError",
-                                       7: "ncclInProgress"]
-}
-
-/// NCCL data types (nccl.h `ncclDataType_t`) with nccl-tests' names.
-public enum NCCLDataType: Int32, CaseIterable, Sendable {
-    case int8 = 0, uint8 = 1, int32 = 2, uint32 = 3, int64 = 4, uint64 = 5
-    case float16 = 6, float32 = 7, float64 = 8, bfloat16 = 9, float8e4m3 = 10, float8e5m2 = 11
-
-    /// nccl-tests' spelling (`float`, `half`, `bfloat16`, `f8e4m3`, ...).
-    public var name: String {
-        switch self {
-        case .int8: return "int8"
-        case .uint8: return "uint8"
-        case .int32: return "int32"
-        case .uint32: return "uint32"
-        case .int64: return "int64"
-        case .uint64: return "uint64"
-        case .float16: return "half"
-        case .float32: return "float"
-        case .float64: return "double"
-        case .bfloat16: return "bfloat16"
-        case .float8e4m3: return "f8e4m3"
-        case .float8e5m2: return "f8e5m2"
-        }
-    }
-
-    public var size: Int {
-        switch self {
-        case .int8, .uint8, .float8e4m3, .float8e5m2: return 1
-        case .float16, .bfloat16: return 2
-        case .int32, .uint32, .float32: return 4
-        case .int64, .uint64, .float64: return 8
-        }
-    }
-
-    public var isFloat: Bool { [.float16, .float32, .float64, .bfloat16, .float8e4m3, .float8e5m2].contains(self) }
-    public var isSigned: Bool { ![.uint8, .uint32, .uint64].contains(self) }
-
-    /// Accepts nccl-tests' names and common aliases (`fp32`, `f32`, `bf16`, `fp16`, `fp8`...).
-    public init?(name: String) {
-        let aliases: [String: NCCLDataType] = [
-            "int8": .int8, "char": .int8, "uint8": .uint8, "int32": .int32, "int": .int32, "uint32": .uint32,
-            "int64": .int64, "uint64": .uint64, "half": .float16, "float16": .float16, "fp16": .float16, "f16": .float16,
-            "float": .float32, "float32": .float32, "fp32": .float32, "f32": .float32, "double": .float64,
-            "float64": .float64, "fp64": .float64, "f64": .float64, "bfloat16": .bfloat16, "bf16": .bfloat16,
-            "f8e4m3": .float8e4m3, "fp8_e4m3": .float8e4m3, "e4m3": .float8e4m3, "f8e5m2": .float8e5m2,
-            "fp8_e5m2": .float8e5m2, "e5m2": .float8e5m2,
-        ]
-        guard let t = aliases[name.lowercased()] else { return nil }
-        self = t
-    }
-}
-
-/// NCCL reduction ops; `premulsum` is created per communicator (`ncclRedOpCreatePreMulSum`).
-public enum NCCLReduceOp: String, CaseIterable, Sendable {
-    case sum, prod, max, min, avg, premulsum
-
-    /// The built-in op value (nccl.h `ncclRedOp_t`), nil for premulsum.
-    public var builtin: Int32? {
-        switch self {
-        case .sum: return 0
-        case .prod: return 1
-        case .max: return 2
-        case .min: return 3
-        case .avg: return 4
-        case .premulsum: return nil
-        }
-    }
-
-    /// nccl-tests prints premulsum as `mulsum`.
-    public var tableName: String { self == .premulsum ? "mulsum" : rawValue }
-
-    public init?(name: String) {
-        if name.lowercased() == "mulsum" { self = .premulsum; return }
-        self.init(rawValue: name.lowercased())
-    }
-}
 
 /// The NCCL library, loaded at run time, with every entry point gpucomm uses resolved once.
 public final class NCCL: @unchecked Sendable {
@@ -106,19 +15,19 @@ public final class NCCL: @unchecked Sendable {
     let commDestroy: PFN_ncclCommDestroy
     let commAbort: PFN_ncclCommAbort
     let commGetAsyncError: PFN_ncclCommGetAsyncError
-    public let groupStart: PFN_ncclGroupStart
-    public let groupEnd: PFN_ncclGroupEnd
-    public let allReduce: PFN_ncclAllReduce
-    public let reduce: PFN_ncclReduce
-    public let broadcast: PFN_ncclBroadcast
-    public let allGather: PFN_ncclAllGather
-    public let reduceScatter: PFN_ncclReduceScatter
-    public let send: PFN_ncclSend
-    public let recv: PFN_ncclRecv
-    /// Present from NCCL 2.28.3; older libraries get grouped send/recv instead.
-    public let alltoAll: PFN_ncclAlltoAll?
-    public let gather: PFN_ncclGather?
-    public let scatter: PFN_ncclScatter?
+    let ncclGroupStart: PFN_ncclGroupStart
+    let ncclGroupEnd: PFN_ncclGroupEnd
+    let ncclAllReduce: PFN_ncclAllReduce
+    let ncclReduce: PFN_ncclReduce
+    let ncclBroadcast: PFN_ncclBroadcast
+    let ncclAllGather: PFN_ncclAllGather
+    let ncclReduceScatter: PFN_ncclReduceScatter
+    let ncclSend: PFN_ncclSend
+    let ncclRecv: PFN_ncclRecv
+    /// Present from NCCL 2.28.3 (`hasAlltoAll`, `hasGather`, `hasScatter`).
+    let ncclAlltoAll: PFN_ncclAlltoAll?
+    let ncclGather: PFN_ncclGather?
+    let ncclScatter: PFN_ncclScatter?
     let redOpCreatePreMulSum: PFN_ncclRedOpCreatePreMulSum?
     let redOpDestroy: PFN_ncclRedOpDestroy?
     let memAlloc: PFN_ncclMemAlloc?
@@ -144,18 +53,18 @@ public final class NCCL: @unchecked Sendable {
         commDestroy = try lib.function("ncclCommDestroy")
         commAbort = try lib.function("ncclCommAbort")
         commGetAsyncError = try lib.function("ncclCommGetAsyncError")
-        groupStart = try lib.function("ncclGroupStart")
-        groupEnd = try lib.function("ncclGroupEnd")
-        allReduce = try lib.function("ncclAllReduce")
-        reduce = try lib.function("ncclReduce")
-        broadcast = try lib.function("ncclBroadcast")
-        allGather = try lib.function("ncclAllGather")
-        reduceScatter = try lib.function("ncclReduceScatter")
-        send = try lib.function("ncclSend")
-        recv = try lib.function("ncclRecv")
-        alltoAll = lib.optionalFunction("ncclAlltoAll")
-        gather = lib.optionalFunction("ncclGather")
-        scatter = lib.optionalFunction("ncclScatter")
+        ncclGroupStart = try lib.function("ncclGroupStart")
+        ncclGroupEnd = try lib.function("ncclGroupEnd")
+        ncclAllReduce = try lib.function("ncclAllReduce")
+        ncclReduce = try lib.function("ncclReduce")
+        ncclBroadcast = try lib.function("ncclBroadcast")
+        ncclAllGather = try lib.function("ncclAllGather")
+        ncclReduceScatter = try lib.function("ncclReduceScatter")
+        ncclSend = try lib.function("ncclSend")
+        ncclRecv = try lib.function("ncclRecv")
+        ncclAlltoAll = lib.optionalFunction("ncclAlltoAll")
+        ncclGather = lib.optionalFunction("ncclGather")
+        ncclScatter = lib.optionalFunction("ncclScatter")
         redOpCreatePreMulSum = lib.optionalFunction("ncclRedOpCreatePreMulSum")
         redOpDestroy = lib.optionalFunction("ncclRedOpDestroy")
         memAlloc = lib.optionalFunction("ncclMemAlloc")
@@ -173,7 +82,7 @@ public final class NCCL: @unchecked Sendable {
     }
 
     /// The choke point: a non-zero ncclResult_t becomes an NCCLError naming the call.
-    public func check(_ r: ncclResult_t, _ call: @autoclosure () -> String, comm: ncclComm_t? = nil) throws {
+    func check(_ r: ncclResult_t, _ call: @autoclosure () -> String, comm: ncclComm_t? = nil) throws {
         guard r != 0 else { return }
         throw NCCLError(call: call(), code: r, text: getErrorString(r).map { String(cString: $0) } ?? "",
                         lastError: getLastError(comm).map { String(cString: $0) } ?? "")
@@ -231,9 +140,9 @@ public final class NCCL: @unchecked Sendable {
     /// Deregisters windows inside one NCCL group; the memory must stay allocated until this returns.
     public func deregisterWindows(_ items: [(Communicator, UnsafeMutableRawPointer?)]) {
         guard let f = commWindowDeregister else { return }
-        _ = groupStart()
+        _ = ncclGroupStart()
         for (c, w) in items where w != nil && !c.failed { try? c.device.makeCurrent(); _ = f(c.raw, w) }
-        _ = groupEnd()
+        _ = ncclGroupEnd()
     }
 
     /// Splits every communicator by color/key (`ncclCommSplit`) inside one NCCL group, as a thread
@@ -280,12 +189,12 @@ public final class NCCL: @unchecked Sendable {
         let slots = UnsafeMutablePointer<T?>.allocate(capacity: count)
         slots.initialize(repeating: nil, count: count)
         defer { slots.deallocate() }
-        try check(groupStart(), "ncclGroupStart")
+        try check(ncclGroupStart(), "ncclGroupStart")
         for i in 0..<count {
             let r = try call(i, slots + i)
-            if r != 0 { _ = groupEnd(); try check(r, failed(i)) }
+            if r != 0 { _ = ncclGroupEnd(); try check(r, failed(i)) }
         }
-        try check(groupEnd(), ended())
+        try check(ncclGroupEnd(), ended())
         return (0..<count).map { slots[$0] }
     }
 
@@ -296,126 +205,24 @@ public final class NCCL: @unchecked Sendable {
         var p: UnsafeMutableRawPointer?
         try check(memAlloc(&p, max(bytes, 1)), "ncclMemAlloc(\(bytes) bytes on device \(device.ordinal))")
         let free = memFree
-        return DeviceBuffer(device: device, adopting: UInt64(UInt(bitPattern: p)), bytes: bytes) { addr in
-            _ = free(UnsafeMutableRawPointer(bitPattern: UInt(addr)))
+        return DeviceBuffer(device: device, adopting: DeviceAddress(p), bytes: bytes) { addr in
+            _ = free(addr.pointer)
         }
     }
-}
 
-/// One NCCL communicator bound to one device; destroyed (or aborted after an error) when released.
-public final class Communicator: @unchecked Sendable {
-    public let nccl: NCCL
-    public let raw: ncclComm_t
-    public let device: Device
-    public let rank: Int
-    public let size: Int
-    /// Set after a failed call so release aborts instead of destroying (which could hang).
-    public var failed = false
+    /// Whether this NCCL has `ncclAlltoAll`, `ncclGather`, `ncclScatter` (2.28.3+); without them
+    /// `Communicator.alltoAll`/`gather`/`scatter` throw `MissingSymbol` and callers use grouped send/recv.
+    public var hasAlltoAll: Bool { ncclAlltoAll != nil }
+    public var hasGather: Bool { ncclGather != nil }
+    public var hasScatter: Bool { ncclScatter != nil }
 
-    init(nccl: NCCL, raw: ncclComm_t, device: Device, rank: Int, size: Int) {
-        self.nccl = nccl; self.raw = raw; self.device = device; self.rank = rank; self.size = size
+    /// `ncclGroupStart`: NCCL calls until `groupEnd` are issued together.
+    public func groupStart() throws {
+        try check(ncclGroupStart(), "ncclGroupStart")
     }
 
-    public func check(_ r: ncclResult_t, _ call: @autoclosure () -> String) throws {
-        if r != 0 { failed = true }
-        try nccl.check(r, call(), comm: raw)
-    }
-
-    /// The asynchronous error state (e.g. a peer failed); throws if one is set.
-    public func checkAsync() throws {
-        var e: ncclResult_t = 0
-        try check(nccl.commGetAsyncError(raw, &e), "ncclCommGetAsyncError")
-        try check(e, "NCCL asynchronous error (rank \(rank))")
-    }
-
-    /// A premulsum op with `scalar` (host-immediate) for this communicator, of `type`.
-    public func preMulSum(scalar: Double, type: NCCLDataType) throws -> Int32 {
-        guard let create = nccl.redOpCreatePreMulSum else {
-            throw MissingSymbol(library: nccl.library.path, symbol: "ncclRedOpCreatePreMulSum")
-        }
-        var bytes = ScalarBytes.encode(scalar, as: type)
-        var op: Int32 = 0
-        try bytes.withUnsafeMutableBytes { p in
-            try check(create(&op, p.baseAddress!, type.rawValue, 1 /* ncclScalarHostImmediate (ncclScalarDevice is 0) */, raw), "ncclRedOpCreatePreMulSum")
-        }
-        return op
-    }
-
-    public func destroyOp(_ op: Int32) {
-        _ = nccl.redOpDestroy?(op, raw)
-    }
-
-    /// `ncclCommRegister`; returns the handle to pass to `deregister`.
-    public func register(_ buffer: DeviceBuffer) throws -> UnsafeMutableRawPointer? {
-        guard let f = nccl.commRegister else { throw MissingSymbol(library: nccl.library.path, symbol: "ncclCommRegister") }
-        var h: UnsafeMutableRawPointer?
-        try check(f(raw, buffer.pointer(), buffer.bytes, &h), "ncclCommRegister(\(buffer.bytes) bytes)")
-        return h
-    }
-
-    public func deregister(_ handle: UnsafeMutableRawPointer?) {
-        _ = nccl.commDeregister?(raw, handle)
-    }
-
-    /// `ncclCommWindowRegister` with the symmetric flag (collective; buffer from `NCCL.allocate`),
-    /// outside any NCCL group. Several communicators of one thread: `NCCL.registerWindows`.
-    public func registerWindow(_ buffer: DeviceBuffer) throws -> UnsafeMutableRawPointer? {
-        try nccl.registerWindows([(self, buffer)])[0]
-    }
-
-    public func deregisterWindow(_ window: UnsafeMutableRawPointer?) {
-        _ = nccl.commWindowDeregister?(raw, window)
-    }
-
-    /// Ends the communicator without waiting for peers (after an error, or when a peer died).
-    public func abort() {
-        failed = true
-        _ = nccl.commAbort(raw)
-    }
-
-    deinit {
-        if failed { _ = nccl.commAbort(raw) } else { _ = nccl.commDestroy(raw) }
-    }
-}
-
-/// A host scalar encoded in an NCCL data type (for premulsum).
-enum ScalarBytes {
-    static func encode(_ v: Double, as type: NCCLDataType) -> [UInt8] {
-        func raw<T>(_ x: T) -> [UInt8] { withUnsafeBytes(of: x) { Array($0) } }
-        switch type {
-        case .int8: return raw(Int8(v))
-        case .uint8: return raw(UInt8(v))
-        case .int32: return raw(Int32(v))
-        case .uint32: return raw(UInt32(v))
-        case .int64: return raw(Int64(v))
-        case .uint64: return raw(UInt64(v))
-        case .float32: return raw(Float(v))
-        case .float64: return raw(v)
-        case .float16: return raw(Float16Bits.half(Float(v)))
-        case .bfloat16: return raw(UInt16(truncatingIfNeeded: Float(v).bitPattern >> 16))
-        case .float8e4m3: return [Float16Bits.fp8(Float(v), exponentBits: 4, mantissaBits: 3, bias: 7)]
-        case .float8e5m2: return [Float16Bits.fp8(Float(v), exponentBits: 5, mantissaBits: 2, bias: 15)]
-        }
-    }
-}
-
-/// Bit-level encodings of small exactly-representable values (no rounding needed for them).
-enum Float16Bits {
-    static func half(_ f: Float) -> UInt16 {
-        if f == 0 { return 0 }
-        let b = f.bitPattern
-        let sign = UInt16((b >> 16) & 0x8000)
-        let exp = Int((b >> 23) & 0xff) - 127 + 15
-        let mant = UInt16((b >> 13) & 0x3ff)
-        return sign | UInt16(exp << 10) | mant
-    }
-
-    static func fp8(_ f: Float, exponentBits: Int, mantissaBits: Int, bias: Int) -> UInt8 {
-        if f == 0 { return 0 }
-        let b = f.bitPattern
-        let sign = UInt8((b >> 31) << 7)
-        let exp = Int((b >> 23) & 0xff) - 127 + bias
-        let mant = UInt8((b >> UInt32(23 - mantissaBits)) & UInt32((1 << mantissaBits) - 1))
-        return sign | UInt8(exp << mantissaBits) | mant
+    /// `ncclGroupEnd`; `call` names it in an error (e.g. what the group held).
+    public func groupEnd(_ call: @autoclosure () -> String = "ncclGroupEnd") throws {
+        try check(ncclGroupEnd(), call())
     }
 }

@@ -1,4 +1,4 @@
-import CGPU
+internal import CGPU
 import Foundation
 
 // NCCL's device API (2.28+, experimental, no ABI stability): kernels compiled at run time against
@@ -215,7 +215,7 @@ public final class NCCLDeviceWindow: @unchecked Sendable {
     /// used, e.g. checked, after the last use of whatever created it).
     public func view(offset: Int, bytes: Int) -> DeviceBuffer {
         precondition(offset >= 0 && offset + bytes <= buffer.bytes)
-        return DeviceBuffer(device: buffer.device, adopting: buffer.address + CUdeviceptr(offset), bytes: bytes) { _ in withExtendedLifetime(self) {} }
+        return DeviceBuffer(device: buffer.device, adopting: buffer.address + offset, bytes: bytes) { _ in withExtendedLifetime(self) {} }
     }
 
     deinit {

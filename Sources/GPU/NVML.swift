@@ -1,4 +1,4 @@
-import CGPU
+internal import CGPU
 import Foundation
 
 /// A failed NVML call, in NVML's words.

@@ -1,7 +1,7 @@
-import CGPU
+internal import CGPU
 import Foundation
 
-/// A failed NVSHMEM call.
+/// A failed NVSHMEM call. NVSHMEM has no call that turns a status into words: its own log has them.
 public struct NVSHMEMError: Error, CustomStringConvertible, Sendable {
     public var call: String
     public var code: Int32
@@ -27,11 +27,13 @@ public final class NVSHMEM: @unchecked Sendable {
     let ptrFn: PFN_nvshmem_ptr
     let myPE: PFN_nvshmem_my_pe
     let nPEs: PFN_nvshmem_n_pes
-    public let barrierAll: PFN_nvshmem_barrier_all
-    public let barrierAllOnStream: PFN_nvshmemx_barrier_all_on_stream
-    public let alltoallmemOnStream: PFN_nvshmemx_alltoallmem_on_stream
+    let barrierAll: PFN_nvshmem_barrier_all
+    let barrierAllOnStream: PFN_nvshmemx_barrier_all_on_stream
+    let alltoallmemOnStream: PFN_nvshmemx_alltoallmem_on_stream
     let cumoduleInit: PFN_nvshmemx_cumodule_init
     let cumoduleFinalize: PFN_nvshmemx_cumodule_finalize
+    /// Optional: required only by the callers that use it (`hasFloatSumReduce`).
+    let floatSumReduceOnStream: PFN_nvshmemx_float_sum_reduce_on_stream?
 
     public init(search: LibrarySearch = LibrarySearch()) throws {
         // Global: NVSHMEM's bootstrap and transport plugins resolve symbols of the host library.
@@ -54,6 +56,12 @@ public final class NVSHMEM: @unchecked Sendable {
         alltoallmemOnStream = try lib.function("nvshmemx_alltoallmem_on_stream")
         cumoduleInit = try lib.function("nvshmemx_cumodule_init")
         cumoduleFinalize = try lib.function("nvshmemx_cumodule_finalize")
+        floatSumReduceOnStream = lib.optionalFunction("nvshmemx_float_sum_reduce_on_stream")
+    }
+
+    /// The choke point: a non-zero NVSHMEM status becomes an `NVSHMEMError` naming the call.
+    static func check(_ r: Int32, _ call: @autoclosure () -> String) throws {
+        guard r == 0 else { throw NVSHMEMError(call: call(), code: r) }
     }
 
     /// `include/` of this install.
@@ -61,11 +69,13 @@ public final class NVSHMEM: @unchecked Sendable {
     /// The static device library NVSHMEM kernels link (`libnvshmem_device.a`; the `.bc` is for LLVM front ends).
     public var deviceLibrary: String { "\(home)/lib/libnvshmem_device.a" }
 
+    /// Whether the library has `nvshmemx_float_sum_reduce_on_stream` (`NVSHMEMSession.floatSumReduce`).
+    public var hasFloatSumReduce: Bool { floatSumReduceOnStream != nil }
+
     /// Rank 0's 128-byte unique id, to be shared with every PE.
     public func uniqueId() throws -> [UInt8] {
         var id = nvshmemx_uniqueid_t()
-        let r = getUniqueId(&id)
-        guard r == 0 else { throw NVSHMEMError(call: "nvshmemx_get_uniqueid", code: r) }
+        try NVSHMEM.check(getUniqueId(&id), "nvshmemx_get_uniqueid")
         return withUnsafeBytes(of: &id) { Array($0) }
     }
 
@@ -84,10 +94,8 @@ public final class NVSHMEM: @unchecked Sendable {
             p[10] = -1               // myrank (offset 40)
             p[11] = -1               // nranks (offset 44)
         }
-        var r = setUniqueIdArgs(Int32(rank), Int32(pes), uid, attr)
-        guard r == 0 else { throw NVSHMEMError(call: "nvshmemx_set_attr_uniqueid_args(\(rank), \(pes))", code: r) }
-        r = hostlibInit(8 /* NVSHMEMX_INIT_WITH_UNIQUEID */, attr)
-        guard r == 0 else { throw NVSHMEMError(call: "nvshmemx_hostlib_init_attr (PE \(rank) of \(pes))", code: r) }
+        try NVSHMEM.check(setUniqueIdArgs(Int32(rank), Int32(pes), uid, attr), "nvshmemx_set_attr_uniqueid_args(\(rank), \(pes))")
+        try NVSHMEM.check(hostlibInit(8 /* NVSHMEMX_INIT_WITH_UNIQUEID */, attr), "nvshmemx_hostlib_init_attr (PE \(rank) of \(pes))")
         return NVSHMEMSession(lib: self, device: device, pe: Int(myPE()), pes: Int(nPEs()), keep: (uid, attr))
     }
 }
@@ -107,13 +115,12 @@ public final class NVSHMEMSession: @unchecked Sendable {
 
     /// Symmetric memory (`nvshmem_malloc`, collective: every PE must ask for the same size).
     public func allocate(bytes: Int) throws -> DeviceBuffer {
+        // NULL is nvshmem_malloc's only failure report: status -1 here.
         guard let p = lib.mallocFn(max(bytes, 1)) else {
             throw NVSHMEMError(call: "nvshmem_malloc(\(bytes)) (symmetric heap too small? set NVSHMEM_SYMMETRIC_SIZE)", code: -1)
         }
         let free = lib.freeFn
-        return DeviceBuffer(device: device, adopting: CUdeviceptr(UInt(bitPattern: p)), bytes: bytes) { a in
-            free(UnsafeMutableRawPointer(bitPattern: UInt(a)))
-        }
+        return DeviceBuffer(device: device, adopting: DeviceAddress(p), bytes: bytes) { a in free(a.pointer) }
     }
 
     /// The address of `buffer` (symmetric) on PE `pe` as this GPU can load and store it, or nil
@@ -125,13 +132,34 @@ public final class NVSHMEMSession: @unchecked Sendable {
     /// Loads a module linked against the NVSHMEM device library and initialises NVSHMEM's device state in it.
     public func load(image: [UInt8]) throws -> Module {
         let m = try Module(device: device, image: image)
-        let r = lib.cumoduleInit(m.raw)
-        guard r == 0 else { throw NVSHMEMError(call: "nvshmemx_cumodule_init", code: r) }
+        try NVSHMEM.check(lib.cumoduleInit(m.raw), "nvshmemx_cumodule_init")
         modules.append(m)
         return m
     }
 
+    /// `nvshmem_barrier_all` on the host: every PE's earlier work and puts are complete.
     public func barrier() { lib.barrierAll() }
+
+    /// `nvshmemx_barrier_all_on_stream`: the barrier enqueued on `stream`.
+    public func barrier(on stream: Stream) { lib.barrierAllOnStream(stream.raw) }
+
+    /// `nvshmemx_alltoallmem_on_stream` over NVSHMEM_TEAM_WORLD: `bytesPerPE` from `source`'s block
+    /// j to PE j's `dest` at this PE's block (both symmetric), enqueued on `stream`.
+    public func alltoall(dest: UnsafeMutableRawPointer, source: UnsafeRawPointer, bytesPerPE: Int, on stream: Stream) throws {
+        try NVSHMEM.check(lib.alltoallmemOnStream(0 /* NVSHMEM_TEAM_WORLD */, dest, source, bytesPerPE, stream.raw),
+                          "nvshmemx_alltoallmem_on_stream(\(bytesPerPE) bytes per PE)")
+    }
+
+    /// `nvshmemx_float_sum_reduce_on_stream` over NVSHMEM_TEAM_WORLD: `count` floats of `source`
+    /// summed over every PE into `dest` (both symmetric), on `stream`. Needs `NVSHMEM.hasFloatSumReduce`.
+    public func floatSumReduce(dest: DeviceBuffer, source: DeviceBuffer, count: Int, on stream: Stream) throws {
+        guard let f = lib.floatSumReduceOnStream else {
+            throw MissingSymbol(library: lib.library.path, symbol: "nvshmemx_float_sum_reduce_on_stream")
+        }
+        try NVSHMEM.check(f(0 /* NVSHMEM_TEAM_WORLD */, dest.pointer().assumingMemoryBound(to: Float.self),
+                            UnsafePointer(source.pointer().assumingMemoryBound(to: Float.self)), count, stream.raw),
+                          "nvshmemx_float_sum_reduce_on_stream")
+    }
 
     deinit {
         for m in modules { _ = lib.cumoduleFinalize(m.raw) }

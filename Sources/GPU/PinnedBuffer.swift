@@ -1,4 +1,4 @@
-import CGPU
+internal import CGPU
 
 /// Page-locked host memory (`cuMemHostAlloc`), freed with `cuMemFreeHost`; zeroed.
 public final class PinnedBuffer: @unchecked Sendable {
@@ -27,8 +27,8 @@ public final class PinnedBuffer: @unchecked Sendable {
     }
 
     /// Enqueues a copy of `bytes` from device address `src` into this buffer on `stream` (`cuMemcpyDtoHAsync`).
-    public func copy(from src: UInt64, bytes: Int, on stream: Stream) throws {
-        try cuda.check(cuda.memcpyDtoHAsync(pointer, src, bytes, stream.raw), "cuMemcpyDtoHAsync(\(bytes))")
+    public func copy(from src: DeviceAddress, bytes: Int, on stream: Stream) throws {
+        try cuda.check(cuda.memcpyDtoHAsync(pointer, src.bits, bytes, stream.raw), "cuMemcpyDtoHAsync(\(bytes))")
     }
 
     deinit { _ = cuda.memFreeHost(pointer) }

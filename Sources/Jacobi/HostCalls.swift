@@ -1,22 +1,20 @@
-import CGPU
 import GPU
 
 /// NVSHMEM's `nvshmemx_float_sum_reduce_on_stream(team, dest, source, nreduce, stream)` over
-/// NVSHMEM_TEAM_WORLD (0); dest and source symmetric.
+/// NVSHMEM_TEAM_WORLD (0) for one float; dest and source symmetric.
 struct NVSHMEMFloatSum {
-    typealias Fn = @convention(c) (Int32, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int, CUstream?) -> Int32
-    let fn: Fn
+    let session: NVSHMEMSession
 
-    init(_ nv: NVSHMEM) throws {
-        guard let f: Fn = nv.library.optionalFunction("nvshmemx_float_sum_reduce_on_stream") else {
+    init(_ session: NVSHMEMSession) throws {
+        let nv = session.lib
+        guard nv.hasFloatSumReduce else {
             throw JacobiRunError("nvshmemx_float_sum_reduce_on_stream not found in \(nv.library.path) (NVSHMEM too old?)")
         }
-        fn = f
+        self.session = session
     }
 
     func callAsFunction(dest: DeviceBuffer, source: DeviceBuffer, on stream: Stream) throws {
-        let r = fn(0, dest.pointer(), source.pointer(), 1, stream.raw)
-        guard r == 0 else { throw JacobiRunError("nvshmemx_float_sum_reduce_on_stream failed: NVSHMEM status \(r)") }
+        try session.floatSumReduce(dest: dest, source: source, count: 1, on: stream)
     }
 }
 

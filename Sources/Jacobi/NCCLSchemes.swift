@@ -50,8 +50,7 @@ final class NCCLScheme: HaloScheme {
     }
 
     func reduceNorm(local: DeviceBuffer, global: DeviceBuffer) throws {
-        try comm.check(comm.nccl.allReduce(local.pointer(), global.pointer(), 1, 7 /* ncclFloat32 */, 0 /* ncclSum */,
-                                           comm.raw, c.compute.raw), "ncclAllReduce(norm)")
+        try comm.allReduce(local.pointer(), global.pointer(), count: 1, type: .float32, op: .sum, stream: c.compute, label: "norm")
     }
 
     func quiesce() throws { try comm.checkAsync() }
@@ -74,13 +73,12 @@ final class NCCLScheme: HaloScheme {
     /// the last row to the bottom one, the bottom halo from the bottom one, the first row to the top).
     private func exchange(_ aNew: DeviceBuffer, on stream: Stream) throws {
         let nx = c.nx, rowBytes = nx * 4, last = c.interior.upperBound - 1
-        let n = comm.nccl, float: Int32 = 7
-        try comm.check(n.groupStart(), "ncclGroupStart")
-        try comm.check(n.recv(aNew.pointer(), nx, float, Int32(c.top), comm.raw, stream.raw), "ncclRecv(top halo)")
-        try comm.check(n.send(aNew.pointer(offset: last * rowBytes), nx, float, Int32(c.bottom), comm.raw, stream.raw), "ncclSend(last row)")
-        try comm.check(n.recv(aNew.pointer(offset: (last + 1) * rowBytes), nx, float, Int32(c.bottom), comm.raw, stream.raw), "ncclRecv(bottom halo)")
-        try comm.check(n.send(aNew.pointer(offset: rowBytes), nx, float, Int32(c.top), comm.raw, stream.raw), "ncclSend(first row)")
-        try comm.check(n.groupEnd(), "ncclGroupEnd (halo exchange)")
+        try comm.groupStart()
+        try comm.recv(aNew.pointer(), count: nx, type: .float32, peer: c.top, stream: stream, label: "top halo")
+        try comm.send(aNew.pointer(offset: last * rowBytes), count: nx, type: .float32, peer: c.bottom, stream: stream, label: "last row")
+        try comm.recv(aNew.pointer(offset: (last + 1) * rowBytes), count: nx, type: .float32, peer: c.bottom, stream: stream, label: "bottom halo")
+        try comm.send(aNew.pointer(offset: rowBytes), count: nx, type: .float32, peer: c.top, stream: stream, label: "first row")
+        try comm.groupEnd("ncclGroupEnd (halo exchange)")
     }
 
     private func plainStep(_ j: Int, norm: DeviceBuffer?) throws {

@@ -1,4 +1,3 @@
-import CGPU
 import GPU
 import Kernels
 
@@ -20,7 +19,7 @@ public final class NVSHMEMStencil: @unchecked Sendable {
         block = try m.function("gc_jacobi_shmem_block")
         signalled = try m.function("gc_jacobi_shmem_opt")
         normFinish = try m.function("gc_jacobi_shmem_norm_finish")
-        sum = try NVSHMEMFloatSum(session.lib)
+        sum = try NVSHMEMFloatSum(session)
     }
 }
 
@@ -56,7 +55,7 @@ final class NVSHMEMScheme: HaloScheme {
         }
         try (kind == .block ? k.block : k.perElement).launch(grid: StencilKernels.grid(nx: nx, rows: rows.count, wave: 0),
                                                              block: StencilKernels.blockX, stream: c.compute, arguments: args)
-        k.session.lib.barrierAllOnStream(c.compute.raw)
+        k.session.barrier(on: c.compute)
     }
 
     func quiesce() throws { k.session.barrier() }
@@ -120,7 +119,7 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
         if n.send != 0 || n.assemble != 0 {
             try k.normFinish.launch(grid: 1, block: 32, stream: c.compute, args: [UInt64(norm.address), n.send, n.assemble, n.out])
         }
-        k.session.lib.barrierAllOnStream(c.compute.raw)
+        k.session.barrier(on: c.compute)
     }
 
     func quiesce() throws { k.session.barrier() }

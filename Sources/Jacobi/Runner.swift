@@ -106,7 +106,7 @@ public final class JacobiRunner {
         let result = s.buffers[problem.iterations % 2]
         let rowBytes = UInt64(problem.nx * 4)
         let ref = reference.buffers[problem.iterations % 2]
-        let mineWrong = try kernels.wrong(result.address + rowBytes, ref.address + UInt64(c.slab.firstRow) * rowBytes,
+        let mineWrong = try kernels.wrong(UInt64(result.address) + rowBytes, UInt64(ref.address) + UInt64(c.slab.firstRow) * rowBytes,
                                           count: c.slab.rows * problem.nx, tolerance: tolerance, counter: counter, on: c.compute)
         let wrong = try channel.sum(mineWrong)
         return JacobiOutcome(variant: v, ranks: ranks, seconds: seconds, wrong: wrong, norm: norm)

@@ -73,7 +73,7 @@ final class ArgumentCache {
     /// Key for (site, parity, norm address).
     static func key(_ site: Int, _ parity: Int, _ norm: DeviceBuffer?) -> Int {
         var h = Hasher()
-        h.combine(site); h.combine(parity); h.combine(norm?.address ?? 0)
+        h.combine(site); h.combine(parity); h.combine(norm?.address ?? .null)
         return h.finalize()
     }
 }

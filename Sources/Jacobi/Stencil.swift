@@ -67,7 +67,7 @@ final class StencilKernels: @unchecked Sendable {
     /// (a_new, a, norm, iy_start, iy_end, nx, nbx, calc_norm).
     static func head(aNew: DeviceBuffer, a: DeviceBuffer, norm: DeviceBuffer?, rows: Range<Int>, nx: Int,
                      threads: Int = blockX) -> [any KernelArgument] {
-        [UInt64(aNew.address), UInt64(a.address), UInt64(norm?.address ?? 0), Int32(rows.lowerBound), Int32(rows.upperBound),
+        [UInt64(aNew.address), UInt64(a.address), UInt64(norm?.address ?? .null), Int32(rows.lowerBound), Int32(rows.upperBound),
          Int32(nx), Int32(blocksX(nx: nx, threads: threads)), Int32(norm == nil ? 0 : 1)]
     }
 

@@ -1,34 +1,28 @@
 import GPU
 
-/// NVSHMEM's host-initiated on-stream puts and gets, resolved from the loaded host library.
+/// NVSHMEM's host-initiated on-stream puts and gets (`NVSHMEMHostRMA`, resolved once from the
+/// loaded host library).
 ///
 /// `nvshmemx_{put,get}mem[_nbi]_on_stream(dest, source, bytes, pe, stream)` enqueue the transfer on
 /// `stream` (on NVLink a copy-engine copy); `nvshmemx_quiet_on_stream` completes the `_nbi` ones.
 struct HostRMA {
-    typealias OnStream = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int, Int32, OpaquePointer?) -> Void
-    typealias QuietOnStream = @convention(c) (OpaquePointer?) -> Void
+    typealias OnStream = (UnsafeMutableRawPointer, UnsafeRawPointer, Int, Int32, Stream) -> Void
 
-    let put: OnStream
-    let putNBI: OnStream
-    let get: OnStream
-    let getNBI: OnStream
-    let quiet: QuietOnStream
+    let rma: NVSHMEMHostRMA
 
     init(_ nv: NVSHMEM) throws {
-        put = try nv.library.function("nvshmemx_putmem_on_stream")
-        putNBI = try nv.library.function("nvshmemx_putmem_nbi_on_stream")
-        get = try nv.library.function("nvshmemx_getmem_on_stream")
-        getNBI = try nv.library.function("nvshmemx_getmem_nbi_on_stream")
-        quiet = try nv.library.function("nvshmemx_quiet_on_stream")
+        rma = try nv.hostRMA()
     }
 
     /// The call for an operation and completion mode.
     func call(_ op: P2POp, blocking: Bool) -> OnStream {
-        switch (op, blocking) {
-        case (.put, true): return put
-        case (.put, false): return putNBI
-        case (.get, true): return get
-        case (.get, false): return getNBI
+        let rma = rma
+        switch op {
+        case .put: return { rma.put(to: $0, from: $1, bytes: $2, pe: Int($3), on: $4, nonBlocking: !blocking) }
+        case .get: return { rma.get(to: $0, from: $1, bytes: $2, pe: Int($3), on: $4, nonBlocking: !blocking) }
         }
     }
+
+    /// `nvshmemx_quiet_on_stream`.
+    func quiet(_ stream: Stream) { rma.quiet(on: stream) }
 }

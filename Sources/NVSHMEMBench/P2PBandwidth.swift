@@ -221,7 +221,7 @@ public final class P2PBandwidth {
         }
         let f = host.call(o.op, blocking: o.blocking)
         let (to, from) = (dst.pointer(), UnsafeRawPointer(src.pointer()))
-        return HostPlan(lanes: lanes) { q in f(to, from, bytes, Int32(peer), q.raw) }
+        return HostPlan(lanes: lanes) { q in f(to, from, bytes, Int32(peer), q) }
     }
 
     /// Kernel arguments for `iters` operations of `bytes` (marshalled once, outside the timed region).
@@ -247,11 +247,11 @@ public final class P2PBandwidth {
             }
             for i in 0..<iters { try p.operation(lanes[i % lanes.count]) }
             for (q, e) in side.prefix(lanes.count - 1) {
-                host.quiet(q.raw)
+                host.quiet(q)
                 try e.record(on: q)
                 try stream.wait(for: e)
             }
-            host.quiet(stream.raw)
+            host.quiet(stream)
             return
         }
         try kernel(for: o.scope).launch(grid: blocks, block: c.threads, sharedBytes: o.scope == .tma ? c.staging.sharedBytes : 0,

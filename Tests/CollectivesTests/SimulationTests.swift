@@ -46,7 +46,7 @@ import GPU
                 for j in 0..<l.sendCount { store(SimulationTests.value(r, j), send, j) }
                 let recv = inPlace ? recvBase + l.recvInPlaceOffset * es : recvBase
                 contexts.append(IssueContext(send: send, recv: recv, layout: l, typeSize: es, rank: r, ranks: n, root: root,
-                                             op: NCCLReduceOp.sum.builtin!, dtype: dtype.rawValue, issuer: group.issuer(rank: r)))
+                                             op: NCCLReduceOp.sum.builtin!.rawValue, dtype: dtype.rawValue, issuer: group.issuer(rank: r)))
             }
         }
 

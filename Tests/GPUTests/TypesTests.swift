@@ -45,7 +45,7 @@ import Testing
     @Test func reduceOps() {
         #expect(NCCLReduceOp.allCases.map(\.rawValue) == ["sum", "prod", "max", "min", "avg", "premulsum"])
         // nccl.h ncclRedOp_t: ncclSum 0, ncclProd 1, ncclMax 2, ncclMin 3, ncclAvg 4; premulsum is created per communicator.
-        #expect(NCCLReduceOp.allCases.map(\.builtin) == [0, 1, 2, 3, 4, nil])
+        #expect(NCCLReduceOp.allCases.map { $0.builtin?.rawValue } == [0, 1, 2, 3, 4, nil])
         for o in NCCLReduceOp.allCases {
             #expect(NCCLReduceOp(name: o.rawValue) == o)
             #expect(NCCLReduceOp(name: o.rawValue.uppercased()) == o)

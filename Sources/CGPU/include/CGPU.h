@@ -1,5 +1,6 @@
-// C declarations for the CUDA driver, NVRTC, nvJitLink, NCCL and NVML calls gpucomm makes.
-// Declarations only: nothing here is linked; the GPU target resolves every symbol at run time.
+// C declarations for the CUDA driver, NVRTC, nvJitLink, NCCL, NVML and NVSHMEM calls gpucomm makes.
+// Declarations only: nothing here is linked; the GPU target resolves every symbol at run time and
+// is the only importer (`internal import CGPU`: no type from here appears in its public API).
 // Version differences live here and nowhere else. Layouts: ../shared/notes/gpu-runtime.md.
 #ifndef CGPU_H
 #define CGPU_H
@@ -238,6 +239,10 @@ typedef int (*PFN_nvshmemx_alltoallmem_on_stream)(int team, void *dest, const vo
 typedef int (*PFN_nvshmemx_cumodule_init)(CUmodule module);
 typedef int (*PFN_nvshmemx_cumodule_finalize)(CUmodule module);
 typedef void (*PFN_nvshmemx_vendor_get_version_info)(int *major, int *minor, int *patch);
+typedef int (*PFN_nvshmemx_float_sum_reduce_on_stream)(int team, float *dest, const float *source, size_t nreduce,
+                                                      CUstream stream);
+typedef void (*PFN_nvshmemx_rma_on_stream)(void *dest, const void *source, size_t bytes, int pe, CUstream stream);
+typedef void (*PFN_nvshmemx_quiet_on_stream)(CUstream stream);
 _Static_assert(sizeof(nvshmemx_init_attr_t) == 144, "nvshmemx_init_attr_t layout");
 
 _Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t layout");
