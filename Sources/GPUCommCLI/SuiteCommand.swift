@@ -22,7 +22,7 @@ struct SuiteCommand: ParsableCommand {
     var results = "gpucomm-suite.jsonl"
 
     @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest size per rank.")
-    var maxBytes = "256M"
+    var maxBytes: ByteSizeOption = "256M"
 
     @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size.")
     var iters = 20
@@ -38,7 +38,7 @@ struct SuiteCommand: ParsableCommand {
     static let collectives = ["all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "alltoall", "sendrecv"]
 
     func validate() throws {
-        guard ByteSize.parse(maxBytes) != nil else { throw ValidationError("-e '\(maxBytes)' is not a size (examples: 64M, 1G)") }
+        guard maxBytes.parsed != nil else { throw ValidationError("-e '\(maxBytes)' is not a size (examples: 64M, 1G)") }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1") }
     }
 
@@ -55,7 +55,10 @@ struct SuiteCommand: ParsableCommand {
             throw Failure(.unavailable, "1 GPU visible: the communication benchmarks need 2 or more (waived)")
         }
         if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
-        var o = try NCCLOptions.parse(["-e", maxBytes, "-n", String(iters), "-f", "4"])
+        var o = try NCCLOptions.parse([])
+        o.sweep.maxBytes = SweepBound(maxBytes.value, text: maxBytes.text)
+        o.iters = iters
+        o.sweep.stepFactor = 4
         let job = try Job(launch) { _, _ in }
         let n = job.worldSize
         let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: results, output: .none, timeout: launch.timeout)
@@ -63,7 +66,8 @@ struct SuiteCommand: ParsableCommand {
         let colls = try resolveCollectives(SuiteCommand.collectives, matrix: TrafficMatrix(skew: 0))
         for c in colls {
             let g = c.granularity(typeSize: 4, ranks: n)
-            o.minBytes = String(max(8, g) / g * g)
+            let lo = max(8, g) / g * g
+            o.sweep.minBytes = SweepBound(lo, text: String(lo))
             let plan = try o.plan()
             let sizes = plan.sizes.map { $0 / g * g }.filter { $0 > 0 }
             run.progress("\(c.key): \(sizes.count) sizes, \(ByteSize.format(sizes.first!))–\(ByteSize.format(sizes.last!))")
