@@ -32,7 +32,7 @@ final class AlltoallRun {
         self.sizes = sizes
         var o = AlltoallBench.Options()
         o.iterations = command.iters; o.warmup = command.warmup; o.check = command.check == 1
-        o.timing = TimingMode(rawValue: command.timing)!
+        o.timing = command.timing.value
         options = o
         watchdog = Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0])
     }
@@ -86,8 +86,8 @@ final class AlltoallRun {
         info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         info.nccl = nccl?.version
         info.nvshmem = session?.lib.version
-        if job.reports && !command.noResults {
-            writer = try ResultsWriter(path: command.results)
+        if job.reports && !command.output.noResults {
+            writer = try ResultsWriter(path: command.output.results)
             try writer?.write(.run(info))
         }
         if job.reports {

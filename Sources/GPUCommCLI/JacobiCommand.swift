@@ -47,9 +47,9 @@ struct JacobiCommand: ParsableCommand {
         """)
 
     @Option(name: .long, help: "Comma-separated variants, or all.")
-    var variants = "all"
+    var variants: Typed<JacobiVariantsReading> = "all"
     @Option(name: .long, help: "GPU counts to run, each as its own job (default: every visible GPU).")
-    var gpus: String?
+    var gpus: Typed<GPUCountsReading>?
     @Option(name: .long, help: "Columns of the grid.")
     var nx = 16384
     @Option(name: .long, help: "Rows of the grid (rows 1 … ny-2 are computed).")
@@ -64,10 +64,7 @@ struct JacobiCommand: ParsableCommand {
     var tolerance: Float = 1e-8
     @Flag(name: .long, help: "Also print multi-gpu-programming-models' -csv lines.")
     var csv = false
-    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
-    var results = "gpucomm-results.jsonl"
-    @Flag(name: .long, help: "Write no results file.")
-    var noResults = false
+    @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions
 
     var problem: JacobiProblem { JacobiProblem(nx: nx, ny: ny, iterations: iterations, normEvery: normEvery, warmup: warmup) }
@@ -82,8 +79,9 @@ struct JacobiCommand: ParsableCommand {
     }
 
     func validate() throws {
-        do { _ = try JacobiVariant.parseList(variants) } catch { throw ValidationError("--variants: \(error)") }
-        let counts = try gpus.map(Self.parseCounts) ?? []
+        if let e = variants.problem { throw ValidationError("--variants: \(e)") }
+        if let e = gpus?.problem { throw e }
+        let counts = gpus?.value ?? []
         if let p = problem.problem(ranks: counts) { throw ValidationError(p) }
         if !(tolerance >= 0) { throw ValidationError("--tolerance must be ≥ 0 (got \(tolerance))") }
         if launch.np != nil { throw ValidationError("jacobi starts its own ranks: use --gpus N (or an outside launcher), not --np") }
@@ -104,7 +102,7 @@ struct JacobiCommand: ParsableCommand {
         let cuda = try Job.loadCUDA()
         let visible = try cuda.deviceCount()
         if visible == 0 { throw Failure(.unavailable, "no CUDA devices are visible (CUDA_VISIBLE_DEVICES=\(env["CUDA_VISIBLE_DEVICES"] ?? "unset"))") }
-        let counts = try gpus.map(Self.parseCounts) ?? [visible]
+        let counts = gpus?.value ?? [visible]
         if let n = counts.first(where: { $0 > visible }) {
             throw Failure(.usage, "--gpus asks for \(n) GPUs but \(visible) are visible")
         }
@@ -123,7 +121,7 @@ struct JacobiCommand: ParsableCommand {
     }
 
     func runRank(printBaseline: Bool) throws {
-        let chosen = try JacobiVariant.parseList(variants)
+        let chosen = variants.value
         let problem = self.problem
         let built = chosen.filter { $0.isBuilt && $0 != .singleGPU }
         let needsNCCL = built.contains { $0.usesNCCL }
@@ -162,7 +160,7 @@ struct JacobiCommand: ParsableCommand {
         }
         var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         run.nvshmem = session?.lib.version ?? run.nvshmem
-        let writer = job.reports && !noResults ? try ResultsWriter(path: results) : nil
+        let writer = job.reports && !output.noResults ? try ResultsWriter(path: output.results) : nil
         try writer?.write(.run(run))
         let table = JacobiTable(problem: problem, serial: serial, csv: csv)
         if job.reports {
@@ -200,4 +198,14 @@ struct JacobiCommand: ParsableCommand {
         }
         if wrong > 0 { throw Failure(.wrongResults, "jacobi: \(wrong) wrong elements at \(n) GPU(s)") }
     }
+}
+
+/// `--variants`: `all` or a comma-separated list (`JacobiVariant.parseList`, whose error names the bad one).
+enum JacobiVariantsReading: OptionReading {
+    static func read(_ text: String) throws -> [JacobiVariant] { try JacobiVariant.parseList(text) }
+}
+
+/// `--gpus`: GPU counts ≥ 1, comma-separated (`JacobiCommand.parseCounts`, whose error is the one line).
+enum GPUCountsReading: OptionReading {
+    static func read(_ text: String) throws -> [Int] { try JacobiCommand.parseCounts(text) }
 }

@@ -24,11 +24,8 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
     @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warm-up barriers per method.")
     var warmup = 100
     @Option(name: .long, help: "all, or a comma-separated list of device-thread, device-block, on-stream.")
-    var methods = "all"
-    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
-    var results = "gpucomm-results.jsonl"
-    @Flag(name: .long, help: "Write no results file.")
-    var noResults = false
+    var methods: Typed<BarrierMethodsReading> = "all"
+    @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions
 
     static func parseMethods(_ text: String) throws -> [BarrierLatency.Method] {
@@ -42,7 +39,7 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try Self.parseMethods(methods)
+        if let e = methods.problem { throw e }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
         guard warmup >= 0 else { throw ValidationError("-w must be at least 0 (got \(warmup))") }
         guard iters <= Int(Int32.max), warmup <= Int(Int32.max) else { throw ValidationError("-n and -w must fit in 32 bits") }
@@ -55,7 +52,7 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
             throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)")
         }
         if let status = try Job.spawnIfAsked(launch) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
-        let list = try Self.parseMethods(methods)
+        let list = methods.value
         let job = try Job(launch, needsNCCL: false) { world, _ in
             if world < 2 { throw Failure(.usage, "barrier needs at least 2 PEs (got \(world))") }
         }
@@ -67,7 +64,7 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
             let bench = try BarrierLatency(shared: shared, stream: try Stream(device: session.device), channel: job.channel)
             var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
             run.nvshmem = session.lib.version
-            let writer = job.reports && !noResults ? try ResultsWriter(path: results) : nil
+            let writer = job.reports && !output.noResults ? try ResultsWriter(path: output.results) : nil
             try writer?.write(.run(run))
             if job.reports {
                 print("# gpucomm \(GPUCommVersion.version)  nvshmem \(session.lib.version)  barrier latency  \(session.pes) PEs  -n \(iters)")
@@ -86,4 +83,9 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// `--methods`: `all` or a comma-separated list (`NVSHMEMBarrierCommand.parseMethods`, whose error is the one line).
+enum BarrierMethodsReading: OptionReading {
+    static func read(_ text: String) throws -> [BarrierLatency.Method] { try NVSHMEMBarrierCommand.parseMethods(text) }
 }
