@@ -63,21 +63,21 @@ struct AlltoallCommand: ParsableCommand {
     @Option(name: .long, help: "Backends: all, or a comma-separated list (see above).")
     var backends: Typed<BackendListReading> = "all"
     @OptionGroup var sweep: SweepOptions<SweepWords>
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and backend.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed iterations per size and backend.")
     var iters = 20
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warm-up iterations per size and backend.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Warm-up iterations per size and backend.")
     var warmup = 5
     @Option(name: .long, help: "host (nccl-tests' host clock around the loop) or events (CUDA events per iteration).")
     var timing: Choice<TimingMode> = "host"
-    @Option(name: .long, help: "gpucomm kernels: total blocks, split evenly across peers; 0 = one per 64 KiB per peer, at most one per SM.")
+    @Option(name: .long, parsing: .unconditional, help: "gpucomm kernels: total blocks, split evenly across peers; 0 = one per 64 KiB per peer, at most one per SM.")
     var blocks = 0
-    @Option(name: .long, help: "gpucomm kernels: threads per block (multiple of 32, at most 1024).")
+    @Option(name: .long, parsing: .unconditional, help: "gpucomm kernels: threads per block (multiple of 32, at most 1024).")
     var threads = 512
-    @Option(name: .long, help: "nvshmem-signal: bytes per put+signal piece (multiple of 16).")
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-signal: bytes per put+signal piece (multiple of 16).")
     var chunk: Typed<ChunkReading> = "256K"
-    @Option(name: .long, help: "nvshmem-direct, nvshmem-tma: blocks take pieces of this size round-robin when their equal slice of a peer's block is larger (multiple of 16); 0 = one contiguous slice per block.")
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-direct, nvshmem-tma: blocks take pieces of this size round-robin when their equal slice of a peer's block is larger (multiple of 16); 0 = one contiguous slice per block.")
     var interleave: Typed<InterleaveReading> = "256K"
-    @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pieces per peer block, each copied on its own stream (1 to 16).")
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pieces per peer block, each copied on its own stream (1 to 16).")
     var copySplit = 1
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pull (the receiver's copy engines read from the sender; default) or push (the sender's write into the receiver).")
     var copyMode: Choice<CopyMode> = "pull"
@@ -87,15 +87,15 @@ struct AlltoallCommand: ParsableCommand {
     var copyRounds: Choice<CopyRounds> = "parallel"
     @Option(name: .long, help: "cuda-ce-1p: who copies each GPU's own block: ce (a copy engine) or sm (a kernel, leaving the copy engines to the peers' blocks).")
     var copyLocal: Choice<CopyLocal> = "ce"
-    @Option(name: .long, help: "cuda-ce-1p: percent of every peer's block an SM kernel moves beside the copy engines, in the --copy-mode direction (0 to 90; 0 = copy engines only).")
+    @Option(name: .long, parsing: .unconditional, help: "cuda-ce-1p: percent of every peer's block an SM kernel moves beside the copy engines, in the --copy-mode direction (0 to 90; 0 = copy engines only).")
     var copySm = 0
-    @Option(name: .long, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
     var tmaStage: ByteSizeOption = "32K"
-    @Option(name: .long, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")
     var tmaStages = 4
-    @Option(name: .long, help: "Chunk-size sweep of nvshmem-signal: comma-separated chunk sizes.")
+    @Option(name: .long, parsing: .unconditional, help: "Chunk-size sweep of nvshmem-signal: comma-separated chunk sizes.")
     var chunks: Typed<ChunkListReading>?
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
     @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions

@@ -48,19 +48,19 @@ struct JacobiCommand: ParsableCommand {
 
     @Option(name: .long, help: "Comma-separated variants, or all.")
     var variants: Typed<JacobiVariantsReading> = "all"
-    @Option(name: .long, help: "GPU counts to run, each as its own job (default: every visible GPU).")
+    @Option(name: .long, parsing: .unconditional, help: "GPU counts to run, each as its own job (default: every visible GPU).")
     var gpus: Typed<GPUCountsReading>?
-    @Option(name: .long, help: "Columns of the grid.")
+    @Option(name: .long, parsing: .unconditional, help: "Columns of the grid.")
     var nx = 16384
-    @Option(name: .long, help: "Rows of the grid (rows 1 … ny-2 are computed).")
+    @Option(name: .long, parsing: .unconditional, help: "Rows of the grid (rows 1 … ny-2 are computed).")
     var ny = 16384
-    @Option(name: [.customShort("n"), .customLong("iterations")], help: "Timed iterations.")
+    @Option(name: [.customShort("n"), .customLong("iterations")], parsing: .unconditional, help: "Timed iterations.")
     var iterations = 1000
-    @Option(name: .customLong("norm-every"), help: "L2 norm every this many iterations (0 = never).")
+    @Option(name: .customLong("norm-every"), parsing: .unconditional, help: "L2 norm every this many iterations (0 = never).")
     var normEvery = 1
-    @Option(name: .long, help: "Untimed iterations before the timed run (even).")
+    @Option(name: .long, parsing: .unconditional, help: "Untimed iterations before the timed run (even).")
     var warmup = 10
-    @Option(name: .long, help: "Largest |x - reference| counted as right (float; multi-gpu-programming-models uses 1e-8).")
+    @Option(name: .long, parsing: .unconditional, help: "Largest |x - reference| counted as right (float; multi-gpu-programming-models uses 1e-8).")
     var tolerance: Float = 1e-8
     @Flag(name: .long, help: "Also print multi-gpu-programming-models' -csv lines.")
     var csv = false

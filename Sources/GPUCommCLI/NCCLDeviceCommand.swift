@@ -39,15 +39,15 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         static let stepFactor = 2
     }
     @OptionGroup var sweep: SweepOptions<SweepWords>
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed launches per measurement.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed launches per measurement.")
     var iters = 20
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warm-up launches per measurement.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Warm-up launches per measurement.")
     var warmup = 5
-    @Option(name: [.customShort("D"), .customLong("device-api")], help: "Kernels, comma-separated: 1 basic, 2 optimized.")
+    @Option(name: [.customShort("D"), .customLong("device-api")], parsing: .unconditional, help: "Kernels, comma-separated: 1 basic, 2 optimized.")
     var deviceAPI: Typed<DeviceAPIListReading> = "2"
-    @Option(name: .long, help: "Grid sizes (blocks of 512 threads), comma-separated; 0 = the default: 16 per rank, 32 from 32 MiB per rank (measured best on 4×H200).")
+    @Option(name: .long, parsing: .unconditional, help: "Grid sizes (blocks of 512 threads), comma-separated; 0 = the default: 16 per rank, 32 from 32 MiB per rank (measured best on 4×H200).")
     var blocks: Typed<DeviceBlocksReading> = "0"
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
     @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions

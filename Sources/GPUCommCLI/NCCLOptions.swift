@@ -12,43 +12,43 @@ struct NCCLOptions: ParsableArguments {
         static let stepFactor = 2
     }
     @OptionGroup var sweep: SweepOptions<SweepWords>
-    @Option(name: [.customShort("i"), .customLong("stepbytes")], help: "Add this many bytes each step instead (linear sweep).")
+    @Option(name: [.customShort("i"), .customLong("stepbytes")], parsing: .unconditional, help: "Add this many bytes each step instead (linear sweep).")
     var stepBytes: ByteSizeOption = "0"
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed iterations per size.")
     var iters = 20
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Untimed warmup iterations per size.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Untimed warmup iterations per size.")
     var warmup = 5
-    @Option(name: [.customShort("m"), .customLong("agg_iters")], help: "Operations aggregated per iteration.")
+    @Option(name: [.customShort("m"), .customLong("agg_iters")], parsing: .unconditional, help: "Operations aggregated per iteration.")
     var aggIters = 1
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check results (1, default) or not (0).")
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check results (1, default) or not (0).")
     var check = 1
     @Option(name: [.customShort("d"), .customLong("datatype")],
             help: "Data type(s), comma-separated, or all: int8 uint8 int32 uint32 int64 uint64 half float double bfloat16 f8e4m3 f8e5m2.")
     var datatype: Typed<DataTypeListReading> = "float"
     @Option(name: [.customShort("o"), .customLong("op")], help: "Reduction op(s), comma-separated, or all: sum prod max min avg mulsum (premulsum).")
     var op: Typed<ReduceOpListReading> = "sum"
-    @Option(name: [.customShort("r"), .customLong("root")], help: "Root rank for broadcast, reduce, gather, scatter, or all.")
+    @Option(name: [.customShort("r"), .customLong("root")], parsing: .unconditional, help: "Root rank for broadcast, reduce, gather, scatter, or all.")
     var root: Typed<RootReading> = "0"
-    @Option(name: [.customShort("a"), .customLong("average")], help: "Time reported across ranks: 0 rank 0, 1 average, 2 min, 3 max.")
+    @Option(name: [.customShort("a"), .customLong("average")], parsing: .unconditional, help: "Time reported across ranks: 0 rank 0, 1 average, 2 min, 3 max.")
     var average = 1
-    @Option(name: [.customShort("R"), .customLong("local_register")],
+    @Option(name: [.customShort("R"), .customLong("local_register")], parsing: .unconditional,
             help: "Buffers: 0 plain, 1 ncclCommRegister, 2 symmetric window (ncclMemAlloc + ncclCommWindowRegister).")
     var register = 0
-    @Option(name: [.customShort("N"), .customLong("run_cycles")], help: "Run the whole sweep this many times.")
+    @Option(name: [.customShort("N"), .customLong("run_cycles")], parsing: .unconditional, help: "Run the whole sweep this many times.")
     var cycles = 1
-    @Option(name: [.customShort("G"), .customLong("cudagraph")], help: "Capture the iterations in a CUDA graph and replay it this many times (0: off).")
+    @Option(name: [.customShort("G"), .customLong("cudagraph")], parsing: .unconditional, help: "Capture the iterations in a CUDA graph and replay it this many times (0: off).")
     var graph = 0
-    @Option(name: [.customShort("z"), .customLong("blocking")], help: "Synchronise after every operation (1) or not (0).")
+    @Option(name: [.customShort("z"), .customLong("blocking")], parsing: .unconditional, help: "Synchronise after every operation (1) or not (0).")
     var blocking = 0
-    @Option(name: [.customShort("t"), .customLong("nthreads")], help: "Threads per process (only 1; use -g or --np for more GPUs).")
+    @Option(name: [.customShort("t"), .customLong("nthreads")], parsing: .unconditional, help: "Threads per process (only 1; use -g or --np for more GPUs).")
     var threads = 1
     @Option(name: .long, help: "Timing: host (clock around the loop, like nccl-tests) or events (per-iteration CUDA events: min/p50/p95/p99/CV).")
     var timing: Choice<TimingMode> = "host"
-    @Option(name: .long, help: "alltoallv: receiver p gets weight 1/(p+1)^skew (0 uniform, 1 Zipf).")
+    @Option(name: .long, parsing: .unconditional, help: "alltoallv: receiver p gets weight 1/(p+1)^skew (0 uniform, 1 Zipf).")
     var skew = 1.0
     @Option(name: .long, help: "alltoallv: CSV traffic matrix, one row per sender, one column per receiver.")
     var matrix: String?
-    @Option(name: .long, help: "Split the communicator by color = rank & mask (nccl-tests NCCL_TESTS_SPLIT_MASK); 0: no split.")
+    @Option(name: .long, parsing: .unconditional, help: "Split the communicator by color = rank & mask (nccl-tests NCCL_TESTS_SPLIT_MASK); 0: no split.")
     var splitMask = 0
     @OptionGroup var output: ResultsOptions
     @Flag(name: .long, help: "Print rows as JSON Lines on stdout instead of the table.")

@@ -19,9 +19,9 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
         Example: gpucomm nvshmem barrier --np 4 -n 10000
         """)
 
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Barriers timed per method.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Barriers timed per method.")
     var iters = 10000
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warm-up barriers per method.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Warm-up barriers per method.")
     var warmup = 100
     @Option(name: .long, help: "all, or a comma-separated list of device-thread, device-block, on-stream.")
     var methods: Typed<BarrierMethodsReading> = "all"

@@ -26,11 +26,11 @@ struct P2PBandwidthOptions: ParsableArguments {
         static let stepFactor = 2
     }
     @OptionGroup var sweep: SweepOptions<SweepWords>
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed samples per size and shape.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed samples per size and shape.")
     var iters = 20
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warmup operations per size and shape.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Warmup operations per size and shape.")
     var warmup = 5
-    @Option(name: .long, help: "Operations per timed sample (one kernel launch); 0 = enough for about 1 GiB per sample, at most 100.")
+    @Option(name: .long, parsing: .unconditional, help: "Operations per timed sample (one kernel launch); 0 = enough for about 1 GiB per sample, at most 100.")
     var inner = 0
     @Option(name: .long, help: "Who issues the operations in the kernel: block, warp or thread (default block); tma: bulk asynchronous copies (TMA, sm_90+) through the peer's mapped memory.")
     var scope: Choice<P2PScope>?
@@ -40,23 +40,23 @@ struct P2PBandwidthOptions: ParsableArguments {
     var bidirectional = false
     @Flag(name: .long, help: "Host-initiated: nvshmemx_{put,get}mem[_nbi]_on_stream + nvshmemx_quiet_on_stream (copy engines on NVLink).")
     var host = false
-    @Option(name: .long, help: "--host: spread each sample's operations round-robin over this many streams (1 to 8; default 1), so consecutive copies overlap; each operation is still one whole put/get.")
+    @Option(name: .long, parsing: .unconditional, help: "--host: spread each sample's operations round-robin over this many streams (1 to 8; default 1), so consecutive copies overlap; each operation is still one whole put/get.")
     var streams: Int?
     @Option(name: .long, help: "--host: nvshmem (NVSHMEM's on-stream call; default) or cuda (cuMemcpyDtoDAsync on the peer's heap address from nvshmem_ptr: the same copy engine, without the library call).")
     var hostCopy: Choice<HostCopy>?
-    @Option(name: .long, help: "The two PEs A,B: A initiates (a put moves A -> B, a get B -> A).")
+    @Option(name: .long, parsing: .unconditional, help: "The two PEs A,B: A initiates (a put moves A -> B, a get B -> A).")
     var pair: Typed<PEPairReading> = "0,1"
-    @Option(name: .long, help: "Grid sizes, comma-separated: Nx = N blocks per multiprocessor, or a block count (default 2x).")
+    @Option(name: .long, parsing: .unconditional, help: "Grid sizes, comma-separated: Nx = N blocks per multiprocessor, or a block count (default 2x).")
     var blocks: ListOption<GridSizeReading>?
-    @Option(name: .long, help: "Threads per block, comma-separated multiples of 32 up to 1024 (default 1024).")
+    @Option(name: .long, parsing: .unconditional, help: "Threads per block, comma-separated multiples of 32 up to 1024 (default 1024).")
     var threads: ListOption<BlockThreadsReading>?
-    @Option(name: .long, help: "Bytes per call, comma-separated: auto (default) = 256K pieces round-robin when one equal piece per block/warp/thread would be larger, else equal pieces; 0 = always one equal piece per unit; else a multiple of 16.")
+    @Option(name: .long, parsing: .unconditional, help: "Bytes per call, comma-separated: auto (default) = 256K pieces round-robin when one equal piece per block/warp/thread would be larger, else equal pieces; 0 = always one equal piece per unit; else a multiple of 16.")
     var chunk: ListOption<P2PChunkReading>?
-    @Option(name: .long, help: "--scope tma: bytes per bulk copy (one ring stage), comma-separated multiples of 16 (default 32K).")
+    @Option(name: .long, parsing: .unconditional, help: "--scope tma: bytes per bulk copy (one ring stage), comma-separated multiples of 16 (default 32K).")
     var tmaStage: ListOption<ByteSizeReading>?
-    @Option(name: .long, help: "--scope tma: stages in each block's shared-memory ring, comma-separated, 2 to 8 (default 4).")
+    @Option(name: .long, parsing: .unconditional, help: "--scope tma: stages in each block's shared-memory ring, comma-separated, 2 to 8 (default 4).")
     var tmaStages: ListOption<IntReading>?
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
     @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions

@@ -11,19 +11,19 @@ struct P2PLatencyOptions: ParsableArguments {
         static let stepFactor = 2
     }
     @OptionGroup var sweep: SweepOptions<SweepWords>
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed operations (round trips) inside one kernel launch.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed operations (round trips) inside one kernel launch.")
     var iters = 1000
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Untimed operations before them in the same launch.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Untimed operations before them in the same launch.")
     var warmup = 100
-    @Option(name: .long, help: "Kernel launches per size; the figure is the median over them.")
+    @Option(name: .long, parsing: .unconditional, help: "Kernel launches per size; the figure is the median over them.")
     var repeats = 10
     @Option(name: .long, help: "Who issues each put/get: thread (default), warp or block.")
     var scope: Choice<P2PScope> = "thread"
-    @Option(name: .long, help: "Threads of the block at --scope block (a multiple of 32 up to 1024).")
+    @Option(name: .long, parsing: .unconditional, help: "Threads of the block at --scope block (a multiple of 32 up to 1024).")
     var threads = 256
-    @Option(name: .long, help: "The two PEs A,B: A initiates, B answers (signal) or is the target.")
+    @Option(name: .long, parsing: .unconditional, help: "The two PEs A,B: A initiates, B answers (signal) or is the target.")
     var pair: Typed<PEPairReading> = "0,1"
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
     @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions

@@ -13,11 +13,11 @@ protocol SweepDefaults {
 
 /// `-b/--minbytes`, `-e/--maxbytes`, `-f/--stepfactor`: a geometric size sweep as nccl-tests'.
 struct SweepOptions<Defaults: SweepDefaults>: ParsableArguments {
-    @Option(name: [.customShort("b"), .customLong("minbytes")], help: ArgumentHelp(Defaults.minHelp))
+    @Option(name: [.customShort("b"), .customLong("minbytes")], parsing: .unconditional, help: ArgumentHelp(Defaults.minHelp))
     var minBytes = SweepBound(argument: Defaults.minBytes)
-    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: ArgumentHelp(Defaults.maxHelp))
+    @Option(name: [.customShort("e"), .customLong("maxbytes")], parsing: .unconditional, help: ArgumentHelp(Defaults.maxHelp))
     var maxBytes = SweepBound(argument: Defaults.maxBytes)
-    @Option(name: [.customShort("f"), .customLong("stepfactor")], help: "Multiply the size by this each step.")
+    @Option(name: [.customShort("f"), .customLong("stepfactor")], parsing: .unconditional, help: "Multiply the size by this each step.")
     var stepFactor = Defaults.stepFactor
 
     /// The sizes, or one line naming the flag that is wrong (for `validate()`); `stepBytes` is nccl's `-i`.

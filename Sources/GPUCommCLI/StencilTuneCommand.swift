@@ -11,15 +11,15 @@ struct StencilTuneCommand: ParsableCommand {
         abstract: "Time the Jacobi kernel in several compile-time shapes (ROWSxUNROLL[xTHREADS]) on one GPU.",
         shouldDisplay: false)
 
-    @Option(name: .long, help: "Grid columns.")
+    @Option(name: .long, parsing: .unconditional, help: "Grid columns.")
     var nx = 16384
-    @Option(name: .long, help: "Grid rows.")
+    @Option(name: .long, parsing: .unconditional, help: "Grid rows.")
     var ny = 16384
     @Option(name: .long, help: "Comma-separated shapes ROWSxUNROLL[xTHREADS] or wave (one wave of resident blocks, as nvshmem_opt and nccl_lsa launch). A thread updates 4 columns when nx % 4 == 0 (UNROLL is then unused), else 1.")
     var shapes: Typed<StencilShapesReading> = "16x1,32x1,64x1,wave"
-    @Option(name: .long, help: "CUDA device ordinal.")
+    @Option(name: .long, parsing: .unconditional, help: "CUDA device ordinal.")
     var device = 0
-    @Option(name: [.customShort("n"), .customLong("reps")], help: "Timed sweeps per shape.")
+    @Option(name: [.customShort("n"), .customLong("reps")], parsing: .unconditional, help: "Timed sweeps per shape.")
     var reps = 20
 
     func validate() throws {

@@ -21,10 +21,10 @@ struct SuiteCommand: ParsableCommand {
     @Option(name: .long, help: "Results file (JSON Lines).")
     var results = "gpucomm-suite.jsonl"
 
-    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest size per rank.")
+    @Option(name: [.customShort("e"), .customLong("maxbytes")], parsing: .unconditional, help: "Largest size per rank.")
     var maxBytes: ByteSizeOption = "256M"
 
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed iterations per size.")
     var iters = 20
 
     @Option(name: .customLong("report-dir"), help: "Folder for the report (HTML, Markdown, SVG) of the results file, written at the end.")

@@ -5,8 +5,75 @@ import NVSHMEMBench
 import Testing
 @testable import GPUCommCLI
 
-/// Option values are read once, when the command line is parsed (`Typed`).
+/// Option values are read once, when the command line is parsed (`Typed`); numeric options take
+/// a leading '-' as a value so the command's own check answers, in one line, exit 2.
 @Suite struct OptionValueTests {
+    static let negative: [ValidationTests.Case] = [
+        .init("nccl -b -5", "sizes must be at least 1 byte (-b)"),
+        .init("nccl -n -3", "-n must be at least 1 (got -3)"),
+        .init("nccl -w -1", "-w must be at least 0 (got -1)"),
+        .init("nccl -e -5", "-e", "-5"),
+        .init("nccl -i -5", "-i '-5' is not a size"),
+        .init("nccl -r -1 broadcast", "-r '-1' must be a rank number or all"),
+        .init("nccl -g -2", "-g must be at least 1 (got -2)"),
+        .init("nccl --np -2", "--np must be at least 1 (got -2)"),
+        .init("nccl -T -1", "-T must be at least 1 second (got -1)"),
+        .init("nccl --skew -1 alltoallv", "--skew must be a non-negative number"),
+        .init("alltoall -b -5", "sizes must be at least 1 byte (-b)"),
+        .init("alltoall -n -3", "-n must be at least 1 (got -3)"),
+        .init("alltoall --chunk -16", "--chunk '-16' must be a size that is a multiple of 16"),
+        .init("alltoall --copy-sm -5", "--copy-sm must be a percent from 0 to 90", "-5"),
+        .init("nccl-device alltoall -b -5", "sizes must be at least 1 byte (-b)"),
+        .init("nccl-device alltoall -n -3", "-n must be ≥ 1"),
+        .init("nccl-device alltoall -D -1", "-D/--device-api must be 1, 2 or 1,2", "'-1'"),
+        .init("nvshmem put -b -5", "sizes must be at least 1 byte (-b)"),
+        .init("nvshmem put -n -3", "-n must be at least 1 (got -3)"),
+        .init("nvshmem put --threads -32", "--threads must list multiples of 32", "'-32'"),
+        .init("nvshmem latency -b -5", "sizes must be at least 1 byte (-b)"),
+        .init("nvshmem signal -n -3", "-n and --repeats must be at least 1"),
+        .init("nvshmem barrier -n -3", "-n must be at least 1 (got -3)"),
+        .init("jacobi -n -3", "-n/--iterations must be at least 1", "-3"),
+        .init("jacobi --gpus -1", "--gpus must be a comma-separated list of GPU counts ≥ 1", "'-1'"),
+        .init("suite -e -5", "-e '-5' is not a size"),
+        .init("suite -n -3", "-n must be at least 1"),
+        .init("_stencil-tune -n -3", "-n must be at least 1"),
+    ]
+
+    @Test(arguments: negative)
+    func negativeValuesReachTheCommandsOwnCheck(_ c: ValidationTests.Case) throws {
+        let r = try CLI.run(c.args + ["--results", "{tmp}/r.jsonl"])
+        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue, "\(r.summary)")
+        #expect(r.stderrIsOneLine, "\(r.summary)")
+        for w in c.says { #expect(r.stderr.contains(w), "missing \(w.debugDescription): \(r.summary)") }
+        #expect(!r.stderr.contains("Missing value"), "\(r.summary)")
+        #expect(r.stdout.isEmpty && r.leftovers.isEmpty, "\(r.summary)")
+    }
+
+    /// A numeric option directly before another flag takes the flag as its value, which its own check
+    /// refuses (never a silent swallow); a numeric option with nothing after it is still a missing value.
+    @Test(arguments: [["nccl", "-b", "--json"], ["nccl", "-n", "--json"], ["alltoall", "-e", "--np", "2"], ["nccl", "-b"]])
+    func aFlagIsNeverSwallowedSilently(_ args: [String]) throws {
+        let r = try CLI.run(args + ["--results", "{tmp}/r.jsonl"])
+        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue && r.stderrIsOneLine, "\(r.summary)")
+        #expect(r.stderr.contains(args[1] == "-b" || args[1] == "-e" ? args[1] : "-n"), "\(r.summary)")
+    }
+
+    /// 2^62 bytes: the sweep must refuse it in one line (exit 2), not trap on overflow.
+    @Test(arguments: [["nccl", "-e", "4611686018427387904"], ["nccl", "-b", "1", "-e", "4611686018427387904", "-f", "3"],
+                      ["nvshmem", "latency", "-e", "4611686018427387904"]])
+    func hugeMaximumIsOneLine(_ args: [String]) throws {
+        var env = CLI.noGPUEnvironment(home: NSTemporaryDirectory())
+        env["SWIFT_BACKTRACE"] = "enable=no"  // a trap ends at once instead of symbolicating for a minute
+        let r = try CLI.run(args + ["--results", "{tmp}/r.jsonl"], environment: env)
+        if r.crashed {
+            // Sweep.sizes multiplies past Int.max: Sources/Measure/Sizes.swift, fixed on another branch of issue 15.
+            // Once it throws, validate() maps it to one line (ValidationError) and this branch is not taken.
+            withKnownIssue("Sweep.sizes overflows (Measure, fixed separately)") { Issue.record("gpucomm crashed: \(r.summary)") }
+            return
+        }
+        #expect(r.status == GPUCommCLI.ExitStatus.usage.rawValue && r.stderrIsOneLine, "\(r.summary)")
+    }
+
     @Test func sizesReadOnce() throws {
         #expect(ByteSizeOption(argument: "64K").value == 64 << 10)
         #expect(ByteSizeOption(argument: "-64K").parsed == nil, "plain sizes take no sign")
