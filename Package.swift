@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "MonitorTests", dependencies: ["GoldenFiles", "Monitor", "gpucomm"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SimulateTests", dependencies: ["GoldenFiles", "Simulate", "Results"], exclude: ["Golden"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),
-        .testTarget(name: "CLITests", dependencies: ["GPUCommCLI", "gpucomm", "Driver", "Kernels", "NVSHMEMBench", "AllToAll"]),
+        .testTarget(name: "CLITests", dependencies: ["GoldenFiles", "GPUCommCLI", "gpucomm", "Driver", "Kernels", "NVSHMEMBench", "AllToAll"], exclude: ["Golden"]),
         .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench", "Kernels"]),
         .testTarget(name: "AllToAllTests", dependencies: ["AllToAll"]),
         .testTarget(name: "JacobiTests", dependencies: ["Jacobi", "Kernels"]),

@@ -55,80 +55,76 @@ struct AlltoallCommand: ParsableCommand {
           gpucomm alltoall --np 4 -b 256M -e 256M --chunks 16K,64K,256K,1M,4M
         """)
 
+    enum SweepWords: SweepDefaults {
+        static let minBytes = "16K", minHelp = "Smallest per-rank buffer."
+        static let maxBytes = "256M", maxHelp = "Largest per-rank buffer."
+        static let stepFactor = 4
+    }
+
     @Option(name: .long, help: "Backends: all, or a comma-separated list (see above).")
-    var backends = "all"
-    @Option(name: [.customShort("b"), .customLong("minbytes")], help: "Smallest per-rank buffer.")
-    var minBytes = "16K"
-    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest per-rank buffer.")
-    var maxBytes = "256M"
-    @Option(name: [.customShort("f"), .customLong("stepfactor")], help: "Multiply the size by this each step.")
-    var stepFactor = 4
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size and backend.")
+    var backends: Typed<BackendListReading> = "all"
+    @OptionGroup var sweep: SweepOptions<SweepWords>
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed iterations per size and backend.")
     var iters = 20
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warm-up iterations per size and backend.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Warm-up iterations per size and backend.")
     var warmup = 5
     @Option(name: .long, help: "host (nccl-tests' host clock around the loop) or events (CUDA events per iteration).")
-    var timing = "host"
-    @Option(name: .long, help: "gpucomm kernels: total blocks, split evenly across peers; 0 = one per 64 KiB per peer, at most one per SM.")
+    var timing: Choice<TimingMode> = "host"
+    @Option(name: .long, parsing: .unconditional, help: "gpucomm kernels: total blocks, split evenly across peers; 0 = one per 64 KiB per peer, at most one per SM.")
     var blocks = 0
-    @Option(name: .long, help: "gpucomm kernels: threads per block (multiple of 32, at most 1024).")
+    @Option(name: .long, parsing: .unconditional, help: "gpucomm kernels: threads per block (multiple of 32, at most 1024).")
     var threads = 512
-    @Option(name: .long, help: "nvshmem-signal: bytes per put+signal piece (multiple of 16).")
-    var chunk = "256K"
-    @Option(name: .long, help: "nvshmem-direct, nvshmem-tma: blocks take pieces of this size round-robin when their equal slice of a peer's block is larger (multiple of 16); 0 = one contiguous slice per block.")
-    var interleave = "256K"
-    @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pieces per peer block, each copied on its own stream (1 to 16).")
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-signal: bytes per put+signal piece (multiple of 16).")
+    var chunk: Typed<ChunkReading> = "256K"
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-direct, nvshmem-tma: blocks take pieces of this size round-robin when their equal slice of a peer's block is larger (multiple of 16); 0 = one contiguous slice per block.")
+    var interleave: Typed<InterleaveReading> = "256K"
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pieces per peer block, each copied on its own stream (1 to 16).")
     var copySplit = 1
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: pull (the receiver's copy engines read from the sender; default) or push (the sender's write into the receiver).")
-    var copyMode = "pull"
+    var copyMode: Choice<CopyMode> = "pull"
     @Option(name: .long, help: "cuda-ce-1p: how copies are ordered across GPUs: relay (default: rank 0's stream starts every GPU's copies and waits for each one's end, by events), flags (each GPU forks and joins its own copies between two flag barrier kernels: 0.5% faster from 64 MiB up, slower at small sizes), events (every copy forked from and joined into rank 0's stream by events), events-graph (events captured into one CUDA graph per size and replayed: the fastest at small sizes; add --copy-rounds serial for large ones).")
-    var copySync = "relay"
+    var copySync: Choice<CopySync> = "relay"
     @Option(name: .long, help: "nvshmem-ce, cuda-ce, cuda-ce-1p: parallel (every peer's block on its own stream at once) or serial (the peers' blocks one after another on one stream, the local block beside).")
-    var copyRounds = "parallel"
+    var copyRounds: Choice<CopyRounds> = "parallel"
     @Option(name: .long, help: "cuda-ce-1p: who copies each GPU's own block: ce (a copy engine) or sm (a kernel, leaving the copy engines to the peers' blocks).")
-    var copyLocal = "ce"
-    @Option(name: .long, help: "cuda-ce-1p: percent of every peer's block an SM kernel moves beside the copy engines, in the --copy-mode direction (0 to 90; 0 = copy engines only).")
+    var copyLocal: Choice<CopyLocal> = "ce"
+    @Option(name: .long, parsing: .unconditional, help: "cuda-ce-1p: percent of every peer's block an SM kernel moves beside the copy engines, in the --copy-mode direction (0 to 90; 0 = copy engines only).")
     var copySm = 0
-    @Option(name: .long, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
-    var tmaStage = "32K"
-    @Option(name: .long, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-tma: bytes per bulk copy (one stage of each block's shared-memory ring; multiple of 16).")
+    var tmaStage: ByteSizeOption = "32K"
+    @Option(name: .long, parsing: .unconditional, help: "nvshmem-tma: stages in each block's ring (2 to 8); shared memory per block = stage × stages + 8 × stages.")
     var tmaStages = 4
-    @Option(name: .long, help: "Chunk-size sweep of nvshmem-signal: comma-separated chunk sizes.")
-    var chunks: String?
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    @Option(name: .long, parsing: .unconditional, help: "Chunk-size sweep of nvshmem-signal: comma-separated chunk sizes.")
+    var chunks: Typed<ChunkListReading>?
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
-    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
-    var results = "gpucomm-results.jsonl"
-    @Flag(name: .long, help: "Write no results file.")
-    var noResults = false
+    @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions
 
-    static func parseChunk(_ s: String, _ flag: String) throws -> Int {
-        guard let v = ByteSize.parse(s), v >= 16, v % 16 == 0 else {
-            throw ValidationError("\(flag) '\(s)' must be a size that is a multiple of 16 bytes (examples: 16K, 1M)")
-        }
-        return v
+    /// `--chunk`/`--chunks`/`--interleave`: a size that is a multiple of 16 bytes, or the one line naming the flag.
+    static func chunkProblem(_ s: String, _ flag: String) -> ValidationError {
+        ValidationError("\(flag) '\(s)' must be a size that is a multiple of 16 bytes (examples: 16K, 1M)")
     }
 
     func validate() throws {
-        _ = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)
-        do { _ = try BackendKind.parseList(backends) } catch { throw ValidationError("--backends: \(error)") }
-        guard TimingMode(rawValue: timing) != nil else { throw ValidationError("--timing must be host or events (got '\(timing)')") }
+        _ = try sweep.sizes()
+        if let e = backends.problem { throw ValidationError("--backends: \(e)") }
+        guard timing.parsed != nil else { throw ValidationError("--timing must be host or events (got '\(timing)')") }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
         guard warmup >= 0, blocks >= 0 else { throw ValidationError("-w and --blocks must be at least 0") }
         guard threads >= 32, threads <= 1024, threads % 32 == 0 else { throw ValidationError("--threads must be a multiple of 32 from 32 to 1024 (got \(threads))") }
-        _ = try Self.parseChunk(chunk, "--chunk")
-        if let chunks { for c in chunks.split(separator: ",", omittingEmptySubsequences: false) { _ = try Self.parseChunk(String(c), "--chunks") } }
+        if let bad = chunk.unread { throw Self.chunkProblem(bad, "--chunk") }
+        if let bad = chunks?.unread { throw Self.chunkProblem(bad, "--chunks") }
         guard (1...16).contains(copySplit) else { throw ValidationError("--copy-split must be from 1 to 16 (got \(copySplit))") }
-        if interleave != "0" { _ = try Self.parseChunk(interleave, "--interleave") }
-        guard CopyMode(rawValue: copyMode) != nil else { throw ValidationError("--copy-mode must be push or pull (got '\(copyMode)')") }
-        guard CopyRounds(rawValue: copyRounds) != nil else { throw ValidationError("--copy-rounds must be parallel or serial (got '\(copyRounds)')") }
+        if let bad = interleave.unread { throw Self.chunkProblem(bad, "--interleave") }
+        guard copyMode.parsed != nil else { throw ValidationError("--copy-mode must be push or pull (got '\(copyMode)')") }
+        guard copyRounds.parsed != nil else { throw ValidationError("--copy-rounds must be parallel or serial (got '\(copyRounds)')") }
         guard (0...90).contains(copySm) else { throw ValidationError("--copy-sm must be a percent from 0 to 90 (got \(copySm))") }
-        guard CopyLocal(rawValue: copyLocal) != nil else { throw ValidationError("--copy-local must be ce or sm (got '\(copyLocal)')") }
-        guard CopySync(rawValue: copySync) != nil else {
+        guard copyLocal.parsed != nil else { throw ValidationError("--copy-local must be ce or sm (got '\(copyLocal)')") }
+        guard copySync.parsed != nil else {
             throw ValidationError("--copy-sync must be one of \(CopySync.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(copySync)')")
         }
-        guard let stage = ByteSize.parse(tmaStage) else { throw ValidationError("--tma-stage '\(tmaStage)' is not a size (examples: 16K, 32K)") }
+        guard let stage = tmaStage.parsed else { throw ValidationError("--tma-stage '\(tmaStage)' is not a size (examples: 16K, 32K)") }
         if let why = TMAStaging(stageBytes: stage, stages: tmaStages).problem { throw ValidationError(why) }
         guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
         if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("alltoall runs one GPU per process: -g must be 1 (use --np N)") }
@@ -136,15 +132,15 @@ struct AlltoallCommand: ParsableCommand {
 
     var kernelOptions: KernelOptions {
         var k = KernelOptions()
-        k.blocks = blocks; k.threads = threads; k.chunk = ByteSize.parse(chunk)!
+        k.blocks = blocks; k.threads = threads; k.chunk = chunk.value
         k.copySplit = copySplit
-        k.copyMode = CopyMode(rawValue: copyMode)!
-        k.copySync = CopySync(rawValue: copySync)!
-        k.copyRounds = CopyRounds(rawValue: copyRounds)!
-        k.copyLocal = CopyLocal(rawValue: copyLocal)!
+        k.copyMode = copyMode.value
+        k.copySync = copySync.value
+        k.copyRounds = copyRounds.value
+        k.copyLocal = copyLocal.value
         k.copySMPercent = copySm
-        k.interleave = interleave == "0" ? 0 : ByteSize.parse(interleave)!
-        k.tma = TMAStaging(stageBytes: ByteSize.parse(tmaStage)!, stages: tmaStages)
+        k.interleave = interleave.value
+        k.tma = TMAStaging(stageBytes: tmaStage.value, stages: tmaStages)
         return k
     }
 
@@ -154,8 +150,8 @@ struct AlltoallCommand: ParsableCommand {
             throw Failure(.usage, "alltoall needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)")
         }
         if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
-        let requested = try BackendKind.parseList(chunks == nil ? backends : "nvshmem-signal")
-        let swept = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)
+        let requested = chunks == nil ? backends.value : [.nvshmemSignal]
+        let swept = try sweep.sizes()
         let lo = swept[0]
         let job = try Job(launch.spec, needsNCCL: false) { world, _ in
             if world < 2 { throw Failure(.usage, "alltoall needs at least 2 ranks (got \(world))") }
@@ -167,10 +163,35 @@ struct AlltoallCommand: ParsableCommand {
         let run = AlltoallRun(job: job, command: self, sizes: sizes)
         try run.start(requested)
         if let chunks {
-            try run.chunkSweep(chunks.split(separator: ",").map { ByteSize.parse(String($0))! })
+            try run.chunkSweep(chunks.value)
         } else {
             try run.table()
         }
         try run.finish()
     }
+}
+
+/// `--backends`: `all` or a comma-separated list of backend names (`BackendKind.parseList`).
+enum BackendListReading: OptionReading {
+    static func read(_ text: String) throws -> [BackendKind] { try BackendKind.parseList(text) }
+}
+
+/// `--chunk`: a size that is a multiple of 16 bytes, at least 16.
+enum ChunkReading: OptionReading {
+    static func read(_ text: String) throws -> Int {
+        guard let v = ByteSize.parse(text), v >= 16, v % 16 == 0 else { throw UnreadText(text: text) }
+        return v
+    }
+}
+
+/// `--chunks`: comma-separated `--chunk` sizes (no empty item); the first bad one is named.
+enum ChunkListReading: OptionReading {
+    static func read(_ text: String) throws -> [Int] {
+        try text.split(separator: ",", omittingEmptySubsequences: false).map { try ChunkReading.read(String($0)) }
+    }
+}
+
+/// `--interleave`: exactly `0` (one contiguous slice per block), or a `--chunk` size.
+enum InterleaveReading: OptionReading {
+    static func read(_ text: String) throws -> Int { text == "0" ? 0 : try ChunkReading.read(text) }
 }

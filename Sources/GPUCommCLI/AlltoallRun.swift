@@ -32,7 +32,7 @@ final class AlltoallRun {
         self.sizes = sizes
         var o = AlltoallBench.Options()
         o.iterations = command.iters; o.warmup = command.warmup; o.check = command.check == 1
-        o.timing = TimingMode(rawValue: command.timing)!
+        o.timing = command.timing.value
         options = o
         driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
     }
@@ -86,7 +86,7 @@ final class AlltoallRun {
         var info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         info.nccl = nccl?.version
         info.nvshmem = session?.lib.version
-        sink = try ResultsSink(path: command.noResults ? nil : command.results, run: info, reports: job.reports)
+        sink = try ResultsSink(path: command.output.noResults ? nil : command.output.results, run: info, reports: job.reports)
         if job.reports {
             print("# gpucomm \(GPUCommVersion.version) alltoall  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  timing \(options.timing.rawValue)  -n \(options.iterations) -w \(options.warmup)  check \(options.check ? 1 : 0)")
             for (k, why) in unavailable { print("# unavailable: \(k.rawValue): \(why)") }

@@ -48,27 +48,24 @@ struct JacobiCommand: ParsableCommand {
         """)
 
     @Option(name: .long, help: "Comma-separated variants, or all.")
-    var variants = "all"
-    @Option(name: .long, help: "GPU counts to run, each as its own job (default: every visible GPU).")
-    var gpus: String?
-    @Option(name: .long, help: "Columns of the grid.")
+    var variants: Typed<JacobiVariantsReading> = "all"
+    @Option(name: .long, parsing: .unconditional, help: "GPU counts to run, each as its own job (default: every visible GPU).")
+    var gpus: Typed<GPUCountsReading>?
+    @Option(name: .long, parsing: .unconditional, help: "Columns of the grid.")
     var nx = 16384
-    @Option(name: .long, help: "Rows of the grid (rows 1 … ny-2 are computed).")
+    @Option(name: .long, parsing: .unconditional, help: "Rows of the grid (rows 1 … ny-2 are computed).")
     var ny = 16384
-    @Option(name: [.customShort("n"), .customLong("iterations")], help: "Timed iterations.")
+    @Option(name: [.customShort("n"), .customLong("iterations")], parsing: .unconditional, help: "Timed iterations.")
     var iterations = 1000
-    @Option(name: .customLong("norm-every"), help: "L2 norm every this many iterations (0 = never).")
+    @Option(name: .customLong("norm-every"), parsing: .unconditional, help: "L2 norm every this many iterations (0 = never).")
     var normEvery = 1
-    @Option(name: .long, help: "Untimed iterations before the timed run (even).")
+    @Option(name: .long, parsing: .unconditional, help: "Untimed iterations before the timed run (even).")
     var warmup = 10
-    @Option(name: .long, help: "Largest |x - reference| counted as right (float; multi-gpu-programming-models uses 1e-8).")
+    @Option(name: .long, parsing: .unconditional, help: "Largest |x - reference| counted as right (float; multi-gpu-programming-models uses 1e-8).")
     var tolerance: Float = 1e-8
     @Flag(name: .long, help: "Also print multi-gpu-programming-models' -csv lines.")
     var csv = false
-    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
-    var results = "gpucomm-results.jsonl"
-    @Flag(name: .long, help: "Write no results file.")
-    var noResults = false
+    @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions
 
     var problem: JacobiProblem { JacobiProblem(nx: nx, ny: ny, iterations: iterations, normEvery: normEvery, warmup: warmup) }
@@ -83,8 +80,9 @@ struct JacobiCommand: ParsableCommand {
     }
 
     func validate() throws {
-        do { _ = try JacobiVariant.parseList(variants) } catch { throw ValidationError("--variants: \(error)") }
-        let counts = try gpus.map(Self.parseCounts) ?? []
+        if let e = variants.problem { throw ValidationError("--variants: \(e)") }
+        if let e = gpus?.problem { throw e }
+        let counts = gpus?.value ?? []
         if let p = problem.problem(ranks: counts) { throw ValidationError(p) }
         if !(tolerance >= 0) { throw ValidationError("--tolerance must be ≥ 0 (got \(tolerance))") }
         if launch.np != nil { throw ValidationError("jacobi starts its own ranks: use --gpus N (or an outside launcher), not --np") }
@@ -105,7 +103,7 @@ struct JacobiCommand: ParsableCommand {
         let cuda = try Job.loadCUDA()
         let visible = try cuda.deviceCount()
         if visible == 0 { throw Failure(.unavailable, "no CUDA devices are visible (CUDA_VISIBLE_DEVICES=\(env["CUDA_VISIBLE_DEVICES"] ?? "unset"))") }
-        let counts = try gpus.map(Self.parseCounts) ?? [visible]
+        let counts = gpus?.value ?? [visible]
         if let n = counts.first(where: { $0 > visible }), !Job.sharesGPUs(env) {
             throw Failure(.usage, "--gpus asks for \(n) GPUs but \(visible) are visible")
         }
@@ -124,7 +122,7 @@ struct JacobiCommand: ParsableCommand {
     }
 
     func runRank(printBaseline: Bool) throws {
-        let chosen = try JacobiVariant.parseList(variants)
+        let chosen = variants.value
         let problem = self.problem
         let built = chosen.filter { $0.isBuilt && $0 != .singleGPU }
         let needsNCCL = built.contains { $0.usesNCCL }
@@ -163,7 +161,7 @@ struct JacobiCommand: ParsableCommand {
         }
         var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         run.nvshmem = session?.lib.version ?? run.nvshmem
-        let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
+        let sink = try ResultsSink(path: output.noResults ? nil : output.results, run: run, reports: job.reports)
         let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
         let table = JacobiTable(problem: problem, serial: serial, csv: csv)
         if job.reports {
@@ -204,4 +202,14 @@ struct JacobiCommand: ParsableCommand {
         }
         if wrong > 0 { throw Failure(.wrongResults, "jacobi: \(wrong) wrong elements at \(n) GPU(s)") }
     }
+}
+
+/// `--variants`: `all` or a comma-separated list (`JacobiVariant.parseList`, whose error names the bad one).
+enum JacobiVariantsReading: OptionReading {
+    static func read(_ text: String) throws -> [JacobiVariant] { try JacobiVariant.parseList(text) }
+}
+
+/// `--gpus`: GPU counts ≥ 1, comma-separated (`JacobiCommand.parseCounts`, whose error is the one line).
+enum GPUCountsReading: OptionReading {
+    static func read(_ text: String) throws -> [Int] { try JacobiCommand.parseCounts(text) }
 }

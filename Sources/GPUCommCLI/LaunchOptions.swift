@@ -4,11 +4,11 @@ import Launch
 
 /// How ranks are started: one process for all GPUs, `--np N` local processes, or an outside launcher.
 struct LaunchOptions: ParsableArguments {
-    @Option(name: [.customShort("g"), .customLong("ngpus")],
+    @Option(name: [.customShort("g"), .customLong("ngpus")], parsing: .unconditional,
             help: "GPUs per process (default: every visible GPU in one process; 1 per rank under a launcher or --np).")
     var gpusPerProcess: Int?
 
-    @Option(name: .long, help: "Spawn N local ranks (one process each) on this host; no MPI needed.")
+    @Option(name: .long, parsing: .unconditional, help: "Spawn N local ranks (one process each) on this host; no MPI needed.")
     var np: Int?
 
     @Option(name: .long, help: "Rank 0's host:port for the rendezvous (default: from the launcher's variables or GPUCOMM_RENDEZVOUS).")
@@ -17,7 +17,7 @@ struct LaunchOptions: ParsableArguments {
     @Option(name: .long, help: "Address rank 0 listens on for the rendezvous (default: GPUCOMM_BIND or 0.0.0.0).")
     var bind: String?
 
-    @Option(name: [.customShort("T"), .customLong("timeout")],
+    @Option(name: [.customShort("T"), .customLong("timeout")], parsing: .unconditional,
             help: "Seconds a rank may be missing or silent before every rank gives up (rendezvous and liveness).")
     var timeout: Int = 120
 

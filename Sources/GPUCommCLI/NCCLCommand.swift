@@ -53,7 +53,7 @@ struct NCCLCommand: ParsableCommand {
             try checkSizes(colls, types: types, sizes: plan.sizes, ranks: n, roots: plan.roots, matrix: plan.matrix)
         }
         let output: CollectiveRun.Output = options.json ? .json : options.csv ? .csv : .table
-        let run = try CollectiveRun(job: job, splitMask: options.splitMask, resultsPath: options.noResults ? nil : options.results,
+        let run = try CollectiveRun(job: job, splitMask: options.splitMask, resultsPath: options.output.noResults ? nil : options.output.results,
                                     output: output, timeout: launch.timeout)
         defer { run.finish() }
         try execute(run, colls: colls, types: types, plan: plan)

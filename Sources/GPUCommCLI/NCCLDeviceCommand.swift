@@ -34,26 +34,23 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
           gpucomm nccl-device alltoall --np 4 -e 256M --device-api 1,2 --blocks 16,32,64,128
         """)
 
-    @Option(name: [.customShort("b"), .customLong("minbytes")], help: "Smallest size per rank.")
-    var minBytes = "1M"
-    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest size per rank.")
-    var maxBytes = "256M"
-    @Option(name: [.customShort("f"), .customLong("stepfactor")], help: "Multiply the size by this each step.")
-    var stepFactor = 2
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed launches per measurement.")
+    enum SweepWords: SweepDefaults {
+        static let minBytes = "1M", minHelp = "Smallest size per rank."
+        static let maxBytes = "256M", maxHelp = "Largest size per rank."
+        static let stepFactor = 2
+    }
+    @OptionGroup var sweep: SweepOptions<SweepWords>
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed launches per measurement.")
     var iters = 20
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warm-up launches per measurement.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Warm-up launches per measurement.")
     var warmup = 5
-    @Option(name: [.customShort("D"), .customLong("device-api")], help: "Kernels, comma-separated: 1 basic, 2 optimized.")
-    var deviceAPI = "2"
-    @Option(name: .long, help: "Grid sizes (blocks of 512 threads), comma-separated; 0 = the default: 16 per rank, 32 from 32 MiB per rank (measured best on 4×H200).")
-    var blocks = "0"
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    @Option(name: [.customShort("D"), .customLong("device-api")], parsing: .unconditional, help: "Kernels, comma-separated: 1 basic, 2 optimized.")
+    var deviceAPI: Typed<DeviceAPIListReading> = "2"
+    @Option(name: .long, parsing: .unconditional, help: "Grid sizes (blocks of 512 threads), comma-separated; 0 = the default: 16 per rank, 32 from 32 MiB per rank (measured best on 4×H200).")
+    var blocks: Typed<DeviceBlocksReading> = "0"
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
-    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
-    var results = "gpucomm-results.jsonl"
-    @Flag(name: .long, help: "Write no results file.")
-    var noResults = false
+    @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions
 
     struct Plan {
@@ -63,14 +60,12 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
     }
 
     func plan() throws -> Plan {
-        let sizes = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)
-        let ks = deviceAPI.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)).flatMap(NCCLDeviceAlltoallKernel.init(rawValue:)) }
-        guard !ks.isEmpty, ks.allSatisfy({ $0 != nil }) else { throw ValidationError("-D/--device-api must be 1, 2 or 1,2 (got '\(deviceAPI)')") }
-        let bs = blocks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !bs.isEmpty, bs.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 1024 }) else {
+        let sizes = try sweep.sizes()
+        guard let ks = deviceAPI.parsed else { throw ValidationError("-D/--device-api must be 1, 2 or 1,2 (got '\(deviceAPI)')") }
+        guard let bs = blocks.parsed else {
             throw ValidationError("--blocks must be comma-separated counts in 0...1024 (0 = 16 per rank, 32 from 32 MiB per rank; got '\(blocks)')")
         }
-        return Plan(sizes: sizes, kernels: ks.map { $0! }, blocks: bs.map { $0! })
+        return Plan(sizes: sizes, kernels: ks, blocks: bs)
     }
 
     func validate() throws {
@@ -113,7 +108,7 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
         }
         var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         run.nccl = nccl.version
-        let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
+        let sink = try ResultsSink(path: output.noResults ? nil : output.results, run: run, reports: job.reports)
         if job.reports {
             print("# gpucomm \(GPUCommVersion.version)  nccl \(nccl.version) device API (LSA)  alltoall  \(job.worldSize) ranks  \(NCCLDeviceAlltoall.threadsPerBlock) threads/block")
             print("#       size  kernel     blocks   time (us)  algbw (GB/s)  busbw (GB/s)  #wrong")
@@ -150,5 +145,29 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
             }
         }
         if let f = driver.failureIfWrong("bytes", detail: " (see #wrong)") { throw f }
+    }
+}
+
+/// `-D/--device-api`: kernels 1 and/or 2, comma-separated (empty items skipped, at least one).
+enum DeviceAPIListReading: OptionReading {
+    static func read(_ text: String) throws -> [NCCLDeviceAlltoallKernel] {
+        let ks = try text.split(separator: ",").map { s in
+            guard let k = Int(s.trimmingCharacters(in: .whitespaces)).flatMap(NCCLDeviceAlltoallKernel.init(rawValue:)) else { throw UnreadText(text: String(s)) }
+            return k
+        }
+        if ks.isEmpty { throw UnreadText(text: text) }
+        return ks
+    }
+}
+
+/// `--blocks`: grid sizes in 0...1024, comma-separated (empty items skipped, at least one; 0 = the default per size).
+enum DeviceBlocksReading: OptionReading {
+    static func read(_ text: String) throws -> [Int] {
+        let bs = try text.split(separator: ",").map { s in
+            guard let b = Int(s.trimmingCharacters(in: .whitespaces)), b >= 0, b <= 1024 else { throw UnreadText(text: String(s)) }
+            return b
+        }
+        if bs.isEmpty { throw UnreadText(text: text) }
+        return bs
     }
 }

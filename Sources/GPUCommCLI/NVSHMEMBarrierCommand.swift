@@ -20,16 +20,13 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
         Example: gpucomm nvshmem barrier --np 4 -n 10000
         """)
 
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Barriers timed per method.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Barriers timed per method.")
     var iters = 10000
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warm-up barriers per method.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Warm-up barriers per method.")
     var warmup = 100
     @Option(name: .long, help: "all, or a comma-separated list of device-thread, device-block, on-stream.")
-    var methods = "all"
-    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
-    var results = "gpucomm-results.jsonl"
-    @Flag(name: .long, help: "Write no results file.")
-    var noResults = false
+    var methods: Typed<BarrierMethodsReading> = "all"
+    @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions
 
     static func parseMethods(_ text: String) throws -> [BarrierLatency.Method] {
@@ -43,7 +40,7 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
     }
 
     func validate() throws {
-        _ = try Self.parseMethods(methods)
+        if let e = methods.problem { throw e }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
         guard warmup >= 0 else { throw ValidationError("-w must be at least 0 (got \(warmup))") }
         guard iters <= Int(Int32.max), warmup <= Int(Int32.max) else { throw ValidationError("-n and -w must fit in 32 bits") }
@@ -56,7 +53,7 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
             throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)")
         }
         if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
-        let list = try Self.parseMethods(methods)
+        let list = methods.value
         let job = try Job(launch.spec, needsNCCL: false) { world, _ in
             if world < 2 { throw Failure(.usage, "barrier needs at least 2 PEs (got \(world))") }
         }
@@ -68,7 +65,7 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
             let bench = try BarrierLatency(shared: shared, stream: try Stream(device: session.device), channel: job.channel)
             var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
             run.nvshmem = session.lib.version
-            let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
+            let sink = try ResultsSink(path: output.noResults ? nil : output.results, run: run, reports: job.reports)
             let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
             if job.reports {
                 print("# gpucomm \(GPUCommVersion.version)  nvshmem \(session.lib.version)  barrier latency  \(session.pes) PEs  -n \(iters)")
@@ -87,4 +84,9 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// `--methods`: `all` or a comma-separated list (`NVSHMEMBarrierCommand.parseMethods`, whose error is the one line).
+enum BarrierMethodsReading: OptionReading {
+    static func read(_ text: String) throws -> [BarrierLatency.Method] { try NVSHMEMBarrierCommand.parseMethods(text) }
 }

@@ -6,36 +6,33 @@ import NVSHMEMBench
 
 /// Options shared by `nvshmem latency` and `nvshmem signal`.
 struct P2PLatencyOptions: ParsableArguments {
-    @Option(name: [.customShort("b"), .customLong("minbytes")], help: "Smallest message (put/get/signal payload).")
-    var minBytes = "8"
-    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest message (at most 1M).")
-    var maxBytes = "64K"
-    @Option(name: [.customShort("f"), .customLong("stepfactor")], help: "Multiply the size by this each step.")
-    var stepFactor = 2
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed operations (round trips) inside one kernel launch.")
+    enum SweepWords: SweepDefaults {
+        static let minBytes = "8", minHelp = "Smallest message (put/get/signal payload)."
+        static let maxBytes = "64K", maxHelp = "Largest message (at most 1M)."
+        static let stepFactor = 2
+    }
+    @OptionGroup var sweep: SweepOptions<SweepWords>
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed operations (round trips) inside one kernel launch.")
     var iters = 1000
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Untimed operations before them in the same launch.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Untimed operations before them in the same launch.")
     var warmup = 100
-    @Option(name: .long, help: "Kernel launches per size; the figure is the median over them.")
+    @Option(name: .long, parsing: .unconditional, help: "Kernel launches per size; the figure is the median over them.")
     var repeats = 10
     @Option(name: .long, help: "Who issues each put/get: thread (default), warp or block.")
-    var scope = "thread"
-    @Option(name: .long, help: "Threads of the block at --scope block (a multiple of 32 up to 1024).")
+    var scope: Choice<P2PScope> = "thread"
+    @Option(name: .long, parsing: .unconditional, help: "Threads of the block at --scope block (a multiple of 32 up to 1024).")
     var threads = 256
-    @Option(name: .long, help: "The two PEs A,B: A initiates, B answers (signal) or is the target.")
-    var pair = "0,1"
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    @Option(name: .long, parsing: .unconditional, help: "The two PEs A,B: A initiates, B answers (signal) or is the target.")
+    var pair: Typed<PEPairReading> = "0,1"
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
-    @Option(name: .long, help: "Append every row to this JSON Lines results file.")
-    var results = "gpucomm-results.jsonl"
-    @Flag(name: .long, help: "Write no results file.")
-    var noResults = false
+    @OptionGroup var output: ResultsOptions
     @OptionGroup var launch: LaunchOptions
 
     func validate() throws {
-        let hi = try sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor).last ?? 0
+        let hi = try sweep.sizes().last ?? 0
         if hi > 1 << 20 { throw ValidationError("-e must be at most 1M for latency (got \(hi)); use nvshmem put/get for bandwidth") }
-        guard let sc = P2PScope(rawValue: scope) else { throw ValidationError("--scope must be thread, warp or block (got '\(scope)')") }
+        guard let sc = scope.parsed else { throw ValidationError("--scope must be thread, warp or block (got '\(scope)')") }
         guard P2PScope.latencyScopes.contains(sc) else {
             throw ValidationError("--scope \(scope) is for bandwidth only (nvshmem put/get --scope \(scope)): latency and signal take thread, warp or block")
         }
@@ -49,18 +46,18 @@ struct P2PLatencyOptions: ParsableArguments {
 
     var benchOptions: P2PLatency.Options {
         var o = P2PLatency.Options()
-        o.pair = PEPair.parse(pair)!
-        o.scope = P2PScope(rawValue: scope)!
+        o.pair = pair.value
+        o.scope = scope.value
         o.threads = threads; o.iterations = iters; o.warmup = warmup; o.repeats = repeats; o.check = check == 1
         return o
     }
-    var sizes: [Int] { (try? sweepSizes(minBytes: minBytes, maxBytes: maxBytes, factor: stepFactor)) ?? [] }
+    var sizes: [Int] { (try? sweep.sizes()) ?? [] }
 
     /// Starts the NVSHMEM job (heap for the largest size) and the latency kernels, then runs `body`.
     func withBench(_ body: (P2PJobContext, P2PLatency) throws -> Void) throws {
         let largest = sizes.last!
         try P2PJobContext.start(launch, pair: benchOptions.pair, heapBytes: 4 * max(largest, 64 << 10) + (64 << 20),
-                                results: results, noResults: noResults) { ctx in
+                                results: output.results, noResults: output.noResults) { ctx in
             let bench = try P2PLatency(session: ctx.session, compiler: ctx.compiler, maxBytes: largest, channel: ctx.job.channel)
             try body(ctx, bench)
         }
@@ -85,18 +82,18 @@ struct NVSHMEMLatencyCommand: ParsableCommand {
           gpucomm nvshmem latency --np 2 --ops put,get --scope warp -b 8 -e 64K
         """)
     @Option(name: .long, help: "Operations, comma-separated: p, g, put, get (default all).")
-    var ops = "p,g,put,get"
+    var ops: ListOption<ChoiceReading<P2PLatency.Op>> = "p,g,put,get"
     @OptionGroup var options: P2PLatencyOptions
 
     func validate() throws {
-        guard parseList(ops, { P2PLatency.Op(rawValue: $0) }) != nil else {
+        guard ops.parsed != nil else {
             throw ValidationError("--ops must list p, g, put or get (got '\(ops)')")
         }
     }
 
     func run() throws {
         let o = options.benchOptions
-        let list = parseList(ops, { P2PLatency.Op(rawValue: $0) })!
+        let list = ops.value
         let sizes = options.sizes
         var wrongTotal: Int64 = 0
         try options.withBench { ctx, bench in

@@ -108,11 +108,11 @@ struct P2PBandwidthRun {
 
     func run() throws {
         let o = options
-        let pair = PEPair.parse(o.pair)!
-        let sizes = try sweepSizes(minBytes: o.minBytes, maxBytes: o.maxBytes, factor: o.stepFactor)
+        let pair = o.pair.value
+        let sizes = try o.sweep.sizes()
         var b = P2PBandwidth.Options()
-        b.op = op; b.scope = o.scope.flatMap(P2PScope.init(rawValue:)) ?? .block
-        b.blocking = o.blocking; b.bidirectional = o.bidirectional; b.host = o.host; b.hostStreams = o.streams ?? 1; b.hostCopy = o.hostCopy.flatMap(HostCopy.init) ?? .nvshmem; b.pair = pair
+        b.op = op; b.scope = o.scope?.value ?? .block
+        b.blocking = o.blocking; b.bidirectional = o.bidirectional; b.host = o.host; b.hostStreams = o.streams ?? 1; b.hostCopy = o.hostCopy?.value ?? .nvshmem; b.pair = pair
         b.iterations = o.iters; b.warmup = o.warmup; b.inner = o.inner; b.check = o.check == 1
         let shapes = o.host ? [P2PBandwidth.Config()] : o.shapes
         var wrongTotal: Int64 = 0
@@ -129,7 +129,7 @@ struct P2PBandwidthRun {
     func measure(sizes: [Int], shapes: [P2PBandwidth.Config], _ b: P2PBandwidth.Options, pair: PEPair, wrongTotal: inout Int64) throws {
         let o = options
         let tma = !o.host && b.scope == .tma
-        try P2PJobContext.start(o.launch, pair: pair, heapBytes: 2 * sizes.last! + (256 << 20), results: o.results, noResults: o.noResults) { ctx in
+        try P2PJobContext.start(o.launch, pair: pair, heapBytes: 2 * sizes.last! + (256 << 20), results: o.output.results, noResults: o.output.noResults) { ctx in
             let bench = try P2PBandwidth(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!, channel: ctx.job.channel)
             let initiator = o.host ? "host" : "device"
             let how = !o.host ? b.scope.rawValue : b.hostCopy == .cuda ? "host cuMemcpyDtoDAsync (nvshmem_ptr)" : "host on-stream"

@@ -26,46 +26,51 @@ struct SelftestCommand: ParsableCommand {
         """)
 
     @Option(name: .long, help: "single (one process, all GPUs), ranks (one process per GPU), or both.")
-    var mode = "both"
+    var mode: Choice<Mode> = "both"
 
     @Option(name: .long, help: "Comma-separated buffer modes: none, registered, symmetric.")
-    var buffers = "none,registered,symmetric"
+    var buffers: Typed<BufferModesReading> = "none,registered,symmetric"
 
     @Option(name: .long, help: "Comma-separated collectives (default: all, with alltoallv).")
     var collectives = "all,alltoallv"
 
     @Option(name: [.customShort("d"), .customLong("datatype")], help: "Data types, comma-separated, or all.")
-    var datatype = "all"
+    var datatype: Typed<DataTypeListReading> = "all"
 
     @Option(name: [.customShort("o"), .customLong("op")], help: "Ops, comma-separated, or all.")
-    var op = "all"
+    var op: Typed<ReduceOpListReading> = "all"
 
     @Flag(name: .long, help: "Count wrong results that match a known defect of the loaded NCCL as failures.")
     var strict = false
 
     @Option(name: .long, help: "NVSHMEM and all-to-all stage: auto (when NVSHMEM is found and 2+ GPUs are visible), on, off.")
-    var nvshmem = "auto"
+    var nvshmem: Choice<Stage> = "auto"
 
     @OptionGroup var launch: LaunchOptions
 
+    enum Mode: String { case single, ranks, both }
+    /// `--nvshmem`: whether the NVSHMEM and all-to-all stage runs.
+    enum Stage: String { case auto, on, off }
+
     func validate() throws {
-        guard ["auto", "on", "off"].contains(nvshmem) else { throw ValidationError("--nvshmem must be auto, on or off (got '\(nvshmem)')") }
-        guard ["single", "ranks", "both"].contains(mode) else { throw ValidationError("--mode must be single, ranks or both (got '\(mode)')") }
-        for b in buffers.split(separator: ",") where BufferMode(rawValue: String(b)) == nil {
+        guard nvshmem.parsed != nil else { throw ValidationError("--nvshmem must be auto, on or off (got '\(nvshmem)')") }
+        guard mode.parsed != nil else { throw ValidationError("--mode must be single, ranks or both (got '\(mode)')") }
+        if let b = buffers.unread {
             throw ValidationError("unknown buffer mode '\(b)': use none, registered, symmetric")
         }
         _ = try resolveCollectives(collectives.split(separator: ",").map(String.init), matrix: TrafficMatrix(skew: 1))
-        _ = try NCCLOptions.parse(["-d", datatype, "-o", op]).plan()
+        _ = try datatype.checked()
+        _ = try op.checked()
     }
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
         let isRank = env["GPUCOMM_RANK"] != nil || RankEnvironment.present(env)
         var failures: [Failure] = []
-        if isRank || mode != "ranks" {
+        if isRank || mode.value != .ranks {
             do { try runHere() } catch let f as Failure { if isRank { throw f }; failures.append(f) }
         }
-        if !isRank && mode != "single" {
+        if !isRank && mode.value != .single {
             let cuda = try Job.loadCUDA()
             let n = try launch.np ?? cuda.deviceCount()
             if n > 1 {
@@ -76,7 +81,7 @@ struct SelftestCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("[selftest] one process per GPU: waived (needs 2 GPUs, \(n) visible)\n".utf8))
             }
         }
-        if !isRank && nvshmem != "off" {
+        if !isRank && nvshmem.value != .off {
             if let f = try runNVSHMEMStage() { failures.append(f) }
         }
         if let f = failures.first(where: { $0.status == .wrongResults }) ?? failures.first { throw f }
@@ -92,7 +97,7 @@ struct SelftestCommand: ParsableCommand {
         let shares = Job.sharesGPUs()
         guard gpus >= 2 || shares, found else {
             let why = !found ? "NVSHMEM not found (gpucomm env says where it looks)" : "needs 2 GPUs, \(gpus) visible (or GPUCOMM_SHARE_GPUS=1 under CUDA MPS)"
-            if nvshmem == "on" { return Failure(.unavailable, "selftest NVSHMEM stage: \(why)") }
+            if nvshmem.value == .on { return Failure(.unavailable, "selftest NVSHMEM stage: \(why)") }
             FileHandle.standardError.write(Data("[selftest] NVSHMEM stage: waived (\(why))\n".utf8))
             return nil
         }
@@ -140,7 +145,7 @@ struct SelftestCommand: ParsableCommand {
 
     /// Runs every case in this process's job (single process, or one rank of a multi-process job).
     func runHere() throws {
-        let plan = try NCCLOptions.parse(["-d", datatype, "-o", op]).plan()
+        let plan = (types: datatype.value.types, ops: op.value)
         let colls = try resolveCollectives(collectives.split(separator: ",").map(String.init), matrix: TrafficMatrix(skew: 1))
         var types = plan.types
         var opts = launch
@@ -154,7 +159,7 @@ struct SelftestCommand: ParsableCommand {
         bench.warmup = 0
         var tally = Tally()
         let label = job.group == nil ? "single process, \(n) GPUs" : "\(n) processes"
-        for mode in buffers.split(separator: ",").compactMap({ BufferMode(rawValue: String($0)) }) {
+        for mode in buffers.value {
             bench.buffers = mode
             for c in colls {
                 if job.reports { FileHandle.standardError.write(Data("[selftest] \(label): \(mode.rawValue) \(c.key) (\(tally.passed) passed, \(tally.failures.count) failed so far)\n".utf8)) }
@@ -269,5 +274,15 @@ struct Tally {
             for w in e.wrong { s += "    \(w)\n" }
         }
         return s
+    }
+}
+
+/// `--buffers`: buffer modes, comma-separated (empty items skipped); the first unknown one is named.
+enum BufferModesReading: OptionReading {
+    static func read(_ text: String) throws -> [BufferMode] {
+        try text.split(separator: ",").map { b in
+            guard let m = BufferMode(rawValue: String(b)) else { throw UnreadText(text: String(b)) }
+            return m
+        }
     }
 }

@@ -28,10 +28,10 @@ struct SuiteCommand: ParsableCommand {
     @Option(name: .long, help: "Results file (JSON Lines).")
     var results = "gpucomm-suite.jsonl"
 
-    @Option(name: [.customShort("e"), .customLong("maxbytes")], help: "Largest size per rank.")
-    var maxBytes = "256M"
+    @Option(name: [.customShort("e"), .customLong("maxbytes")], parsing: .unconditional, help: "Largest size per rank.")
+    var maxBytes: ByteSizeOption = "256M"
 
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per size.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed iterations per size.")
     var iters = 20
 
     @Option(name: .customLong("report-dir"), help: "Folder for the report (HTML, Markdown, SVG) of the results file, written at the end.")
@@ -43,7 +43,7 @@ struct SuiteCommand: ParsableCommand {
     @OptionGroup var launch: LaunchOptions
 
     func validate() throws {
-        guard ByteSize.parse(maxBytes) != nil else { throw ValidationError("-e '\(maxBytes)' is not a size (examples: 64M, 1G)") }
+        guard maxBytes.parsed != nil else { throw ValidationError("-e '\(maxBytes)' is not a size (examples: 64M, 1G)") }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1") }
     }
 
@@ -61,16 +61,19 @@ struct SuiteCommand: ParsableCommand {
         let n = job.worldSize
         let shape = JobShape(ranks: n, gpusPerProcess: 1, computeCapabilityMajor: job.devices[0].computeCapability.major,
                              hasNCCL: job.inventory.library(.nccl)?.path != nil, hasNVSHMEM: job.inventory.library(.nvshmem)?.path != nil)
-        let maxBytes = ByteSize.parse(self.maxBytes)!
-        let plan = SuitePlan(shape: shape, maxBytes: maxBytes, iters: iters, timeout: launch.timeout)
+        let plan = SuitePlan(shape: shape, maxBytes: maxBytes.value, iters: iters, timeout: launch.timeout)
         if job.reports {
             for w in plan.waived { FileHandle.standardError.write(Data("[gpucomm] suite: \(w.key) waived: \(w.reason)\n".utf8)) }
         }
         let run = try CollectiveRun(job: job, splitMask: 0, resultsPath: results, output: .none, timeout: launch.timeout)
-        var o = try NCCLOptions.parse(["-e", self.maxBytes, "-n", String(iters), "-f", "4"])
+        var o = try NCCLOptions.parse([])
+        o.sweep.maxBytes = SweepBound(maxBytes.value, text: maxBytes.text)
+        o.iters = iters
+        o.sweep.stepFactor = 4
         for c in plan.collectives {
             let g = c.granularity(typeSize: 4, ranks: n)
-            o.minBytes = String(max(8, g) / g * g)
+            let lo = max(8, g) / g * g
+            o.sweep.minBytes = SweepBound(lo, text: String(lo))
             let p = try o.plan()
             let sizes = p.sizes.map { $0 / g * g }.filter { $0 > 0 }
             run.progress("\(c.key): \(sizes.count) sizes, \(ByteSize.format(sizes.first!))–\(ByteSize.format(sizes.last!))")

@@ -7,6 +7,8 @@ struct CLI {
     let status: Int32
     let stdout: String
     let stderr: String
+    /// It died of a signal (a trap), not an exit.
+    var crashed = false
     /// What the command left in its working folder.
     let leftovers: [String]
 
@@ -62,7 +64,7 @@ struct CLI {
         let left = try FileManager.default.contentsOfDirectory(atPath: work.path).sorted()
             + FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !["work", "stdout", "stderr"].contains($0) && $0.hasSuffix(".jsonl") }
         return CLI(status: p.terminationStatus, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                   stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "", leftovers: left)
+                   stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "", crashed: p.terminationReason == .uncaughtSignal, leftovers: left)
     }
 
     /// stderr is exactly one line starting `gpucomm: `.
