@@ -56,12 +56,8 @@ import Testing
                 #expect(names.contains(inc) || p.otherIncludes.contains(inc), "\(file) includes \(inc)")
             }
         }
-        // Included before use: each header appears after every header of ours it includes.
-        for (i, h) in p.headers.enumerated() {
-            for inc in KernelProgram.quotedIncludes(h.source) {
-                if let j = names.firstIndex(of: inc) { #expect(j > i || names[j] == inc, "\(h.name) → \(inc)") }
-            }
-        }
+        // Headers are guarded: NVRTC sees a header once however many sources include it.
+        for h in p.headers { #expect(h.source.contains("#pragma once\n"), "\(h.name)") }
         #expect(names.contains("gc_common.cuh"), "every kernel file includes the shared header")
         if p.kind == .nvshmem { #expect(names.first == "nvshmem_prelude.cuh") }
     }
