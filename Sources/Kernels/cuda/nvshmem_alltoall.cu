@@ -28,7 +28,7 @@
 //   gc_a2a_direct(char* dst, const char* src, u64 bpp, u64 piece, u64* sig)
 //     The low-latency path: the blocks of group k store 16-byte words straight into peer
 //     (me + k) % npes's dst through nvshmem_ptr (NVLink load/store; the host checks that every
-//     peer is reachable so), fence, and each block adds 1 to sig[me] on that peer. Each block
+//     peer is reachable so; four loads in flight per thread, gc_copy16_in_flight), fence, and each block adds 1 to sig[me] on that peer. Each block
 //     moves one equal 16-byte-aligned slice, or, when `piece` (a multiple of 16; 0 = off) is
 //     smaller than that slice, pieces j, j + per, ... of `piece` bytes (interleaved: the blocks of a
 //     group walk through the peer's block together). Block 0 of
