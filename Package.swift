@@ -70,5 +70,6 @@ let package = Package(
         .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench", "Kernels"]),
         .testTarget(name: "AllToAllTests", dependencies: ["AllToAll"]),
         .testTarget(name: "JacobiTests", dependencies: ["Jacobi", "Kernels"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GPU"]),
     ]
 )

@@ -11,6 +11,7 @@ if [ ! -x "$VENV/bin/python3" ] || ! "$VENV/bin/python3" -c 'import nvidia.nccl,
   "$VENV/bin/pip" install -q "nvidia-cuda-nvrtc==13.0.88" "nvidia-nvjitlink==13.0.88" "nvidia-cuda-runtime==13.0.96" \
     "nvidia-cuda-cccl==13.0.85" "nvidia-nccl-cu13==2.28.9" "nvidia-nvshmem-cu13==3.4.5"
 fi
-BIN=${GPUCOMM_BIN:-.build/debug/gpucomm}
-[ -x "$BIN" ] || swift build
+# The kernels are embedded in the binary: build first (a no-op when up to date), or a stale binary
+# would compile the sources it was built with. GPUCOMM_BIN names a binary to use as it is.
+if [ -n "${GPUCOMM_BIN:-}" ]; then BIN=$GPUCOMM_BIN; else swift build; BIN=.build/debug/gpucomm; fi
 PATH="$VENV/bin:$PATH" GPUCOMM_CACHE_DIR="" "$BIN" _compile-kernels --arch sm_90 "$@"

@@ -212,7 +212,8 @@ final class CUDACopyEngineAlltoall: AlltoallBackend {
         try flagsOf.copyFromHost(flagAddrs.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
         count = try DeviceBuffer(device: d, bytes: 8)
         try count.copyFromHost([UInt8](repeating: 0, count: 8))
-        let module = try Module(device: d, image: try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: d.arch)))
+        let k = KernelSources.ipcBarrier
+        let module = try Module(device: d, image: try c.compiler.cubin(for: CompileRequest(name: k.name, source: k.source, arch: d.arch).with(headers: k.headers)))
         barrier = try module.function("gc_ipc_barrier_next")
         barrierArguments = KernelArguments([UInt64(flagsOf.address), UInt64(f.address), Int32(c.rank), Int32(c.ranks), UInt64(count.address)])
         fanout = try CopyFanout(device: d, pe: c.rank, pes: c.ranks, split: c.kernel.copySplit, mode: c.kernel.copyMode, rounds: c.kernel.copyRounds)

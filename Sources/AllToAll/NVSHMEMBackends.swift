@@ -23,7 +23,8 @@ public final class NVSHMEMAlltoallShared {
     public init(session: NVSHMEMSession, compiler: RuntimeCompiler, maxBytesPerRank: Int) throws {
         self.session = session
         let d = session.device
-        let request = try compiler.nvshmemRequest(name: "nvshmem_alltoall", source: KernelSources.nvshmemAlltoall, arch: d.arch, nvshmem: session.lib)
+        let k = KernelSources.nvshmemAlltoall
+        let request = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: d.arch, nvshmem: session.lib).with(headers: k.headers)
         let module = try session.load(image: try compiler.cubin(for: request))
         lib = try module.function("gc_a2a_lib")
         put = try module.function("gc_a2a_put")

@@ -38,7 +38,8 @@ final class NVSHMEMTMAAlltoall: AlltoallBackend {
         self.shared = shared
         self.options = options
         let d = shared.session.device
-        let request = try compiler.nvshmemRequest(name: "nvshmem_tma", source: KernelSources.nvshmemTMA, arch: d.arch, nvshmem: shared.session.lib)
+        let k = KernelSources.nvshmemTMA
+        let request = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: d.arch, nvshmem: shared.session.lib).with(headers: k.headers)
         kernel = try shared.session.load(image: try compiler.cubin(for: request)).function("gc_a2a_tma")
         try kernel.allowDynamicSharedBytes(options.tma.sharedBytes)
         resident = try kernel.maxActiveBlocksPerSM(block: options.threads, sharedBytes: options.tma.sharedBytes) * d.multiprocessors

@@ -125,7 +125,8 @@ final class OneProcessIssuer {
             flags = []; flagsOf = []; counts = []; barrierArguments = []
         }
         if c.kernel.copySync == .flags || c.kernel.copyLocal == .sm || c.kernel.copySMPercent > 0 {
-            let image = try c.compiler.cubin(for: CompileRequest(name: "ipc_barrier", source: KernelSources.ipcBarrier, arch: c.device.arch))
+            let k = KernelSources.ipcBarrier
+            let image = try c.compiler.cubin(for: CompileRequest(name: k.name, source: k.source, arch: c.device.arch).with(headers: k.headers))
             let modules = try devs.map { try Module(device: $0, image: image) }
             barriers = try modules.map { try $0.function("gc_ipc_barrier_next") }
             localCopies = try modules.map { try $0.function("gc_copy16") }

@@ -23,7 +23,7 @@ public enum NCCLDeviceAlltoallKernel: Int, CaseIterable, Sendable {
 /// its library and an LSA team spanning the communicator (one NVLink/P2P domain); otherwise
 /// `init` throws `NCCLDeviceUnavailable` with a one-line reason to print.
 public final class NCCLDeviceAlltoall: @unchecked Sendable {
-    public static let threadsPerBlock = 512
+    public static let threadsPerBlock = KernelConstants.ncclAlltoallThreads
     public let comm: Communicator
     public let window: NCCLDeviceWindow
     /// Where the caller puts the data to send (`maxBytesPerRank` bytes, in the window).
@@ -42,9 +42,9 @@ public final class NCCLDeviceAlltoall: @unchecked Sendable {
         self.maxBytesPerRank = maxBytesPerRank
         let device = comm.device
         let api = try NCCLDevice(nccl: comm.nccl, compiler: compiler, arch: device.arch)
-        // The same header as `_compile-kernels`, so its warm cubin is this one.
-        let module = try api.module(name: "nccl_lsa_alltoall", source: KernelSources.ncclLSAAlltoall,
-                                    headers: [InMemoryHeader(KernelSources.ncclLSAHeader)], device: device)
+        // The same program (source and headers) as `_compile-kernels`, so its warm cubin is this one.
+        let program = KernelSources.ncclLSAAlltoall
+        let module = try api.module(name: program.name, source: program.source, headers: program.headers.map { InMemoryHeader($0) }, device: device)
         var k: [NCCLDeviceAlltoallKernel: Kernel] = [:]
         var resident = Int.max
         for v in NCCLDeviceAlltoallKernel.allCases {

@@ -24,7 +24,8 @@ public final class DataCheckKernels: @unchecked Sendable {
 
     public init(device: Device, compiler: RuntimeCompiler) throws {
         self.device = device
-        let image = try compiler.cubin(for: CompileRequest(name: "fill_check", source: KernelSources.fillCheck, arch: device.arch))
+        let k = KernelSources.fillCheck
+        let image = try compiler.cubin(for: CompileRequest(name: k.name, source: k.source, arch: device.arch).with(headers: k.headers))
         module = try Module(device: device, image: image)
         counter = try DeviceBuffer(device: device, bytes: 8)
         for t in NCCLDataType.allCases {

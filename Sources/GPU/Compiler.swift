@@ -29,13 +29,24 @@ public struct CompileRequest: Sendable {
     /// Versions of libraries whose headers or device code the result depends on (part of the cache key).
     public var dependencyVersions: [String]
     /// Headers given to NVRTC from memory (`#include "name"` finds them before any include folder);
-    /// part of the cache key. Used for the stand-ins NCCL's device headers need (see NCCLDevice.swift).
+    /// every name and text is part of the cache key. The kernels' own headers (`KernelProgram.headers`:
+    /// `gc_common.cuh`, the generated `gc_constants.cuh`, …) and the stand-ins NCCL's device headers
+    /// need (see NCCLDevice.swift).
     public var headers: [InMemoryHeader] = []
 
     public init(name: String, source: String, arch: String, options: [String] = [], includeDirs: [String] = [],
-                linkLibraries: [String] = [], dependencyVersions: [String] = []) {
+                linkLibraries: [String] = [], dependencyVersions: [String] = [], headers: [InMemoryHeader] = []) {
         self.name = name; self.source = source; self.arch = arch; self.options = options
         self.includeDirs = includeDirs; self.linkLibraries = linkLibraries; self.dependencyVersions = dependencyVersions
+        self.headers = headers
+    }
+
+    /// This request with `headers` (name, text) added as in-memory headers: how a kernel program of
+    /// the Kernels module, which cannot see `InMemoryHeader`, hands over its `KernelProgram.headers`.
+    public func with(headers more: [(name: String, source: String)]) -> CompileRequest {
+        var r = self
+        r.headers += more.map { InMemoryHeader($0) }
+        return r
     }
 
     /// The options NVRTC gets.
@@ -51,12 +62,12 @@ public struct InMemoryHeader: Sendable, Equatable {
     public var name: String
     public var source: String
     public init(name: String, source: String) { self.name = name; self.source = source }
-    /// From a name and text of a module that cannot see this type (`KernelSources.ncclLSAHeader`).
+    /// From a name and text of a module that cannot see this type (`KernelProgram.headers`).
     public init(_ h: (name: String, source: String)) { self.init(name: h.name, source: h.source) }
 }
 
-/// NVRTC and (optionally) nvJitLink, with an on-disk cache of cubins keyed by source, options,
-/// architecture and library versions.
+/// NVRTC and (optionally) nvJitLink, with an on-disk cache of cubins keyed by source, in-memory
+/// headers, options, architecture and library versions.
 public final class RuntimeCompiler: @unchecked Sendable {
     let nvrtcLib: DynamicLibrary
     let create: PFN_nvrtcCreateProgram
@@ -148,7 +159,8 @@ public final class RuntimeCompiler: @unchecked Sendable {
         return image
     }
 
-    /// FNV-1a over everything that changes the result.
+    /// FNV-1a over everything that changes the result: the source, every in-memory header's name and
+    /// text, the architecture, NVRTC's version and options, the libraries linked and their versions.
     func cacheKey(_ r: CompileRequest) -> String { RuntimeCompiler.cacheKey(r, nvrtcVersion: version) }
 
     static func cacheKey(_ r: CompileRequest, nvrtcVersion version: String) -> String {

@@ -32,11 +32,11 @@ struct CompileKernelsCommand: ParsableCommand {
             do {
                 let request: CompileRequest
                 switch k.kind {
-                case .plain: request = CompileRequest(name: k.name, source: k.source, arch: arch)
+                case .plain: request = CompileRequest(name: k.name, source: k.source, arch: arch).with(headers: k.headers)
                 case .nvshmem:
                     let nv = try nvshmemLib ?? NVSHMEM()
                     nvshmemLib = nv
-                    request = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: arch, nvshmem: nv)
+                    request = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: arch, nvshmem: nv).with(headers: k.headers)
                 case .ncclDevice:
                     let nccl = try ncclLib ?? NCCL()
                     ncclLib = nccl
@@ -47,9 +47,7 @@ struct CompileKernelsCommand: ParsableCommand {
                         print("ok    nccl_device_layout       nccl \(nccl.version): ncclDevComm \(l.devCommSize) B, ncclDevCommRequirements \(l.requirementsSize) B, lsaBarrierCount @\(l.lsaBarrierCountOffset)")
                         ncclLayoutShown = true
                     }
-                    var r = try compiler.ncclDeviceRequest(name: k.name, source: k.source, arch: arch, nccl: nccl)
-                    r.headers.append(InMemoryHeader(KernelSources.ncclLSAHeader))
-                    request = r
+                    request = try compiler.ncclDeviceRequest(name: k.name, source: k.source, arch: arch, nccl: nccl).with(headers: k.headers)
                 }
                 let image = try compiler.cubin(for: request)
                 print("ok    \(k.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(k.kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(image.count) B  " + String(format: "%.1f s", Date().timeIntervalSince(t0)))

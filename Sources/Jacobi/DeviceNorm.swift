@@ -1,10 +1,11 @@
 import GPU
+import Kernels
 
 /// A variant whose norm never leaves the GPUs' own kernels (nvshmem_opt, nccl_lsa): each
 /// iteration is one kernel launch whose stencil blocks add up the rank's sum; the extra service
 /// block of the next kernel sends it to every rank, and the service block of a kernel two later
 /// sums the ranks' values of that check and writes the result to page-locked host memory
-/// (cuda/jacobi_fused.cu). No host collective, no
+/// (cuda/jacobi_fused.cuh). No host collective, no
 /// memset, no copy; the host reads each check after the kernel that assembled it has ended,
 /// while the next kernel is already queued.
 protocol DeviceNormScheme: JacobiScheme {
@@ -29,20 +30,20 @@ struct DeviceNormStep: Equatable {
     var out: UInt64 = 0
 }
 
-/// A rank's norm area (cuda/jacobi_fused.cu): the stencil-warp counts `parts[tag % 2]` (at 0), the
+/// A rank's norm area (cuda/jacobi_fused.cuh): the stencil-warp counts `parts[tag % 2]` (at 0), the
 /// per-warp sums `partial[tag % 2][warp]` (local use only), and the slots every rank sends its
 /// sum into, `slot[tag % depth][source]`.
 struct DeviceNormLayout: Equatable {
-    /// GC_NORM_SLOTS in cuda/jacobi_fused.cu.
-    static let slotsOffset = 16
+    /// GC_NORM_SLOTS in cuda/jacobi_fused.cuh (KernelConstants: one definition for both sides).
+    static let slotsOffset = KernelConstants.normSlotsOffset
     /// GC_NORM_DEPTH: slots per source rank, and page-locked host words.
-    static let depth = 4
+    static let depth = KernelConstants.normDepth
     /// Kernels between sending a check and assembling it (DeviceNormPlan); depth ≥ 2 × lag.
     static let lag = 2
     let ranks: Int
     /// Stencil blocks of the grid (each warp of each writes its own two floats).
     let blocks: Int
-    /// Warps per stencil block (JBX / 32 in cuda/jacobi.cu).
+    /// Warps per stencil block (JBX / 32 in cuda/jacobi.cuh).
     static let warpsPerBlock = StencilKernels.blockX / 32
 
     init(ranks: Int, blocks: Int) {
@@ -75,7 +76,7 @@ struct DeviceNormLayout: Equatable {
     /// What a device writes for check `tag` with sum `value` (tag in the high half).
     static func word(tag: UInt32, value: Float) -> UInt64 { UInt64(tag) << 32 | UInt64(value.bitPattern) }
     /// The tag a broken protocol writes (a rank's slot held another check).
-    static let brokenTag: UInt32 = 0xffff_ffff
+    static let brokenTag = KernelConstants.normBrokenTag
 }
 
 /// Which kernel of a run computes, sends and assembles each check, and which step's host read

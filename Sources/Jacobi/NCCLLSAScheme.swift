@@ -13,9 +13,8 @@ public final class NCCLLSAStencil: @unchecked Sendable {
     public init(comm: Communicator, compiler: RuntimeCompiler) throws {
         self.comm = comm
         api = try NCCLDevice(nccl: comm.nccl, compiler: compiler, arch: comm.device.arch)
-        let module = try api.module(name: "jacobi_nccl_lsa", source: KernelSources.jacobiNCCLLSA,
-                                headers: [InMemoryHeader(KernelSources.ncclLSAHeader)],
-                                device: comm.device)
+        let k = KernelSources.jacobiNCCLLSA
+        let module = try api.module(name: k.name, source: k.source, headers: k.headers.map { InMemoryHeader($0) }, device: comm.device)
         step = try module.function("gc_jacobi_lsa")
         finish = try module.function("gc_jacobi_lsa_finish")
     }
@@ -83,7 +82,10 @@ final class NCCLLSAScheme: DeviceNormScheme {
     /// gc_jacobi_lsa's arguments for iterations of each parity, marshalled once; `step` patches
     /// those that change every iteration (positions in `Slot`).
     private let args: [KernelArguments]
-    private enum Slot { static let publish = 7, epoch = 16, send = 18, assemble = 19, out = 20 }
+    private enum Slot {
+        static func of(_ parameter: String) -> Int { KernelSources.jacobiNCCLLSA.slot(parameter, of: "gc_jacobi_lsa") }
+        static let publish = of("publish"), epoch = of("epoch"), send = of("send"), assemble = of("assemble"), out = of("out")
+    }
 
     init(_ c: RankContext, stencil: NCCLLSAStencil) throws {
         self.c = c; self.k = stencil

@@ -12,8 +12,8 @@ public final class NVSHMEMStencil: @unchecked Sendable {
 
     public init(session: NVSHMEMSession, compiler: RuntimeCompiler) throws {
         self.session = session
-        let req = try compiler.nvshmemRequest(name: "jacobi_nvshmem", source: KernelSources.jacobiNVSHMEM,
-                                              arch: session.device.arch, nvshmem: session.lib)
+        let k = KernelSources.jacobiNVSHMEM
+        let req = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: session.device.arch, nvshmem: session.lib).with(headers: k.headers)
         let m = try session.load(image: try compiler.cubin(for: req))
         perElement = try m.function("gc_jacobi_shmem_p")
         block = try m.function("gc_jacobi_shmem_block")
@@ -62,7 +62,7 @@ final class NVSHMEMScheme: HaloScheme {
 }
 
 /// nvshmem_opt: block puts and signals, each PE waits only for its two neighbours, and the
-/// device-side norm (cuda/jacobi_fused.cu): one kernel per iteration, nothing else on the stream.
+/// device-side norm (cuda/jacobi_fused.cuh): one kernel per iteration, nothing else on the stream.
 final class NVSHMEMOptScheme: DeviceNormScheme {
     let c: RankContext
     let k: NVSHMEMStencil
@@ -79,7 +79,10 @@ final class NVSHMEMOptScheme: DeviceNormScheme {
     /// gc_jacobi_shmem_opt's arguments for iterations of each parity, marshalled once; `step`
     /// patches those that change every iteration (positions in `Slot`).
     private let args: [KernelArguments]
-    private enum Slot { static let publish = 7, wait = 12, send = 13, assemble = 14, out = 15 }
+    private enum Slot {
+        static func of(_ parameter: String) -> Int { KernelSources.jacobiNVSHMEM.slot(parameter, of: "gc_jacobi_shmem_opt") }
+        static let publish = of("publish"), wait = of("wait"), send = of("send"), assemble = of("assemble"), out = of("out")
+    }
 
     init(_ c: RankContext, stencil: NVSHMEMStencil) throws {
         self.c = c; self.k = stencil

@@ -6,15 +6,18 @@ import Kernels
 
 /// The plain Jacobi kernels (cuda/jacobi.cu) loaded on one device, with their launch geometry.
 final class StencilKernels: @unchecked Sendable {
-    static let blockX = 128   // JBX in jacobi.cu
-    /// Block height when the grid fits in one wave (JROWS in jacobi.cu).
+    static let blockX = KernelConstants.jacobiBlockX   // JBX in jacobi.cuh
+    /// Block size of gc_jacobi_count_wrong (GC_COUNT_WRONG_THREADS in jacobi.cu).
+    static let countWrongThreads = KernelConstants.jacobiCountWrongThreads
+    /// Block height when the grid fits in one wave (the host's choice; the kernels split whatever rows the grid gives them).
     static let rowsPerBlock = 16
     let initialise: Kernel
     let step: Kernel
     let countWrong: Kernel
 
     init(device: Device, compiler: RuntimeCompiler) throws {
-        let req = CompileRequest(name: "jacobi", source: KernelSources.jacobi, arch: device.arch)
+        let k = KernelSources.jacobi
+        let req = CompileRequest(name: k.name, source: k.source, arch: device.arch).with(headers: k.headers)
         let module = try Module(device: device, image: try compiler.cubin(for: req))
         initialise = try module.function("gc_jacobi_init")
         step = try module.function("gc_jacobi")
@@ -27,7 +30,7 @@ final class StencilKernels: @unchecked Sendable {
     }
 
     /// Columns each thread updates: 4 (16-byte loads and stores) when a row is a whole number of
-    /// 16-byte words, else 1 (jacobi_vec in jacobi.cu).
+    /// 16-byte words, else 1 (jacobi_vec in jacobi.cuh).
     static func columnsPerThread(nx: Int) -> Int { nx % 4 == 0 ? 4 : 1 }
     /// Block columns: ceil(nx / (4 × blockX)) with 4 columns per thread (from column 0), else
     /// ceil((nx − 2) / blockX) (from column 1).
@@ -49,7 +52,7 @@ final class StencilKernels: @unchecked Sendable {
     }
 
     /// The grid of the one-kernel-per-iteration kernels (nvshmem_opt, nccl_lsa): the service block
-    /// (cuda/jacobi_fused.cu) plus either one wave of stencil blocks leaving room for it
+    /// (cuda/jacobi_fused.cuh) plus either one wave of stencil blocks leaving room for it
     /// (`oneWave`) or 16-row blocks, boundary rows first. Measured at 16384² on 4 H200s
     /// (bench/results/2026-11-21-4xH200-session3/call8-jacobi-ab): nvshmem_opt 149.3–150.1 µs per
     /// iteration with one wave, 151.1–151.2 with 16-row blocks; nccl_lsa 153.3–155.1 with one
@@ -90,7 +93,8 @@ final class StencilKernels: @unchecked Sendable {
     func wrong(_ x: UInt64, _ reference: UInt64, count n: Int, tolerance: Float, counter: DeviceBuffer, on stream: Stream) throws -> Int64 {
         try counter.fill(byte: 0, on: stream)
         let sms = stream.device.multiprocessors
-        try countWrong.launch(grid: max(1, min(sms * 8, (n + 255) / 256)), block: 256, stream: stream,
+        let t = Self.countWrongThreads
+        try countWrong.launch(grid: max(1, min(sms * 8, (n + t - 1) / t)), block: t, stream: stream,
                               args: [x, reference, UInt64(n), tolerance, UInt64(counter.address)])
         try stream.synchronize()
         let b = try counter.copyToHost(count: 8)

@@ -78,8 +78,8 @@ public final class StencilTuner {
 
     /// The kernel in `shape` over every interior row, `reps` sweeps after one untimed one.
     public func measure(_ shape: StencilShape, reps: Int = 10) throws -> Row {
-        let req = CompileRequest(name: "jacobi", source: KernelSources.jacobi, arch: device.arch,
-                                 options: ["-DJROWS=\(shape.rows)", "-DJUNROLL=\(shape.unroll)", "-DJBX=\(shape.threads)"])
+        let k = KernelSources.jacobi(blockX: shape.threads, unroll: shape.unroll)  // rows: the grid below
+        let req = CompileRequest(name: k.name, source: k.source, arch: device.arch).with(headers: k.headers)
         let module = try Module(device: device, image: try compiler.cubin(for: req))
         let step = try module.function("gc_jacobi")
         let rows = 1..<(problem.ny - 1), nx = problem.nx

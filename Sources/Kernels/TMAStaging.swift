@@ -7,8 +7,8 @@ public struct TMAStaging: Sendable, Equatable, CustomStringConvertible {
     public var stages: Int
     public init(stageBytes: Int = 32 << 10, stages: Int = 4) { self.stageBytes = stageBytes; self.stages = stages }
 
-    /// Ring depths the kernels take (GC_TMA_MAX_STAGES is 8).
-    public static let stageCounts = 2...8
+    /// Ring depths the kernels take (2 to GC_TMA_MAX_STAGES, `KernelConstants.tmaMaxStages`).
+    public static let stageCounts = 2...KernelConstants.tmaMaxStages
     /// Dynamic shared memory one block may opt into on sm_90 (227 KiB); the device's own limit is checked at run time.
     public static let sm90SharedBytes = 227 << 10
 
@@ -18,7 +18,7 @@ public struct TMAStaging: Sendable, Equatable, CustomStringConvertible {
     /// Why this ring cannot run (naming the flags), or nil.
     public var problem: String? {
         if stageBytes < 16 || stageBytes % 16 != 0 { return "--tma-stage must be a multiple of 16 bytes (got \(stageBytes))" }
-        if !Self.stageCounts.contains(stages) { return "--tma-stages must be from 2 to 8 (got \(stages))" }
+        if !Self.stageCounts.contains(stages) { return "--tma-stages must be from \(Self.stageCounts.lowerBound) to \(Self.stageCounts.upperBound) (got \(stages))" }
         if sharedBytes > Self.sm90SharedBytes {
             return "--tma-stage \(stageBytes) × --tma-stages \(stages) needs \(sharedBytes) B of shared memory per block; at most \(Self.sm90SharedBytes) B (227 KiB) on sm_90"
         }

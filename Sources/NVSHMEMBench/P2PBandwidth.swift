@@ -145,7 +145,8 @@ public final class P2PBandwidth {
         self.compiler = compiler
         self.channel = channel
         let d = session.device
-        let request = try compiler.nvshmemRequest(name: "nvshmem_put", source: KernelSources.nvshmemPut, arch: d.arch, nvshmem: session.lib)
+        let program = KernelSources.nvshmemPut
+        let request = try compiler.nvshmemRequest(name: program.name, source: program.source, arch: d.arch, nvshmem: session.lib).with(headers: program.headers)
         let module = try session.load(image: try compiler.cubin(for: request))
         var k: [P2PScope: Kernel] = [:]
         for s in P2PScope.allCases where s != .tma { k[s] = try module.function("gc_bw_\(s.rawValue)") }  // tma: kernel(for:)
@@ -165,7 +166,8 @@ public final class P2PBandwidth {
         if scope != .tma { return kernels[scope]! }
         if let k = tmaKernel { return k }
         let d = session.device
-        let request = try compiler.nvshmemRequest(name: "nvshmem_tma", source: KernelSources.nvshmemTMA, arch: d.arch, nvshmem: session.lib)
+        let p = KernelSources.nvshmemTMA
+        let request = try compiler.nvshmemRequest(name: p.name, source: p.source, arch: d.arch, nvshmem: session.lib).with(headers: p.headers)
         let k = try session.load(image: try compiler.cubin(for: request)).function("gc_bw_tma")
         try k.allowDynamicSharedBytes(try d.maxSharedBytesPerBlockOptIn())
         tmaKernel = k

@@ -51,7 +51,7 @@ public final class P2PLatency {
     }
 
     /// Words p and g cycle over (GC_WORDS in the kernel).
-    static let words = 8192
+    static let words = KernelConstants.p2pWords
 
     let session: NVSHMEMSession
     let stream: Stream
@@ -70,7 +70,8 @@ public final class P2PLatency {
         self.session = session
         self.channel = channel
         let d = session.device
-        let request = try compiler.nvshmemRequest(name: "nvshmem_p2p", source: KernelSources.nvshmemP2P, arch: d.arch, nvshmem: session.lib)
+        let k = KernelSources.nvshmemP2P
+        let request = try compiler.nvshmemRequest(name: k.name, source: k.source, arch: d.arch, nvshmem: session.lib).with(headers: k.headers)
         let module = try session.load(image: try compiler.cubin(for: request))
         latencyKernel = try module.function("gc_latency")
         pingpongKernel = try module.function("gc_pingpong")

@@ -179,9 +179,11 @@ import Testing
         let offsets = (0..<4).flatMap { p in (0..<4).map { l.slot(tag: UInt32(p), source: $0) } }
         #expect(Set(offsets).count == 16 && offsets.allSatisfy { $0 >= DeviceNormLayout.slotsOffset && $0 + 8 <= l.bytes && $0 % 8 == 0 })
         #expect(l.slot(tag: 9, source: 2) == l.slot(tag: 1, source: 2) && l.slot(tag: 6, source: 3) == 16 + 8 * (2 * 4 + 3))
-        #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_DEPTH \(DeviceNormLayout.depth)\n"))
+        let fused = KernelSources.jacobiNVSHMEM.headers.first { $0.name == "jacobi_fused.cuh" }?.source ?? ""
+        let constants = KernelSources.jacobiNVSHMEM.headers.first { $0.name == "gc_constants.cuh" }?.source ?? ""
+        #expect(constants.contains("#define GC_NORM_DEPTH \(DeviceNormLayout.depth)\n"))
         #expect(DeviceNormLayout.depth >= 2 * DeviceNormLayout.lag)
-        #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_SLOTS \(DeviceNormLayout.slotsOffset)\n"))
+        #expect(constants.contains("#define GC_NORM_SLOTS \(DeviceNormLayout.slotsOffset)\n"))
         #expect(DeviceNormLayout.word(tag: 3, value: 1.5) == 3 << 32 | UInt64(Float(1.5).bitPattern))
         // Per-warp sums after the slots, one array per tag parity, disjoint from the slots, for
         // the largest grid and a smaller one; 16-byte aligned arrays (the service block's loads).
@@ -191,9 +193,10 @@ import Testing
             #expect(l.partial(tag: 7, warp: 0, warps: warps) % 16 == 0 && l.partial(tag: 6, warp: 0, warps: warps) % 16 == 0)
         }
         #expect(l.partial(tag: 9, warp: 3, warps: 8) == 16 + 4 * 32 + 4 * (8 + 3) && l.partial(tag: 2, warp: 0, warps: 8) == l.partialOffset)
-        #expect(KernelSources.jacobiNVSHMEM.contains("const unsigned w = (blockIdx.x - 1) * (JBX / 32) + threadIdx.x / 32;"))
-        #expect(KernelSources.jacobiNVSHMEM.contains("gc_norm_partial(norm, nranks)[(size_t)(publish % 2) * gc_norm_warps() + w] = s;"))
-        #expect(KernelSources.jacobiNVSHMEM.contains("#define GC_NORM_BROKEN 0x\(String(DeviceNormLayout.brokenTag, radix: 16))u\n"))
+        #expect(fused.contains("const unsigned w = (blockIdx.x - 1) * (JBX / 32) + threadIdx.x / 32;"))
+        #expect(fused.contains("gc_norm_partial(norm, nranks)[(size_t)(publish % 2) * gc_norm_warps() + w] = s;"))
+        #expect(constants.contains("#define GC_NORM_BROKEN 0x\(String(DeviceNormLayout.brokenTag, radix: 16))u\n"))
+        #expect(KernelSources.jacobiNCCLLSA.headers.map(\.name).contains("jacobi_fused.cuh"))
     }
 }
 

@@ -51,14 +51,37 @@ import Testing
         #expect(LSAWindowLayout.epoch(iteration: Int(UInt32.max)) == 0)
     }
 
-    /// The Swift launch geometry is the kernels' (JBX, JROWS in cuda/jacobi.cu), and the nccl_lsa
-    /// source carries the kernels the scheme looks up.
+    /// The Swift launch geometry is the kernels' (JBX, GC_COUNT_WRONG_THREADS from the generated
+    /// gc_constants.cuh), every Jacobi source gets the stencil through `#include "jacobi.cuh"`, and
+    /// the nccl_lsa source carries the kernels the scheme looks up.
     @Test func kernelGeometryAndSymbols() {
-        #expect(KernelSources.jacobi.contains("#define JBX \(StencilKernels.blockX)\n"))
-        #expect(KernelSources.jacobi.contains("#define JROWS \(StencilKernels.rowsPerBlock)\n"))
+        for p in [KernelSources.jacobi, KernelSources.jacobiNVSHMEM, KernelSources.jacobiNCCLLSA] {
+            let constants = p.headers.first { $0.name == "gc_constants.cuh" }?.source ?? ""
+            #expect(constants.contains("#define JBX \(StencilKernels.blockX)\n"), "\(p.name)")
+            #expect(p.headers.contains { $0.name == "jacobi.cuh" && $0.source.contains("jacobi_rows(") }, "\(p.name)")
+            #expect(!p.headers.contains { $0.name.hasSuffix(".cu") }, "\(p.name): includes only headers")
+        }
+        let jacobi = KernelSources.jacobi.headers.first { $0.name == "gc_constants.cuh" }?.source ?? ""
+        #expect(jacobi.contains("#define GC_COUNT_WRONG_THREADS \(StencilKernels.countWrongThreads)\n"))
+        #expect(StencilKernels.blockX % 32 == 0 && StencilKernels.countWrongThreads % 32 == 0)
         let lsa = KernelSources.jacobiNCCLLSA
-        #expect(lsa.hasPrefix(KernelSources.jacobi) && lsa.contains("gc_jacobi_lsa(") && lsa.contains("gc_jacobi_lsa_finish("))
+        #expect(lsa.parameters(of: "gc_jacobi_lsa") != nil && lsa.parameters(of: "gc_jacobi_lsa_finish") != nil)
         #expect(KernelSources.catalog.contains { $0.name == "jacobi_nccl_lsa" && $0.kind == .ncclDevice })
+    }
+
+    /// The argument slots the schemes patch every iteration are the kernels' parameters of those
+    /// names (read from the declarations), at the positions the arguments are built in.
+    @Test func patchedArgumentSlots() {
+        let lsa = KernelSources.jacobiNCCLLSA, shmem = KernelSources.jacobiNVSHMEM
+        #expect(["publish", "epoch", "send", "assemble", "out"].map { lsa.slot($0, of: "gc_jacobi_lsa") } == [7, 16, 18, 19, 20])
+        #expect(lsa.parameters(of: "gc_jacobi_lsa")?.count == 21)
+        #expect(["publish", "wait", "send", "assemble", "out"].map { shmem.slot($0, of: "gc_jacobi_shmem_opt") } == [7, 12, 13, 14, 15])
+        #expect(shmem.parameters(of: "gc_jacobi_shmem_opt")?.count == 16)
+        // The common head StencilKernels.head builds: (a_new, a, norm, iy_start, iy_end, nx, nbx, calc_norm).
+        let head = ["a_new", "a", "norm", "iy_start", "iy_end", "nx", "nbx", "calc_norm"]
+        #expect(KernelSources.jacobi.parameters(of: "gc_jacobi") == head)
+        #expect(shmem.parameters(of: "gc_jacobi_shmem_p").map { Array($0.prefix(8)) } == head)
+        #expect(shmem.parameters(of: "gc_jacobi_shmem_block").map { Array($0.prefix(8)) } == head)
     }
 
     @Test func variants() throws {

@@ -1,4 +1,4 @@
-// Fill and check kernels for collective data. Self-contained: no headers, compiled by NVRTC.
+// Fill and check kernels for collective data. Compiled by NVRTC; includes gc_common.cuh (from memory).
 //
 // Launch contract
 //   gc_fill_<type>(S* buf, u64 len, int rank, u64 off, unsigned seed, int mode)
@@ -13,8 +13,7 @@
 // product of up to 8 values, is exact in all 12 NCCL types (integer products wrap like NCCL's).
 // op: 0 sum, 1 prod, 2 max, 3 min, 4 avg, 5 premulsum. mode: see value().
 
-typedef unsigned long long u64;
-typedef long long i64;
+#include "gc_common.cuh"
 
 __device__ __forceinline__ int value(int rank, u64 k, unsigned seed, int mode) {
     unsigned h = (unsigned)(k * 2654435761ull) ^ (unsigned)((k >> 32) * 97u) ^ ((unsigned)rank * 0x9E3779B9u) ^ seed;

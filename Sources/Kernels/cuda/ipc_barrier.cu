@@ -2,7 +2,7 @@
 // can store to, enqueued on a stream: what the copy-engine all-to-alls (alltoall --backends
 // cuda-ce, and cuda-ce-1p with --copy-sync flags) run around their copies; and the SM copy
 // cuda-ce-1p runs for a GPU's own block with --copy-local sm.
-// Self-contained: no headers, compiled by NVRTC.
+// Compiled by NVRTC; includes gc_common.cuh (from memory).
 //
 // Launch contract
 //   gc_ipc_barrier_next(const u64* flags_of, u64* mine, int me, int npes, u64* count)
@@ -18,17 +18,17 @@
 //     this call.
 //
 //   gc_copy16(w16* dst, const w16* src, u64 n16)
-//     Copies n16 16-byte words (both pointers 16-byte aligned), any grid, grid-stride.
-
-typedef unsigned long long u64;
+//     Copies n16 16-byte words (both pointers 16-byte aligned), any grid, grid-stride, four
+//     loads in flight per thread (gc_copy16_in_flight).
+#include "gc_common.cuh"
 
 __device__ __forceinline__ void gc_barrier_slot(const u64* flags_of, u64* mine, int me, int p, u64 epoch) {
     u64* slot = (u64*)flags_of[p] + me;
     __threadfence_system();
-    asm volatile("st.release.sys.global.u64 [%0], %1;" ::"l"(slot), "l"(epoch) : "memory");
+    gc_st_release_sys(slot, epoch);
     u64 seen;
     do {
-        asm volatile("ld.acquire.sys.global.u64 %0, [%1];" : "=l"(seen) : "l"(mine + p) : "memory");
+        seen = gc_ld_acquire_sys(mine + p);
     } while (seen < epoch);
 }
 
@@ -44,10 +44,6 @@ struct __align__(16) w16 { unsigned x, y, z, w; };
 
 extern "C" __global__ void gc_copy16(w16* dst, const w16* src, u64 n16) {
     const u64 stride = (u64)gridDim.x * blockDim.x;
-    u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
-    for (; i + 3 * stride < n16; i += 4 * stride) {  // four loads in flight per thread
-        const w16 a = src[i], b = src[i + stride], c = src[i + 2 * stride], d = src[i + 3 * stride];
-        dst[i] = a; dst[i + stride] = b; dst[i + 2 * stride] = c; dst[i + 3 * stride] = d;
-    }
-    for (; i < n16; i += stride) dst[i] = src[i];
+    const u64 first = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    gc_copy16_in_flight<4>(dst, src, n16, first, stride);
 }

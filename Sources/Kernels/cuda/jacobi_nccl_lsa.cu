@@ -1,10 +1,11 @@
-// Jacobi with NCCL's device API (LSA): the nccl_lsa variant. Compiled appended to jacobi.cu
-// (jacobi_rows, block_norm_add, NoRowHook, JBX, JROWS) and jacobi_fused.cu (BlockPlace, place,
-// the device-side norm) with RuntimeCompiler.ncclDeviceRequest and "gc_nccl_lsa.cuh" in memory.
+// Jacobi with NCCL's device API (LSA): the nccl_lsa variant. Compiled with
+// RuntimeCompiler.ncclDeviceRequest (which supplies "gc_nccl_device.h"); includes, from memory,
+// "gc_nccl_lsa.cuh", jacobi.cuh (jacobi_rows, block_norm_add, NoRowHook, JBX) and
+// jacobi_fused.cuh (BlockPlace, place, the device-side norm).
 //
 // One symmetric window per rank (ncclMemAlloc, registered with ncclCommWindowRegister, the same
 // size on every rank; Swift: LSAWindowLayout) holds both grid buffers, the norm area
-// (jacobi_fused.cu) at norm_offset and the halo flags at flag_offset: u32 flag[2][nbx], zeroed
+// (jacobi_fused.cuh) at norm_offset and the halo flags at flag_offset: u32 flag[2][nbx], zeroed
 // once; flag[0][bx] is stored by the top neighbour's block bx that holds its last row,
 // flag[1][bx] by the bottom neighbour's block bx that holds its first row. Ranks are world ranks
 // and the LSA team must be the whole communicator.
@@ -13,7 +14,7 @@
 //   gc_jacobi_lsa(a_new, a, norm, iy_start, iy_end, nx, nbx, publish, win, a_new_offset, rank,
 //                 nranks, top, top_iy, bottom, flag_offset, epoch, norm_offset, send, assemble, out)
 //     1-D grid of nbx * nby stencil blocks of JBX threads plus one service block (the first,
-//     jacobi_fused.cu); plain launch (no block waits
+//     jacobi_fused.cuh); plain launch (no block waits
 //     for another block of the same kernel). a_new = local window + a_new_offset, a = the other
 //     grid buffer, norm = local window + norm_offset. `epoch` = 1, 2, 3, ... per iteration over
 //     the life of the window (warm-up included), the same on every rank.
@@ -29,7 +30,7 @@
 //        bottom's a_new (plain 4-byte stores through the peer pointer, coalesced per warp).
 //     3. Boundary blocks: __syncthreads, then thread 0 release-stores (system scope) `epoch` into
 //        flag[1][bx] of rank top (first row) / flag[0][bx] of rank bottom (last row).
-//     4. The device-side norm of jacobi_fused.cu with `publish` / `send` / `assemble` tags
+//     4. The device-side norm of jacobi_fused.cuh with `publish` / `send` / `assemble` tags
 //        (0 = none): slots are read locally and written into every rank's window by 64-bit
 //        stores; out is the device address of page-locked host memory (GC_NORM_DEPTH words).
 //   gc_jacobi_lsa_finish(comm, win, norm, norm_offset, send, assemble, out)
@@ -41,6 +42,9 @@
 //     a neighbour stores into).
 #include "gc_nccl_device.h"
 #include "gc_nccl_lsa.cuh"
+#include "gc_common.cuh"
+#include "jacobi.cuh"
+#include "jacobi_fused.cuh"
 
 struct LSAHaloHook {
     float* top_row;     // rank top's a_new row top_iy
@@ -74,7 +78,7 @@ __device__ __forceinline__ u64 gc_lsa_norm_wait(unsigned char* norm, int nranks,
     return v;
 }
 
-// The service block (jacobi_fused.cu; every thread calls it): assemble, then send by 64-bit
+// The service block (jacobi_fused.cuh; every thread calls it): assemble, then send by 64-bit
 // stores into every rank's window.
 __device__ __forceinline__ void gc_lsa_norm(ncclWindow_t win, unsigned char* norm, u64 norm_offset, int rank, int nranks,
                                             unsigned publish, unsigned send, unsigned assemble, u64* out) {

@@ -1,6 +1,6 @@
-// NVSHMEM Jacobi kernels. Compiled appended to jacobi.cu (which defines jacobi_rows,
-// block_norm_add, NoRowHook, JBX, JROWS) and jacobi_fused.cu (BlockPlace, place, the device-side
-// norm) by NVRTC with -rdc -dlto -default-device and linked with libnvshmem_device.a by nvJitLink.
+// NVSHMEM Jacobi kernels. Includes jacobi.cuh (jacobi_rows, block_norm_add, NoRowHook, JBX) and
+// jacobi_fused.cuh (BlockPlace, place, the device-side norm), from memory. Compiled by NVRTC with
+// -rdc -dlto -default-device and linked with libnvshmem_device.a by nvJitLink.
 //
 // Launch contract (all: 1-D grid of nbx * nby blocks of JBX threads, as gc_jacobi; a_new and a
 // symmetric (nvshmem_malloc) and swapped in step on every PE; plain cuLaunchKernel)
@@ -14,7 +14,7 @@
 //     that row with one nvshmemx_float_put_nbi_block. Host orders with barrier_all_on_stream.
 //   gc_jacobi_shmem_opt(a_new, a, norm, iy_start, iy_end, nx, nbx, publish, top_pe, top_iy,
 //                       bottom_pe, u64* sig, u64 wait, unsigned send, unsigned assemble, u64* out)
-//     Grid: nbx * nby stencil blocks plus one service block (the first; jacobi_fused.cu).
+//     Grid: nbx * nby stencil blocks plus one service block (the first; jacobi_fused.cuh).
 //     sig is symmetric: sig[0] counts segments received from the top neighbour, sig[1] from the
 //     bottom one. Blocks holding row iy_start first wait until sig[0] >= wait, blocks holding
 //     iy_end-1 until sig[1] >= wait (wait = nbx * iterations done before this one: the
@@ -23,14 +23,17 @@
 //     segment (nvshmemx_float_put_nbi_block, nvshmem_fence by every thread, barrier, then one
 //     thread's nvshmemx_signal_op adds 1 to sig[1] on top_pe, to sig[0] on bottom_pe).
 //     No global barrier: each PE waits only for its two neighbours.
-//     The norm is jacobi_fused.cu's device-side protocol: norm is this PE's symmetric norm area
+//     The norm is jacobi_fused.cuh's device-side protocol: norm is this PE's symmetric norm area
 //     (16 + 8 * GC_NORM_DEPTH * npes bytes), publish / send / assemble the tags (0 = none), out the
 //     device address of page-locked host memory (GC_NORM_DEPTH words). Slots are written with nvshmemx_signal_op(SET) to every
 //     PE and waited for with nvshmem_signal_wait_until(GE, tag << 32).
 //   gc_jacobi_shmem_norm_finish(norm, send, assemble, out)
 //     One block (any size): the service block's work (assemble, then send) after the last iteration of a run. The host follows it with nvshmemx_barrier_all_on_stream.
 
-// After cuda/nvshmem_prelude.cuh (libcu++ aliases, nvshmem.h, nvshmemx.h, u64), which KernelSources puts in front.
+#include "nvshmem_prelude.cuh"
+#include "gc_common.cuh"
+#include "jacobi.cuh"
+#include "jacobi_fused.cuh"
 
 // The bottom neighbour's halo row is its row 0.
 struct ShmemPHook {
@@ -72,7 +75,7 @@ extern "C" __global__ void __launch_bounds__(JBX) gc_jacobi_shmem_block(float* a
     if (calc_norm) block_norm_add(s, norm);
 }
 
-// The service block (jacobi_fused.cu; every thread calls it): assemble, then send through signal ops.
+// The service block (jacobi_fused.cuh; every thread calls it): assemble, then send through signal ops.
 __device__ __forceinline__ void gc_shmem_norm(unsigned char* norm, unsigned publish, unsigned send, unsigned assemble, u64* out) {
     const int npes = nvshmem_n_pes(), me = nvshmem_my_pe();
     gc_norm_service(

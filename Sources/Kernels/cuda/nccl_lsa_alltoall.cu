@@ -1,11 +1,14 @@
 // All-to-all through NCCL's device API (LSA): every rank stores its blocks straight into the
 // peers' receive regions of one symmetric window. Compiled with RuntimeCompiler.ncclDeviceRequest
-// plus "gc_nccl_lsa.cuh" (KernelSources.ncclLSAHeader).
+// (which supplies "gc_nccl_device.h"); "gc_nccl_lsa.cuh", "gc_common.cuh" and "gc_constants.cuh"
+// come from memory with the source (KernelSources.ncclLSAAlltoall).
 //
 // Launch contract (both kernels)
-//   gc_lsa_alltoall_{basic,opt}(ncclDevComm comm, ncclWindow_t win, u64 sendOffset, u64 recvOffset, u64 chunk)
-//   grid: `blocks` blocks of GC_A2A_THREADS threads, blocks <= the devcomm's lsaBarrierCount and small
-//   enough to be resident at once (block b's barrier waits for block b of every peer); every rank
+//   gc_lsa_alltoall_basic / gc_lsa_alltoall_opt
+//       (ncclDevComm comm, ncclWindow_t win, u64 sendOffset, u64 recvOffset, u64 chunk)
+//   grid: `blocks` blocks of GC_A2A_THREADS threads (gc_constants.cuh; Swift:
+//   NCCLDeviceAlltoall.threadsPerBlock), blocks <= the devcomm's lsaBarrierCount and small enough
+//   to be resident at once (block b's barrier waits for block b of every peer); every rank
 //   launches the same grid. The LSA team must be the whole communicator (lsaSize == nRanks).
 //   Rank r's send region (win + sendOffset) holds nRanks chunks of `chunk` bytes; chunk p is stored
 //   at win + recvOffset + r * chunk on rank p. When the kernel has ended on a rank, everything the
@@ -16,27 +19,19 @@
 //          at once, 16-byte words with 4 loads in flight per thread.  (Like "-D 2".)
 #include "gc_nccl_device.h"
 #include "gc_nccl_lsa.cuh"
+#include "gc_common.cuh"
+#include "gc_constants.cuh"
 
-#define GC_A2A_THREADS 512
 #define GC_A2A_UNROLL 4
-typedef unsigned long long u64;
 
 // Copies this thread's share (thread t of `nthreads`) of `bytes` from src to dst.
 __device__ __forceinline__ void gc_copy_share(char* dst, const char* src, u64 bytes, u64 t, u64 nthreads, bool unroll) {
     if ((bytes & 15) == 0) {
         const uint4* s = reinterpret_cast<const uint4*>(src);
         uint4* d = reinterpret_cast<uint4*>(dst);
-        u64 n = bytes / 16, i = t;
-        if (unroll) {
-            for (; i + (GC_A2A_UNROLL - 1) * nthreads < n; i += GC_A2A_UNROLL * nthreads) {
-                uint4 v[GC_A2A_UNROLL];
-#pragma unroll
-                for (int k = 0; k < GC_A2A_UNROLL; k++) v[k] = __ldg(s + i + k * nthreads);
-#pragma unroll
-                for (int k = 0; k < GC_A2A_UNROLL; k++) d[i + k * nthreads] = v[k];
-            }
-        }
-        for (; i < n; i += nthreads) d[i] = __ldg(s + i);
+        const u64 n = bytes / 16;
+        if (unroll) gc_copy16_in_flight<GC_A2A_UNROLL, true>(d, s, n, t, nthreads);
+        else gc_copy16_in_flight<1, true>(d, s, n, t, nthreads);
     } else {
         for (u64 i = t; i < bytes; i += nthreads) dst[i] = src[i];
     }

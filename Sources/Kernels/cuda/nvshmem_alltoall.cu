@@ -28,7 +28,7 @@
 //   gc_a2a_direct(char* dst, const char* src, u64 bpp, u64 piece, u64* sig)
 //     The low-latency path: the blocks of group k store 16-byte words straight into peer
 //     (me + k) % npes's dst through nvshmem_ptr (NVLink load/store; the host checks that every
-//     peer is reachable so), fence, and each block adds 1 to sig[me] on that peer. Each block
+//     peer is reachable so; four loads in flight per thread, gc_copy16_in_flight), fence, and each block adds 1 to sig[me] on that peer. Each block
 //     moves one equal 16-byte-aligned slice, or, when `piece` (a multiple of 16; 0 = off) is
 //     smaller than that slice, pieces j, j + per, ... of `piece` bytes (interleaved: the blocks of a
 //     group walk through the peer's block together). Block 0 of
@@ -38,8 +38,10 @@
 //     `iters` device-side nvshmem_barrier_all (one thread) or nvshmemx_barrier_all_block (the
 //     whole block) back to back. One block; cooperative launch.
 
-// After cuda/nvshmem_prelude.cuh (libcu++ aliases, the put-signal bridge, nvshmem.h, nvshmemx.h, u64),
-// which KernelSources puts in front.
+// nvshmemx_alltoallmem_block and nvshmemx_putmem_signal_nbi_block need the prelude's put-signal bridge.
+#define GC_NVSHMEM_PUT_SIGNAL_BRIDGE
+#include "nvshmem_prelude.cuh"
+#include "gc_common.cuh"
 #include <cooperative_groups.h>
 
 // The slice [*off, *off + *len) of n bytes that part i of `parts` handles (16-byte aligned).
@@ -118,12 +120,7 @@ extern "C" __global__ void gc_a2a_direct(char* dst, const char* src, u64 bpp, u6
         const int4* s = (const int4*)(src + (u64)p.peer * bpp + off);
         int4* d = (int4*)(remote + off);
         u64 words = (bpp - off < c ? bpp - off : c) / 16;
-        u64 i = threadIdx.x;
-        for (; i + 3 * blockDim.x < words; i += 4 * blockDim.x) {
-            int4 a = s[i], b = s[i + blockDim.x], cc = s[i + 2 * blockDim.x], e = s[i + 3 * blockDim.x];
-            d[i] = a; d[i + blockDim.x] = b; d[i + 2 * blockDim.x] = cc; d[i + 3 * blockDim.x] = e;
-        }
-        for (; i < words; i += blockDim.x) d[i] = s[i];
+        gc_copy16_in_flight<4>(d, s, words, threadIdx.x, blockDim.x);  // four loads in flight per thread
     }
     // Release: each thread's stores are ordered before the barrier, the barrier before thread 0's
     // fence and signal; the receiver's signal wait acquires them (PTX memory model, causality order).

@@ -7,14 +7,14 @@
 // Launch contract
 //   gc_latency(char* dst, const char* src, u64 bytes, int peer, int op, int scope, int warmup,
 //              int iters, u64* out)
-//     op 0 p:   word k = i mod 8192: nvshmem_longlong_p(dst + 8k, src[k], peer); nvshmem_quiet.
+//     op 0 p:   word k = i mod GC_WORDS (8192): nvshmem_longlong_p(dst + 8k, src[k], peer); nvshmem_quiet.
 //     op 1 g:   v = nvshmem_longlong_g(src + 8k, peer); local dst[k] = v; the next k depends on v,
 //               so each g waits for the one before. (p and g: one thread; scope ignored.)
 //     op 2 put: nvshmem[x]_putmem[_warp|_block](dst, src, bytes, peer); nvshmem_quiet.
 //     op 3 get: nvshmem[x]_getmem[_warp|_block](dst, src, bytes, peer) (blocking: data is local
 //               on return).
 //     scope 0 thread (block of 1 thread), 1 warp (block of 32), 2 block (any multiple of 32).
-//     dst and src symmetric, at least max(bytes, 64 KiB). Grid of 1 block; plain launch.
+//     dst and src symmetric, at least max(bytes, 8 * GC_WORDS) bytes. Grid of 1 block; plain launch.
 //   gc_pingpong(char* dst, const char* src, u64 bytes, u64* sig, int peer, int initiator,
 //               int scope, int warmup, int iters, u64* out)
 //     Round trip i = 1, 2, …: the initiator puts `bytes` of src into the peer's dst
@@ -30,9 +30,9 @@
 //     at once; grid of 1 block (thread 1, warp 32, block any multiple of 32); cooperative launch
 //     (it waits on another PE).
 
-// After cuda/nvshmem_prelude.cuh (libcu++ aliases, nvshmem.h, nvshmemx.h, u64), which KernelSources puts in front.
-
-#define GC_WORDS 8192  // p and g cycle over 64 KiB of 8-byte words
+#include "nvshmem_prelude.cuh"
+#include "gc_common.cuh"
+#include "gc_constants.cuh"  // GC_WORDS (P2PLatency.words): p and g cycle over GC_WORDS 8-byte words
 
 __device__ __forceinline__ u64 now_ns() {
     u64 t;

@@ -1,7 +1,8 @@
-// What every NVSHMEM kernel source starts with: KernelSources puts this file in front of
-// nvshmem_put.cu, nvshmem_p2p.cu, nvshmem_tma.cu, nvshmem_alltoall.cu and jacobi_nvshmem.cu (there
-// once, before jacobi.cu). GC_NVSHMEM_PUT_SIGNAL_BRIDGE, defined in front of it for the sources that
-// need it, adds the put-signal bridge, which must come before NVSHMEM's headers.
+// What every NVSHMEM kernel source includes first (`#include "nvshmem_prelude.cuh"`, given to
+// NVRTC from memory): nvshmem_put.cu, nvshmem_p2p.cu, nvshmem_tma.cu, nvshmem_alltoall.cu and
+// jacobi_nvshmem.cu. A source that defines GC_NVSHMEM_PUT_SIGNAL_BRIDGE before including it gets the
+// put-signal bridge, which must come before NVSHMEM's headers.
+#pragma once
 
 // NVSHMEM 3.3/3.4 headers use std::is_signed/is_unsigned/is_integral, which NVRTC's libc++-less
 // environment lacks: alias them from libcu++ (can go once only NVSHMEM >= 3.8 is supported).
@@ -35,5 +36,3 @@ GC_PUT_SIGNAL_BRIDGE(NVSHMEMI_THREADGROUP_BLOCK)
 #endif
 #include <nvshmem.h>
 #include <nvshmemx.h>
-
-typedef unsigned long long u64;

@@ -15,7 +15,8 @@
 //     NVLink needs many in flight.
 //     Plain cuLaunchKernel: no device-side barrier or wait inside.
 
-// After cuda/nvshmem_prelude.cuh (libcu++ aliases, nvshmem.h, nvshmemx.h, u64), which KernelSources puts in front.
+#include "nvshmem_prelude.cuh"
+#include "gc_common.cuh"
 
 __device__ __forceinline__ u64 piece_size(u64 bytes, u64 units, u64 chunk) {
     if (chunk > 0) return chunk;

@@ -69,10 +69,9 @@
 //     block must not keep a sending block off the GPU): at most the occupancy limit computed
 //     with the dynamic shared memory.
 
-// After cuda/nvshmem_prelude.cuh (libcu++ aliases, nvshmem.h, nvshmemx.h, u64), which KernelSources puts in front.
-typedef unsigned int u32;
-
-#define GC_TMA_MAX_STAGES 8
+#include "nvshmem_prelude.cuh"
+#include "gc_common.cuh"
+#include "gc_constants.cuh"  // GC_TMA_MAX_STAGES (TMAStaging.maxStages)
 
 __host__ __device__ constexpr u64 gc_tma_shared_bytes(u32 stage, int stages) {
     return (u64)stage * stages + 8ull * stages;

@@ -1,9 +1,12 @@
-// What the Jacobi kernels that do their own halo exchange share (nvshmem_block, nvshmem_opt,
-// nccl_lsa): a block's place in the slab, and the device-side norm of the one-kernel-per-iteration
-// variants. Compiled appended to jacobi.cu (block_norm_add, JBX, JROWS, u64) and followed by
-// jacobi_nvshmem.cu or jacobi_nccl_lsa.cu. Device functions only: no kernels here.
+// jacobi_fused.cuh: what the Jacobi kernels that do their own halo exchange share (nvshmem_block,
+// nvshmem_opt, nccl_lsa): a block's place in the slab, and the device-side norm of the
+// one-kernel-per-iteration variants. Included (from memory) by jacobi_nvshmem.cu and
+// jacobi_nccl_lsa.cu; includes jacobi.cuh (block_norm_add, warp_sum, JBX, u64). Device functions
+// only: no kernels here.
 //
 // Device-side norm (no host collective, no memset, nothing on the stream but the stencil kernel)
+//   GC_NORM_SLOTS (16), GC_NORM_DEPTH (D = 4) and GC_NORM_BROKEN come from gc_constants.cuh
+//   (Swift: DeviceNormLayout.slotsOffset, .depth, .brokenTag).
 //   Each rank has a norm area of 16 + 8 * GC_NORM_DEPTH * nranks + 8 * warps bytes, warps = the
 //   warps of the grid's stencil blocks (zeroed once; Swift: DeviceNormLayout):
 //     @0  u32   parts[2]   parts[tag % 2]: how many stencil warps computed check `tag` (local only)
@@ -35,6 +38,9 @@
 //   t + 2, which needs our t + 2, which we send only after we assembled t. The two-kernel lag
 //   lets ranks drift before a service block waits for a peer. Nobody waits within a kernel for a
 //   peer's same kernel: there is no barrier.
+#pragma once
+#include "jacobi.cuh"
+#include "gc_constants.cuh"
 
 // This block's column bx, interior columns [x0, x0 + n) and rows [row0, rend), this thread's
 // first column ix (jacobi_col), and whether the block holds the first / last interior row.
@@ -64,10 +70,7 @@ __device__ __forceinline__ BlockPlace place(int iy_start, int iy_end, int nx, in
     return p;
 }
 
-#define GC_NORM_SLOTS 16
-#define GC_NORM_DEPTH 4
 #define GC_NORM_WORD(tag, v) (((u64)(tag) << 32) | (u64)__float_as_uint(v))
-#define GC_NORM_BROKEN 0xffffffffu
 
 __device__ __forceinline__ u64* gc_norm_slot(unsigned char* norm, int nranks, unsigned tag, int src) {
     return reinterpret_cast<u64*>(norm + GC_NORM_SLOTS) + (size_t)(tag % GC_NORM_DEPTH) * nranks + src;
