@@ -28,13 +28,13 @@ let package = Package(
         // every benchmark, and the one results sink.
         .target(name: "Driver", dependencies: ["GPU", "Measure", "Kernels", "Launch", "Results"]),
         // NCCL collective benchmarks: descriptors, data fill and check, run.
-        .target(name: "Collectives", dependencies: ["Driver", "GPU", "Measure", "Kernels"]),
+        .target(name: "Collectives", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Results"]),
         // NVSHMEM benchmarks: one-sided puts (device- and host-initiated), checked.
         .target(name: "NVSHMEMBench", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
         // All-to-all over every library and style (NCCL, NVSHMEM device/host), checked; NVSHMEM barrier latency.
-        .target(name: "AllToAll", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
+        .target(name: "AllToAll", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives", "Results"]),
         // 2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked against one GPU.
-        .target(name: "Jacobi", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
+        .target(name: "Jacobi", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives", "Results"]),
         // The registry: every benchmark's descriptor in one list, for suite, selftest and docs.
         .target(name: "Benchmarks", dependencies: ["Driver", "Collectives", "AllToAll", "NVSHMEMBench", "Jacobi"]),
         // Record schema, writer, reader, importers of other tools' output.

@@ -1,5 +1,6 @@
 import Driver
 import Collectives
+import Foundation
 import GPU
 
 /// NVSHMEM barrier latency: device-side barriers in a loop inside one cooperative kernel, and
@@ -15,11 +16,11 @@ public final class BarrierLatency {
     }
 
     let shared: NVSHMEMAlltoallShared
-    let stream: Stream
+    let stream: GPU.Stream
     let channel: JobChannel
     let start: Event, end: Event
 
-    public init(shared: NVSHMEMAlltoallShared, stream: Stream, channel: JobChannel) throws {
+    public init(shared: NVSHMEMAlltoallShared, stream: GPU.Stream, channel: JobChannel) throws {
         self.shared = shared; self.stream = stream; self.channel = channel
         start = try Event(device: stream.device)
         end = try Event(device: stream.device)
@@ -46,6 +47,31 @@ public final class BarrierLatency {
         try end.synchronize()
         let us = try end.milliseconds(since: start) * 1e3 / Double(iterations)
         return try channel.allGatherDoubles([us]).map { $0[0] }.max()!
+    }
+}
+
+extension BarrierLatency {
+    /// `nvshmem barrier` on a started NVSHMEM job: every method, the table on stdout (rank 0) and
+    /// the rows in the results file.
+    public static func sweep(_ methods: [Method], iterations iters: Int, warmup: Int, _ ctx: NVSHMEMRun) throws {
+        let session = ctx.session
+        let shared = try NVSHMEMAlltoallShared(session: session, compiler: ctx.compiler, maxBytesPerRank: 1 << 16)
+        let bench = try BarrierLatency(shared: shared, stream: try GPU.Stream(device: session.device), channel: ctx.job.channel)
+        if ctx.reports {
+            print("# gpucomm \(GPUCommVersion.version)  nvshmem \(session.lib.version)  barrier latency  \(session.pes) PEs  -n \(iters)")
+            print("#       method   time per barrier (us)")
+        }
+        for m in methods {
+            let us = try ctx.driver.armed("nvshmem barrier \(m.rawValue)") { try bench.measure(m, iterations: iters, warmup: warmup) }
+            guard ctx.reports else { continue }
+            print(String(format: "%14@  %10.3f", m.rawValue, us))
+            var row = ctx.sink.row(benchmark: "barrier", backend: m == .onStream ? "nvshmem_host" : "nvshmem_device", ranks: session.pes)
+            row.variant = m.rawValue
+            row.timing = "events"
+            row.iterations = iters
+            row.timeUs = us
+            try ctx.sink.write(row)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Measure
 import Results
 
 /// Where a job's rows go: the one place a results file is opened for benchmarks. Only the
@@ -43,5 +44,12 @@ public final class ResultsSink {
     public func closingLine() -> String? {
         guard reports, let w = writer else { return nil }
         return "[gpucomm] \(rowsWritten) rows appended to \(w.path)"
+    }
+}
+
+extension TimeStats {
+    /// A results row's statistics from a measured `Summary` (microseconds).
+    public init(_ s: Summary) {
+        self.init(min: s.min, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean, cv: s.cv, samples: s.count)
     }
 }

@@ -160,7 +160,10 @@ struct AlltoallCommand: ParsableCommand {
         defer { job.close() }
         let n = job.worldSize
         let sizes = Array(Set(swept.map { AlltoallLayout.effectiveBytes($0, ranks: n) })).sorted()
-        let run = AlltoallRun(job: job, command: self, sizes: sizes)
+        var bench = AlltoallBench.Options()
+        bench.iterations = iters; bench.warmup = warmup; bench.check = check == 1; bench.timing = timing.value
+        let run = AlltoallRun(job: job, settings: .init(bench: bench, kernel: kernelOptions, timeout: launch.timeout,
+                                                        resultsPath: output.noResults ? nil : output.results), sizes: sizes)
         try run.start(requested)
         if let chunks {
             try run.chunkSweep(chunks.value)

@@ -56,33 +56,10 @@ struct NCCLCommand: ParsableCommand {
         let run = try CollectiveRun(job: job, splitMask: options.splitMask, resultsPath: options.output.noResults ? nil : options.output.results,
                                     output: output, timeout: launch.timeout)
         defer { run.finish() }
-        try execute(run, colls: colls, types: types, plan: plan)
+        try run.execute(CollectiveSweep(collectives: colls, types: types, ops: plan.ops, roots: plan.roots, sizes: plan.sizes,
+                                        options: plan.options, cycles: options.cycles))
         if run.wrongTotal > 0 {
             throw Failure(.wrongResults, "\(run.wrongTotal) wrong elements in \(run.rowsWithWrong) measurements (see #wrong)")
-        }
-    }
-
-    func execute(_ run: CollectiveRun, colls: [CollectiveDescriptor], types: [NCCLDataType], plan: NCCLOptions.Plan) throws {
-        let n = run.ranks
-        for cycle in 0..<options.cycles {
-            if options.cycles > 1 { run.progress("cycle \(cycle + 1)/\(options.cycles)") }
-            for c in colls {
-                run.header(c, plan)
-                let reserve = types.flatMap { t in plan.sizes.map { s in
-                    run.bench.bytesNeeded(BenchCase(collective: c, type: t, op: nil, root: 0, sizeBytes: s, inPlace: true)) } }.max() ?? 0
-                try run.bench.reserve(bytes: reserve, mode: plan.buffers)
-                for t in types {
-                    for op in c.usesOp ? plan.ops.map(Optional.some) : [nil] {
-                        for root in c.usesRoot ? (plan.roots ?? Array(0..<n)) : [0] {
-                            for (k, s) in plan.sizes.enumerated() {
-                                if plan.sizes.count > 4 { run.progress("\(c.key) \(t.name)\(op.map { " " + $0.rawValue } ?? "") \(ByteSize.format(s)) (\(k + 1)/\(plan.sizes.count))") }
-                                try run.measure(c, type: t, op: op, root: root, size: s, options: plan.options)
-                            }
-                        }
-                    }
-                }
-                run.footer(c)
-            }
         }
     }
 }

@@ -89,62 +89,9 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
             }
         }
         defer { job.close() }
-        let nccl: NCCL
-        do { nccl = try NCCL() } catch { throw Failure(.unavailable, "NCCL: \(error)") }
-        let compiler = try RuntimeCompiler()
-        let comm = try job.communicators(nccl)[0]
-        let a2a: NCCLDeviceAlltoall
-        do {
-            a2a = try NCCLDeviceAlltoall(comm: comm, compiler: compiler, maxBytesPerRank: p.sizes.last!, maxBlocks: p.blocks.map { $0 == 0 ? NCCLDeviceAlltoall.largestDefaultBlocks(ranks: job.worldSize) : $0 }.max()!)
-        } catch let e as NCCLDeviceUnavailable {
-            throw Failure(.unavailable, "NCCL device API unavailable: \(e.reason)")
-        }
-        let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
-        let bench = try NCCLDeviceAlltoallBench(a2a: a2a, driver: driver, compiler: compiler, rank: job.globalRanks[0], ranks: job.worldSize,
-                                                iters: iters, warmup: warmup, check: check == 1)
-        // 0 = the default for each size (NCCLDeviceAlltoall.defaultBlocks).
-        if let b = p.blocks.first(where: { $0 > a2a.maxBlocks }) {
-            throw Failure(.usage, "--blocks \(b): at most \(a2a.maxBlocks) blocks of \(NCCLDeviceAlltoall.threadsPerBlock) threads are resident at once on \(comm.device.name)")
-        }
-        var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
-        run.nccl = nccl.version
-        let sink = try ResultsSink(path: output.noResults ? nil : output.results, run: run, reports: job.reports)
-        if job.reports {
-            print("# gpucomm \(GPUCommVersion.version)  nccl \(nccl.version) device API (LSA)  alltoall  \(job.worldSize) ranks  \(NCCLDeviceAlltoall.threadsPerBlock) threads/block")
-            print("#       size  kernel     blocks   time (us)  algbw (GB/s)  busbw (GB/s)  #wrong")
-        }
-        for k in p.kernels {
-            for requested in p.blocks {
-                for (i, s) in p.sizes.enumerated() {
-                    let b = requested == 0 ? a2a.defaultBlocks(bytesPerRank: s) : requested
-                    if job.reports && p.sizes.count > 4 {
-                        FileHandle.standardError.write(Data("[gpucomm] \(k.name) \(b) blocks \(ByteSize.format(s)) (\(i + 1)/\(p.sizes.count))\n".utf8))
-                    }
-                    let m = try bench.measure(bytesPerRank: s, kernel: k, blocks: b)
-                    driver.tally(m.wrong)
-                    guard job.reports else { continue }
-                    let busbw = m.busbw
-                    print(String(format: "%12d  %-9@  %6d  %10.2f  %12.2f  %12.2f  %6@", s, k.name, b, m.timeUs, m.algbw, busbw, m.wrong.map(String.init) ?? "N/A"))
-                    fflush(nil)
-                    var row = sink.row(benchmark: "alltoall", backend: "nccl_device", ranks: job.worldSize)
-                    row.variant = k.name
-                    row.dtype = NCCLDataType.uint8.name
-                    row.sizeBytes = Int64(s)
-                    row.count = Int64(s)
-                    row.buffer = "symmetric"
-                    row.timing = "host"
-                    row.iterations = iters
-                    row.timeUs = m.timeUs
-                    row.algbwGBps = m.algbw
-                    row.busbwGBps = busbw
-                    row.wrong = m.wrong
-                    row.labels = ["kernel": k.name, "device_api": String(k.rawValue), "blocks": String(b),
-                                  "threads_per_block": String(NCCLDeviceAlltoall.threadsPerBlock)]
-                    try sink.write(row)
-                }
-            }
-        }
-        if let f = driver.failureIfWrong("bytes", detail: " (see #wrong)") { throw f }
+        let sweep = NCCLDeviceAlltoallSweep(sizes: p.sizes, kernels: p.kernels, blocks: p.blocks, iterations: iters, warmup: warmup, check: check == 1,
+                                            timeout: launch.timeout, resultsPath: output.noResults ? nil : output.results)
+        try sweep.run(job)
     }
 }
 

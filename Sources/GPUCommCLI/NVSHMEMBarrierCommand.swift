@@ -52,36 +52,10 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
         if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)")
         }
-        if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
-        let list = methods.value
-        let job = try Job(launch.spec, needsNCCL: false) { world, _ in
+        try NVSHMEMRun.start(launch.spec, heapBytes: 64 << 20, resultsPath: output.noResults ? nil : output.results, validate: { world in
             if world < 2 { throw Failure(.usage, "barrier needs at least 2 PEs (got \(world))") }
-        }
-        defer { job.close() }
-        let compiler = try RuntimeCompiler()
-        let session = try job.startNVSHMEM(heapBytes: 64 << 20)
-        try withExtendedLifetime(session) {
-            let shared = try NVSHMEMAlltoallShared(session: session, compiler: compiler, maxBytesPerRank: 1 << 16)
-            let bench = try BarrierLatency(shared: shared, stream: try Stream(device: session.device), channel: job.channel)
-            var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
-            run.nvshmem = session.lib.version
-            let sink = try ResultsSink(path: output.noResults ? nil : output.results, run: run, reports: job.reports)
-            let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
-            if job.reports {
-                print("# gpucomm \(GPUCommVersion.version)  nvshmem \(session.lib.version)  barrier latency  \(session.pes) PEs  -n \(iters)")
-                print("#       method   time per barrier (us)")
-            }
-            for m in list {
-                let us = try driver.armed("nvshmem barrier \(m.rawValue)") { try bench.measure(m, iterations: iters, warmup: warmup) }
-                guard job.reports else { continue }
-                print(String(format: "%14@  %10.3f", m.rawValue, us))
-                var row = sink.row(benchmark: "barrier", backend: m == .onStream ? "nvshmem_host" : "nvshmem_device", ranks: session.pes)
-                row.variant = m.rawValue
-                row.timing = "events"
-                row.iterations = iters
-                row.timeUs = us
-                try sink.write(row)
-            }
+        }) { ctx in
+            try BarrierLatency.sweep(methods.value, iterations: iters, warmup: warmup, ctx)
         }
     }
 }

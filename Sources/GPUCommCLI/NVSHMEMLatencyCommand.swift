@@ -53,14 +53,12 @@ struct P2PLatencyOptions: ParsableArguments {
     }
     var sizes: [Int] { (try? sweep.sizes()) ?? [] }
 
-    /// Starts the NVSHMEM job (heap for the largest size) and the latency kernels, then runs `body`.
-    func withBench(_ body: (P2PJobContext, P2PLatency) throws -> Void) throws {
-        let largest = sizes.last!
-        try P2PJobContext.start(launch, pair: benchOptions.pair, heapBytes: 4 * max(largest, 64 << 10) + (64 << 20),
-                                results: output.results, noResults: output.noResults) { ctx in
-            let bench = try P2PLatency(session: ctx.session, compiler: ctx.compiler, maxBytes: largest, channel: ctx.job.channel)
-            try body(ctx, bench)
-        }
+    /// Starts the NVSHMEM job (heap for the largest size) and runs `body` with the sweep; returns its wrong bytes.
+    func withSweep(_ body: (P2PLatencySweep, NVSHMEMRun) throws -> Int64) throws -> Int64 {
+        let sweep = P2PLatencySweep(options: benchOptions, sizes: sizes)
+        var wrong: Int64 = 0
+        try nvshmemJob(launch, pair: benchOptions.pair, heapBytes: sweep.heapBytes, output: output) { ctx in wrong = try body(sweep, ctx) }
+        return wrong
     }
 }
 
@@ -92,32 +90,7 @@ struct NVSHMEMLatencyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let o = options.benchOptions
-        let list = ops.value
-        let sizes = options.sizes
-        var wrongTotal: Int64 = 0
-        try options.withBench { ctx, bench in
-            if ctx.reports {
-                print("# gpucomm \(GPUCommVersion.version)  nvshmem \(ctx.session.lib.version)  latency  pair \(o.pair)  scope \(o.scope.rawValue) (p/g: thread)  \(ctx.session.pes) PEs")
-                print("#   op        size   time p50      min      max  #wrong")
-                print("#              (B)  (us/op)  (us/op)  (us/op)")
-            }
-            for op in list {
-                for s in op.fixedBytes.map({ [$0] }) ?? sizes {
-                    let r = try ctx.driver.armed("nvshmem latency \(op.rawValue) \(s) B") { try bench.latency(op, bytes: s, o) }
-                    wrongTotal += r.wrong ?? 0
-                    guard ctx.reports else { continue }
-                    print(String(format: "%6@  %10d  %9.3f  %7.3f  %7.3f  %6@", op.rawValue, s, r.stats.p50, r.stats.min, r.stats.max,
-                                 r.wrong.map(String.init) ?? "N/A"))
-                    let scope = op.fixedBytes != nil ? "thread" : o.scope.rawValue
-                    let row = ctx.row(benchmark: op.benchmark, backend: "nvshmem_device", variant: scope, bytes: s, stats: r.stats,
-                                      timing: "device_clock", iterations: o.iterations, wrong: r.wrong,
-                                      labels: ["scope": scope, "blocking": "1", "direction": "uni", "initiator": "device",
-                                               "pair": o.pair.description, "repeats": String(o.repeats)])
-                    try ctx.sink.write(row)
-                }
-            }
-        }
+        let wrongTotal = try options.withSweep { sweep, ctx in try sweep.latency(ops.value, ctx) }
         if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }
     }
 }
@@ -142,27 +115,7 @@ struct NVSHMEMSignalCommand: ParsableCommand {
     @OptionGroup var options: P2PLatencyOptions
 
     func run() throws {
-        let o = options.benchOptions
-        let sizes = options.sizes
-        var wrongTotal: Int64 = 0
-        try options.withBench { ctx, bench in
-            if ctx.reports {
-                print("# gpucomm \(GPUCommVersion.version)  nvshmem \(ctx.session.lib.version)  signal ping-pong  pair \(o.pair)  scope \(o.scope.rawValue)  \(ctx.session.pes) PEs")
-                print("#       size  one-way p50      min      max  #wrong")
-                print("#        (B)         (us)     (us)     (us)")
-            }
-            for s in sizes {
-                let r = try ctx.driver.armed("nvshmem signal \(s) B") { try bench.pingpong(bytes: s, o) }
-                wrongTotal += r.wrong ?? 0
-                guard ctx.reports else { continue }
-                print(String(format: "%12d  %11.3f  %7.3f  %7.3f  %6@", s, r.stats.p50, r.stats.min, r.stats.max, r.wrong.map(String.init) ?? "N/A"))
-                let row = ctx.row(benchmark: "signal_pingpong", backend: "nvshmem_device", variant: o.scope.rawValue, bytes: s, stats: r.stats,
-                                  timing: "device_clock", iterations: o.iterations, wrong: r.wrong,
-                                  labels: ["scope": o.scope.rawValue, "blocking": "1", "direction": "pingpong", "initiator": "device",
-                                           "pair": o.pair.description, "repeats": String(o.repeats), "signal_op": "set"])
-                try ctx.sink.write(row)
-            }
-        }
+        let wrongTotal = try options.withSweep { sweep, ctx in try sweep.pingpong(ctx) }
         if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }
     }
 }

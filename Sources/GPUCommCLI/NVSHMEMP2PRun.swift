@@ -5,63 +5,19 @@ import Measure
 import NVSHMEMBench
 import Results
 
-/// The job, NVSHMEM session and results writer of one point-to-point command.
-struct P2PJobContext {
-    let job: Job
-    let session: NVSHMEMSession
-    let compiler: RuntimeCompiler
-    let sink: ResultsSink
-    /// Arms the watchdog around each measurement and tallies wrong bytes.
-    let driver: BenchmarkDriver
-    var reports: Bool { job.reports }
-
-    /// Spawns under --np (returns nil in the launcher), checks the PE count and the pair before
-    /// any GPU work, starts NVSHMEM, and writes the run record on the reporting rank.
-    static func start(_ launch: LaunchOptions, pair: PEPair, heapBytes: Int, results: String, noResults: Bool,
-                      body: (P2PJobContext) throws -> Void) throws {
-        let env = ProcessInfo.processInfo.environment
-        if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
-            throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np 2 (or start it with mpirun/srun/torchrun)")
-        }
-        if let status = try Job.spawnIfAsked(launch.spec) {
-            throw Failure(ExitStatus(rawValue: status) ?? .failure, "")
-        }
-        let job = try Job(launch.spec, needsNCCL: false) { world, _ in
-            if world < 2 { throw Failure(.usage, "NVSHMEM point-to-point needs 2 PEs (got \(world))") }
-            if max(pair.a, pair.b) >= world {
-                throw Failure(.usage, "--pair \(pair) needs PE \(max(pair.a, pair.b)) but the job has PEs 0...\(world - 1)")
-            }
-        }
-        defer { job.close() }
-        let compiler = try RuntimeCompiler()
-        let session = try job.startNVSHMEM(heapBytes: heapBytes)
-        try withExtendedLifetime(session) {
-            var run = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
-            run.nvshmem = session.lib.version
-            let sink = try ResultsSink(path: noResults ? nil : results, run: run, reports: job.reports)
-            let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
-            try body(P2PJobContext(job: job, session: session, compiler: compiler, sink: sink, driver: driver))
-        }
+/// Before any GPU work: NVSHMEM needs one process per GPU; the pair must exist in the job.
+func nvshmemJob(_ launch: LaunchOptions, pair: PEPair, heapBytes: Int, output: ResultsOptions, body: (NVSHMEMRun) throws -> Void) throws {
+    let env = ProcessInfo.processInfo.environment
+    if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
+        throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np 2 (or start it with mpirun/srun/torchrun)")
     }
-
-    /// A result row with the pair's labels.
-    func row(benchmark: String, backend: String, variant: String, bytes: Int, stats: Summary, timing: String,
-             iterations: Int, wrong: Int64?, labels: [String: String]) -> ResultRow {
-        var row = sink.row(benchmark: benchmark, backend: backend, ranks: 2)
-        row.variant = variant
-        row.sizeBytes = Int64(bytes)
-        row.timing = timing
-        row.iterations = iterations
-        row.timeUs = stats.p50
-        row.stats = TimeStats(stats)
-        row.wrong = wrong
-        row.labels = labels
-        return row
-    }
+    try NVSHMEMRun.start(launch.spec, heapBytes: heapBytes, resultsPath: output.noResults ? nil : output.results, validate: { world in
+        if world < 2 { throw Failure(.usage, "NVSHMEM point-to-point needs 2 PEs (got \(world))") }
+        if max(pair.a, pair.b) >= world {
+            throw Failure(.usage, "--pair \(pair) needs PE \(max(pair.a, pair.b)) but the job has PEs 0...\(world - 1)")
+        }
+    }, body: body)
 }
-
-/// stderr progress line for long sweeps (rank 0 only).
-func progress(_ s: String) { FileHandle.standardError.write(Data("[gpucomm] \(s)\n".utf8)) }
 
 /// `nvshmem put` and `nvshmem get`.
 struct P2PBandwidthRun {
@@ -117,72 +73,14 @@ struct P2PBandwidthRun {
         let shapes = o.host ? [P2PBandwidth.Config()] : o.shapes
         var wrongTotal: Int64 = 0
         do {
-            try measure(sizes: sizes, shapes: shapes, b, pair: pair, wrongTotal: &wrongTotal)
+            try nvshmemJob(o.launch, pair: pair, heapBytes: 2 * sizes.last! + (256 << 20), output: o.output) { ctx in
+                wrongTotal = try P2PBandwidthSweep(op: op, options: b, shapes: shapes, sizes: sizes).run(ctx)
+            }
         } catch {
             // e.g. --scope tma on a GPU older than sm_90
             if let e = BenchmarkError.cause(error, as: P2PError.self), e.unavailable { throw Failure(.unavailable, e.description) }
             throw error
         }
         if wrongTotal > 0 { throw Failure(.wrongResults, "\(wrongTotal) wrong bytes") }
-    }
-
-    func measure(sizes: [Int], shapes: [P2PBandwidth.Config], _ b: P2PBandwidth.Options, pair: PEPair, wrongTotal: inout Int64) throws {
-        let o = options
-        let tma = !o.host && b.scope == .tma
-        try P2PJobContext.start(o.launch, pair: pair, heapBytes: 2 * sizes.last! + (256 << 20), results: o.output.results, noResults: o.output.noResults) { ctx in
-            let bench = try P2PBandwidth(session: ctx.session, compiler: ctx.compiler, maxBytes: sizes.last!, channel: ctx.job.channel)
-            let initiator = o.host ? "host" : "device"
-            let how = !o.host ? b.scope.rawValue : b.hostCopy == .cuda ? "host cuMemcpyDtoDAsync (nvshmem_ptr)" : "host on-stream"
-            let variant = "\(o.host ? "host" : b.scope.rawValue)\(o.blocking ? "" : "_nbi")\(o.bidirectional ? "_bidir" : "")"
-            if ctx.reports {
-                print("# gpucomm \(GPUCommVersion.version)  nvshmem \(ctx.session.lib.version)  \(op.rawValue) \(how) \(o.blocking ? "blocking" : "nbi")  pair \(pair)\(o.bidirectional ? " bidirectional" : "")  \(ctx.session.pes) PEs  \(ctx.session.device.name)")
-                print("#       size  blocks thrds    chunk\(tma ? "     ring" : "")  inner  dir    time p50      min      p95   algbw  #wrong")
-                print("#        (B)                    (B)\(tma ? "         " : "")                   (us)     (us)     (us)  (GB/s)")
-            }
-            var best: [Int: (Double, String)] = [:]
-            let total = sizes.count * shapes.count
-            var done = 0
-            for s in sizes {
-                for c in shapes {
-                    done += 1
-                    if ctx.reports && total > 1 { progress("\(op.rawValue) \(done)/\(total): \(s) B, \(o.host ? "host" : c.description(scope: b.scope))") }
-                    let r = try ctx.driver.armed("nvshmem \(op.rawValue) \(s) B \(o.host ? "host" : c.description(scope: b.scope))") {
-                        try bench.measure(bytes: s, config: c, b)
-                    }
-                    wrongTotal += r.wrong ?? 0
-                    guard ctx.reports else { continue }
-                    for d in r.directions {
-                        let ring = tma ? String(format: " %8@", "\(ByteSize.format(c.staging.stageBytes))x\(c.staging.stages)") : ""
-                        print(String(format: "%12d  %6@ %5@ %8@%@ %6d  %d->%d  %10.2f  %7.2f  %7.2f  %6.2f  %6@", s,
-                                     o.host ? "-" : String(r.blocks), o.host ? "-" : String(c.threads),
-                                     o.host ? "-" : (r.chunk == 0 ? "even" : String(r.chunk)), ring, r.inner, d.from, d.to,
-                                     d.timeUs, d.stats.min, d.stats.p95, d.algbwGBps, r.wrong.map(String.init) ?? "N/A"))
-                        var labels = ["scope": o.host ? "host" : b.scope.rawValue, "blocking": o.blocking ? "1" : "0",
-                                      "direction": o.bidirectional ? "bi" : "uni", "initiator": initiator, "pair": pair.description,
-                                      "from_pe": String(d.from), "to_pe": String(d.to), "inner": String(r.inner)]
-                        if o.host { labels["streams"] = String(b.hostStreams); labels["host_copy"] = b.hostCopy.rawValue }
-                        if !o.host {
-                            labels["blocks"] = String(r.blocks); labels["threads"] = String(c.threads)
-                            labels["chunk"] = String(r.chunk); labels["grid"] = c.grid.description
-                            labels["resident_blocks_per_sm"] = String(r.residentBlocksPerSM)
-                        }
-                        if tma {
-                            labels["tma_stage"] = String(c.staging.stageBytes); labels["tma_stages"] = String(c.staging.stages)
-                            labels["shared_bytes"] = String(c.staging.sharedBytes)
-                        }
-                        var row = ctx.row(benchmark: "\(op.rawValue)_bw", backend: o.host ? "nvshmem_host" : "nvshmem_device",
-                                          variant: variant, bytes: s, stats: d.stats, timing: "events", iterations: o.iters,
-                                          wrong: r.wrong, labels: labels)
-                        row.algbwGBps = d.algbwGBps
-                        try ctx.sink.write(row)
-                    }
-                    let worst = r.directions.map(\.algbwGBps).min() ?? 0
-                    if worst > (best[s]?.0 ?? -1) { best[s] = (worst, o.host ? "host" : c.description(scope: b.scope)) }
-                }
-            }
-            if ctx.reports && shapes.count > 1 {
-                for s in sizes { if let (g, c) = best[s] { print(String(format: "# best at %@: %.2f GB/s with %@", ByteSize.format(s), g, c)) } }
-            }
-        }
     }
 }

@@ -1,15 +1,14 @@
-import Driver
-import AllToAll
 import Collectives
+import Driver
 import Foundation
 import GPU
 import Measure
 import Results
 
 /// One `gpucomm alltoall` job: the libraries, the backends that can run here, the table and the results rows.
-final class AlltoallRun {
+public final class AlltoallRun {
     let job: Job
-    let command: AlltoallCommand
+    let settings: Settings
     let sizes: [Int]
     let options: AlltoallBench.Options
     let driver: BenchmarkDriver
@@ -26,15 +25,25 @@ final class AlltoallRun {
     var skipped: [BackendKind: String] = [:]
     var context: BackendContext!
 
-    init(job: Job, command: AlltoallCommand, sizes: [Int]) {
+    /// What `gpucomm alltoall` asked for, once validated.
+    public struct Settings: Sendable {
+        public var bench: AlltoallBench.Options
+        public var kernel: KernelOptions
+        /// -T: the watchdog's bound on each measurement.
+        public var timeout: Int
+        /// nil: no results file.
+        public var resultsPath: String?
+        public init(bench: AlltoallBench.Options, kernel: KernelOptions, timeout: Int, resultsPath: String?) {
+            self.bench = bench; self.kernel = kernel; self.timeout = timeout; self.resultsPath = resultsPath
+        }
+    }
+
+    public init(job: Job, settings: Settings, sizes: [Int]) {
         self.job = job
-        self.command = command
+        self.settings = settings
         self.sizes = sizes
-        var o = AlltoallBench.Options()
-        o.iterations = command.iters; o.warmup = command.warmup; o.check = command.check == 1
-        o.timing = command.timing.value
-        options = o
-        driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: command.launch.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
+        options = settings.bench
+        driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: settings.timeout, rank: job.globalRanks[0]), rank: job.globalRanks[0])
     }
 
     var rank: Int { job.globalRanks[0] }
@@ -42,7 +51,7 @@ final class AlltoallRun {
 
     /// Loads what the requested backends need and builds them; what cannot run is listed, not fatal.
     /// Every rank decides the same (a backend runs only where every rank could build it).
-    func start(_ requested: [BackendKind]) throws {
+    public func start(_ requested: [BackendKind]) throws {
         let device = job.devices[0]
         try device.makeCurrent()
         let compiler = try RuntimeCompiler()
@@ -65,7 +74,7 @@ final class AlltoallRun {
             } catch { nvshmemProblem = "NVSHMEM: \(error)" }
         }
         context = BackendContext(device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, maxBytesPerRank: maxBytes,
-                                 comm: comm, session: session, kernel: command.kernelOptions, channel: job.channel)
+                                 comm: comm, session: session, kernel: settings.kernel, channel: job.channel)
         bench = try AlltoallBench(device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, driver: driver)
         for k in requested {
             var made: AlltoallBackend?
@@ -86,7 +95,7 @@ final class AlltoallRun {
         var info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         info.nccl = nccl?.version
         info.nvshmem = session?.lib.version
-        sink = try ResultsSink(path: command.output.noResults ? nil : command.output.results, run: info, reports: job.reports)
+        sink = try ResultsSink(path: settings.resultsPath, run: info, reports: job.reports)
         if job.reports {
             print("# gpucomm \(GPUCommVersion.version) alltoall  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  timing \(options.timing.rawValue)  -n \(options.iterations) -w \(options.warmup)  check \(options.check ? 1 : 0)")
             for (k, why) in unavailable { print("# unavailable: \(k.rawValue): \(why)") }
@@ -133,7 +142,7 @@ final class AlltoallRun {
     }
 
     /// Every size × every backend, one row per size: time (µs) and busbw (GB/s) per backend.
-    func table() throws {
+    public func table() throws {
         if job.reports {
             print("# per backend: time (us) and busbw (GB/s); ! = wrong bytes (listed below)")
             print("#" + pad("size (B)", 11) + pad("per peer", 10) + backends.map { pad($0.kind.rawValue, 18) }.joined())
@@ -155,7 +164,7 @@ final class AlltoallRun {
     }
 
     /// nvshmem-signal at every size and chunk: one row per size, busbw per chunk.
-    func chunkSweep(_ chunks: [Int]) throws {
+    public func chunkSweep(_ chunks: [Int]) throws {
         guard let sh = shared, backends.contains(where: { $0.kind == .nvshmemSignal }) else { return }
         if job.reports {
             print("# chunk-size sweep of nvshmem-signal: busbw (GB/s) per chunk; ! = wrong bytes")
@@ -182,7 +191,7 @@ final class AlltoallRun {
     func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
 
     /// Releases backends in the same order on every rank (window deregistration is collective), then reports wrong bytes.
-    func finish() throws {
+    public func finish() throws {
         try job.channel.barrier()
         backends.removeAll()
         shared = nil

@@ -1,4 +1,3 @@
-import Collectives
 import Driver
 import Foundation
 import GPU
@@ -7,30 +6,31 @@ import Results
 
 /// Runs a plan of collectives on a job: table or JSON/CSV on stdout (rank 0), rows appended to the
 /// results file as they complete, progress on stderr.
-final class CollectiveRun {
-    let job: Job
-    let nccl: NCCL
-    let bench: CollectiveBench
-    let sink: ResultsSink
-    let driver: BenchmarkDriver
-    var run: RunInfo { sink.run }
+public final class CollectiveRun {
+    public let job: Job
+    public let nccl: NCCL
+    public let bench: CollectiveBench
+    public let sink: ResultsSink
+    public let driver: BenchmarkDriver
+    public var run: RunInfo { sink.run }
     var output: Output
-    var wrongTotal: Int64 = 0
+    public var wrongTotal: Int64 = 0
     /// Known NCCL defects (id → summary) that explain some of the wrong rows (still counted as wrong).
     var knownDefects: [String: String] = [:]
     var csvHeaderPrinted = false
     /// Wrong elements in variants the library does not support (reported, not failing).
     var knownWrong: [String: Int64] = [:]
-    var rowsWithWrong = 0
+    public var rowsWithWrong = 0
     /// Every row this process reported, in order (rank 0 only).
-    var rows: [ResultRow] { sink.rows }
+    public var rows: [ResultRow] { sink.rows }
     var busbwSum = 0.0
     var busbwCount = 0
 
-    enum Output { case table, json, csv, none }
+    /// What rank 0 prints on stdout: nccl-tests' table, JSON Lines, CSV, or nothing (suite, selftest).
+    public enum Output: Sendable { case table, json, csv, none }
 
     /// Loads NCCL, creates communicators (split by `splitMask` when non-zero) and check kernels on every local GPU.
-    init(job: Job, splitMask: Int, resultsPath: String?, output: Output, timeout: Int) throws {
+    public init(job: Job, splitMask: Int, resultsPath: String?, output: Output, timeout: Int) throws {
         self.job = job
         driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: timeout, rank: job.globalRanks.first ?? 0), rank: job.globalRanks.first ?? 0)
         self.output = output
@@ -49,16 +49,15 @@ final class CollectiveRun {
         sink = try ResultsSink(path: resultsPath, run: Provenance.runInfo(inventory: job.inventory, launcher: job.launcher), reports: job.reports)
     }
 
-    var ranks: Int { bench.worldSize }
+    public var ranks: Int { bench.worldSize }
 
-    func header(_ c: CollectiveDescriptor, _ p: NCCLOptions.Plan) {
+    func header(_ c: CollectiveDescriptor, sizes: [Int], options o: BenchOptions) {
         guard job.reports else { return }
         if output == .csv && !csvHeaderPrinted { print(csvHeader); csvHeaderPrinted = true }
         guard output == .table else { return }
-        let o = p.options
         print("# gpucomm \(GPUCommVersion.version)  nccl \(nccl.version)  cuda-driver \(job.inventory.cudaDriverAPI ?? "?")")
         print("# Collective test starting: \(c.key)")
-        print("# nThread 1 nGpus \(job.devices.count) minBytes \(p.sizes.first!) maxBytes \(p.sizes.last!) step: \(stepText(p.sizes)) warmup iters: \(o.warmup) iters: \(o.iterations) agg iters: \(o.aggregate) validation: \(o.check ? 1 : 0) graph: \(o.graphLaunches)")
+        print("# nThread 1 nGpus \(job.devices.count) minBytes \(sizes.first!) maxBytes \(sizes.last!) step: \(stepText(sizes)) warmup iters: \(o.warmup) iters: \(o.iterations) agg iters: \(o.aggregate) validation: \(o.check ? 1 : 0) graph: \(o.graphLaunches)")
         print("#\n# Using devices")
         for (d, r) in zip(job.devices, job.globalRanks) {
             let host = String(ProcessInfo.processInfo.hostName.prefix(12))
@@ -80,7 +79,7 @@ final class CollectiveRun {
     let csvHeader = "benchmark,backend,variant,dtype,op,root,size_bytes,count,ranks,buffer,timing,iterations,time_us,algbw_gbps,busbw_gbps,wrong"
 
     /// Measures one size out-of-place and in-place, prints the row, writes the results.
-    func measure(_ c: CollectiveDescriptor, type: NCCLDataType, op: NCCLReduceOp?, root: Int, size: Int, options o: BenchOptions) throws {
+    public func measure(_ c: CollectiveDescriptor, type: NCCLDataType, op: NCCLReduceOp?, root: Int, size: Int, options o: BenchOptions) throws {
         var sides: [CollectiveMeasurement?] = []
         for inPlace in [false, true] {
             guard !inPlace || c.hasInPlace else { sides.append(nil); continue }
@@ -157,21 +156,57 @@ final class CollectiveRun {
         print("#")
     }
 
-    func progress(_ text: String) {
+    public func progress(_ text: String) {
         guard job.reports else { return }
         FileHandle.standardError.write(Data("[gpucomm] \(text)\n".utf8))
     }
 
-    func finish() {
+    /// Runs a whole sweep: every cycle, collective, type, op, root and size, with nccl-tests'
+    /// header and footer around each collective.
+    public func execute(_ sweep: CollectiveSweep) throws {
+        let n = ranks
+        for cycle in 0..<sweep.cycles {
+            if sweep.cycles > 1 { progress("cycle \(cycle + 1)/\(sweep.cycles)") }
+            for c in sweep.collectives {
+                header(c, sizes: sweep.sizes, options: sweep.options)
+                let reserve = sweep.types.flatMap { t in sweep.sizes.map { s in
+                    bench.bytesNeeded(BenchCase(collective: c, type: t, op: nil, root: 0, sizeBytes: s, inPlace: true)) } }.max() ?? 0
+                try bench.reserve(bytes: reserve, mode: sweep.options.buffers)
+                for t in sweep.types {
+                    for op in c.usesOp ? sweep.ops.map(Optional.some) : [nil] {
+                        for root in c.usesRoot ? (sweep.roots ?? Array(0..<n)) : [0] {
+                            for (k, s) in sweep.sizes.enumerated() {
+                                if sweep.sizes.count > 4 { progress("\(c.key) \(t.name)\(op.map { " " + $0.rawValue } ?? "") \(ByteSize.format(s)) (\(k + 1)/\(sweep.sizes.count))") }
+                                try measure(c, type: t, op: op, root: root, size: s, options: sweep.options)
+                            }
+                        }
+                    }
+                }
+                footer(c)
+            }
+        }
+    }
+
+    public func finish() {
         bench.releaseBuffers()
         job.close()
         if let line = sink.closingLine() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
 }
 
-extension TimeStats {
-    /// A results row's statistics from a measured `Summary` (microseconds).
-    init(_ s: Summary) {
-        self.init(min: s.min, p50: s.p50, p95: s.p95, p99: s.p99, max: s.max, mean: s.mean, cv: s.cv, samples: s.count)
+/// What `gpucomm nccl` sweeps, once validated: collectives × types × ops × roots × sizes.
+public struct CollectiveSweep: Sendable {
+    public var collectives: [CollectiveDescriptor]
+    public var types: [NCCLDataType]
+    public var ops: [NCCLReduceOp]
+    /// nil: every rank.
+    public var roots: [Int]?
+    public var sizes: [Int]
+    public var options: BenchOptions
+    /// Times the whole sweep runs (nccl-tests -N).
+    public var cycles: Int
+
+    public init(collectives: [CollectiveDescriptor], types: [NCCLDataType], ops: [NCCLReduceOp], roots: [Int]?, sizes: [Int], options: BenchOptions, cycles: Int) {
+        self.collectives = collectives; self.types = types; self.ops = ops; self.roots = roots; self.sizes = sizes; self.options = options; self.cycles = cycles
     }
 }

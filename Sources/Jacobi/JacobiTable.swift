@@ -1,17 +1,18 @@
 import Foundation
-import Jacobi
 import Results
 
 /// The jacobi command's table, -csv lines and result rows (pure formatting: tested without a GPU).
-struct JacobiTable {
-    let problem: JacobiProblem
+public struct JacobiTable: Sendable {
+    public let problem: JacobiProblem
     /// The single-GPU time of this job (seconds).
-    let serial: Double
-    let csv: Bool
+    public let serial: Double
+    public let csv: Bool
 
-    static let columns = "# variant         GPUs     time (s)  per iter (us)   speedup  efficiency    #wrong        norm"
+    public init(problem: JacobiProblem, serial: Double, csv: Bool) { self.problem = problem; self.serial = serial; self.csv = csv }
 
-    func header(ranks: Int, device: String, baseline b: JacobiBaseline) -> String {
+    public static let columns = "# variant         GPUs     time (s)  per iter (us)   speedup  efficiency    #wrong        norm"
+
+    public func header(ranks: Int, device: String, baseline b: JacobiBaseline) -> String {
         let p = problem
         let kernelPerIterUs = Double(p.bytesPerIteration) / (b.kernelGBps * 1e9) * 1e6
         return """
@@ -21,33 +22,33 @@ struct JacobiTable {
         """
     }
 
-    func metrics(_ o: JacobiOutcome) -> (speedup: Double, efficiency: Double, perIterUs: Double) {
+    public func metrics(_ o: JacobiOutcome) -> (speedup: Double, efficiency: Double, perIterUs: Double) {
         let speedup = serial / o.seconds
         return (speedup, 100 * speedup / Double(o.ranks), o.seconds / Double(problem.iterations) * 1e6)
     }
 
-    func row(_ o: JacobiOutcome) -> String {
+    public func row(_ o: JacobiOutcome) -> String {
         let m = metrics(o)
         return String(format: "  %-15@ %4d  %11.4f  %13.2f  %8.2f  %9.1f%%  %8@  %10@", o.variant.rawValue, o.ranks, o.seconds, m.perIterUs,
                       m.speedup, m.efficiency, o.wrong.map(String.init) ?? "ref", o.norm.map { String(format: "%.6g", $0) } ?? "-")
     }
 
-    func notBuilt(_ v: JacobiVariant, ranks: Int) -> String {
+    public func notBuilt(_ v: JacobiVariant, ranks: Int) -> String {
         String(format: "  %-15@ %4d  not built yet", v.rawValue, ranks)
     }
 
     /// A variant that cannot run here (e.g. nccl_lsa without NCCL's device API), with why.
-    func skipped(_ v: JacobiVariant, ranks: Int, reason: String) -> String {
+    public func skipped(_ v: JacobiVariant, ranks: Int, reason: String) -> String {
         String(format: "  %-15@ %4d  skipped: %@", v.rawValue, ranks, reason)
     }
 
     /// multi-gpu-programming-models' -csv line: variant, nx, ny, iter_max, nccheck, num_gpus, 1, runtime, runtime_serial.
-    func csvLine(_ o: JacobiOutcome) -> String {
+    public func csvLine(_ o: JacobiOutcome) -> String {
         String(format: "%@, %d, %d, %d, %d, %d, 1, %f, %f", o.variant.rawValue, problem.nx, problem.ny, problem.iterations,
                problem.normEvery, o.ranks, o.seconds, serial)
     }
 
-    func record(_ o: JacobiOutcome, run: String, baseline: JacobiBaseline?) -> ResultRow {
+    public func record(_ o: JacobiOutcome, run: String, baseline: JacobiBaseline?) -> ResultRow {
         let m = metrics(o)
         var r = ResultRow(run: run, benchmark: "jacobi", backend: o.variant.backend, ranks: o.ranks)
         r.variant = o.variant.rawValue
