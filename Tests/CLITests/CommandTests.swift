@@ -99,7 +99,7 @@ import Testing
 
     /// selftest's summary: failures listed, waivers grouped by reason, known limitations named with their reason.
     @Test func selftestTally() {
-        var t = Tally()
+        var t = SelftestTally()
         t.pass(); t.pass()
         t.fail("none all_reduce float sum 8 B out-of-place: 2 wrong elements")
         t.waive("none hypercube: needs power-of-two ranks")
@@ -119,7 +119,7 @@ import Testing
 
     /// Known NCCL defects: listed apart from failures, with the cases and the right-case count.
     @Test func selftestTallyKnownDefects() throws {
-        var t = Tally()
+        var t = SelftestTally()
         let d = try #require(KnownDefect.all.first)
         t.defect(d, "symmetric all_gather int8 65540 B in-place", 46024)
         t.defect(d, "symmetric all_gather int8 4 B in-place", 0)
