@@ -37,6 +37,10 @@ public struct NICSimulation: Sendable, Equatable {
         if case .moeDispatch(let b, _) = pattern, Double(b) * Double(topology.pes) > 0x1p62 {
             throw SimulationInputError("--message-size × PEs is more than 2^62 bytes per PE")
         }
+        let cells = topology.pes * topology.nicsPerGPU * bins  // ≤ 2048 × 64 × 1000: no overflow
+        if cells > Self.maxTimelineCells {
+            throw SimulationInputError("\(topology.pes) PEs × \(topology.nicsPerGPU) NICs × \(bins) bins is more than \(Self.maxTimelineCells) timeline cells: lower --bins or --nics-per-gpu (docs/simulate.md, 'Limits')")
+        }
         let chunks = try chunkCount()
         if chunks > Self.maxChunks {
             throw SimulationInputError("\(chunks) inter-node chunks to simulate is more than \(Self.maxChunks), the most simulate handles within 10 s and 1 GB: raise --chunk-size or lower --message-size (docs/simulate.md, 'Limits')")
@@ -47,12 +51,14 @@ public struct NICSimulation: Sendable, Equatable {
     public static let maxPEs = 2048
     /// Most NICs per GPU.
     public static let maxNICsPerGPU = 64
+    /// Most NICs × time bins (each a tx and an rx timeline cell).
+    public static let maxTimelineCells = 1_000_000
     /// Most inter-node chunks a simulation takes (memory grows by ~200 bytes per chunk and policy run;
     /// docs/simulate.md gives the measured time and memory at this limit).
     public static let maxChunks = 1_000_000
 
     /// Inter-node chunks the run will simulate, counted without overflow (saturating past `maxChunks`).
-    func chunkCount() throws -> Int {
+    public func chunkCount() throws -> Int {
         let m = pattern.bytes(pes: topology.pes)
         var n = 0
         var total: Int64 = 0
