@@ -2,8 +2,9 @@
 # CI fuzzing (issue 17): every fixture mutated by bytes and lines, through every importer and
 # `report`/`compare`/`import`, 20,000 mutants in two workers (one per core), at most 5 minutes.
 # Fails on a crash, a hang (a mutant over 10 s), a partial output file or an undocumented exit.
-# A crashing or hanging input is copied to Tests/ResultsTests/Fixtures/hostile/ (keep it there as a
-# regression fixture: HostileInputTests runs every file in that folder) and printed.
+# A crashing or hanging input is copied to Tests/ResultsTests/Fixtures/fuzz/ (commit it there as a
+# regression fixture: ReportTests' FuzzFindingTests runs every file in that folder through import,
+# report and compare); other failing inputs are copied to .ci/fuzz-failures/.
 # Replay: FUZZ_SEED=<seed> .ci/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ for w in $(seq 1 "$WORKERS"); do
     status=1
     if [ "$rc" -gt 128 ] || [ "$rc" -eq 3 ]; then
       kind=$([ "$rc" -eq 3 ] && echo hang || echo "crash-signal$((rc - 128))")
-      keep="Tests/ResultsTests/Fixtures/hostile/fuzz-$kind-$SEED-$w-$(basename "$(cut -d' ' -f2 "$WORK/w$w/current.meta")")"
+      keep="Tests/ResultsTests/Fixtures/fuzz/$kind-$SEED-$w-$(basename "$(cut -d' ' -f2 "$WORK/w$w/current.meta")")"
       cp "$WORK/w$w/current.input" "$keep"
       echo "fuzz: worker $w ended with status $rc ($kind) on mutant $(cat "$WORK/w$w/current.meta"); input kept as $keep" >&2
     fi
