@@ -21,8 +21,7 @@ enum OutputPath {
             if access(path, W_OK) != 0 { throw ValidationError("\(option) \(path): cannot write (\(reason(errno)))") }
             return
         }
-        let parent = (path as NSString).deletingLastPathComponent
-        let folder = parent.isEmpty ? "." : parent
+        let folder = parent(path)
         guard fm.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
             throw ValidationError("\(option) \(path): folder \(folder) does not exist")
         }
@@ -34,12 +33,19 @@ enum OutputPath {
         var isDir: ObjCBool = false
         let fm = FileManager.default
         var p = path.isEmpty ? "." : path
-        while !fm.fileExists(atPath: p, isDirectory: &isDir) {
-            let up = (p as NSString).deletingLastPathComponent
-            p = up.isEmpty ? "." : up
-        }
+        while !fm.fileExists(atPath: p, isDirectory: &isDir) { p = parent(p) }
         if !isDir.boolValue { throw ValidationError("\(option) \(path): \(p) is a file, not a folder") }
         if access(p, W_OK) != 0 { throw ValidationError("\(option) \(path): cannot write in \(p) (\(reason(errno)))") }
+    }
+
+    /// The folder holding `path`: `.` for a bare name, `/` at the top. (Not NSString's
+    /// `deletingLastPathComponent`, which traps on a one-character name in swift-corelibs-foundation.)
+    static func parent(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1, p.last == "/" { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "." }
+        let up = p[..<slash]
+        return up.isEmpty ? "/" : String(up)
     }
 
     /// Writes `text` to `path` through a temporary file beside it and a rename, so a reader never

@@ -140,6 +140,13 @@ import Testing
         #expect(ok.status == 0, "\(ok.summary)")
     }
 
+    /// `--out r`: NSString's deletingLastPathComponent traps on a one-character path (found writing the README's commands).
+    @Test func reportIntoAOneLetterFolder() throws {
+        let r = try CLI.run(["report", Self.fixture("nccl-tests/nt_all_reduce_g4.log"), "--out", "r"])
+        #expect(r.status == 0, "\(r.summary)")
+        #expect(r.leftovers == ["r"])
+    }
+
     @Test func modelFitPrintsNoInf() throws {
         let r = try CLI.run(["model", "fit", Self.fixture("aws-efa-p5/nccl_alltoall.csv"), Self.fixture("aws-efa-p5/nccl_all_reduce.csv")])
         #expect(r.status == 0, "\(r.summary)")
