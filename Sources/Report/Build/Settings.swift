@@ -18,7 +18,9 @@ enum RunSettings {
             var s: [(String, String)] = []
             if let i = r.iterations { s.append(("iters", String(i))) }
             if let w = r.metrics?["warmup_iters"] { s.append(("warmup", Fmt.number(w))) }
-            if let t = run?.tool { s.append(("tool", [t, run?.toolVersion].compactMap { $0 }.joined(separator: " "))) }
+            // Only what is recorded counts: a run that does not say its version differs in nothing.
+            if let t = run?.tool { s.append(("tool", t)) }
+            if let v = run?.toolVersion { s.append(("version", v)) }
             if let v = run?.nccl { s.append(("nccl", v)) }
             if let v = run?.nvshmem { s.append(("nvshmem", v)) }
             return s
@@ -26,10 +28,17 @@ enum RunSettings {
         // Cheap exit for the common case (one run, or runs with equal settings).
         let all = set.rows.map { settings($0).map { "\($0.0)=\($0.1)" }.joined(separator: "\u{1}") }
         guard Set(all).count > 1 else { return set }
+        // What a series is: the key without its size (a setting that differs at any size of a
+        // series labels every size of it, so a size measured by one run only stays in its series).
+        func seriesKey(_ r: ResultRow) -> BenchKey {
+            var r = r
+            r.sizeBytes = nil
+            return BenchKey(r)
+        }
         var varying: [BenchKey: Set<String>] = [:]
         var values: [BenchKey: [String: Set<String>]] = [:]
         for r in set.rows {
-            let k = BenchKey(r)
+            let k = seriesKey(r)
             for (name, v) in settings(r) { values[k, default: [:]][name, default: []].insert(v) }
         }
         for (k, byName) in values {
@@ -37,7 +46,7 @@ enum RunSettings {
         }
         var out = set
         for i in out.rows.indices {
-            let k = BenchKey(out.rows[i])
+            let k = seriesKey(out.rows[i])
             guard let names = varying[k], !names.isEmpty else { continue }
             for (name, v) in settings(out.rows[i]) where names.contains(name) {
                 out.rows[i].labels = (out.rows[i].labels ?? [:]).merging([name: v]) { a, _ in a }
