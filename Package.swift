@@ -54,7 +54,7 @@ let package = Package(
         ]),
         .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),
         // Mutation fuzzer over every fixture: importers, report, compare, import (.ci/fuzz.sh; docs/errors.md).
-        .executableTarget(name: "gpucomm-fuzz", dependencies: ["GPUCommCLI", "Results", "Report",
+        .executableTarget(name: "gpucomm-fuzz", dependencies: ["Driver", "GPUCommCLI", "Results", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Sources/Fuzz"),
 
         // Golden-file comparison shared by the test targets (tests only; not part of the product).

@@ -1,3 +1,4 @@
+import Driver
 import ArgumentParser
 import Foundation
 import GPUCommCLI

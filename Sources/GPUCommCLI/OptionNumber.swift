@@ -1,3 +1,4 @@
+import Driver
 import ArgumentParser
 
 /// Checks for numbers given as options: one line, "must be ≥ …", naming the option.
