@@ -52,7 +52,7 @@ public struct NICSimulation: Sendable, Equatable {
     /// Most NICs per GPU.
     public static let maxNICsPerGPU = 64
     /// Most NICs × time bins (each a tx and an rx timeline cell).
-    public static let maxTimelineCells = 1_000_000
+    public static let maxTimelineCells = 250_000
     /// Most inter-node chunks a simulation takes (memory grows by ~200 bytes per chunk and policy run;
     /// docs/simulate.md gives the measured time and memory at this limit).
     public static let maxChunks = 1_000_000

@@ -42,11 +42,12 @@ public struct WhatIfOptions: Sendable, Equatable {
         var chunks = 0
         for n in nodes {
             let s = simulation(nodes: n)
-            try s.validate()
+            try s.topology.validate()
             chunks += try s.chunkCount()
             if chunks > NICSimulation.maxChunks {
                 throw SimulationInputError("--what-if-nodes \(nodes.map(String.init).joined(separator: ",")): more than \(NICSimulation.maxChunks) chunks to simulate in all (docs/simulate.md, 'Limits'); give fewer or smaller node counts")
             }
+            try s.validate()
         }
     }
 }
