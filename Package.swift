@@ -53,6 +53,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),
+        // Mutation fuzzer over every fixture: importers, report, compare, import (.ci/fuzz.sh; docs/errors.md).
+        .executableTarget(name: "gpucomm-fuzz", dependencies: ["Driver", "GPUCommCLI", "Results", "Report",
+            .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Sources/Fuzz"),
 
         // Golden-file comparison shared by the test targets (tests only; not part of the product).
         .target(name: "GoldenFiles", path: "Tests/GoldenFiles"),

@@ -24,10 +24,10 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "Candidate results (any supported input).")
     var candidate: String
 
-    @Option(name: .long, help: "Relative change that counts, e.g. 5% or 0.05.")
+    @Option(name: .long, parsing: .unconditional, help: "Relative change that counts, e.g. 5% or 0.05.")
     var threshold: String = "5%"
 
-    @Option(name: .customLong("abs-threshold"), help: "Absolute change that must also be passed, in the metric's unit (GB/s, µs).")
+    @Option(name: .customLong("abs-threshold"), parsing: .unconditional, help: "Absolute change that must also be passed, in the metric's unit (GB/s, µs).")
     var absThreshold: Double?
 
     @Option(name: .long, help: "Metric: busbw, algbw or time (default: busbw, else algbw, else time, per measurement).")
@@ -45,11 +45,9 @@ struct CompareCommand: ParsableCommand {
 
     func validate() throws {
         guard Self.parseThreshold(threshold) != nil else {
-            throw ValidationError("--threshold must be a non-negative percentage like 5% or a fraction like 0.05, got '\(threshold)'")
+            throw ValidationError("--threshold must be ≥ 0, a percentage like 5% or a fraction like 0.05 (got '\(threshold)')")
         }
-        if let a = absThreshold, !(a >= 0 && a.isFinite) {
-            throw ValidationError("--abs-threshold must be a non-negative number, got \(a)")
-        }
+        if let a = absThreshold { try OptionNumber.finite(a, atLeast: 0, "--abs-threshold") }
         if let m = metric, Metric(rawValue: m) == nil || !["busbw", "algbw", "time"].contains(m) {
             throw ValidationError("--metric must be one of busbw, algbw, time, got '\(m)'")
         }
@@ -65,7 +63,7 @@ struct CompareCommand: ParsableCommand {
     static func parseThreshold(_ s: String) -> Double? {
         let t = s.trimmingCharacters(in: .whitespaces)
         let v = t.hasSuffix("%") ? Double(t.dropLast()).map { $0 / 100 } : Double(t)
-        guard let v, v >= 0, v.isFinite else { return nil }
+        guard let v, v >= 0, v.isFinite, v <= 1e18 else { return nil }
         return v
     }
 

@@ -15,6 +15,8 @@ struct ImportCommand: ParsableCommand {
         to stdout, or appends them to --output. One line per input on stderr: \
         '<file>: <format>, N rows, M skipped', then the skipped lines with their reasons. \
         A malformed input is an error naming file:line (exit 2) and nothing is written. \
+        An --output that already holds one of the runs being imported (the same input imported \
+        before) is refused (exit 2) unless --append is given. \
         docs/importers.md lists what each importer keeps.
         """
     )
@@ -34,8 +36,11 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Force the input format instead of detecting it: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var format: String?
 
-    @Option(help: "Number of GPUs where the input does not say (NVSHMEM perftest without 'mype:' lines).")
+    @Option(parsing: .unconditional, help: "Number of GPUs where the input does not say (NVSHMEM perftest without 'mype:' lines).")
     var ranks: Int?
+
+    @Flag(help: "Append to --output even when it already holds the same runs (their rows then appear twice).")
+    var append = false
 
     @Option(help: "Variant name where the input does not say (plain Jacobi output; default: from the file name).")
     var variant: String?
@@ -45,7 +50,9 @@ struct ImportCommand: ParsableCommand {
         if let format, InputFormat(rawValue: format) == nil {
             throw ValidationError("--format '\(format)' is not one of \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if let ranks, ranks < 1 { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
+        if let ranks { try OptionNumber.within(ranks, 1...(1 << 31), "--ranks") }
+        if append && (output == nil || csv) { throw ValidationError("--append goes with --output of JSON Lines (not --csv)") }
+        if let output { try OutputPath.checkFile(output, option: "--output") }
     }
 
     func run() throws {
@@ -59,6 +66,7 @@ struct ImportCommand: ParsableCommand {
                 throw Failure(.usage, e.description)
             }
         }
+        if let output, !csv, !append { try refuseDuplicates(inputs.map(\.input), in: output) }
         var text = csv ? ResultsCSV.header + "\n" : ""
         for (_, input) in inputs {
             if csv {
@@ -69,30 +77,37 @@ struct ImportCommand: ParsableCommand {
             }
         }
         if let output {
-            try write(text, to: output, append: !csv)
+            if csv { try OutputPath.write(text, to: output) } else { try OutputPath.append(text, to: output) }
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
         var report = ""
         for (file, input) in inputs {
-            report += "\(file): \(input.format.rawValue), \(input.rowsRead) rows, \(input.skipped.count) skipped\n"
+            report += "\(file): \(input.format.rawValue), \(input.rowsRead) rows, \(input.rowsSkipped) skipped\n"
             for s in input.skipped { report += "  \(file):\(s.line): skipped: \(s.reason)\n" }
         }
         FileHandle.standardError.write(Data(report.utf8))
     }
 
-    private func write(_ text: String, to path: String, append: Bool) throws {
-        if append {
-            guard FileManager.default.fileExists(atPath: path) || FileManager.default.createFile(atPath: path, contents: nil),
-                  let h = FileHandle(forWritingAtPath: path) else {
-                throw Failure(.failure, "\(path): cannot open for appending")
+    /// Importing the same input twice doubles every row silently: refuse when a run id (a hash of
+    /// the input's content) is already in `path` or given twice on the command line.
+    private func refuseDuplicates(_ inputs: [ImportedInput], in path: String) throws {
+        var seen: [String: String] = [:]
+        if FileManager.default.fileExists(atPath: path) {
+            let existing: ImportedInput
+            do { existing = try ResultInputs.load(path: path, options: ImportOptions(format: .gpucommJSONL)) } catch let e as ResultsError {
+                throw Failure(.usage, "--output \(path) is not a gpucomm results file (\(e.description)); pass --append to append anyway")
             }
-            defer { try? h.close() }
-            h.seekToEndOfFile()
-            h.write(Data(text.utf8))
-        } else {
-            do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-                throw Failure(.failure, "\(path): cannot write: \(error.localizedDescription)")
+            for r in existing.set.runs { seen[r.run] = path }
+        }
+        for (file, input) in zip(files, inputs) {
+            for r in input.set.runs {
+                if let there = seen[r.run] {
+                    throw Failure(.usage, there == path
+                        ? "\(path) already holds run \(r.run) (the rows of \(file)): importing it again would double them; pass --append to add them anyway"
+                        : "\(file) and \(there) hold the same run \(r.run): importing both would double its rows; pass --append to add them anyway")
+                }
+                seen[r.run] = file
             }
         }
     }

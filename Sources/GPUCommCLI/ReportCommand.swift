@@ -26,7 +26,7 @@ struct ReportCommand: ParsableCommand {
     @Flag(name: .long, help: "Build the report from the reference study's data shipped inside gpucomm.")
     var example = false
 
-    @Option(name: .customLong("link-gbps"), help: "Link peak per GPU in GB/s (unidirectional) for the fraction-of-peak figures; overrides the runs' topology.")
+    @Option(name: .customLong("link-gbps"), parsing: .unconditional, help: "Link peak per GPU in GB/s (unidirectional) for the fraction-of-peak figures; overrides the runs' topology.")
     var linkGBps: Double?
 
     @Option(name: .long, help: "Report title.")
@@ -35,16 +35,16 @@ struct ReportCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Add the 'What if: beyond one host' section: NIC-selection simulator and scaling model (default: on with --example, off otherwise).")
     var whatIf: Bool?
 
-    @Option(name: .customLong("what-if-nodes"), help: "Node counts the what-if section simulates, comma-separated.")
+    @Option(name: .customLong("what-if-nodes"), parsing: .unconditional, help: "Node counts the what-if section simulates, comma-separated.")
     var whatIfNodes = "2,4"
 
-    @Option(name: .customLong("what-if-gpus-per-node"), help: "GPUs per node in the what-if section.")
+    @Option(name: .customLong("what-if-gpus-per-node"), parsing: .unconditional, help: "GPUs per node in the what-if section.")
     var whatIfGPUsPerNode = 8
 
-    @Option(name: .customLong("what-if-nics-per-gpu"), help: "NICs per GPU in the what-if section.")
+    @Option(name: .customLong("what-if-nics-per-gpu"), parsing: .unconditional, help: "NICs per GPU in the what-if section.")
     var whatIfNICsPerGPU = 4
 
-    @Option(name: .customLong("what-if-nic-gbps"), help: "Line rate of one NIC per direction in GB/s in the what-if section (100 Gb/s EFA = 12.5).")
+    @Option(name: .customLong("what-if-nic-gbps"), parsing: .unconditional, help: "Line rate of one NIC per direction in GB/s in the what-if section (100 Gb/s EFA = 12.5).")
     var whatIfNICGBps = 12.5
 
     /// The what-if shape, checked; nil when the section is off.
@@ -53,13 +53,13 @@ struct ReportCommand: ParsableCommand {
         var nodes: [Int] = []
         for part in whatIfNodes.split(separator: ",", omittingEmptySubsequences: false) {
             guard let n = Int(part.trimmingCharacters(in: .whitespaces)), n >= 2 else {
-                throw ValidationError("--what-if-nodes '\(whatIfNodes)': give node counts of 2 or more, comma-separated (e.g. 2,4)")
+                throw ValidationError("--what-if-nodes '\(whatIfNodes)': each node count must be ≥ 2, comma-separated (e.g. 2,4)")
             }
             nodes.append(n)
         }
-        if whatIfGPUsPerNode < 1 { throw ValidationError("--what-if-gpus-per-node must be at least 1, got \(whatIfGPUsPerNode)") }
-        if whatIfNICsPerGPU < 1 { throw ValidationError("--what-if-nics-per-gpu must be at least 1, got \(whatIfNICsPerGPU)") }
-        if !(whatIfNICGBps > 0 && whatIfNICGBps.isFinite) { throw ValidationError("--what-if-nic-gbps must be a positive number of GB/s, got \(whatIfNICGBps)") }
+        try OptionNumber.atLeast(whatIfGPUsPerNode, 1, "--what-if-gpus-per-node")
+        try OptionNumber.atLeast(whatIfNICsPerGPU, 1, "--what-if-nics-per-gpu")
+        try OptionNumber.finite(whatIfNICGBps, atLeast: 0, strictly: true, "--what-if-nic-gbps")
         let w = WhatIfOptions(nodes: nodes, gpusPerNode: whatIfGPUsPerNode, nicsPerGPU: whatIfNICsPerGPU, nicGBps: whatIfNICGBps)
         do { try w.validate() } catch { throw ValidationError("what-if shape: \(error)") }
         return w
@@ -69,10 +69,9 @@ struct ReportCommand: ParsableCommand {
         if inputs.isEmpty && !example {
             throw ValidationError("give at least one result file, or --example")
         }
-        if let l = linkGBps, !(l > 0 && l.isFinite) {
-            throw ValidationError("--link-gbps must be a positive number of GB/s, got \(l)")
-        }
+        if let l = linkGBps { try OptionNumber.finite(l, atLeast: 0, strictly: true, "--link-gbps") }
         _ = try whatIfOptions()
+        try OutputPath.checkFolder(out, option: "--out")
     }
 
     func run() throws {
@@ -129,7 +128,7 @@ enum InputLoader {
             let s = InputSummary(path: p, format: imported.format.rawValue, rowsRead: imported.rowsRead,
                                  skipped: imported.skipped.map(\.description))
             summaries.append(s)
-            let skip = imported.skipped.isEmpty ? "" : ", skipped \(imported.skipped.count) (\(imported.skipped.prefix(3).map(\.description).joined(separator: "; "))\(imported.skipped.count > 3 ? "; ..." : ""))"
+            let skip = imported.skipped.isEmpty ? "" : ", skipped \(imported.rowsSkipped) (\(imported.skipped.prefix(3).map(\.description).joined(separator: "; "))\(imported.skipped.count > 3 ? "; ..." : ""))"
             FileHandle.standardError.write(Data("gpucomm \(command): \(p): \(imported.format.rawValue), \(imported.rowsRead) rows\(skip)\n".utf8))
         }
         return (set, summaries)
@@ -157,7 +156,7 @@ enum ReportFiles {
             var written: [String] = []
             func put(_ name: String, _ text: String) throws {
                 let path = (dir as NSString).appendingPathComponent(name)
-                try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+                try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)  // whole or not at all
                 written.append(path)
             }
             try put("report.html", ReportWriter.html(doc))
@@ -167,7 +166,7 @@ enum ReportFiles {
         } catch let f as Failure {
             throw f
         } catch {
-            throw Failure(.failure, "cannot write the report to \(dir): \(error.localizedDescription)")
+            throw Failure(.failure, "cannot write the report to \(dir): \(OutputPath.describe(error))")
         }
     }
 }

@@ -23,23 +23,36 @@ struct NICSelectionCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Nodes.") var nodes: Int = 2
-    @Option(help: "PEs (GPUs) in all; sets nodes = pes / gpus-per-node.") var pes: Int?
-    @Option(help: "GPUs per node (one NVLink domain).") var gpusPerNode: Int = 8
-    @Option(help: "NICs per GPU.") var nicsPerGPU: Int = 4
-    @Option(help: "NIC line rate per direction in GB/s (10^9 bytes/s).") var lineRate: Double = 12.5
-    @Option(help: "Bytes per (source, destination) pair, e.g. 1M.") var messageSize: String = "1M"
-    @Option(help: "Chunk size, e.g. 256K.") var chunkSize: String = "256K"
+    @Option(parsing: .unconditional, help: "Nodes.") var nodes: Int = 2
+    @Option(parsing: .unconditional, help: "PEs (GPUs) in all; sets nodes = pes / gpus-per-node.") var pes: Int?
+    @Option(parsing: .unconditional, help: "GPUs per node (one NVLink domain).") var gpusPerNode: Int = 8
+    @Option(parsing: .unconditional, help: "NICs per GPU.") var nicsPerGPU: Int = 4
+    @Option(parsing: .unconditional, help: "NIC line rate per direction in GB/s (10^9 bytes/s).") var lineRate: Double = 12.5
+    @Option(parsing: .unconditional, help: "Bytes per (source, destination) pair, e.g. 1M.") var messageSize: String = "1M"
+    @Option(parsing: .unconditional, help: "Chunk size, e.g. 256K.") var chunkSize: String = "256K"
     @Option(help: "all-to-all, moe, ring or matrix.") var pattern: String = "all-to-all"
-    @Option(help: "MoE dispatch skew: Zipf exponent over destination PEs (0 = uniform).") var skew: Double = 1.0
+    @Option(parsing: .unconditional, help: "MoE dispatch skew: Zipf exponent over destination PEs (0 = uniform).") var skew: Double = 1.0
     @Option(help: "Traffic matrix CSV: PEs × PEs byte counts, row = source (implies --pattern matrix).") var matrix: String?
     @Option(help: "Policies, comma-separated, or 'all': \(NICPolicy.names).") var policy: String = "all"
     @Option(help: "Policy the gain is measured against.") var baseline: String = "round-robin-shared"
-    @Option(help: "Chunks in flight per PE; 0 = no limit.") var window: Int = 0
-    @Option(help: "Time bins for the load over time.") var bins: Int = 10
+    @Option(parsing: .unconditional, help: "Chunks in flight per PE; 0 = no limit.") var window: Int = 0
+    @Option(parsing: .unconditional, help: "Time bins for the load over time.") var bins: Int = 10
     @Flag(help: "JSON instead of the table.") var json = false
     @Flag(help: "Add rx bytes per time bin at the busiest receiving GPU to the table.") var timeline = false
     @Option(help: "Also write a per-NIC load bar chart (SVG) to this file.") var svg: String?
+
+    func validate() throws {
+        // Numbers first ("must be ≥ …"), then the output, all before anything is read or simulated.
+        try OptionNumber.atLeast(nodes, 1, "--nodes")
+        if let pes { try OptionNumber.atLeast(pes, 1, "--pes") }
+        try OptionNumber.atLeast(gpusPerNode, 1, "--gpus-per-node")
+        try OptionNumber.atLeast(nicsPerGPU, 1, "--nics-per-gpu")
+        try OptionNumber.finite(lineRate, atLeast: 0, strictly: true, "--line-rate")
+        try OptionNumber.finite(skew, atLeast: 0, "--skew")
+        try OptionNumber.atLeast(window, 0, "--window")
+        try OptionNumber.within(bins, 1...1000, "--bins")
+        if let svg { try OutputPath.checkFile(svg, option: "--svg") }
+    }
 
     func run() throws {
         let (simulation, policies, base) = try settings()
@@ -47,12 +60,9 @@ struct NICSelectionCommand: ParsableCommand {
         do { report = try simulation.run(policies: policies) } catch let e as SimulationInputError {
             throw Failure(.usage, e.message)
         }
+        // The chart first: a write that fails leaves no table printed as if all went well.
+        if let svg { try OutputPath.write(NICLoadChart(report: report).svg(), to: svg) }
         print(json ? try report.json() : report.table(baseline: base, timeline: timeline), terminator: "")
-        if let svg {
-            do { try NICLoadChart(report: report).svg().write(toFile: svg, atomically: true, encoding: .utf8) } catch {
-                throw Failure(.failure, "cannot write \(svg): \(error.localizedDescription)")
-            }
-        }
     }
 
     /// Every parameter checked before any work; bad ones are `Failure(.usage, …)`.

@@ -16,7 +16,7 @@ struct TopCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Time between samples: 1s, 100ms, 0.5 (seconds).")
+    @Option(parsing: .unconditional, help: "Time between samples: 1s, 100ms, 0.5 (seconds).")
     var interval: String = "1s"
 
     @Flag(help: "Take two samples one interval apart, print once, exit.")
@@ -34,10 +34,10 @@ struct TopCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the counters as a Chrome/Perfetto JSON trace.", valueName: "file"))
     var record: String?
 
-    @Option(help: "Stop after this long (e.g. 30s, 5m).")
+    @Option(parsing: .unconditional, help: "Stop after this long (e.g. 30s, 5m).")
     var duration: String?
 
-    @Option(help: "Stop after this many samples with rates.")
+    @Option(parsing: .unconditional, help: "Stop after this many samples with rates.")
     var count: Int?
 
     @Option(help: "Row order: name, tx, rx, total.")
@@ -46,7 +46,7 @@ struct TopCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Show this device's ports and counters (gpu0, mlx5_0, efa_0).", valueName: "device"))
     var detail: String?
 
-    @Option(help: "Flag a group whose max/mean rate passes this.")
+    @Option(parsing: .unconditional, help: "Flag a group whose max/mean rate passes this.")
     var imbalanceThreshold: Double = 1.5
 
     @Option(help: ArgumentHelp("Directory standing in for /sys (a host's /sys mounted in a pod, or a copied tree).", valueName: "dir"))
@@ -80,12 +80,13 @@ struct TopCommand: ParsableCommand {
         if let d = duration, TopOptions.seconds(d) == nil || TopOptions.seconds(d)! <= 0 {
             throw ValidationError("--duration \(d): expected a positive duration, e.g. 30s, 5m")
         }
-        if let c = count, c < 1 { throw ValidationError("--count must be 1 or more") }
+        if let c = count { try OptionNumber.atLeast(c, 1, "--count") }
         if SortKey(rawValue: sort) == nil { throw ValidationError("--sort \(sort): allowed values are name, tx, rx, total") }
         if !["auto", "sysfs", "netlink", "off"].contains(rdma) {
             throw ValidationError("--rdma \(rdma): allowed values are auto, sysfs, netlink, off")
         }
-        if imbalanceThreshold < 1 { throw ValidationError("--imbalance-threshold must be at least 1 (max/mean is never below 1)") }
+        try OptionNumber.finite(imbalanceThreshold, atLeast: 1, "--imbalance-threshold")  // max/mean is never below 1
+        if let record { try OutputPath.checkFile(record, option: "--record") }
         if [json, prometheus].filter({ $0 }).count > 1 { throw ValidationError("--json and --prometheus: choose one") }
         guard nvlinkCounters == "auto" || NVLinkMethod(rawValue: nvlinkCounters) != nil else {
             throw ValidationError("--nvlink-counters \(nvlinkCounters): allowed values are auto, fields, gpm")
@@ -130,10 +131,10 @@ enum TopOptions {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("us", 1e-6), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, factor) in units where t.hasSuffix(suffix) {
-            guard let v = Double(t.dropLast(suffix.count)), v.isFinite, v >= 0 else { return nil }
+            guard let v = Double(t.dropLast(suffix.count)), v.isFinite, v >= 0, v * factor <= 1e9 else { return nil }
             return v * factor
         }
-        guard let v = Double(t), v.isFinite, v >= 0 else { return nil }
+        guard let v = Double(t), v.isFinite, v >= 0, v <= 1e9 else { return nil }  // at most ~31 years: no overflow later
         return v
     }
 

@@ -78,7 +78,8 @@ public struct JacobiProblem: Sendable, Equatable {
         if warmup < 0 || warmup % 2 != 0 { return "--warmup must be an even number ≥ 0 (got \(warmup))" }
         if normEvery < 0 { return "--norm-every must be ≥ 0 (0 = never; got \(normEvery))" }
         for n in ranks where (ny - 2) / n < Self.minRowsPerRank {
-            return "grid too small for \(n) GPUs: ny = \(ny) leaves \(ny - 2) interior rows, \((ny - 2) / n) per GPU; each needs at least \(Self.minRowsPerRank) (use --ny ≥ \(Self.minRowsPerRank * n + 2))"
+            let (rows, overflow) = Self.minRowsPerRank.multipliedReportingOverflow(by: n)  // checked: n comes from --gpus
+            return "grid too small for \(n) GPUs: ny = \(ny) leaves \(ny - 2) interior rows, \((ny - 2) / n) per GPU; each needs at least \(Self.minRowsPerRank) (use --ny ≥ \(overflow || rows > Self.maxSide ? "\(Self.maxSide), the largest, and fewer GPUs" : "\(rows + 2)"))"
         }
         return nil
     }

@@ -36,6 +36,7 @@ public struct Sweep: Sendable, Equatable {
         case zeroSize
         case badFactor(Int)
         case bothFactorAndStep
+        case tooLarge(Int)
 
         public var description: String {
             switch self {
@@ -43,13 +44,19 @@ public struct Sweep: Sendable, Equatable {
             case .zeroSize: return "sizes must be at least 1 byte (-b)"
             case .badFactor(let f): return "step factor \(f) (-f) must be at least 2 (or use -i for a linear step)"
             case .bothFactorAndStep: return "give either a step factor (-f) or a step size (-i), not both"
+            case .tooLarge(let b): return "maximum size \(b) B (-e) is more than 1T (\(Sweep.largestBytes) B), the largest size a sweep takes"
             }
         }
     }
 
     /// - Parameters: step 0 means geometric by `factor`.
+    /// Largest size a sweep takes: 1 TiB, more than any GPU's memory, and far from Int's limit, so
+    /// that sizes × factor and sizes + step never overflow.
+    public static let largestBytes = 1 << 40
+
     public init(minBytes: Int, maxBytes: Int, factor: Int = 2, step: Int = 0) throws(Problem) {
         guard minBytes >= 1 else { throw .zeroSize }
+        guard maxBytes <= Self.largestBytes else { throw .tooLarge(maxBytes) }
         guard minBytes <= maxBytes else { throw .minAboveMax(minBytes, maxBytes) }
         if step == 0 && factor < 2 && minBytes != maxBytes { throw .badFactor(factor) }
         self.minBytes = minBytes; self.maxBytes = maxBytes; self.factor = factor; self.step = step
@@ -62,8 +69,9 @@ public struct Sweep: Sendable, Equatable {
         while s <= maxBytes {
             out.append(s)
             if minBytes == maxBytes { break }
-            let next = step > 0 ? s + step : s * factor
-            if next <= s { break }
+            // Checked: a huge -f or -i ends the sweep instead of trapping.
+            let (next, overflow) = step > 0 ? s.addingReportingOverflow(step) : s.multipliedReportingOverflow(by: factor)
+            if overflow || next <= s { break }
             s = next
         }
         return out

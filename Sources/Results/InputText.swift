@@ -1,7 +1,7 @@
 import Foundation
 
 /// Line handling shared by the text importers: numbering, launcher prefixes, fields, run ids.
-enum InputText {
+public enum InputText {
     /// One input line: its 1-based number, its text without launcher prefix, and the prefix's rank tag.
     struct Line {
         var number: Int
@@ -105,16 +105,38 @@ enum InputText {
         return part.map { "\(id)-\($0)" } ?? id
     }
 
-    static func double(_ s: some StringProtocol) -> Double? {
-        Double(s.trimmingCharacters(in: .whitespaces))
+    /// `text` without a leading UTF-8 byte order mark, with CRLF and lone CR line ends turned into LF.
+    ///
+    /// Every importer reads the normalized text, so Windows and mixed line endings read as Unix
+    /// ones (Swift treats "\r\n" as one Character, which a split on "\n" would not cut).
+    public static func normalized(_ text: String) -> String {
+        let u = text.utf8
+        let bom = u.starts(with: [0xEF, 0xBB, 0xBF])
+        guard bom || u.contains(0x0D) else { return text }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(u.count)
+        var prevCR = false
+        for b in u.dropFirst(bom ? 3 : 0) {
+            if b == 0x0D { bytes.append(0x0A); prevCR = true; continue }
+            if b == 0x0A && prevCR { prevCR = false; continue }
+            prevCR = false
+            bytes.append(b)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func int(_ s: some StringProtocol) -> Int? {
-        Int(s.trimmingCharacters(in: .whitespaces))
-    }
-
-    static func int64(_ s: some StringProtocol) -> Int64? {
-        Int64(s.trimmingCharacters(in: .whitespaces))
+    /// What an error may quote of the input: its first line, control characters shown as `?`,
+    /// cut to `limit` characters with `…`.
+    public static func quote(_ text: some StringProtocol, limit: Int = 60) -> String {
+        var out = ""
+        var n = 0
+        for c in text {
+            if c == "\n" || c == "\r\n" || c == "\r" { out += "…"; break }
+            if n == limit { out += "…"; break }
+            out.append(c.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F } ? c : "?")
+            n += 1
+        }
+        return out
     }
 }
 

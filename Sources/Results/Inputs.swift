@@ -18,16 +18,22 @@ public enum InputFormat: String, Sendable, CaseIterable, Codable {
 
 /// A line an importer read but did not turn into a row, with the reason.
 public struct SkippedLine: Sendable, Equatable, CustomStringConvertible {
-    /// 1-based line number in the input.
+    /// 1-based line number in the input; 0 where the place is not a line (it is then in the reason).
     public var line: Int
     public var reason: String
+    /// Result rows the line would have given (a study CSV line of an NCCL file gives two).
+    public var rows: Int
 
-    public init(line: Int, reason: String) {
+    public init(line: Int, reason: String, rows: Int = 1) {
         self.line = line
         self.reason = reason
+        self.rows = rows
     }
 
-    public var description: String { "line \(line): \(reason)" }
+    /// `line 12: reason`; a place without a line number (a JSON document's element) gives the reason alone.
+    public var description: String {
+        (line > 0 ? "line \(line): " : "") + reason + (rows == 1 ? "" : " (\(rows) rows)")
+    }
 }
 
 /// What one input gave: its runs and rows, its format, and an account of what was read.
@@ -38,6 +44,8 @@ public struct ImportedInput: Sendable {
     public var rowsRead: Int
     /// Lines read but not turned into rows, each with its reason. Never dropped silently.
     public var skipped: [SkippedLine]
+    /// Result rows left out: the sum of `skipped`'s row counts.
+    public var rowsSkipped: Int { skipped.reduce(0) { $0 + $1.rows } }
 
     public init(set: ResultSet, format: InputFormat, skipped: [SkippedLine] = []) {
         self.set = set
@@ -78,10 +86,12 @@ public enum ResultInputs {
             throw ResultsError(file: path, "cannot read file")
         }
         // gpucomm's own results can be large (a million rows): read them from the bytes directly.
-        let head = String(decoding: data.prefix(64 << 10), as: UTF8.self)
+        let head = InputText.normalized(String(decoding: data.prefix(64 << 10), as: UTF8.self))
         if (options.format ?? detect(text: head, name: path)) == .gpucommJSONL {
+            // The byte reader takes CR before LF as space; a BOM is skipped here.
+            let bom = data.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
             let set = try data.withUnsafeBytes { raw in
-                try ResultSet.parseJSONLines(bytes: raw.bindMemory(to: UInt8.self), file: path)
+                try ResultSet.parseJSONLines(bytes: UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[bom...]), file: path)
             }
             return ImportedInput(set: set, format: .gpucommJSONL)
         }
@@ -90,24 +100,30 @@ public enum ResultInputs {
 
     /// Imports `text`; `name` stands for the file in errors, in `source` and for format hints.
     public static func load(text: String, name: String, options: ImportOptions = ImportOptions()) throws -> ImportedInput {
+        let text = InputText.normalized(text)
         if text.allSatisfy(\.isWhitespace) { throw ResultsError(file: name, "empty input (expected results or a tool's output)") }
         guard let format = options.format ?? detect(text: text, name: name) else {
             throw ResultsError(file: name, line: 1,
                 "unknown input format (expected gpucomm JSON Lines, nccl-tests text or -J JSON, NVSHMEM perftest, mgpm Jacobi, or an aws-efa-p5 study CSV)")
         }
+        let input = try importer(format)(text, name, options)
+        // The backstop of the checked conversion: whatever an importer produced, no row carries a
+        // number the report, compare or model could not handle.
+        for (i, row) in input.set.rows.enumerated() {
+            if let p = row.numberProblem() { throw ResultsError(file: name, "row \(i + 1): \(p)") }
+        }
+        return input
+    }
+
+    private static func importer(_ format: InputFormat) -> (String, String, ImportOptions) throws -> ImportedInput {
         switch format {
         case .gpucommJSONL:
-            return ImportedInput(set: try ResultSet.parseJSONLines(text, file: name), format: .gpucommJSONL)
-        case .studyCSV:
-            return try StudyCSVImporter.parse(text: text, name: name, options: options)
-        case .ncclTestsText:
-            return try NCCLTestsTextImporter.parse(text: text, name: name, options: options)
-        case .ncclTestsJSON:
-            return try NCCLTestsJSONImporter.parse(text: text, name: name, options: options)
-        case .nvshmemPerftest:
-            return try NVSHMEMPerftestImporter.parse(text: text, name: name, options: options)
-        case .jacobi:
-            return try JacobiImporter.parse(text: text, name: name, options: options)
+            return { text, name, _ in ImportedInput(set: try ResultSet.parseJSONLines(text, file: name), format: .gpucommJSONL) }
+        case .studyCSV: return StudyCSVImporter.parse
+        case .ncclTestsText: return NCCLTestsTextImporter.parse
+        case .ncclTestsJSON: return NCCLTestsJSONImporter.parse
+        case .nvshmemPerftest: return NVSHMEMPerftestImporter.parse
+        case .jacobi: return JacobiImporter.parse
         }
     }
 

@@ -24,24 +24,29 @@ enum JacobiImporter {
             let body = line.text.trimmingCharacters(in: .whitespaces)
             if body.isEmpty { continue }
             if body.hasPrefix("Jacobi relaxation:") || body.hasPrefix("Single GPU jacobi relaxation:") {
-                if body.hasPrefix("Jacobi") {
-                    iterations = InputText.words(Substring(body)).dropFirst(2).first.flatMap { Int($0) }
+                if body.hasPrefix("Jacobi"), let n = InputText.words(Substring(body)).dropFirst(2).first {
+                    iterations = try InputNumber.small(n).value(file: name, line: line.number, field: "iterations")
                 }
                 continue
             }
             if body.hasPrefix("Num GPUs:") {
                 let digits = body.dropFirst("Num GPUs:".count).trimmingCharacters(in: CharacterSet(charactersIn: " ."))
-                guard let n = Int(digits) else {
-                    throw ResultsError(file: name, line: line.number, "expected 'Num GPUs: <n>.', found '\(body)'")
-                }
-                _ = n  // the result line repeats the GPU count
+                _ = try InputNumber.small(digits, .positive).value(file: name, line: line.number, field: "Num GPUs")  // the result line repeats it
                 continue
             }
             if body.contains(": 1 GPU:") {
                 guard let r = resultLine(body) else {
                     throw ResultsError(file: name, line: line.number,
-                        "expected '<ny>x<nx>: 1 GPU: <s> s, <n> GPUs: <s> s, speedup: <x>, efficiency: <pct>', found '\(body)': truncated or malformed")
+                        "expected '<ny>x<nx>: 1 GPU: <s> s, <n> GPUs: <s> s, speedup: <x>, efficiency: <pct>', found '\(InputText.quote(body))': truncated or malformed")
                 }
+                func check(_ v: Double, _ field: String, _ range: InputNumber.Range = .nonNegative) throws {
+                    _ = try InputNumber.check(v, range).value(file: name, line: line.number, field: field)
+                }
+                _ = try InputNumber.small(Int64(r.gpus), .positive).value(file: name, line: line.number, field: "GPUs")
+                try check(r.baseline, "1 GPU time", .positive)
+                try check(r.time * 1e6, "GPUs time", .positive)
+                try check(r.speedup, "speedup")
+                try check(r.efficiency, "efficiency")
                 let v = options.variant ?? fileVariant ?? "unknown"
                 var row = ResultRow(run: runID, benchmark: options.benchmark ?? "jacobi", backend: backend(of: v), ranks: r.gpus)
                 row.variant = v
@@ -54,6 +59,10 @@ enum JacobiImporter {
             }
             if let f = csvFields(body) {
                 csvCount += 1
+                _ = try InputNumber.small(Int64(f.gpus), .positive).value(file: name, line: line.number, field: "num_gpus")
+                _ = try InputNumber.small(Int64(f.iterMax)).value(file: name, line: line.number, field: "iter_max")
+                _ = try InputNumber.check(f.time * 1e6, .positive).value(file: name, line: line.number, field: "runtime")
+                if let s = f.serial { _ = try InputNumber.check(s * 1e6, .positive).value(file: name, line: line.number, field: "runtime_serial") }
                 let v = options.variant ?? f.variant
                 var row = ResultRow(run: runID, benchmark: options.benchmark ?? "jacobi", backend: backend(of: v), ranks: f.gpus)
                 row.variant = v
@@ -72,7 +81,7 @@ enum JacobiImporter {
             }
             if body.first == "-" || body.first?.isLetter == true, body.contains(","), body.split(separator: ",").count >= 7 {
                 throw ResultsError(file: name, line: line.number,
-                    "expected a Jacobi -csv line 'variant, nx, ny, iter_max, nccheck, num_gpus, 1, runtime[, runtime_serial]', found '\(body.prefix(80))'")
+                    "expected a Jacobi -csv line 'variant, nx, ny, iter_max, nccheck, num_gpus, 1, runtime[, runtime_serial]', found '\(InputText.quote(body))'")
             }
             // Residual lines ("  100, 0.897983") and other log text are not rows.
         }

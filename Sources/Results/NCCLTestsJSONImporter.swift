@@ -13,8 +13,9 @@ enum NCCLTestsJSONImporter {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             let last = lines.lastIndex { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map { $0 + 1 } ?? 1
             let closed = text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("}")
+            // Foundation's message names neither line nor cause; ours says what to look for.
             throw ResultsError(file: name, line: closed ? nil : last,
-                closed ? "not valid JSON (expected an nccl-tests -J document): \(error.localizedDescription)"
+                closed ? "not an nccl-tests -J document: malformed JSON, or a number beyond the range of a double (such as 1e400)"
                        : "JSON ends early: the nccl-tests -J document is truncated (expected the closing '}')")
         }
         guard let doc = object as? [String: Any], let results = doc["results"] as? [Any] else {
@@ -66,53 +67,77 @@ enum NCCLTestsJSONImporter {
         run.notes = notes
 
         let processes = max(devices.count, 1)
-        let ranks = (config["nthreads"] as? Int ?? 1) * (config["ngpus"] as? Int ?? 1) * processes
+        func configCount(_ key: String) throws -> Int? {
+            guard let v = config[key] else { return nil }
+            guard let n = v as? NSNumber else { throw ResultsError(file: name, "config.\(key): expected a number") }
+            let c = try InputNumber.count(exactly: n.doubleValue).value(file: name, line: nil, field: "config.\(key)")
+            return try InputNumber.small(c).value(file: name, line: nil, field: "config.\(key)")
+        }
+        let (perProcess, o1) = (try configCount("nthreads") ?? 1).multipliedReportingOverflow(by: try configCount("ngpus") ?? 1)
+        let (ranks, o2) = perProcess.multipliedReportingOverflow(by: processes)
+        if o1 || o2 || ranks > InputNumber.largestSmall {
+            throw ResultsError(file: name, "config: nthreads × ngpus × processes is out of range (at most 2^31 GPUs)")
+        }
+        let configIterations = try configCount("iterations")
+        let warmup = try configCount("warmup_iters")
         let benchmark = try options.benchmark ?? args?.first.flatMap(NCCLTestsTextImporter.collective(fromProgram:))
             ?? StudyCSVImporter.collective(fromFileName: ((name as NSString).lastPathComponent).lowercased(), name: name)
         let perIter = (config["per_iter_timing"] as? String) == "true"
-        let graph = (config["graph"] as? Int ?? 0) > 0
+        let graph = (config["graph"] as? NSNumber)?.doubleValue ?? 0 > 0
 
         var rows: [ResultRow] = []
         var skipped: [SkippedLine] = []
         for (i, item) in results.enumerated() {
-            guard let r = item as? [String: Any], let size = number(r["size"]) else {
+            guard let r = item as? [String: Any], let sizeValue = number(r["size"]) else {
                 throw ResultsError(file: name, "results[\(i)]: expected an object with a numeric 'size'")
             }
+            func count(_ v: Double?, _ field: String) throws -> Int64? {
+                try v.map { try InputNumber.count(exactly: $0).value(file: name, line: nil, field: "results[\(i)].\(field)") }
+            }
+            func real(_ v: Double?, _ field: String) throws -> Double? {
+                try v.map { try InputNumber.check($0).value(file: name, line: nil, field: "results[\(i)].\(field)") }
+            }
+            let size = try count(sizeValue, "size")!
             var base = ResultRow(run: runID, benchmark: benchmark, backend: "nccl", ranks: ranks)
-            base.sizeBytes = Int64(size)
-            base.count = number(r["count"]).map { Int64($0) }
+            base.sizeBytes = size
+            base.count = try count(number(r["count"]), "count")
             base.dtype = r["type"] as? String
             if let op = r["redop"] as? String, op != "none" { base.op = op }
-            if let root = (r["root"] as? String).flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) ?? (r["root"] as? Int), root >= 0 {
-                base.root = root
+            if let root = (r["root"] as? String).flatMap({ Int32($0.trimmingCharacters(in: .whitespaces)) }) ?? (r["root"] as? NSNumber).flatMap({ Int32(exactly: $0.doubleValue) }),
+               root >= 0 {
+                base.root = Int(root)
             }
-            base.iterations = r["actual_iterations"] as? Int ?? config["iterations"] as? Int
+            base.iterations = try count(number(r["actual_iterations"]), "actual_iterations").map {
+                try InputNumber.small($0).value(file: name, line: nil, field: "results[\(i)].actual_iterations")
+            } ?? configIterations
             base.nodes = run.topology?.nodes
             base.timing = perIter ? "events" : graph ? "graph" : "host"
             if let name = r["experiment_name"] as? String, !name.isEmpty { base.labels = ["experiment": name] }
-            var any = false
             for variant in ["out_of_place", "in_place"] {
-                guard let body = r[variant] as? [String: Any] else { continue }
+                guard let body = r[variant] as? [String: Any] else {
+                    // Every result is counted: a missing variant is a skipped row, not nothing.
+                    skipped.append(SkippedLine(line: 0, reason: "results[\(i)] (size \(size)): no \(variant) numbers"))
+                    continue
+                }
                 var row = base
                 row.variant = variant
-                row.timeUs = number(body["time"]) ?? number(body["cpu_time"])
+                row.timeUs = try real(number(body["time"]) ?? number(body["cpu_time"]), "\(variant).time")
                 if body["cpu_time"] != nil { row.labels = (row.labels ?? [:]).merging(["time_column": "cputime"]) { a, _ in a } }
-                row.algbwGBps = number(body["alg_bw"])
-                row.busbwGBps = number(body["bus_bw"])
-                row.wrong = number(body["nwrong"]).map { Int64($0) }
+                row.algbwGBps = try real(number(body["alg_bw"]), "\(variant).alg_bw")
+                row.busbwGBps = try real(number(body["bus_bw"]), "\(variant).bus_bw")
+                row.wrong = try count(number(body["nwrong"]), "\(variant).nwrong")
+                var m: [String: Double] = [:]
                 if let it = r["\(variant)_per_iter"] as? [String: Any] {
-                    var m: [String: Double] = [:]
                     for (k, key) in [("min_us", "time_min_us"), ("max_us", "time_max_us"), ("p50_us", "time_p50_us"),
                                      ("p95_us", "time_p95_us"), ("p99_us", "time_p99_us"), ("avg_us", "time_mean_us"),
                                      ("stdev_us", "time_stdev_us"), ("cv_pct", "time_cv_pct")] {
-                        if let v = number(it[k]) { m[key] = v }
+                        if let v = try real(number(it[k]), "\(variant)_per_iter.\(k)") { m[key] = v }
                     }
-                    row.metrics = m.isEmpty ? nil : m
                 }
+                if let warmup { m["warmup_iters"] = Double(warmup) }
+                row.metrics = m.isEmpty ? nil : m
                 rows.append(row)
-                any = true
             }
-            if !any { skipped.append(SkippedLine(line: 0, reason: "results[\(i)] (size \(Int64(size))): no out_of_place or in_place numbers")) }
         }
         return ImportedInput(set: ResultSet(runs: [run], rows: rows), format: .ncclTestsJSON, skipped: skipped)
     }

@@ -16,7 +16,7 @@ extension NCCLTestsTextImporter {
             guard let firstTime = cols.firstIndex(where: { $0 == "time" || $0 == "cputime" }),
                   cols.contains("size") else {
                 throw ResultsError(file: file, line: line,
-                    "nccl-tests table header without 'size' and 'time' columns: '\(columns.joined(separator: " "))'")
+                    "nccl-tests table header without 'size' and 'time' columns: '\(InputText.quote(columns.joined(separator: " ")))'")
             }
             lead = Array(cols[..<firstTime])
             groups = []
@@ -36,25 +36,28 @@ extension NCCLTestsTextImporter {
                     groupsHere = [(1, groups[1])]
                 } else {
                     throw ResultsError(file: file, line: line,
-                        "expected \(width) columns (\(header)), found \(values.count): the line is truncated or malformed")
+                        "expected \(width) columns (\(InputText.quote(header, limit: 120))), found \(values.count): the line is truncated or malformed")
                 }
             }
-            func number(_ s: Substring, _ column: String) throws -> Double? {
+            /// Times and bandwidths: finite and ≥ 0; `N/A` and `-` read as absent.
+            func number(_ s: Substring, _ column: String, _ range: InputNumber.Range = .nonNegative) throws -> Double? {
                 if s == "N/A" || s == "-" { return nil }
-                guard let d = Double(s) else {
-                    throw ResultsError(file: file, line: line, "column '\(column)': expected a number, found '\(s)'")
-                }
-                return d
+                return try InputNumber.real(s, range).value(file: file, line: line, field: "column '\(column)'")
+            }
+            /// Sizes, counts and wrong elements: whole, ≥ 0, at most 2^62.
+            func count(_ s: Substring, _ column: String) throws -> Int64? {
+                if s == "N/A" || s == "-" { return nil }
+                return try InputNumber.count(s).value(file: file, line: line, field: "column '\(column)'")
             }
             var base = make("")
             for (i, c) in lead.enumerated() {
                 let v = values[i]
                 switch c {
-                case "size": base.sizeBytes = try number(v, c).map { Int64($0) }
-                case "count": base.count = try number(v, c).map { Int64($0) }
+                case "size": base.sizeBytes = try count(v, c)
+                case "count": base.count = try count(v, c)
                 case "type": base.dtype = String(v)
                 case "redop": base.op = v == "none" ? nil : String(v)
-                case "root": base.root = Int(v).flatMap { $0 >= 0 ? $0 : nil }
+                case "root": base.root = Int32(v).flatMap { $0 >= 0 ? Int($0) : nil }  // -1: no root
                 default: break
                 }
             }
@@ -76,13 +79,13 @@ extension NCCLTestsTextImporter {
                         r.labels = (r.labels ?? [:]).merging(["time_column": "cputime"]) { a, _ in a }
                     case "algbw": r.algbwGBps = try number(v, c)
                     case "busbw": r.busbwGBps = try number(v, c)
-                    case "#wrong": r.wrong = try number(v, c).map { Int64($0) }
-                    case "error": metrics["max_error"] = try number(v, c)
+                    case "#wrong": r.wrong = try count(v, c)
+                    case "error": metrics["max_error"] = try number(v, c, .any)
                     case "i_min": metrics["time_min_us"] = try number(v, c)
                     case "i_max": metrics["time_max_us"] = try number(v, c)
                     case "i_p99": metrics["time_p99_us"] = try number(v, c)
                     case "i_cv%": metrics["time_cv_pct"] = try number(v, c)
-                    default: if let d = try? number(v, c) { metrics[c] = d }
+                    default: if let d = try? number(v, c, .any) { metrics[c] = d }
                     }
                 }
                 r.metrics = metrics.isEmpty ? nil : metrics

@@ -59,6 +59,7 @@ enum NCCLTestsTextImporter {
         var ncclCode: Int?
         var parameters: [String: String] = [:]
         var parameterLine: String?
+        var parameterLineNumber: Int?
         var devices: [(rank: Int, host: String, device: Int, pci: String, name: String)] = []
         var perIteration = false
         var sawHeader = false
@@ -89,21 +90,34 @@ enum NCCLTestsTextImporter {
             if let parameterLine { notes.insert("nccl-tests parameters: \(parameterLine)", at: 0) }
             run.notes = notes.isEmpty ? nil : notes
 
-            let threadsTimesGPUs = (Int(parameters["nThread"] ?? "") ?? 1) * (Int(parameters["nGpus"] ?? "") ?? 1)
+            func parameter(_ key: String) throws -> Int? {
+                guard let text = parameters[key] else { return nil }
+                return try InputNumber.small(text).value(file: name, line: parameterLineNumber, field: "parameter '\(key)'")
+            }
+            let (threadsTimesGPUs, overflow) = (try parameter("nThread") ?? 1).multipliedReportingOverflow(by: try parameter("nGpus") ?? 1)
+            if overflow || threadsTimesGPUs > InputNumber.largestSmall {
+                throw ResultsError(file: name, line: parameterLineNumber, "nThread × nGpus is out of range (at most 2^31 GPUs)")
+            }
             let ranks = devices.isEmpty ? threadsTimesGPUs : (devices.map(\.rank).max()! + 1)
+            let iterations = try parameter("iters")
+            let warmup = try parameter("warmup_iters")
+            let graph = try parameter("graph") ?? 0
             let benchmark = try options.benchmark ?? program.flatMap(NCCLTestsTextImporter.collective(fromProgram:))
                 ?? StudyCSVImporter.collective(fromFileName: ((name as NSString).lastPathComponent).lowercased(), name: name)
             let table = try Layout(columns: columns, file: name, line: firstLine)
             var out: [ResultRow] = []
             for (line, values) in rows {
-                out += try table.rows(values, line: line, file: name) { variant in
+                var made = try table.rows(values, line: line, file: name) { variant in
                     var r = ResultRow(run: runID, benchmark: benchmark, backend: "nccl", ranks: ranks)
                     r.variant = variant
                     r.nodes = hosts.isEmpty ? nil : hosts.count
-                    r.iterations = Int(parameters["iters"] ?? "")
-                    r.timing = perIteration ? "events" : (Int(parameters["graph"] ?? "0") ?? 0) > 0 ? "graph" : "host"
+                    r.iterations = iterations
+                    r.timing = perIteration ? "events" : graph > 0 ? "graph" : "host"
                     return r
                 }
+                // Warm-up iterations are a setting, not a result: the report keeps runs that differ in it apart.
+                if let warmup { for k in made.indices { made[k].metrics = (made[k].metrics ?? [:]).merging(["warmup_iters": Double(warmup)]) { a, _ in a } } }
+                out += made
             }
             return (run, out)
         }
@@ -134,10 +148,11 @@ enum NCCLTestsTextImporter {
             }
             guard inTable, current != nil else { return }  // log noise outside a table is not a row
             let values = InputText.words(Substring(text))
-            guard let first = values.first, first.allSatisfy(\.isNumber) else {
+            // A row starts with its size; a negative one is a row too, for the checked conversion to refuse.
+            guard let first = values.first, first.allSatisfy(\.isNumber) || (first.first == "-" && first.dropFirst().first?.isNumber == true) else {
                 // NCCL's own log lines (NCCL_DEBUG) may land inside the table; they are not rows.
                 if text.contains(" NCCL INFO ") || text.contains(" NCCL WARN ") || text.contains(" NCCL TRACE ") { return }
-                skipped.append(SkippedLine(line: line.number, reason: "not a table row: '\(text.prefix(60))'"))
+                skipped.append(SkippedLine(line: line.number, reason: "not a table row: '\(InputText.quote(text))'"))
                 return
             }
             current!.rows.append((line.number, values))
@@ -149,7 +164,8 @@ enum NCCLTestsTextImporter {
                 newTest(line: line, when: { $0.toolVersion != nil || $0.program != nil || $0.parameterLine != nil })
                 current!.toolVersion = words.count > 2 ? String(words[2]) : nil
                 if let lib = words.first(where: { $0.hasPrefix("nccl-library=") }) {
-                    current!.ncclCode = Int(lib.dropFirst("nccl-library=".count))
+                    current!.ncclCode = try InputNumber.small(lib.dropFirst("nccl-library=".count))
+                        .value(file: name, line: line, field: "nccl-library")
                 }
             } else if body.hasPrefix("Collective test starting:") {
                 newTest(line: line, when: { $0.program != nil || $0.parameterLine != nil })
@@ -157,12 +173,17 @@ enum NCCLTestsTextImporter {
             } else if body.hasPrefix("nThread") {
                 newTest(line: line, when: { $0.parameterLine != nil })
                 current!.parameterLine = body
+                current!.parameterLineNumber = line
                 current!.parameters = Self.parameters(words)
             } else if body.hasPrefix("Per-Iteration Report") {
                 current?.perIteration = true
             } else if words.first == "Rank", current != nil {
-                if let d = Self.device(body) { current!.devices.append(d) }
-                else { skipped.append(SkippedLine(line: line, reason: "unreadable device line")) }
+                switch Self.device(body) {
+                case .success(let d): current!.devices.append(d)
+                case .failure(let p) where p.reason.hasPrefix("Rank:") || p.reason.hasPrefix("device:"):
+                    throw ResultsError(file: name, line: line, "device line: \(p.reason)")
+                case .failure(let p): skipped.append(SkippedLine(line: line, reason: "unreadable device line: \(p.reason)"))
+                }
             } else if words.contains("size") && words.contains("algbw") && words.contains("busbw") {
                 if current == nil { newTest(line: line, when: { _ in false }) }
                 if current!.sawHeader { newTest(line: line, when: { _ in true }) }
@@ -194,7 +215,7 @@ enum NCCLTestsTextImporter {
             guard let t = current else { return }
             if t.sawHeader && t.rows.isEmpty {
                 throw ResultsError(file: name, line: lastLine,
-                    "table has a header but no rows: the input was cut short (expected rows of '\(t.columns.joined(separator: " "))')")
+                    "table has a header but no rows: the input was cut short (expected rows of '\(InputText.quote(t.columns.joined(separator: " "), limit: 120))')")
             }
             if t.sawHeader && !t.footerSeen {
                 skipped.append(SkippedLine(line: lastLine,
@@ -223,18 +244,28 @@ enum NCCLTestsTextImporter {
         }
 
         /// `Rank  0 Group  0 Pid   1601 on  vm device  0 [0000:00:06] NVIDIA H200` (Group absent in old versions).
-        static func device(_ body: String) -> (rank: Int, host: String, device: Int, pci: String, name: String)? {
+        static func device(_ body: String) -> Result<(rank: Int, host: String, device: Int, pci: String, name: String), InputNumber.Problem> {
             let w = InputText.words(Substring(body))
             func after(_ key: String) -> Substring? {
                 guard let i = w.firstIndex(of: Substring(key)), i + 1 < w.count else { return nil }
                 return w[i + 1]
             }
-            guard let rank = after("Rank").flatMap({ Int($0) }), let host = after("on"),
-                  let device = after("device").flatMap({ Int($0) }),
-                  let open = body.firstIndex(of: "["), let close = body.firstIndex(of: "]"), open < close else { return nil }
+            guard let rankText = after("Rank"), let host = after("on"), let deviceText = after("device"),
+                  let open = body.firstIndex(of: "["), let close = body.firstIndex(of: "]"), open < close else {
+                return .failure(.init("expected 'Rank r Group g Pid p on host device d [pci] name'"))
+            }
+            let rank: Int, device: Int
+            switch InputNumber.small(rankText) {
+            case .success(let r): rank = r
+            case .failure(let p): return .failure(.init("Rank: \(p.reason)"))
+            }
+            switch InputNumber.small(deviceText) {
+            case .success(let d): device = d
+            case .failure(let p): return .failure(.init("device: \(p.reason)"))
+            }
             let pci = String(body[body.index(after: open)..<close])
             let gpuName = body[body.index(after: close)...].trimmingCharacters(in: .whitespaces)
-            return (rank, String(host), device, pci, gpuName)
+            return .success((rank, String(host), device, pci, gpuName))
         }
     }
 }

@@ -20,6 +20,7 @@ enum NVSHMEMPerftestImporter {
         let skipped: [SkippedLine] = []  // every table line is a row or an error
         var pes: [Int: GPUInfo] = [:]
         var optionLine: String?
+        var optionLineNumber: Int?
         var job: String?
         var table: (columns: [String], line: Int, rows: Int)?
 
@@ -50,17 +51,22 @@ enum NVSHMEMPerftestImporter {
                 table = (headerColumns(body), line.number, 0)
                 continue
             }
-            if body.hasPrefix("mype:"), let pe = peLine(body), let n = Int(InputText.words(Substring(body))[1]) { pes[n] = pe; continue }
-            if body.hasPrefix("min_size:") { optionLine = body; continue }
+            if body.hasPrefix("mype:"), let pe = peLine(body) {
+                let n = try InputNumber.small(InputText.words(Substring(body))[1]).value(file: name, line: line.number, field: "mype")
+                pes[n] = pe
+                continue
+            }
+            if body.hasPrefix("min_size:") { optionLine = body; optionLineNumber = line.number; continue }
             guard let t = table else { continue }  // log text outside tables
             let values = InputText.words(Substring(body)).map(String.init)
-            guard let first = values.first, UInt64(first) != nil else {
+            // A row starts with its size: digits, or a number the checked conversion will refuse (inf, -5, 1e400).
+            guard let first = values.first, first.first?.isNumber == true || first.first == "-" || Double(first) != nil else {
                 try closeTable()
                 continue
             }
             guard values.count == t.columns.count else {
                 throw ResultsError(file: name, line: line.number,
-                    "expected \(t.columns.count) columns (\(t.columns.joined(separator: " "))), found \(values.count): the line is truncated or malformed")
+                    "expected \(t.columns.count) columns (\(InputText.quote(t.columns.joined(separator: " "), limit: 120))), found \(values.count): the line is truncated or malformed")
             }
             let jobName = job ?? options.benchmark ?? "unknown"
             var row = base(job: jobName, runID: runID, options: options)
@@ -86,7 +92,9 @@ enum NVSHMEMPerftestImporter {
         let ranks = options.ranks ?? (pes.isEmpty ? 0 : pes.count)
         if ranks == 0 { notes.append("The output does not say how many PEs ran (no 'mype:' lines); ranks is 0. Pass --ranks.") }
         run.notes = notes.isEmpty ? nil : notes
-        let iterations = optionLine.flatMap { option("iterations", in: $0) }.flatMap { Int($0) }
+        let iterations = try optionLine.flatMap { option("iterations", in: $0) }.map {
+            try InputNumber.small($0).value(file: name, line: optionLineNumber, field: "option 'iterations'")
+        }
         for i in rows.indices {
             rows[i].ranks = ranks
             if rows[i].iterations == nil { rows[i].iterations = iterations }
@@ -126,16 +134,17 @@ enum NVSHMEMPerftestImporter {
 
     private static func assign(column c: String, value v: String, to row: inout ResultRow, metrics: inout [String: Double],
                                file: String, line: Int) throws {
-        func number() throws -> Double? {
+        func number(_ range: InputNumber.Range = .nonNegative) throws -> Double? {
             if v == "NA" || v == "N/A" || v == "-nan" || v == "nan" { return nil }
-            guard let d = Double(v) else {
-                throw ResultsError(file: file, line: line, "column '\(c)': expected a number, found '\(v)'")
-            }
-            return d
+            return try InputNumber.real(v, range).value(file: file, line: line, field: "column '\(InputText.quote(c, limit: 30))'")
+        }
+        func count() throws -> Int64? {
+            if v == "NA" || v == "N/A" { return nil }
+            return try InputNumber.count(v).value(file: file, line: line, field: "column '\(InputText.quote(c, limit: 30))'")
         }
         switch c {
-        case "size(B)": row.sizeBytes = try number().map { Int64($0) }
-        case "count": row.count = try number().map { Int64($0) }
+        case "size(B)": row.sizeBytes = try count()
+        case "count": row.count = try count()
         case "type": row.dtype = v
         case "redop": row.op = v
         case "scope": row.labels?["scope"] = v
@@ -171,9 +180,10 @@ enum NVSHMEMPerftestImporter {
         let w = InputText.words(Substring(body)).map(String.init)
         let stats = w.count > 1 && w[1] == "PERF_STATS"
         let fields = w.count > 2 ? w[2].components(separatedBy: "___") : []
-        guard fields.count == 4, fields[2].hasPrefix("size__"), let size = Int64(fields[2].dropFirst(6)) else {
-            throw ResultsError(file: name, line: line, "expected '&&&& PERF <job>___<subjob>___size__<bytes>___<var> <value> <units>', found '\(body.prefix(80))'")
+        guard fields.count == 4, fields[2].hasPrefix("size__") else {
+            throw ResultsError(file: name, line: line, "expected '&&&& PERF <job>___<subjob>___size__<bytes>___<var> <value> <units>', found '\(InputText.quote(body))'")
         }
+        let size = try InputNumber.count(fields[2].dropFirst(6)).value(file: name, line: line, field: "size__")
         var row = base(job: fields[0], runID: runID, options: options)
         row.sizeBytes = size
         row.labels?["subjob"] = fields[1]
@@ -187,7 +197,8 @@ enum NVSHMEMPerftestImporter {
             for kv in w[4...] {
                 let p = kv.split(separator: "=", maxSplits: 1)
                 guard p.count == 2 else { continue }
-                let d = Double(p[1])
+                let d: Double? = p[1] == "nan" || p[1] == "-nan" ? nil
+                    : try InputNumber.real(p[1]).value(file: name, line: line, field: InputText.quote(p[0], limit: 30))
                 switch p[0] {
                 case "mean": value = d
                 case "repetitions": metrics["repetitions"] = d
@@ -195,10 +206,10 @@ enum NVSHMEMPerftestImporter {
                 }
             }
         } else {
-            guard w.count == 5, let v = Double(w[3]) else {
-                throw ResultsError(file: name, line: line, "expected '&&&& PERF <name> <value> <units>', found '\(body.prefix(80))': truncated or malformed")
+            guard w.count == 5 else {
+                throw ResultsError(file: name, line: line, "expected '&&&& PERF <name> <value> <units>', found '\(InputText.quote(body))': truncated or malformed")
             }
-            value = v
+            value = try InputNumber.real(w[3]).value(file: name, line: line, field: "value")
             units = w[4]
         }
         guard let value else { throw ResultsError(file: name, line: line, "&&&& PERF_STATS line without mean=") }
@@ -208,7 +219,8 @@ enum NVSHMEMPerftestImporter {
             row.timeUs = value
             prefixFor = "time"
             if size > 0, value > 0, ["alltoall", "all_gather", "reduce_scatter", "all_reduce", "broadcast"].contains(row.benchmark) {
-                row.algbwGBps = Double(size) / (value * 1e3)  // perftest's algbw: size / 1e9 / seconds
+                let bw = Double(size) / (value * 1e3)  // perftest's algbw: size / 1e9 / seconds
+                if bw <= InputNumber.largestReal { row.algbwGBps = bw }
             }
         } else if unit == "GB/s" {
             row.algbwGBps = value

@@ -63,20 +63,25 @@ public enum ResultsCodec {
             throw ResultsError(file: file, line: line, "missing field '\(key.stringValue)'")
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ResultsError(file: file, line: line, "field '\(path)': \(ctx.debugDescription)")
+            throw ResultsError(file: file, line: line, "field '\(path)': \(InputText.quote(ctx.debugDescription, limit: 80))")
         } catch let DecodingError.dataCorrupted(ctx) {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             if !trimmed.hasPrefix("{") {
                 throw ResultsError(file: file, line: line,
-                    "not a gpucomm results line: expected a JSON object starting with '{', found '\(trimmed.prefix(40))'")
+                    "not a gpucomm results line: expected a JSON object starting with '{', found '\(InputText.quote(trimmed, limit: 40))'")
             }
             if ctx.codingPath.isEmpty && !trimmed.hasSuffix("}") {
                 throw ResultsError(file: file, line: line,
                     "not a gpucomm results line: the JSON object has no closing '}' (the line is truncated)")
             }
-            throw ResultsError(file: file, line: line, "not a gpucomm results line: \(ctx.debugDescription)")
+            if ctx.codingPath.isEmpty {
+                throw ResultsError(file: file, line: line,
+                    "not a gpucomm results line: malformed JSON or a number beyond the range of a double")
+            }
+            let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ResultsError(file: file, line: line, "field '\(path)': a value of the wrong kind or out of range")
         } catch {
-            throw ResultsError(file: file, line: line, "not a gpucomm results line: \(error)")
+            throw ResultsError(file: file, line: line, "not a gpucomm results line: malformed JSON")
         }
     }
 }
@@ -161,22 +166,27 @@ public struct ResultSet: Sendable, Equatable {
         while start < n {
             lineNumber += 1
             var stop = start
-            while stop < n, b[stop] != 0x0A { stop += 1 }
+            // LF, CRLF and a lone CR all end a line.
+            while stop < n, b[stop] != 0x0A, b[stop] != 0x0D { stop += 1 }
             var lo = start, hi = stop
             while lo < hi, b[lo] == 0x20 || b[lo] == 0x09 { lo += 1 }
             while hi > lo, b[hi - 1] == 0x20 || b[hi - 1] == 0x09 || b[hi - 1] == 0x0D { hi -= 1 }
             if lo < hi {
                 if let row = fast.parse(from: lo, to: hi) {
+                    try row.checkNumbers(file: file, line: lineNumber)
                     set.rows.append(row)
                 } else {
                     let line = String(decoding: UnsafeBufferPointer(rebasing: b[lo..<hi]), as: UTF8.self)
                     switch try ResultsCodec.decode(Substring(line), file: file, line: lineNumber) {
                     case .run(let r): set.runs.append(r)
-                    case .result(let r): set.rows.append(r)
+                    case .result(let r):
+                        try r.checkNumbers(file: file, line: lineNumber)
+                        set.rows.append(r)
                     }
                 }
             }
             start = stop + 1
+            if stop + 1 < n, b[stop] == 0x0D, b[stop + 1] == 0x0A { start += 1 }
         }
         return set
     }

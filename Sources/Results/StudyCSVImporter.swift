@@ -32,7 +32,7 @@ enum StudyCSVImporter {
         guard let first = lines.first else { throw ResultsError(file: name, "empty file (expected a CSV header)") }
         let header = InputText.csvFields(first.text)
         guard let kind = kind(of: header) else {
-            throw ResultsError(file: name, line: first.number, "not a study CSV header: '\(first.text)'")
+            throw ResultsError(file: name, line: first.number, "not a study CSV header: '\(InputText.quote(first.text))'")
         }
         let base = ((name as NSString).lastPathComponent as NSString).deletingPathExtension.lowercased()
         let runID = InputText.runID(name: name, text: text)
@@ -48,14 +48,25 @@ enum StudyCSVImporter {
                 switch kind {
                 case .nccl:
                     let benchmark = try options.benchmark ?? collective(fromFileName: base, name: name)
-                    var row = try table.commonRow(run: runID, benchmark: benchmark, backend: "nccl")
+                    var row: ResultRow
+                    do {
+                        row = try table.commonRow(run: runID, benchmark: benchmark, backend: "nccl")
+                    } catch var skip as Skip {
+                        skip.rows = 2  // the line's out-of-place and in-place rows
+                        throw skip
+                    }
                     row.labels = ["blocking": try table.text("blocking")]
+                    // An empty cell of one variant loses that variant's row only.
                     for (variant, prefix) in [("out_of_place", "out"), ("in_place", "in")] {
-                        var r = row
-                        r.variant = variant
-                        r.algbwGBps = try table.number("\(prefix) algbw(gb/s)")
-                        r.busbwGBps = try table.number("\(prefix) busbw(gb/s)")
-                        rows.append(r)
+                        do {
+                            var r = row
+                            r.variant = variant
+                            r.algbwGBps = try table.number("\(prefix) algbw(gb/s)")
+                            r.busbwGBps = try table.number("\(prefix) busbw(gb/s)")
+                            rows.append(r)
+                        } catch let skip as Skip {
+                            skipped.append(SkippedLine(line: number, reason: "\(variant): \(skip.reason)", rows: skip.rows))
+                        }
                     }
                 case .nvshmem:
                     let initiated = nvshmemBackend(fileName: base, header: header)
@@ -66,15 +77,18 @@ enum StudyCSVImporter {
                     rows.append(row)
                 case .jacobi:
                     let experiment = try table.text("experiment")
-                    let gpus = Int(try table.number("gpus"))
+                    let gpus = try table.small("gpus")
                     var row = ResultRow(run: runID, benchmark: options.benchmark ?? "jacobi",
                                         backend: experiment.uppercased().hasPrefix("NVSHMEM") ? "nvshmem" : "nccl", ranks: gpus)
                     row.variant = experiment
-                    row.nodes = Int(try table.number("node"))
+                    row.nodes = try table.small("node")
                     let baseline = try table.number("baseline(sec)"), time = try table.number("time(sec)")
                     row.timeUs = time * 1e6
                     row.metrics = ["baseline_s": baseline, "time_s": time,
                                    "speedup": try table.number("speedup"), "efficiency": try table.number("efficiency")]
+                    if time * 1e6 > InputNumber.largestReal {
+                        throw ResultsError(file: name, line: number, "column 'time(sec)': \(time) s is out of range")
+                    }
                     row.labels = ["grid": try table.text("size"), "instance": try table.text("instance")]
                     rows.append(row)
                 }
@@ -83,7 +97,7 @@ enum StudyCSVImporter {
                     if let r = rows.last?.ranks, n > 0 { perNode.insert(r / n) }
                 }
             } catch let skip as Skip {
-                skipped.append(SkippedLine(line: number, reason: skip.reason))
+                skipped.append(SkippedLine(line: number, reason: skip.reason, rows: skip.rows))
             }
         }
 
@@ -116,7 +130,7 @@ enum StudyCSVImporter {
         ]
         for (needle, key) in known where base.contains(needle) { return key }
         throw ResultsError(file: name,
-            "cannot tell the collective from the file name '\(base)' (expected e.g. nccl_all_reduce.csv); pass --benchmark")
+            "cannot tell the collective from the file name '\(InputText.quote(base))': name it nccl_<collective>.csv (e.g. nccl_all_gather.csv), or read it with `gpucomm import --benchmark <collective>`")
     }
 
     private static func nvshmemBackend(fileName: String, header: [String]) -> (backend: String, perftest: String) {
@@ -135,7 +149,7 @@ enum StudyCSVImporter {
     }
 
     /// A data line whose numbers are absent: reported as skipped, not an error.
-    struct Skip: Error { var reason: String }
+    struct Skip: Error { var reason: String; var rows = 1 }
 
     /// One data line bound to the header's column names.
     private struct Table {
@@ -156,7 +170,7 @@ enum StudyCSVImporter {
         mutating func load(_ values: [String], line: Int) throws {
             guard values.count == header.count else {
                 throw ResultsError(file: name, line: line,
-                    "expected \(header.count) comma-separated fields (\(header.joined(separator: ","))), found \(values.count)")
+                    "expected \(header.count) comma-separated fields (\(InputText.quote(header.joined(separator: ","), limit: 120))), found \(values.count)")
             }
             self.values = values
             self.line = line
@@ -172,22 +186,27 @@ enum StudyCSVImporter {
             if v.isEmpty || v.uppercased() == "N/A" || v.lowercased() == "nan" {
                 throw Skip(reason: "no value in column '\(header[index[column]!])'")
             }
-            guard let d = Double(v) else {
-                throw ResultsError(file: name, line: line, "column '\(header[index[column]!])': expected a number, found '\(v)'")
-            }
-            return d
+            return try InputNumber.real(v).value(file: name, line: line, field: "column '\(header[index[column]!])'")
+        }
+
+        /// A GPU, node or iteration count: whole, ≥ 0, at most 2^31 (`16`, `16.0` and `1e1` read; `inf`, `1e20` do not).
+        func small(_ column: String) throws -> Int {
+            let d = try number(column)
+            let n = try InputNumber.count(exactly: d).value(file: name, line: line, field: "column '\(header[index[column]!])'")
+            return try InputNumber.small(n).value(file: name, line: line, field: "column '\(header[index[column]!])'")
         }
 
         /// Nodes, GPUs, size and iterations, shared by the bandwidth files.
         func commonRow(run: String, benchmark: String, backend: String) throws -> ResultRow {
-            var row = ResultRow(run: run, benchmark: benchmark, backend: backend, ranks: Int(try number("gpus")))
-            row.nodes = Int(try number("nodes"))
-            row.iterations = Int(try number("iterations"))
+            var row = ResultRow(run: run, benchmark: benchmark, backend: backend, ranks: try small("gpus"))
+            row.nodes = try small("nodes")
+            row.iterations = try small("iterations")
             let units: [(String, Double)] = [("size(b)", 1), ("size(kb)", 1024), ("size(mb)", 1_048_576), ("size(gb)", 1_073_741_824)]
             guard let (column, scale) = units.first(where: { index[$0.0] != nil }) else {
                 throw ResultsError(file: name, line: 1, "missing a size column (size(B), size(KB), size(MB) or size(GB))")
             }
-            row.sizeBytes = Int64((try number(column) * scale).rounded())
+            row.sizeBytes = try InputNumber.count(exactly: (try number(column) * scale).rounded())
+                .value(file: name, line: line, field: "column '\(header[index[column]!])'")
             return row
         }
     }

@@ -24,12 +24,13 @@ public enum ModelText {
         var rows = [["collective", "backend", "variant", "GPUs fitted", "alpha", "alpha/peer", "NVLink GB/s", "NIC GB/s",
                      "congestion", "median fit error", "90% band"]]
         for m in models {
-            var nic = m.nicGBps.map { Units.fixed($0, 1) } ?? "inf"
+            // No "inf": a beta of 0 means the fit found no cost on that link, said in words.
+            var nic = m.nicGBps.map { Units.fixed($0, 1) } ?? "no cost"
             if let line = m.topology.nicGBpsPerGPU, let g = m.nicGBps { nic += " (\(Units.fixed(100 * g / line, 0))% of \(Units.fixed(line, 0)))" }
             rows.append([
                 m.benchmark, m.backend, m.variant ?? "-", m.fittedGPUs.map(String.init).joined(separator: ","),
                 Units.seconds(m.alphaSeconds), Units.seconds(m.alphaPerPeerSeconds),
-                m.betaNVLink > 0 ? Units.fixed(1 / m.betaNVLink / 1e9, 1) : "inf", nic,
+                m.betaNVLink > 0 ? Units.fixed(1 / m.betaNVLink / 1e9, 1) : "no cost", nic,
                 m.congestion.map { $0 > 0 ? "+" + Units.fixed(100 * $0 / max(m.betaNIC, .leastNonzeroMagnitude), 1) + "%/2× nodes" : "0" } ?? "off",
                 Units.fixed(100 * m.medianFitError, 1) + "%", "×/÷ " + Units.fixed(exp(m.band90), 3),
             ])

@@ -34,19 +34,43 @@ public struct NICSimulation: Sendable, Equatable {
         case .matrix(let m):
             try TrafficPattern.checkShape(m, pes: topology.pes, file: "matrix")
         }
+        if case .moeDispatch(let b, _) = pattern, Double(b) * Double(topology.pes) > 0x1p62 {
+            throw SimulationInputError("--message-size × PEs is more than 2^62 bytes per PE")
+        }
+        let cells = topology.pes * topology.nicsPerGPU * bins  // ≤ 2048 × 64 × 1000: no overflow
+        if cells > Self.maxTimelineCells {
+            throw SimulationInputError("\(topology.pes) PEs × \(topology.nicsPerGPU) NICs × \(bins) bins is more than \(Self.maxTimelineCells) timeline cells: lower --bins or --nics-per-gpu (docs/simulate.md, 'Limits')")
+        }
         let chunks = try chunkCount()
-        if chunks > 50_000_000 {
-            throw SimulationInputError("\(chunks) chunks to simulate is too many (at most 50000000): raise --chunk-size")
+        if chunks > Self.maxChunks {
+            throw SimulationInputError("\(chunks) inter-node chunks to simulate is more than \(Self.maxChunks), the most simulate handles within 10 s and 1 GB: raise --chunk-size or lower --message-size (docs/simulate.md, 'Limits')")
         }
     }
 
-    /// Inter-node chunks the run will simulate.
-    func chunkCount() throws -> Int {
+    /// Most PEs a simulation takes: the bytes matrix is PEs² entries.
+    public static let maxPEs = 2048
+    /// Most NICs per GPU.
+    public static let maxNICsPerGPU = 64
+    /// Most NICs × time bins (each a tx and an rx timeline cell).
+    public static let maxTimelineCells = 250_000
+    /// Most inter-node chunks a simulation takes (memory grows by ~200 bytes per chunk and policy run;
+    /// docs/simulate.md gives the measured time and memory at this limit).
+    public static let maxChunks = 1_000_000
+
+    /// Inter-node chunks the run will simulate, counted without overflow (saturating past `maxChunks`).
+    public func chunkCount() throws -> Int {
         let m = pattern.bytes(pes: topology.pes)
         var n = 0
+        var total: Int64 = 0
         for s in 0..<topology.pes {
-            for d in 0..<topology.pes where topology.node(of: s) != topology.node(of: d) {
-                n += Int((m[s][d] + chunkBytes - 1) / chunkBytes)
+            for d in 0..<topology.pes {
+                let (t, o) = total.addingReportingOverflow(m[s][d])
+                if o || t > 1 << 62 { throw SimulationInputError("the traffic is more than 2^62 bytes in all") }
+                total = t
+                if topology.node(of: s) == topology.node(of: d) { continue }
+                let c = m[s][d] / chunkBytes + (m[s][d] % chunkBytes > 0 ? 1 : 0)
+                n += Int(min(c, Int64(Self.maxChunks + 1)))
+                if n > Self.maxChunks { return n }
             }
         }
         return n

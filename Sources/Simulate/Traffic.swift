@@ -1,4 +1,5 @@
 import Foundation
+import Results
 
 /// A bad simulator or model parameter: one line naming the field and what is allowed.
 public struct SimulationInputError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -35,13 +36,22 @@ public struct NICTopology: Codable, Sendable, Equatable {
         if nodes < 1 { throw SimulationInputError("--nodes must be at least 1 (got \(nodes))") }
         if gpusPerNode < 1 { throw SimulationInputError("--gpus-per-node must be at least 1 (got \(gpusPerNode))") }
         if nicsPerGPU < 1 { throw SimulationInputError("--nics-per-gpu must be at least 1 (got \(nicsPerGPU))") }
-        if !(lineRateGBps > 0) || !lineRateGBps.isFinite {
-            throw SimulationInputError("--line-rate must be a positive number of GB/s (got \(lineRateGBps))")
+        if !(lineRateGBps > 0) || !lineRateGBps.isFinite || lineRateGBps > 1e9 {
+            throw SimulationInputError("--line-rate must be a positive number of GB/s, at most 1e9 (got \(lineRateGBps))")
+        }
+        if pes > NICSimulation.maxPEs {
+            throw SimulationInputError("\(nodes) nodes × \(gpusPerNode) GPUs is more than \(NICSimulation.maxPEs) PEs, the most simulate handles (docs/simulate.md, 'Limits')")
+        }
+        if nicsPerGPU > NICSimulation.maxNICsPerGPU {
+            throw SimulationInputError("--nics-per-gpu must be at most \(NICSimulation.maxNICsPerGPU) (got \(nicsPerGPU))")
         }
     }
 
-    /// Number of PEs (GPUs) in the job.
-    public var pes: Int { nodes * gpusPerNode }
+    /// Number of PEs (GPUs) in the job (saturating: `validate()` refuses more than `NICSimulation.maxPEs`).
+    public var pes: Int {
+        let (p, overflow) = nodes.multipliedReportingOverflow(by: gpusPerNode)
+        return overflow ? Int.max : p
+    }
     /// Node that PE `pe` sits on (PEs fill nodes in order, as launchers place ranks).
     public func node(of pe: Int) -> Int { pe / gpusPerNode }
 
@@ -81,11 +91,17 @@ public enum TrafficPattern: Sendable, Equatable {
         case .ring(let b):
             if pes > 1 { for s in 0..<pes { m[s][(s + 1) % pes] = b } }
         case .moeDispatch(let b, let skew):
-            for s in 0..<pes {
+            for s in 0..<pes where pes > 1 {
                 let total = Double(b) * Double(pes - 1)
-                let weights = (0..<pes).map { d in d == s ? 0 : 1 / pow(Double(d + 1), skew) }
+                // Weights relative to the heaviest destination (index 0, or 1 when s is 0), so a large
+                // skew gives 1 for it and 0 for the rest, never 0/0.
+                let top = Double(s == 0 ? 2 : 1)
+                let weights = (0..<pes).map { d in d == s ? 0 : pow(top / Double(d + 1), skew) }
                 let sum = weights.reduce(0, +)
-                for d in 0..<pes where d != s { m[s][d] = Int64((total * weights[d] / sum).rounded()) }
+                for d in 0..<pes where d != s {
+                    let v = (total * weights[d] / sum).rounded()
+                    m[s][d] = v.isFinite && v >= 0 && v < 0x1p62 ? Int64(v) : 0
+                }
             }
         case .matrix(let given):
             for s in 0..<pes { for d in 0..<pes where d != s { m[s][d] = given[s][d] } }
@@ -98,17 +114,19 @@ public enum TrafficPattern: Sendable, Equatable {
     public static func parseMatrix(_ text: String, file: String) throws -> [[Int64]] {
         var rows: [[Int64]] = []
         var lineNumber = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for raw in InputText.normalized(text).split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
             var row: [Int64] = []
             for field in line.split(separator: ",", omittingEmptySubsequences: false) {
-                let f = field.trimmingCharacters(in: .whitespaces)
-                guard let v = Int64(f), v >= 0 else {
-                    throw SimulationInputError("\(file):\(lineNumber): '\(f)' is not a non-negative byte count")
+                switch InputNumber.count(field) {
+                case .success(let v): row.append(v)
+                case .failure(let p): throw SimulationInputError("\(file):\(lineNumber): byte count: \(p.reason)")
                 }
-                row.append(v)
+            }
+            if row.count > NICSimulation.maxPEs || rows.count >= NICSimulation.maxPEs {
+                throw SimulationInputError("\(file):\(lineNumber): the matrix is larger than \(NICSimulation.maxPEs) × \(NICSimulation.maxPEs) PEs")
             }
             rows.append(row)
         }

@@ -68,7 +68,7 @@ import Testing
         let header = "Nodes,GPUs,size(MB),iterations,algbw(GB/s)\n"
         let bad = header + "2,16,2,1000,fast\n"
         let error = try #require(throws: ResultsError.self) { try ResultInputs.load(text: bad, name: "nvshmem_alltoall_host.csv") }
-        #expect(error.description == "nvshmem_alltoall_host.csv:2: column 'algbw(GB/s)': expected a number, found 'fast'")
+        #expect(error.description == "nvshmem_alltoall_host.csv:2: column 'algbw(GB/s)': expected a number ≥ 0, found 'fast'")
         let missing = header + "2,16,2,1000,N/A\n2,16,4,1000,33.1\n"
         let input = try ResultInputs.load(text: missing, name: "nvshmem_alltoall_host.csv")
         #expect(input.rowsRead == 1)

@@ -9,7 +9,7 @@ struct InputTests {
     @Test(arguments: [
         (NICTopology(nodes: 2, gpusPerNode: 2, nicsPerGPU: 0, lineRateGBps: 12.5), "--nics-per-gpu must be at least 1 (got 0)"),
         (NICTopology(nodes: 0, gpusPerNode: 2, nicsPerGPU: 2, lineRateGBps: 12.5), "--nodes must be at least 1 (got 0)"),
-        (NICTopology(nodes: 2, gpusPerNode: 2, nicsPerGPU: 2, lineRateGBps: 0), "--line-rate must be a positive number of GB/s (got 0.0)"),
+        (NICTopology(nodes: 2, gpusPerNode: 2, nicsPerGPU: 2, lineRateGBps: 0), "--line-rate must be a positive number of GB/s, at most 1e9 (got 0.0)"),
     ])
     func badTopology(_ t: NICTopology, _ message: String) {
         let s = NICSimulation(topology: t, pattern: .allToAll(bytesPerPair: 1), chunkBytes: 1)
@@ -43,7 +43,7 @@ struct InputTests {
         #expect(throws: SimulationInputError("traffic matrix t.csv is 2×2/3, expected 2×2 (nodes × gpus-per-node PEs)")) {
             try TrafficPattern.checkShape([[0, 1], [1, 0, 2]], pes: 2, file: "t.csv")
         }
-        #expect(throws: SimulationInputError("t.csv:2: '-5' is not a non-negative byte count")) {
+        #expect(throws: SimulationInputError("t.csv:2: byte count: expected a whole number ≥ 0, found -5")) {
             try TrafficPattern.parseMatrix("0,1\n-5,0\n", file: "t.csv")
         }
         let wrong = NICSimulation(topology: Self.topology, pattern: .matrix([[0, 1], [1, 0]]), chunkBytes: 1)

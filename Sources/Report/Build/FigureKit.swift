@@ -78,9 +78,19 @@ struct FigureKit {
         var y = y
         let peaks = drawn.compactMap { $0.maxValue?.y }
         if let lo = peaks.min(), let hi = peaks.max(), lo > 0, hi / lo >= 10,
-           drawn.allSatisfy({ $0.values.allSatisfy { $0.y > 0 } }) {
+           drawn.allSatisfy({ $0.values.allSatisfy { $0.y > 0 || !($0.x > 0 || x.scale == .linear) } }) {
             y.scale = .log2
             subtitle = (subtitle.map { $0 + "; " } ?? "") + "log scale"
+        }
+        // A log axis has no zero: rows at x ≤ 0 (0-byte sizes) stay in the table, off the chart, with a note.
+        var findings = findings
+        if x.scale == .log2 {
+            let off = drawn.reduce(0) { $0 + $1.values.filter { !($0.x > 0) }.count }
+            if off > 0 {
+                let zero = x.format == .bytes ? "0 B" : "0"
+                findings.append("\(off) measurement\(off == 1 ? "" : "s") at \(zero) \(off == 1 ? "is" : "are") in the table but not on the chart: "
+                    + "the axis is logarithmic and starts at the smallest non-zero \(x.label)\(x.format == .bytes ? "; a 0-byte operation moves no data" : "").")
+            }
         }
         let chart = Chart(id: id, title: title, subtitle: subtitle, kind: .line, x: x, y: y,
                           series: drawn.map { l in Series(name: l.name, points: l.values.map { Point(x: $0.x, y: $0.y) }, colour: l.colour, shape: l.shape) },

@@ -164,6 +164,7 @@ extension FigureKit {
             if (hi - lo) / hi < 0.1 {
                 return "\(l.name) is nearly flat: within \(Fmt.percent((hi - lo) / hi)) from \(categories[Int(a.x)]) to \(categories[Int(b.x)])."
             }
+            guard a.y > 0 else { return "\(l.name) goes from \(Fmt.value(a.y)) at \(categories[Int(a.x)]) to \(Fmt.value(b.y)) at \(categories[Int(b.x)])." }
             return "\(l.name) at \(categories[Int(b.x)]) is \(Fmt.percent(b.y / a.y)) of its value at \(categories[Int(a.x)])."
         }
     }
@@ -190,7 +191,9 @@ extension FigureKit {
                 if let top = ranks.last, ranks.count > 1 {
                     let at = lines.compactMap { l in l.y(at: Double(top)).map { (l.name, $0) } }
                     if let best = at.min(by: { $0.1 < $1.1 }), let worst = at.max(by: { $0.1 < $1.1 }), at.count > 1 {
-                        findings.append("At \(top) GPUs the fastest is \(best.0) (\(Fmt.value(best.1)) \(unit)); the slowest is \(worst.0) (\(Fmt.value(worst.1)) \(unit)), \(Fmt.fixed(worst.1 / best.1, 2))× slower.")
+                        // A ratio only over a non-zero time (the fuzzer found "inf× slower" for a time of 0).
+                        let slower = best.1 > 0 ? ", \(Fmt.fixed(worst.1 / best.1, 2))× slower" : ""
+                        findings.append("At \(top) GPUs the fastest is \(best.0) (\(Fmt.value(best.1)) \(unit)); the slowest is \(worst.0) (\(Fmt.value(worst.1)) \(unit))\(slower).")
                     }
                 }
                 figures.append(lineFigure(

@@ -8,7 +8,8 @@ public enum ReportBuilder {
     /// `intro` paragraphs go under the title.
     public static func build(_ set: ResultSet, inputs: [InputSummary], options: ReportOptions, intro: [String] = []) -> ReportDocument {
         // Rows marked unsupported or that failed the data check are never drawn as valid.
-        let (valid, leftOut) = RowValidity.split(set)
+        // Rows measured with other settings (iterations, warm-up, versions) are separate series, not repeats.
+        let (valid, leftOut) = RowValidity.split(RunSettings.separate(set))
         let cells = Aggregate(valid).cells
         var kit = FigureKit(options: options)
         kit.leftOut = leftOut

@@ -25,11 +25,15 @@ extension FigureKit {
             let lines = groups.map {
                 Line(name: $0.name, values: values($0.cells, metric: m, x: { $0.sizeBytes.map(Double.init) }))
             }
-            var findings = Self.sizeFindings(lines, metric: m)
+            // Findings speak of sizes that move data: a 0-byte row (nccl-tests -b 8 on 4 ranks gives
+            // them for all_gather and alltoall) times a no-op.
+            let moving = lines.map { l in Line(name: l.name, values: l.values.filter { $0.x > 0 }, colour: l.colour, shape: l.shape) }
+            var findings = Self.sizeFindings(moving, metric: m)
             // Bandwidth hides small-message cost: when every cell has a time, the table shows it too.
             let times = m != .time && cells.allSatisfy({ $0.values[.time] != nil })
                 ? groups.map { Line(name: $0.name, values: values($0.cells, metric: .time, x: { $0.sizeBytes.map(Double.init) })) } : []
-            if let (name, t) = times.compactMap({ l in l.values.min { $0.y < $1.y }.map { (l.name, $0) } }).min(by: { $0.1.y < $1.1.y }) {
+            let movingTimes = times.map { l in Line(name: l.name, values: l.values.filter { $0.x > 0 }) }
+            if let (name, t) = movingTimes.compactMap({ l in l.values.min { $0.y < $1.y }.map { (l.name, $0) } }).min(by: { $0.1.y < $1.1.y }) {
                 findings.append("Smallest time: \(Fmt.value(t.y)) µs (\(name), \(Self.sizeText(t.x))).")
             }
             if dropped { findings.append(Self.inPlaceNote) }

@@ -20,7 +20,8 @@ enum RowValidity {
             let k = "\(r.benchmark)\u{1}\(r.backend)"
             var e = left[k, default: [:]][why, default: (0, 0, [])]
             e.count += 1
-            e.wrong += r.wrong ?? 0
+            let (sum, overflow) = e.wrong.addingReportingOverflow(r.wrong ?? 0)  // each ≤ 2^62 (InputNumber); their sum may not be
+            e.wrong = overflow ? .max : sum
             if let v = r.variant { e.variants.insert(v) }
             left[k, default: [:]][why] = e
             return false

@@ -144,6 +144,23 @@ public struct BandPoint: Sendable, Equatable {
 }
 
 extension Chart {
+    /// The chart as it can be drawn: non-finite values dropped, and on a log axis the values
+    /// at or below zero (a 0-byte row has no place on a log size axis; the report's table keeps it
+    /// and a note says so).
+    var drawable: Chart {
+        var c = self
+        let logX = kind == .line && x.scale == .log2, logY = kind == .line && y.scale == .log2
+        func keep(_ p: Point) -> Bool { p.x.isFinite && p.y.isFinite && (!logX || p.x > 0) && (!logY || p.y > 0) }
+        c.series = series.map { s in var s = s; s.points = s.points.filter(keep); return s }
+        c.references = references.filter { $0.y.isFinite && (!logY || $0.y > 0) }
+        c.bands = bands.map { b in
+            var b = b
+            b.ranges = b.ranges.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite && (!logX || $0.x > 0) && (!logY || $0.low > 0) }
+            return b
+        }
+        return c
+    }
+
     /// The largest y among series points and references; 0 for an empty chart.
     /// The smallest positive y among series points and references; 1 when there is none.
     var minPositiveY: Double {

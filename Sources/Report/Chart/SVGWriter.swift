@@ -13,6 +13,7 @@ public enum SVGWriter {
 
     /// SVG text of `chart`.
     public static func render(_ chart: Chart) -> String {
+        let chart = chart.drawable
         var out = SVGText()
         let titleLines = wrap(chart.title, width: width - 24, charWidth: charWidth * 1.3)
         let subLines = chart.subtitle.map { wrap($0, width: width - 24, charWidth: charWidth) } ?? []
@@ -121,7 +122,14 @@ public enum SVGWriter {
 
     // MARK: - Pieces
 
+    /// Dash patterns by shape index: solid first, then patterns that stay apart when lines overlap.
+    static let dashes = ["", "6 3", "2 3", "9 3 2 3", "4 4"]
+
     /// Colour, marker shape and dash of one series.
+    ///
+    /// Without an explicit shape, series `i` takes marker `i % 4` and dash `i % 5`, so series that
+    /// lie on top of one another (the same numbers in two variants) still show both: the marker
+    /// and the dash of the one beneath peek out, and the legend tells them apart without colour.
     struct Style {
         var colour: String
         var shape: Int
@@ -129,8 +137,9 @@ public enum SVGWriter {
 
         init(_ s: Series, _ i: Int) {
             colour = Palette.colour(s.colour ?? i)
-            shape = s.shape ?? i / Palette.colours.count
-            dash = shape > 0 ? " stroke-dasharray=\"6 3\"" : ""
+            shape = s.shape ?? i
+            let pattern = SVGWriter.dashes[shape % SVGWriter.dashes.count]
+            dash = pattern.isEmpty ? "" : " stroke-dasharray=\"\(pattern)\""
         }
     }
 

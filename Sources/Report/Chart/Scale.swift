@@ -2,9 +2,9 @@ import Foundation
 
 /// Fixed-precision number and size formatting shared by charts, tables and `compare`.
 public enum Fmt {
-    /// `v` with exactly `digits` decimals; never `-0.0`, `nan` or `inf` spelled by the C library.
+    /// `v` with exactly `digits` decimals; never `-0.0`, `nan` or `inf` (a non-finite value is `n/a`).
     public static func fixed(_ v: Double, _ digits: Int) -> String {
-        guard v.isFinite else { return v.isNaN ? "n/a" : (v > 0 ? "inf" : "-inf") }
+        guard v.isFinite else { return "n/a" }  // never "inf" or "nan" on a page
         let s = String(format: "%.\(digits)f", v)
         if s.hasPrefix("-"), s.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { return String(s.dropFirst()) }
         return s

@@ -85,6 +85,7 @@ public struct ComparisonRow: Sendable, Equatable {
     /// Relative change, positive when the candidate is better (higher bandwidth, lower time).
     public var gain: Double? {
         guard let r = ratio else { return nil }
+        if !metric.higherIsBetter && r == 0 { return nil }  // a time of 0: no finite gain
         return metric.higherIsBetter ? r - 1 : 1 / r - 1
     }
 

@@ -55,7 +55,8 @@ public enum ReportWriter {
         body { font-family: Helvetica, Arial, sans-serif; max-width: 64rem; margin: 2rem auto; padding: 0 1rem; color: #111; line-height: 1.45; }
         h1 { font-size: 1.6rem; } h2 { margin-top: 2.5rem; border-bottom: 1px solid #ccc; } h3 { font-size: 1.05rem; margin-top: 2rem; }
         figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
-        table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; }
+        .table-box { overflow-x: auto; max-width: 100%; margin: 0.5rem 0 1.5rem; }
+        table { border-collapse: collapse; font-size: 0.85rem; }
         th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; vertical-align: top; }
         th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         th.s, td.s { white-space: nowrap; }
@@ -99,10 +100,11 @@ public enum ReportWriter {
         func cls(_ i: Int, _ text: String) -> String {
             numeric[i] ? " class=\"n\"" : text.count <= 40 ? " class=\"s\"" : ""
         }
-        out += "<table>\n<tr>" + t.headers.enumerated().map { "<th\(cls($0, $1))>\(esc($1))</th>" }.joined() + "</tr>\n"
+        // A wide table scrolls inside its own box instead of widening the page.
+        out += "<div class=\"table-box\">\n<table>\n<tr>" + t.headers.enumerated().map { "<th\(cls($0, $1))>\(esc($1))</th>" }.joined() + "</tr>\n"
         func text(_ s: String) -> String { links[s].map { "<a href=\"\(esc($0))\">\(esc(s))</a>" } ?? esc(s) }
         for r in t.rows { out += "<tr>" + r.enumerated().map { "<td\(cls($0, $1))>\(text($1))</td>" }.joined() + "</tr>\n" }
-        out += "</table>\n"
+        out += "</table>\n</div>\n"
         if collapsed { out += "</details>\n" }
         return out
     }

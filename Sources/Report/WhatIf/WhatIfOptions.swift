@@ -38,6 +38,16 @@ public struct WhatIfOptions: Sendable, Equatable {
         for n in nodes where n < 2 {
             throw SimulationInputError("--what-if-nodes \(n): beyond one host needs at least 2 nodes")
         }
-        for n in nodes { try simulation(nodes: n).validate() }
+        // Bounded work: the node counts together stay within one simulation's chunk limit.
+        var chunks = 0
+        for n in nodes {
+            let s = simulation(nodes: n)
+            try s.topology.validate()
+            chunks += try s.chunkCount()
+            if chunks > NICSimulation.maxChunks {
+                throw SimulationInputError("--what-if-nodes \(nodes.map(String.init).joined(separator: ",")): more than \(NICSimulation.maxChunks) chunks to simulate in all (docs/simulate.md, 'Limits'); give fewer or smaller node counts")
+            }
+            try s.validate()
+        }
     }
 }
