@@ -18,7 +18,7 @@ struct P2PJobContext {
     static func start(_ launch: LaunchOptions, pair: PEPair, heapBytes: Int, results: String, noResults: Bool,
                       body: (P2PJobContext) throws -> Void) throws {
         let env = ProcessInfo.processInfo.environment
-        if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
+        if try launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np 2 (or start it with mpirun/srun/torchrun)")
         }
         if let status = try Job.spawnIfAsked(launch) {

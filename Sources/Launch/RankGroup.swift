@@ -223,7 +223,13 @@ final class Session: @unchecked Sendable {
                 lastBeat = now
                 for r in live {
                     do { try links[r]!.send(.heartbeat) } catch {
-                        if !isDeparted(r) { peerFailed(r, detail: "pid \(peers[r].pid): heartbeat failed: \(error.detail)") }
+                        // Rank 0 may have sent `died` about another rank and exited before we read it: what
+                        // is still in our receive buffer names the rank that really died (issue 16: about 1
+                        // in 60 "died" lines named rank 0). Read it before blaming the peer.
+                        _ = drain(r)
+                        if !isDeparted(r) && !hasFailed() {
+                            peerFailed(r, detail: "pid \(peers[r].pid): heartbeat failed: \(error.detail)")
+                        }
                     }
                 }
             }
@@ -297,6 +303,12 @@ final class Session: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return departed.contains(r)
+    }
+
+    private func hasFailed() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return failure != nil
     }
 
     private func isClosing() -> Bool {

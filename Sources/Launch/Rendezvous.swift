@@ -129,7 +129,8 @@ enum Rendezvous {
                 fd = try Net.connect(to: endpoint, until: min(deadline, .now + .seconds(2)))
             } catch {
                 if ContinuousClock.now + pause >= deadline {
-                    throw .timeout(missingRanks: [0], waitedSeconds: (ContinuousClock.now - start).seconds)
+                    throw .unreachable(rendezvous: endpoint.description, lastError: error.detail,
+                                       waitedSeconds: (ContinuousClock.now - start).seconds)
                 }
                 Thread.sleep(forTimeInterval: pause.seconds)
                 pause = min(pause * 2, .milliseconds(500))
