@@ -16,6 +16,7 @@ command -v mpiexec.mpich >/dev/null || need+=(mpich)
 command -v slurmctld >/dev/null || need+=(slurm-wlm)
 command -v munged >/dev/null || need+=(munge)
 command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3 python3-venv)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
@@ -227,9 +228,56 @@ for script in recipes/slurm/*.sbatch; do
     bash -c "cat '$out' 2>/dev/null; echo 'job $id: $state ($reason)'; [[ $state == COMPLETED ]]"
 done
 
+# --- gpucomm top --listen under abuse (the real binary; RDMA counters from the test fixtures) -------------
+"$G" top --sys-root Tests/MonitorTests/Fixtures/sys-efa --no-nvlink --listen 127.0.0.1:0 --interval 200ms \
+  >"$W/top.out" 2>"$W/top.err" &
+top_pid=$!
+DAEMONS+=("$top_pid")
+for _ in $(seq 100); do grep -q 'serving http' "$W/top.err" && break; sleep 0.1; done
+top_url=$(grep -oE 'http://[0-9.:]+/metrics' "$W/top.err" || true)
+expect top-listen-abuse 0 'scrape 200 in 0\.[0-9]+ s' 'oversized 431' 'malformed 400' 'load 200 x 160' -- \
+  python3 - "$top_url" <<'PY'
+import socket, sys, threading, time, urllib.parse, urllib.request
+url = sys.argv[1]
+host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
+held = []
+for i in range(100):  # 100 idle connections, half of them with half a request
+    s = socket.create_connection((host, port), timeout=5)
+    if i % 2:
+        s.sendall(b"GET /metr")
+    held.append(s)
+t = time.monotonic()
+with urllib.request.urlopen(url, timeout=1) as r:
+    code = r.status
+print(f"scrape {code} in {time.monotonic() - t:.3f} s")
+if time.monotonic() - t >= 1:
+    sys.exit(1)
+def raw(data):
+    s = socket.create_connection((host, port), timeout=5)
+    s.sendall(data)
+    reply = s.recv(64).split(b" ")[1].decode()
+    s.close()
+    return reply
+print("oversized", raw(b"GET /metrics HTTP/1.1\r\n" + b"X: " + b"a" * 20000 + b"\r\n\r\n"))
+print("malformed", raw(b"\x01\x02nonsense\r\n\r\n"))
+codes = []
+def client():
+    for _ in range(20):
+        with urllib.request.urlopen(url, timeout=2) as r:
+            codes.append(r.status)
+threads = [threading.Thread(target=client) for _ in range(8)]
+for th in threads: th.start()
+for th in threads: th.join()
+print("load", "200 x", codes.count(200))
+PY
+kill "$top_pid"
+
 # --- recipes -------------------------------------------------------------------------------------------
 mapfile -t shells < <(find recipes .ci -type f \( -name '*.sh' -o -name '*.sbatch' \) | sort)
 expect shellcheck 0 -- shellcheck -x -P recipes/slurm "${shells[@]}" .ci/run
+expect enroot-make 0 'enroot import -o gpucomm-efa.sqsh dockerd://gpucomm:efa' 'container-image=.*gpucomm-efa.sqsh' -- \
+  make -n -C recipes/enroot sqsh check
+expect enroot-make-ib 0 'Dockerfile.ib -t gpucomm:ib' -- make -n -C recipes/enroot sqsh VARIANT=ib
 expect kubernetes-core 0 -- "$VENV/bin/kubernetes-validate" --strict -k 1.30.0 \
   recipes/kubernetes/indexed-job.yaml recipes/kubernetes/daemonset-top.yaml
 mapfile -t mpijobs < <(ls recipes/kubernetes/mpijob-*.yaml)
