@@ -149,10 +149,12 @@ expect bad-environment 2 'MASTER_ADDR' -- env RANK=1 WORLD_SIZE=2 "$G" launch-ch
 expect rank0-absent 6 'rank 0 never answered at 127.0.0.1:29441 \(last attempt: .*Connection refused' -- \
   env RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29441 "$G" launch-check -T 2
 
-# --- Slurm: munge, slurmctld, slurmd on this host ---------------------------------------------------------
+# --- Slurm: munge, slurmctld and two slurmd on this host ---------------------------------------------------
+# Node $H is this host; node $H-b is a second slurmd on it, so that srun -N 2 gives real uneven layouts.
+# Partition "ci" (the default) holds $H only, whose name resolves; "two" holds both.
 slurm_started=$(date +%s)
 H=$(hostname)
-mkdir -p "$W/munge" "$W/state" "$W/spool"
+mkdir -p "$W/munge" "$W/state" "$W/spool/$H" "$W/spool/$H-b"
 chmod 700 "$W/munge"
 dd if=/dev/urandom of="$W/munge/munge.key" bs=1024 count=1 status=none
 chmod 600 "$W/munge/munge.key"
@@ -163,18 +165,17 @@ cat >"$W/slurm.conf" <<CONF
 ClusterName=gpucommci
 SlurmctldHost=$H(127.0.0.1)
 SlurmctldPort=36817
-SlurmdPort=36818
 AuthType=auth/munge
 AuthInfo=socket=$W/munge/munge.sock
 CredType=cred/munge
 SlurmUser=root
 SlurmdUser=root
 StateSaveLocation=$W/state
-SlurmdSpoolDir=$W/spool
+SlurmdSpoolDir=$W/spool/%n
 SlurmctldPidFile=$W/slurmctld.pid
-SlurmdPidFile=$W/slurmd.pid
+SlurmdPidFile=$W/slurmd-%n.pid
 SlurmctldLogFile=$W/slurmctld.log
-SlurmdLogFile=$W/slurmd.log
+SlurmdLogFile=$W/slurmd-%n.log
 ProctrackType=proctrack/pgid
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
@@ -185,19 +186,23 @@ SlurmdParameters=config_overrides
 MpiDefault=none
 ReturnToService=2
 MinJobAge=600
-NodeName=$H NodeAddr=127.0.0.1 CPUs=16 State=UNKNOWN
-PartitionName=ci Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:16
+NodeName=$H NodeHostname=$H NodeAddr=127.0.0.1 Port=36818 CPUs=16 State=UNKNOWN
+NodeName=$H-b NodeHostname=$H NodeAddr=127.0.0.1 Port=36819 CPUs=16 State=UNKNOWN
+PartitionName=ci Nodes=$H Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:16
+PartitionName=two Nodes=$H,$H-b MaxTime=INFINITE State=UP OverSubscribe=FORCE:16
 CONF
 echo "CgroupPlugin=cgroup/v1" >"$W/cgroup.conf"
 export SLURM_CONF=$W/slurm.conf
 for _ in $(seq 50); do [[ -S $W/munge/munge.sock ]] && break; sleep 0.1; done
 slurmctld -D -f "$SLURM_CONF" >"$W/slurmctld.out" 2>&1 &
 DAEMONS+=($!)
-slurmd -D -f "$SLURM_CONF" >"$W/slurmd.out" 2>&1 &
-DAEMONS+=($!)
-for _ in $(seq 120); do sinfo -h -o %T 2>/dev/null | grep -qE '^(idle|mixed|allocated)' && break; sleep 0.5; done
-if ! sinfo -h -o %T | grep -qE '^(idle|mixed|allocated)'; then
-  echo "FAIL slurm: the node did not come up"; sinfo; tail -n 20 "$W/slurmctld.log" "$W/slurmd.log"; exit 1
+for node in "$H" "$H-b"; do
+  slurmd -D -f "$SLURM_CONF" -N "$node" >"$W/slurmd-$node.out" 2>&1 &
+  DAEMONS+=($!)
+done
+for _ in $(seq 120); do [[ $(sinfo -h -N -p two -o %T 2>/dev/null | grep -cE '^(idle|mixed|allocated)') == 2 ]] && break; sleep 0.5; done
+if [[ $(sinfo -h -N -p two -o %T | grep -cE '^(idle|mixed|allocated)') != 2 ]]; then
+  echo "FAIL slurm: the nodes did not come up"; sinfo -N; tail -n 20 "$W"/slurm*.log; exit 1
 fi
 echo "launchers: Slurm up after $(( $(date +%s) - slurm_started )) s"
 
@@ -205,6 +210,17 @@ expect srun-4 0 '^3 +3/4 .* srun ' 'launch-check: ok' -- srun -n 4 "$G" launch-c
 expect srun-pmi2 0 '^2 +2/3 .* srun ' 'launch-check: ok' -- srun --mpi=pmi2 -n 3 "$G" launch-check -T 30
 expect srun-pmix 0 '^1 +1/2 .* srun ' 'launch-check: ok' -- srun --mpi=pmix -n 2 "$G" launch-check -T 30
 expect srun-cyclic 0 'launch-check: ok' -- srun -m cyclic -n 3 "$G" launch-check -T 30
+# Uneven layouts on two nodes (issue 16, bug 3): srun -N 2 -n 4 puts 3 tasks on the first node, 1 on the second.
+# Both nodes are this host, so the rendezvous is given as loopback (the node names do not resolve).
+expect srun-uneven 0 '^2 +2/3 .*\[?'"$H"'\]? ' '^3 +0/1 .*\['"$H"'-b\] ' 'launch-check: ok' -- \
+  srun -p two -N 2 -n 4 --export=ALL,GPUCOMM_RENDEZVOUS=127.0.0.1:29451 "$G" launch-check -T 30
+# -m arbitrary: task 0 may run on any node; here on the second. Without an address gpucomm stops (exit 2).
+printf '%s\n' "$H-b" "$H" "$H" "$H" >"$W/hostfile"
+expect srun-arbitrary-asks 2 'SLURM_DISTRIBUTION=arbitrary.*GPUCOMM_RENDEZVOUS' -- \
+  env SLURM_HOSTFILE="$W/hostfile" srun -p two -m arbitrary -n 4 "$G" launch-check -T 30
+expect srun-arbitrary 0 '^0 +0/1 .*\['"$H"'-b\] ' '^3 +2/3 ' 'launch-check: ok' -- \
+  env SLURM_HOSTFILE="$W/hostfile" srun -p two -m arbitrary -n 4 --export=ALL,GPUCOMM_RENDEZVOUS=127.0.0.1:29461 \
+  "$G" launch-check -T 30
 expect srun-killed-rank nonzero 'rank 2 on [^ ]+ died' -- \
   srun -n 3 --kill-on-bad-exit=0 "$G" _rendezvous-probe --behaviour die-after-join --timeout 10
 

@@ -56,7 +56,12 @@ struct LaunchCheckCommand: ParsableCommand {
         do {
             info = try RankDiscovery.detect(environment: env, rendezvousOverride: try rendezvous.map { try Endpoint(parsing: $0) })
         } catch { throw Failure(.usage, "\(error)") }
-        let host = info?.host ?? Launch.hostName()
+        // Slurm's name for the node when it differs from the host name (several slurmd on one host, or
+        // node names that are not host names): the checks group ranks by what the launcher calls a node.
+        var host = info?.host ?? Launch.hostName()
+        if let node = env["SLURMD_NODENAME"], !node.isEmpty, node != host, !host.hasPrefix(node + ".") {
+            host += "[\(node)]"
+        }
         let localRank = info?.localRank ?? 0
         let gpu = LaunchCheck.gpu(localRank: localRank, perProcess: gpusPerProcess, environment: env, host: host,
                                   gpuCount: LaunchCheck.driverGPUCount())

@@ -60,17 +60,28 @@ struct LauncherBugTests {
 
     // MARK: 3. Slurm layouts that are not even
 
-    /// Recorded on Slurm 22.05: `srun -N 2 -n 4` puts 3 tasks on the first node and 1 on the second.
+    /// Recorded on Slurm 22.05.8 (two slurmd on one host, nodes n1 and n2): the SLURM_* variables of task 3
+    /// of `srun -N 2 -n 4`, which puts 3 tasks on the first node and 1 on the second.
     static let unevenSecondNode = [
-        "SLURM_PROCID": "3", "SLURM_LOCALID": "0", "SLURM_NODEID": "1", "SLURM_STEP_NUM_TASKS": "4", "SLURM_NTASKS": "4",
-        "SLURM_STEP_TASKS_PER_NODE": "3,1", "SLURM_TASKS_PER_NODE": "3,1", "SLURM_STEP_NUM_NODES": "2",
-        "SLURM_JOB_ID": "77", "SLURM_STEP_ID": "0", "SLURM_STEP_NODELIST": "n[1-2]", "SLURM_JOB_NODELIST": "n[1-2]",
-        "SLURM_DISTRIBUTION": "block",
+        "SLURM_JOBID": "4", "SLURM_JOB_ID": "4", "SLURM_JOB_NODELIST": "n[1-2]", "SLURM_JOB_NUM_NODES": "2",
+        "SLURM_LOCALID": "0", "SLURM_NNODES": "2", "SLURM_NODEID": "1", "SLURM_NODELIST": "n[1-2]", "SLURM_NTASKS": "4",
+        "SLURM_PROCID": "3", "SLURM_STEPID": "0", "SLURM_STEP_ID": "0", "SLURM_STEP_NODELIST": "n[1-2]",
+        "SLURM_STEP_NUM_NODES": "2", "SLURM_STEP_NUM_TASKS": "4", "SLURM_STEP_TASKS_PER_NODE": "3,1",
+        "SLURM_SUBMIT_HOST": "vm", "SLURM_TASKS_PER_NODE": "3,1",
+    ]
+
+    /// Recorded the same way: task 0 of `srun -m arbitrary -n 4` with SLURM_HOSTFILE listing n2, n1, n1, n1.
+    /// Task 0 runs on n2, the second node of the step: the first node is the wrong rendezvous.
+    static let arbitraryTaskZero = [
+        "SLURM_DISTRIBUTION": "arbitrary", "SLURM_JOB_ID": "5", "SLURM_JOB_NODELIST": "n[1-2]", "SLURM_LOCALID": "0",
+        "SLURM_NODEID": "1", "SLURM_NODELIST": "n[1-2]", "SLURM_NTASKS": "4", "SLURM_PROCID": "0", "SLURM_STEP_ID": "0",
+        "SLURM_STEP_NODELIST": "n[1-2]", "SLURM_STEP_NUM_TASKS": "4", "SLURM_STEP_TASKS_PER_NODE": "3,1",
+        "SLURM_TASKS_PER_NODE": "3,1",
     ]
 
     @Test func unevenBlockLayoutTakesThisNodesCount() throws {
         #expect(try RankDiscovery.detect(environment: Self.unevenSecondNode)?.localSize == 1)
-        var first = Self.unevenSecondNode
+        var first = Self.unevenSecondNode  // task 2 of the same step, on n1
         first["SLURM_PROCID"] = "2"; first["SLURM_LOCALID"] = "2"; first["SLURM_NODEID"] = "0"
         let found = try RankDiscovery.detect(environment: first)
         #expect(found?.localSize == 3 && found?.localRank == 2 && found?.rendezvous?.host == "n1")
@@ -90,19 +101,22 @@ struct LauncherBugTests {
         #expect { try RankDiscovery.detect(environment: env) } throws: { "\($0)".contains("SLURM_NODEID=4") }
     }
 
-    /// `srun -m arbitrary` with tasks "1,3": before the fix "local rank 1 is outside 0..<1". Task 0 may run on
-    /// any node, so gpucomm stops and says what to set; with it set, the local size is this node's.
+    /// `srun -m arbitrary`: before the fix, task 0 on n2 took n1 for the rendezvous and 3 for its local size
+    /// (with tasks "1,3" the others failed: "local rank 1 is outside 0..<1"). Task 0 may run anywhere, so
+    /// gpucomm stops and says what to set; with it set, the local size is this node's.
     @Test func arbitraryDistributionAsksForTheRendezvous() throws {
-        var env = Self.unevenSecondNode
-        env["SLURM_STEP_TASKS_PER_NODE"] = "1,3"
-        env["SLURM_LOCALID"] = "1"
-        env["SLURM_DISTRIBUTION"] = "arbitrary"
+        var env = Self.arbitraryTaskZero
         #expect { try RankDiscovery.detect(environment: env) } throws: { error in
             "\(error)".contains("SLURM_DISTRIBUTION=arbitrary") && "\(error)".contains("GPUCOMM_RENDEZVOUS")
         }
         env["GPUCOMM_RENDEZVOUS"] = "n2:29500"
         let found = try RankDiscovery.detect(environment: env)
-        #expect(found?.localSize == 3 && found?.localRank == 1 && found?.rendezvous == Endpoint(host: "n2", port: 29500))
+        #expect(found?.localSize == 1 && found?.rank == 0 && found?.rendezvous == Endpoint(host: "n2", port: 29500))
+        // The layout: tasks "1,3", local rank 1 on the second node.
+        env["SLURM_STEP_TASKS_PER_NODE"] = "1,3"
+        env["SLURM_LOCALID"] = "1"
+        env["SLURM_PROCID"] = "2"
+        #expect(try RankDiscovery.detect(environment: env)?.localSize == 3)
         // cyclic keeps task 0 on the first node.
         env["SLURM_DISTRIBUTION"] = "cyclic:block"
         env["GPUCOMM_RENDEZVOUS"] = nil
