@@ -48,7 +48,9 @@ struct LaunchCheckCommand: ParsableCommand {
     func run() throws {
         let env = ProcessInfo.processInfo.environment
         if let np, env["GPUCOMM_RANK"] == nil {
-            let code = Job.rerunAsRanks(np, extra: [], timeout: timeout)
+            let args = LocalLauncher.arguments(Array(CommandLine.arguments.dropFirst()), removing: "--np")
+            let code = LocalLauncher.run(ranks: np, executable: LocalLauncher.currentExecutable(), arguments: args,
+                                         environment: env, timeout: .seconds(timeout))
             if code != 0 { throw Failure(ExitStatus(rawValue: code) ?? .failure, "launch-check: a rank failed (exit status \(code))") }
             return
         }

@@ -150,7 +150,7 @@ public enum RankDiscovery {
         // Task 0 runs on the step's first node under block, cyclic and plane distributions (the first
         // level of SLURM_DISTRIBUTION); under `arbitrary` (a host file) it may run anywhere.
         let distribution = env["SLURM_DISTRIBUTION"].map { String($0.prefix { $0 != ":" && $0 != "," && $0 != "=" }) } ?? "block"
-        if !["block", "cyclic", "plane", "unknown", ""].contains(distribution) {
+        if !["block", "cyclic", "plane", "unknown", "*", ""].contains(distribution) {
             found.rendezvousProblem = "SLURM_DISTRIBUTION=\(env["SLURM_DISTRIBUTION"]!): task 0 need not run on the "
                 + "first node of the step; set GPUCOMM_RENDEZVOUS=<host of task 0>:<port> (e.g. srun --export=ALL,"
                 + "GPUCOMM_RENDEZVOUS=$(head -1 $SLURM_HOSTFILE):29500)"

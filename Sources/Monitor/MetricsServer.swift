@@ -27,16 +27,7 @@ final class MetricsServer: @unchecked Sendable {
     let boundAddress: String
     let limits: Limits
 
-    private let listener: Int32
-    private let wantRead: Int32, wantWrite: Int32      // server thread → monitor loop: "a request waits"
-    private let wakeRead: Int32, wakeWrite: Int32      // monitor loop / deinit → server thread
-    private let state = NSCondition()
-    // Guarded by `state`:
-    private var latest: String?
-    private var generation = 0
-    private var stopping = false
-    private var stopped = false
-    private var counts = Counts()
+    private let engine: Engine
 
     /// What the server did, for tests and diagnostics.
     struct Counts: Equatable, Sendable {
@@ -90,197 +81,228 @@ final class MetricsServer: @unchecked Sendable {
             throw MonitorError("--listen \(text): pipe failed: \(String(cString: strerror(errno)))")
         }
         for d in want + wake + [s] { Self.nonBlocking(d) }
-        listener = s
-        (wantRead, wantWrite, wakeRead, wakeWrite) = (want[0], want[1], wake[0], wake[1])
-        fd = wantRead
+        engine = Engine(listener: s, want: (want[0], want[1]), wake: (wake[0], wake[1]), limits: limits)
+        fd = want[0]
         self.limits = limits
         boundAddress = (host.contains(":") ? "[\(host)]" : host) + ":\(Self.localPort(s))"
-        let thread = Thread { [self] in serve() }
+        let engine = self.engine
+        let thread = Thread { engine.serve() }
         thread.name = "gpucomm-metrics"
         thread.start()
     }
 
-    deinit {
-        state.lock()
-        stopping = true
-        state.unlock()
-        poke(wakeWrite)
-        state.lock()
-        while !stopped { state.wait() }
-        state.unlock()
-        for d in [listener, wantRead, wantWrite, wakeRead, wakeWrite] { close(d) }
-    }
+    /// Stops the server thread (it holds the engine, never this object) and closes every descriptor.
+    deinit { engine.stop() }
 
     /// Called by the monitor's loop when `fd` is readable: hands fresh metrics to every waiting request.
     func serveOne(metrics: () -> String) {
-        var sink = [UInt8](repeating: 0, count: 64)
-        while read(wantRead, &sink, sink.count) > 0 {}
-        let text = metrics()
-        state.lock()
-        latest = text
-        generation += 1
-        state.unlock()
-        poke(wakeWrite)
+        engine.publish(metrics)
     }
 
     /// What the server has done so far.
-    var statistics: Counts {
-        state.lock()
-        defer { state.unlock() }
-        return counts
-    }
+    var statistics: Counts { engine.statistics }
 
     // MARK: - The server thread
 
-    private final class Client {
-        let fd: Int32
-        let since: Double
-        var request: [UInt8] = []
-        var out: ArraySlice<UInt8> = []
-        var deadline: Double
-        var waitingSince: Double?  // a GET /metrics waiting for the monitor
-        var head = false
-        init(fd: Int32, now: Double, deadline: Double) { self.fd = fd; since = now; self.deadline = deadline }
-    }
+    /// Everything the server thread touches; the thread holds it, so `MetricsServer.deinit` can stop it.
+    private final class Engine: @unchecked Sendable {
+        let limits: Limits
+        let listener: Int32
+        let wantRead: Int32, wantWrite: Int32      // server thread → monitor loop: "a request waits"
+        let wakeRead: Int32, wakeWrite: Int32      // monitor loop / deinit → server thread
+        let state = NSCondition()
+        // Guarded by `state`:
+        var latest: String?
+        var generation = 0
+        var stopping = false
+        var stopped = false
+        var counts = Counts()
 
-    private func serve() {
-        var clients: [Client] = []
-        var asked = false      // the monitor's loop was asked for fresh metrics ...
-        var askedAt = 0        // ... when the generation was this
-        while true {
+        init(listener: Int32, want: (Int32, Int32), wake: (Int32, Int32), limits: Limits) {
+            self.listener = listener
+            (wantRead, wantWrite) = want
+            (wakeRead, wakeWrite) = wake
+            self.limits = limits
+        }
+
+        func stop() {
             state.lock()
-            let stop = stopping
-            let text = latest
-            let gen = generation
+            stopping = true
             state.unlock()
-            if stop { break }
-            let now = Self.now()
-            // Requests waiting for metrics: answer with fresh text, or the last text once the loop is late.
-            let fresh = asked && gen > askedAt
-            for c in clients {
-                guard let since = c.waitingSince else { continue }
-                if let text, fresh || now - since >= limits.freshSeconds {
-                    answer(c, Self.reply(200, PrometheusView.contentType, text, head: c.head), now: now)
-                } else if now - since >= limits.requestSeconds {
-                    answer(c, Self.reply(503, "text/plain", "no metrics yet\n", head: false), now: now)
+            poke(wakeWrite)
+            state.lock()
+            while !stopped { state.wait() }
+            state.unlock()
+            for d in [listener, wantRead, wantWrite, wakeRead, wakeWrite] { close(d) }
+        }
+
+        func publish(_ metrics: () -> String) {
+            var sink = [UInt8](repeating: 0, count: 64)
+            while read(wantRead, &sink, sink.count) > 0 {}
+            let text = metrics()
+            state.lock()
+            latest = text
+            generation += 1
+            state.unlock()
+            poke(wakeWrite)
+        }
+
+        var statistics: Counts {
+            state.lock()
+            defer { state.unlock() }
+            return counts
+        }
+
+        final class Client {
+            let fd: Int32
+            let since: Double
+            var request: [UInt8] = []
+            var out: ArraySlice<UInt8> = []
+            var deadline: Double
+            var waitingSince: Double?  // a GET /metrics waiting for the monitor
+            var head = false
+            init(fd: Int32, now: Double, deadline: Double) { self.fd = fd; since = now; self.deadline = deadline }
+        }
+
+        func serve() {
+            var clients: [Client] = []
+            var asked = false      // the monitor's loop was asked for fresh metrics ...
+            var askedAt = 0        // ... when the generation was this
+            while true {
+                state.lock()
+                let stop = stopping
+                let text = latest
+                let gen = generation
+                state.unlock()
+                if stop { break }
+                let now = MetricsServer.now()
+                // Requests waiting for metrics: answer with fresh text, or the last text once the loop is late.
+                let fresh = asked && gen > askedAt
+                for c in clients {
+                    guard let since = c.waitingSince else { continue }
+                    if let text, fresh || now - since >= limits.freshSeconds {
+                        answer(c, MetricsServer.reply(200, PrometheusView.contentType, text, head: c.head), now: now)
+                    } else if now - since >= limits.requestSeconds {
+                        answer(c, MetricsServer.reply(503, "text/plain", "no metrics yet\n", head: false), now: now)
+                    }
                 }
+                if fresh || !clients.contains(where: { $0.waitingSince != nil }) { asked = false }
+                if !asked && clients.contains(where: { $0.waitingSince != nil }) {
+                    asked = true
+                    askedAt = gen
+                    poke(wantWrite)
+                }
+                // Deadlines.
+                clients.removeAll { c in
+                    guard now >= c.deadline else { return false }
+                    count { $0.timedOut += 1 }
+                    close(c.fd)
+                    return true
+                }
+                var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+                for c in clients {
+                    let events = c.waitingSince != nil ? 0 : (c.out.isEmpty ? POLLIN : POLLOUT)
+                    fds.append(pollfd(fd: c.fd, events: Int16(events), revents: 0))
+                }
+                var wait = clients.map { $0.deadline - now }.min() ?? 1.0
+                if clients.contains(where: { $0.waitingSince != nil }) { wait = min(wait, limits.freshSeconds / 4) }
+                _ = poll(&fds, nfds_t(fds.count), Int32(max(1, min(wait, 1.0) * 1000)))
+                if fds[0].revents != 0 {
+                    var sink = [UInt8](repeating: 0, count: 64)
+                    while read(wakeRead, &sink, sink.count) > 0 {}
+                }
+                var closed = Set<Int32>()
+                for (i, c) in clients.enumerated() where fds[i + 2].revents != 0 {
+                    if !progress(c, now: MetricsServer.now()) { closed.insert(c.fd) }
+                }
+                clients.removeAll { closed.contains($0.fd) }
+                if fds[1].revents != 0 { accept(into: &clients) }
             }
-            if fresh || !clients.contains(where: { $0.waitingSince != nil }) { asked = false }
-            if !asked && clients.contains(where: { $0.waitingSince != nil }) {
-                asked = true
-                askedAt = gen
-                poke(wantWrite)
+            for c in clients { close(c.fd) }
+            state.lock()
+            stopped = true
+            state.broadcast()
+            state.unlock()
+        }
+
+        /// Takes every waiting connection; beyond the cap, the oldest one still sending its request makes room.
+        private func accept(into clients: inout [Client]) {
+            while true {
+                let c = Glibc.accept(listener, nil, nil)
+                if c < 0 { return }
+                MetricsServer.nonBlocking(c)
+                if clients.count >= limits.connections {
+                    if let victim = clients.indices.filter({ clients[$0].out.isEmpty && clients[$0].waitingSince == nil })
+                        .min(by: { clients[$0].since < clients[$1].since }) {
+                        close(clients[victim].fd)
+                        clients.remove(at: victim)
+                        count { $0.evicted += 1 }
+                    } else {
+                        _ = MetricsServer.reply(503, "text/plain", "too many connections\n", head: false).withCString { send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                        close(c)
+                        count { $0.refused += 1 }
+                        continue
+                    }
+                }
+                let now = MetricsServer.now()
+                clients.append(Client(fd: c, now: now, deadline: now + limits.requestSeconds))
             }
-            // Deadlines.
-            clients.removeAll { c in
-                guard now >= c.deadline else { return false }
-                count { $0.timedOut += 1 }
-                close(c.fd)
+        }
+
+        /// Reads or writes what the connection is ready for; false when it is finished (and closed).
+        private func progress(_ c: Client, now: Double) -> Bool {
+            if !c.out.isEmpty {
+                let n = c.out.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n > 0 { c.out = c.out.dropFirst(n) }
+                if c.out.isEmpty || (n < 0 && errno != EAGAIN && errno != EINTR) {
+                    if c.out.isEmpty { count { $0.served += 1 } }
+                    close(c.fd)
+                    return false
+                }
                 return true
             }
-            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
-            for c in clients {
-                let events = c.waitingSince != nil ? 0 : (c.out.isEmpty ? POLLIN : POLLOUT)
-                fds.append(pollfd(fd: c.fd, events: Int16(events), revents: 0))
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = recv(c.fd, &buffer, buffer.count, 0)
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { close(c.fd); return false }
+            if n < 0 { return true }
+            c.request += buffer[0..<n]
+            let end = MetricsServer.headerEnd(c.request)
+            if end == nil && c.request.count >= limits.requestBytes || (end ?? 0) > limits.requestBytes {
+                count { $0.tooLarge += 1 }
+                answer(c, MetricsServer.reply(431, "text/plain", "request larger than \(limits.requestBytes) bytes\n", head: false), now: now)
+                return true
             }
-            var wait = clients.map { $0.deadline - now }.min() ?? 1.0
-            if clients.contains(where: { $0.waitingSince != nil }) { wait = min(wait, limits.freshSeconds / 4) }
-            _ = poll(&fds, nfds_t(fds.count), Int32(max(1, min(wait, 1.0) * 1000)))
-            if fds[0].revents != 0 {
-                var sink = [UInt8](repeating: 0, count: 64)
-                while read(wakeRead, &sink, sink.count) > 0 {}
+            guard end != nil else { return true }
+            let text = String(decoding: c.request, as: UTF8.self)
+            let first = text.split(separator: "\r\n", maxSplits: 1).first ?? ""
+            let parts = first.split(separator: " ")
+            if parts.count == 3, parts[0] == "GET" || parts[0] == "HEAD", parts[1].split(separator: "?").first == "/metrics" {
+                c.waitingSince = now
+                c.head = parts[0] == "HEAD"
+                return true
             }
-            var closed = Set<Int32>()
-            for (i, c) in clients.enumerated() where fds[i + 2].revents != 0 {
-                if !progress(c, now: Self.now()) { closed.insert(c.fd) }
-            }
-            clients.removeAll { closed.contains($0.fd) }
-            if fds[1].revents != 0 { accept(into: &clients) }
-        }
-        for c in clients { close(c.fd) }
-        state.lock()
-        stopped = true
-        state.broadcast()
-        state.unlock()
-    }
-
-    /// Takes every waiting connection; beyond the cap, the oldest one still sending its request makes room.
-    private func accept(into clients: inout [Client]) {
-        while true {
-            let c = Glibc.accept(listener, nil, nil)
-            if c < 0 { return }
-            Self.nonBlocking(c)
-            if clients.count >= limits.connections {
-                if let victim = clients.indices.filter({ clients[$0].out.isEmpty && clients[$0].waitingSince == nil })
-                    .min(by: { clients[$0].since < clients[$1].since }) {
-                    close(clients[victim].fd)
-                    clients.remove(at: victim)
-                    count { $0.evicted += 1 }
-                } else {
-                    _ = Self.reply(503, "text/plain", "too many connections\n", head: false).withCString { send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-                    close(c)
-                    count { $0.refused += 1 }
-                    continue
-                }
-            }
-            let now = Self.now()
-            clients.append(Client(fd: c, now: now, deadline: now + limits.requestSeconds))
-        }
-    }
-
-    /// Reads or writes what the connection is ready for; false when it is finished (and closed).
-    private func progress(_ c: Client, now: Double) -> Bool {
-        if !c.out.isEmpty {
-            let n = c.out.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { c.out = c.out.dropFirst(n) }
-            if c.out.isEmpty || (n < 0 && errno != EAGAIN && errno != EINTR) {
-                if c.out.isEmpty { count { $0.served += 1 } }
-                close(c.fd)
-                return false
-            }
+            if parts.count != 3 || !parts[2].hasPrefix("HTTP/") { count { $0.malformed += 1 } }
+            answer(c, MetricsServer.respond(to: text) { "" }, now: now)
             return true
         }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = recv(c.fd, &buffer, buffer.count, 0)
-        if n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) { close(c.fd); return false }
-        if n < 0 { return true }
-        c.request += buffer[0..<n]
-        let end = Self.headerEnd(c.request)
-        if end == nil && c.request.count >= limits.requestBytes || (end ?? 0) > limits.requestBytes {
-            count { $0.tooLarge += 1 }
-            answer(c, Self.reply(431, "text/plain", "request larger than \(limits.requestBytes) bytes\n", head: false), now: now)
-            return true
+
+        private func answer(_ c: Client, _ response: String, now: Double) {
+            c.waitingSince = nil
+            c.out = Array(response.utf8)[...]
+            c.deadline = now + limits.requestSeconds
         }
-        guard end != nil else { return true }
-        let text = String(decoding: c.request, as: UTF8.self)
-        let first = text.split(separator: "\r\n", maxSplits: 1).first ?? ""
-        let parts = first.split(separator: " ")
-        if parts.count == 3, parts[0] == "GET" || parts[0] == "HEAD", parts[1].split(separator: "?").first == "/metrics" {
-            c.waitingSince = now
-            c.head = parts[0] == "HEAD"
-            return true
+
+        private func count(_ change: (inout Counts) -> Void) {
+            state.lock()
+            change(&counts)
+            state.unlock()
         }
-        if parts.count != 3 || !parts[2].hasPrefix("HTTP/") { count { $0.malformed += 1 } }
-        answer(c, Self.respond(to: text) { "" }, now: now)
-        return true
-    }
 
-    private func answer(_ c: Client, _ response: String, now: Double) {
-        c.waitingSince = nil
-        c.out = Array(response.utf8)[...]
-        c.deadline = now + limits.requestSeconds
-    }
-
-    private func count(_ change: (inout Counts) -> Void) {
-        state.lock()
-        change(&counts)
-        state.unlock()
-    }
-
-    private func poke(_ fd: Int32) {
-        var one: UInt8 = 1
-        _ = write(fd, &one, 1)
+        private func poke(_ fd: Int32) {
+            var one: UInt8 = 1
+            _ = write(fd, &one, 1)
+        }
     }
 
     static func nonBlocking(_ d: Int32) {

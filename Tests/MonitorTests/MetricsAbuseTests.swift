@@ -174,6 +174,19 @@ import Testing
         #expect(f.server.statistics.served >= 320)
     }
 
+    @Test func releasingTheServerStopsItsThreadAndClosesItsPort() throws {
+        var server: MetricsServer? = try MetricsServer(listen: "127.0.0.1:0")
+        let port = UInt16(server!.boundAddress.split(separator: ":").last!)!
+        let open = Self.connectTo(port)
+        #expect(open >= 0)
+        server = nil  // waits for the server thread to end
+        #expect(Self.readAll(open) == "")  // the server closed the connection it held
+        close(open)
+        let refused = Self.connectTo(port)
+        #expect(refused == -1 && errno == ECONNREFUSED)
+        if refused >= 0 { close(refused) }
+    }
+
     @Test func aBusyMonitorLoopStillGetsTheLastNumbersServed() throws {
         let f = try Fixture(loop: false)
         f.server.serveOne { "gpucomm_test_sample 7\n" }
