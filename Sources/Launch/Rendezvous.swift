@@ -161,7 +161,11 @@ enum Rendezvous {
         case .timeout(let missing, let ms)?:
             throw .timeout(missingRanks: missing, waitedSeconds: Double(ms) / 1000)
         case nil:
-            throw .timeout(missingRanks: [], waitedSeconds: (ContinuousClock.now - start).seconds)
+            // Something accepted the connection but never answered as rank 0 does (it sends `ready` or
+            // `timeout` by its deadline): most likely another program or job holds the port.
+            throw .io("\(endpoint) accepted the connection but never answered in "
+                + "\(LaunchError.seconds((ContinuousClock.now - start).seconds)): it is not this job's rank 0 "
+                + "(another job or program may hold the port; set GPUCOMM_RENDEZVOUS=<host>:<free port>)")
         case let other?:
             throw .io("unexpected \(other.kind) from rank 0 during the rendezvous")
         }

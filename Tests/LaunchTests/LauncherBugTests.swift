@@ -135,6 +135,19 @@ struct LauncherBugTests {
         #expect(p.stderr.contains("Connection refused"), "\(p.stderr)")
     }
 
+    /// Before: a port held by another program left the other ranks with "rendezvous timed out after 3.0 s".
+    @Test func aPortHeldByAnotherProgramIsNamed() throws {
+        let (squatter, port) = try Net.listen(host: "127.0.0.1", port: 0)  // accepts (in the backlog), never answers
+        defer { close(squatter) }
+        let env = Probe.rankEnvironment(rank: 1, size: 2, port: port, tag: Probe.newTag())
+        let p = try Probe(["--timeout", "1"], environment: env)
+        defer { p.reap() }
+        #expect(p.wait(seconds: 15))
+        #expect(p.status == 6)
+        #expect(p.stderr.contains("127.0.0.1:\(port) accepted the connection but never answered"), "\(p.stderr)")
+        #expect(p.stderr.contains("another job or program may hold the port"))
+    }
+
     @Test func unresolvableRankZeroNamesTheResolverError() throws {
         var env = Probe.rankEnvironment(rank: 1, size: 2, port: 29999, tag: Probe.newTag())
         env["GPUCOMM_RENDEZVOUS"] = "no-such-host.invalid:29999"
