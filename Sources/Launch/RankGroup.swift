@@ -199,7 +199,14 @@ final class Session: @unchecked Sendable {
 
     private func sendOrFail(_ message: Message, to r: Int) throws(LaunchError) {
         do { try links[r]!.send(message) } catch {
-            peerFailed(r, detail: "pid \(peers[r].pid): sending to it failed: \(error.detail)")
+            // The watcher reads what rank r sent before its connection broke (rank 0's `died` naming another
+            // rank, issue 16): give it a moment to report that before blaming r.
+            condition.lock()
+            let until = Date(timeIntervalSinceNow: min(1, policy.silence))
+            while failure == nil && !watcherDone && condition.wait(until: until) {}
+            let seen = failure != nil
+            condition.unlock()
+            if !seen { peerFailed(r, detail: "pid \(peers[r].pid): sending to it failed: \(error.detail)") }
             condition.lock()
             defer { condition.unlock() }
             while policy.abortsProcess { condition.wait() }
