@@ -24,9 +24,10 @@ if ((${#need[@]})); then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 VENV=${GPUCOMM_CI_VENV:-/tmp/gpucomm-ci-venv}
-if [[ ! -x $VENV/bin/check-jsonschema || ! -x $VENV/bin/kubernetes-validate ]]; then
+if [[ ! -x $VENV/bin/check-jsonschema || ! -x $VENV/bin/kubernetes-validate ]] ||
+   ! "$VENV/bin/python" -c 'import dockerfile' 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q kubernetes-validate check-jsonschema
+  "$VENV/bin/pip" install -q kubernetes-validate check-jsonschema dockerfile
 fi
 echo "launchers: tools ready after $(( $(date +%s) - started )) s"
 
@@ -291,6 +292,12 @@ kill "$top_pid"
 # --- recipes -------------------------------------------------------------------------------------------
 mapfile -t shells < <(find recipes .ci -type f \( -name '*.sh' -o -name '*.sbatch' \) | sort)
 expect shellcheck 0 -- shellcheck -x -P recipes/slurm "${shells[@]}" .ci/run
+expect dockerfiles 0 '2 Dockerfile\(s\), 0 problem' -- \
+  "$VENV/bin/python" recipes/docker/check.py recipes/docker/Dockerfile recipes/docker/Dockerfile.ib
+# shellcheck disable=SC2016  # the $y is for the Dockerfile, not for this shell
+printf 'FROM scratch\nRUN cd /x; echo $y\nENV UNDOCUMENTED=1\n' >"$W/Dockerfile.bad"
+expect dockerfile-check-refuses 1 'SC2164' 'UNDOCUMENTED is not documented' -- \
+  "$VENV/bin/python" recipes/docker/check.py "$W/Dockerfile.bad"
 expect enroot-make 0 'enroot import -o gpucomm-efa.sqsh dockerd://gpucomm:efa' 'container-image=.*gpucomm-efa.sqsh' -- \
   make -n -C recipes/enroot sqsh check
 expect enroot-make-ib 0 'Dockerfile.ib -t gpucomm:ib' -- make -n -C recipes/enroot sqsh VARIANT=ib
