@@ -124,6 +124,8 @@ kill9() {  # LAUNCHER...: starts a long probe job, kills the rank whose environm
 }
 expect mpich-kill9 0 'rank 1 on [^ ]+ died: pid [0-9]+' -- \
   bash -c "$(declare -f kill9); W=$W; kill9 mpiexec.mpich -genvall -n 3 $G _rendezvous-probe --rounds 100000000 --timeout 10"
+expect ompi-kill9 0 'rank 1 on [^ ]+ died: pid [0-9]+' -- \
+  bash -c "$(declare -f kill9); W=$W; kill9 ${MPIRUN[*]} -np 3 $G _rendezvous-probe --rounds 100000000 --timeout 10"
 
 # --- torchrun-style environments ----------------------------------------------------------------------
 token_of() {  # RANK ODD: rank 2 presents ODD when it is given
