@@ -157,6 +157,10 @@ expect rank0-absent 6 'rank 0 never answered at 127.0.0.1:29441 \(last attempt: 
 # Partition "ci" (the default) holds $H only, whose name resolves; "two" holds both.
 slurm_started=$(date +%s)
 H=$(hostname)
+# Under srun gpucomm meets rank 0 at the first node's name, which must resolve like on a real cluster.
+if ! getent hosts "$H" >/dev/null; then
+  echo "FAIL slurm: this host's name '$H' does not resolve; add it to /etc/hosts"; exit 1
+fi
 mkdir -p "$W/munge" "$W/state" "$W/spool/$H" "$W/spool/$H-b"
 chmod 700 "$W/munge"
 dd if=/dev/urandom of="$W/munge/munge.key" bs=1024 count=1 status=none
