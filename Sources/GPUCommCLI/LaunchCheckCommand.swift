@@ -96,7 +96,7 @@ struct LaunchCheckCommand: ParsableCommand {
                 throw Failure(.rankFailed, "\(error)")
             }
         } else {
-            FileHandle.standardError.write(Data("gpucomm: launch-check: no launcher variables: a single process (run it under mpirun, srun, torchrun or with --np N)\n".utf8))
+            FileHandle.standardError.write(Data("gpucomm: launch-check: a single process (no launcher variables, or a world size of 1): run it under mpirun, srun, torchrun or with --np N to check a job\n".utf8))
         }
         let problems = LaunchCheck.problems(reports)
         if mine.rank == 0 {
