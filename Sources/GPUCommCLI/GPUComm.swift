@@ -20,7 +20,7 @@ public struct GPUComm: ParsableCommand {
             SuiteCommand.self, EnvCommand.self, NCCLCommand.self, NVSHMEMCommand.self, SelftestCommand.self,
             ImportCommand.self, ReportCommand.self, CompareCommand.self,
             TopCommand.self, SimulateCommand.self, ModelCommand.self,
-            RendezvousProbeCommand.self, CompileKernelsCommand.self, StencilTuneCommand.self,
+            RendezvousProbeCommand.self, CompileKernelsCommand.self, StencilTuneCommand.self, LaunchCheckCommand.self,
             NCCLDeviceCommand.self,
             AlltoallCommand.self,
             JacobiCommand.self,

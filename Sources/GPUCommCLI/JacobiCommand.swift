@@ -91,7 +91,7 @@ struct JacobiCommand: ParsableCommand {
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
-        if env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
+        if try env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             try launchJobs(env)
         } else {
             try runRank(printBaseline: env["GPUCOMM_JACOBI_BASELINE"] != "0")

@@ -77,7 +77,7 @@ struct NCCLDeviceAlltoallCommand: ParsableCommand {
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
-        if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
+        if try launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "nccl-device runs one process per GPU: add --np 4 (or start it with mpirun/srun/torchrun)")
         }
         if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }

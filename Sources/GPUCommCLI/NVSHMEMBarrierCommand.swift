@@ -49,7 +49,7 @@ struct NVSHMEMBarrierCommand: ParsableCommand {
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
-        if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
+        if try launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun)")
         }
         try NVSHMEMRun.start(launch.spec, heapBytes: 64 << 20, resultsPath: output.noResults ? nil : output.results, validate: { world in

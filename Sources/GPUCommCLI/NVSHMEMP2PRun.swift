@@ -8,7 +8,7 @@ import Results
 /// Before any GPU work: NVSHMEM needs one process per GPU; the pair must exist in the job.
 func nvshmemJob(_ launch: LaunchOptions, pair: PEPair, heapBytes: Int, output: ResultsOptions, body: (NVSHMEMRun) throws -> Void) throws {
     let env = ProcessInfo.processInfo.environment
-    if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
+    if try launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
         throw Failure(.usage, "NVSHMEM needs one process per GPU: add --np 2 (or start it with mpirun/srun/torchrun)")
     }
     try NVSHMEMRun.start(launch.spec, heapBytes: heapBytes, resultsPath: output.noResults ? nil : output.results, validate: { world in

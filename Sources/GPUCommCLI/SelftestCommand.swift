@@ -65,7 +65,7 @@ struct SelftestCommand: ParsableCommand {
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
-        let isRank = env["GPUCOMM_RANK"] != nil || RankEnvironment.present(env)
+        let isRank = try env["GPUCOMM_RANK"] != nil || RankEnvironment.present(env)
         var failures: [Failure] = []
         if isRank || mode.value != .ranks {
             do { try runHere() } catch let f as Failure { if isRank { throw f }; failures.append(f) }

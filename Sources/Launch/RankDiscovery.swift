@@ -10,9 +10,13 @@ public enum RankDiscovery {
     /// Slurm `srun`, torchrun-style `RANK`, Kubernetes `JOB_COMPLETION_INDEX`. `rendezvousOverride` (a
     /// command-line option) beats `GPUCOMM_RENDEZVOUS`, which beats what the launcher implies;
     /// `GPUCOMM_TOKEN` beats the token derived from the job id.
-    public static func detect(environment env: [String: String],
-                              rendezvousOverride: Endpoint? = nil) throws(LaunchError) -> RankInfo? {
-        guard var found = try fromLauncher(env) else { return nil }
+    ///
+    /// - Parameter parent: identifies the parent process (`Launch.parentIdentity()`); it stands in for the
+    ///   job id under a launcher that exports none (MPICH's Hydra), since every local rank of one job has the
+    ///   same parent (the Hydra proxy) and two jobs on one node have different ones.
+    public static func detect(environment env: [String: String], rendezvousOverride: Endpoint? = nil,
+                              parent: String = Launch.parentIdentity()) throws(LaunchError) -> RankInfo? {
+        guard var found = try fromLauncher(env, parent: parent) else { return nil }
         if found.size < 1 { throw .badEnvironment("\(found.sizeName)=\(found.size): the world size must be at least 1") }
         if found.rank < 0 || found.rank >= found.size {
             throw .badEnvironment("\(found.rankName)=\(found.rank) is outside 0..<\(found.size) (\(found.sizeName))")
@@ -66,11 +70,11 @@ public enum RankDiscovery {
         var derivedToken: String?
     }
 
-    static func fromLauncher(_ env: [String: String]) throws(LaunchError) -> Found? {
+    static func fromLauncher(_ env: [String: String], parent: String = "") throws(LaunchError) -> Found? {
         if env["GPUCOMM_RANK"] != nil { return try gpucomm(env) }
         if env["OMPI_COMM_WORLD_RANK"] != nil { return try openMPI(env) }
         if env["PMI_RANK"] != nil {
-            let pmi = try mpich(env)
+            let pmi = try mpich(env, parent: parent)
             // srun --mpi=pmi2 sets PMI_RANK too; when Slurm agrees, Slurm knows more (the node list).
             if let slurm = try slurm(env), slurm.rank == pmi.rank, slurm.size == pmi.size { return slurm }
             return pmi
@@ -105,13 +109,18 @@ public enum RankDiscovery {
         return found
     }
 
-    static func mpich(_ env: [String: String]) throws(LaunchError) -> Found {
+    static func mpich(_ env: [String: String], parent: String) throws(LaunchError) -> Found {
         let rank = try required(env, "PMI_RANK")
         let size = try required(env, "PMI_SIZE")
-        let job = env["PMI_JOBID"] ?? env["PMIX_NAMESPACE"]
+        let localSize = try optional(env, "MPI_LOCALNRANKS")
+        // Hydra exports no job id. On one node every rank of a job is a child of the same hydra_pmi_proxy,
+        // and two jobs have two proxies: the parent names the job (issue 16: two `mpiexec -n 4` at once
+        // both took port 39400 and no token). Across nodes the parents differ, so only PMI_JOBID counts.
+        var job = env["PMI_JOBID"] ?? env["PMIX_NAMESPACE"]
+        if job == nil, localSize == size, !parent.isEmpty { job = "parent-\(parent)" }
         var found = Found(launcher: .mpich, rank: rank, size: size,
                           localRank: try optional(env, "MPI_LOCALRANKID") ?? 0,
-                          localSize: try optional(env, "MPI_LOCALNRANKS"),
+                          localSize: localSize,
                           rankName: "PMI_RANK", sizeName: "PMI_SIZE", derivedToken: job.map { "pmi-\($0)" })
         singleNodeOrAsk(&found, jobID: job, how: "add -genv GPUCOMM_RENDEZVOUS <first host>:<port> to mpiexec")
         return found
@@ -135,15 +144,17 @@ public enum RankDiscovery {
         let rank = try required(env, "SLURM_PROCID")
         let job = env["SLURM_JOB_ID"] ?? env["SLURM_JOBID"] ?? "0"
         let step = env["SLURM_STEP_ID"] ?? env["SLURM_STEPID"] ?? "0"
-        var localSize: Int? = nil
-        // SLURM_NTASKS_PER_NODE is only set with --ntasks-per-node; SLURM_STEP_TASKS_PER_NODE is like "4(x2)".
-        if let perNode = env["SLURM_NTASKS_PER_NODE"] ?? env["SLURM_STEP_TASKS_PER_NODE"] ?? env["SLURM_TASKS_PER_NODE"] {
-            localSize = Int(perNode.prefix { $0.isNumber })
-        }
         var found = Found(launcher: .srun, rank: rank, size: size,
-                          localRank: try optional(env, "SLURM_LOCALID") ?? 0, localSize: localSize,
+                          localRank: try optional(env, "SLURM_LOCALID") ?? 0, localSize: try slurmLocalSize(env),
                           rankName: "SLURM_PROCID", sizeName: sizeName, derivedToken: "slurm-\(job).\(step)")
-        if let list = env["SLURM_STEP_NODELIST"] ?? env["SLURM_JOB_NODELIST"] ?? env["SLURM_NODELIST"],
+        // Task 0 runs on the step's first node under block, cyclic and plane distributions (the first
+        // level of SLURM_DISTRIBUTION); under `arbitrary` (a host file) it may run anywhere.
+        let distribution = env["SLURM_DISTRIBUTION"].map { String($0.prefix { $0 != ":" && $0 != "," && $0 != "=" }) } ?? "block"
+        if !["block", "cyclic", "plane", "unknown", "*", ""].contains(distribution) {
+            found.rendezvousProblem = "SLURM_DISTRIBUTION=\(env["SLURM_DISTRIBUTION"]!): task 0 need not run on the "
+                + "first node of the step; set GPUCOMM_RENDEZVOUS=<host of task 0>:<port> (e.g. srun --export=ALL,"
+                + "GPUCOMM_RENDEZVOUS=$(head -1 $SLURM_HOSTFILE):29500)"
+        } else if let list = env["SLURM_STEP_NODELIST"] ?? env["SLURM_JOB_NODELIST"] ?? env["SLURM_NODELIST"],
            let first = try Hostlist.first(list) {
             found.rendezvous = Endpoint(host: first, port: derivedPort(jobID: "\(job).\(step)"))
         } else {
@@ -151,6 +162,41 @@ public enum RankDiscovery {
                 + "which node runs rank 0; set GPUCOMM_RENDEZVOUS=host:port"
         }
         return found
+    }
+
+    /// Tasks on this node: this node's entry (`SLURM_NODEID`) of the step's per-node list, which is like
+    /// `3,1` or `2(x3),1` (issue 16: `srun -N 2 -n 4` gives `3,1`, and the first entry was wrong on node 1).
+    /// `SLURM_NTASKS_PER_NODE` (set only with `--ntasks-per-node`) when no list is there.
+    static func slurmLocalSize(_ env: [String: String]) throws(LaunchError) -> Int? {
+        let listName = ["SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"].first { env[$0] != nil }
+        guard let listName, let text = env[listName] else { return try optional(env, "SLURM_NTASKS_PER_NODE") }
+        let counts = try perNodeCounts(text, name: listName)
+        let node = try optional(env, "SLURM_NODEID") ?? 0
+        guard node >= 0, node < counts.count else {
+            throw .badEnvironment("SLURM_NODEID=\(node) is outside the \(counts.count) node(s) of \(listName)='\(text)'")
+        }
+        return counts[node]
+    }
+
+    /// Expands Slurm's per-node task counts: `2(x3),1` → [2, 2, 2, 1].
+    static func perNodeCounts(_ text: String, name: String) throws(LaunchError) -> [Int] {
+        var out: [Int] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "(", maxSplits: 1)
+            let repeatText = parts.count == 2 ? parts[1] : nil
+            guard let count = Int(parts.first ?? ""), count >= 0 else {
+                throw .badEnvironment("\(name)='\(text)': '\(item)' is not a task count like 4 or 4(x2)")
+            }
+            var times = 1
+            if let r = repeatText {
+                guard r.hasPrefix("x"), r.hasSuffix(")"), let n = Int(r.dropFirst().dropLast()), n >= 1, n <= 1_000_000 else {
+                    throw .badEnvironment("\(name)='\(text)': '\(item)' is not a task count like 4 or 4(x2)")
+                }
+                times = n
+            }
+            out += Array(repeating: count, count: times)
+        }
+        return out
     }
 
     /// torchrun, or the Kubeflow PyTorchJob operator (same variables, no elastic agent).
@@ -210,7 +256,9 @@ public enum RankDiscovery {
 extension LaunchError {
     /// The text without the "launch environment:" prefix, for wrapping.
     var detail: String {
-        if case .badEnvironment(let text) = self { return text }
-        return description
+        switch self {
+        case .badEnvironment(let text), .io(let text): return text
+        default: return description
+        }
     }
 }

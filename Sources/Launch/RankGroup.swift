@@ -199,7 +199,14 @@ final class Session: @unchecked Sendable {
 
     private func sendOrFail(_ message: Message, to r: Int) throws(LaunchError) {
         do { try links[r]!.send(message) } catch {
-            peerFailed(r, detail: "pid \(peers[r].pid): sending to it failed: \(error.detail)")
+            // The watcher reads what rank r sent before its connection broke (rank 0's `died` naming another
+            // rank, issue 16): give it a moment to report that before blaming r.
+            condition.lock()
+            let until = Date(timeIntervalSinceNow: min(1, policy.silence))
+            while failure == nil && !watcherDone && condition.wait(until: until) {}
+            let seen = failure != nil
+            condition.unlock()
+            if !seen { peerFailed(r, detail: "pid \(peers[r].pid): sending to it failed: \(error.detail)") }
             condition.lock()
             defer { condition.unlock() }
             while policy.abortsProcess { condition.wait() }
@@ -223,7 +230,13 @@ final class Session: @unchecked Sendable {
                 lastBeat = now
                 for r in live {
                     do { try links[r]!.send(.heartbeat) } catch {
-                        if !isDeparted(r) { peerFailed(r, detail: "pid \(peers[r].pid): heartbeat failed: \(error.detail)") }
+                        // Rank 0 may have sent `died` about another rank and exited before we read it: what
+                        // is still in our receive buffer names the rank that really died (issue 16: about 1
+                        // in 60 "died" lines named rank 0). Read it before blaming the peer.
+                        _ = drain(r)
+                        if !isDeparted(r) && !hasFailed() {
+                            peerFailed(r, detail: "pid \(peers[r].pid): heartbeat failed: \(error.detail)")
+                        }
                     }
                 }
             }
@@ -297,6 +310,12 @@ final class Session: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return departed.contains(r)
+    }
+
+    private func hasFailed() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return failure != nil
     }
 
     private func isClosing() -> Bool {

@@ -129,7 +129,8 @@ enum Rendezvous {
                 fd = try Net.connect(to: endpoint, until: min(deadline, .now + .seconds(2)))
             } catch {
                 if ContinuousClock.now + pause >= deadline {
-                    throw .timeout(missingRanks: [0], waitedSeconds: (ContinuousClock.now - start).seconds)
+                    throw .unreachable(rendezvous: endpoint.description, lastError: error.detail,
+                                       waitedSeconds: (ContinuousClock.now - start).seconds)
                 }
                 Thread.sleep(forTimeInterval: pause.seconds)
                 pause = min(pause * 2, .milliseconds(500))
@@ -160,7 +161,11 @@ enum Rendezvous {
         case .timeout(let missing, let ms)?:
             throw .timeout(missingRanks: missing, waitedSeconds: Double(ms) / 1000)
         case nil:
-            throw .timeout(missingRanks: [], waitedSeconds: (ContinuousClock.now - start).seconds)
+            // Something accepted the connection but never answered as rank 0 does (it sends `ready` or
+            // `timeout` by its deadline): most likely another program or job holds the port.
+            throw .io("\(endpoint) accepted the connection but never answered in "
+                + "\(LaunchError.seconds((ContinuousClock.now - start).seconds)): it is not this job's rank 0 "
+                + "(another job or program may hold the port; set GPUCOMM_RENDEZVOUS=<host>:<free port>)")
         case let other?:
             throw .io("unexpected \(other.kind) from rank 0 during the rendezvous")
         }

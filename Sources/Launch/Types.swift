@@ -105,6 +105,9 @@ public enum LaunchError: Error, CustomStringConvertible, Sendable, Equatable {
     case badEnvironment(String)
     /// The rendezvous did not complete in time; `missingRanks` never arrived (empty when unknown).
     case timeout(missingRanks: [Int], waitedSeconds: Double)
+    /// Rank 0 never accepted a connection at `rendezvous` before the deadline; `lastError` is the system's
+    /// words for the last attempt (connection refused, no route, a name that does not resolve, ...).
+    case unreachable(rendezvous: String, lastError: String, waitedSeconds: Double)
     /// Rank 0 (at `rendezvous`) refused this rank (`rank`) because its token differs.
     case wrongToken(rank: Int, rendezvous: String)
     /// Another rank died or stopped answering after the job had started.
@@ -133,9 +136,12 @@ public enum LaunchError: Error, CustomStringConvertible, Sendable, Equatable {
             default:
                 return "rendezvous timed out after \(secs): ranks \(LaunchError.list(missing)) never arrived"
             }
+        case .unreachable(let at, let lastError, let waited):
+            return "rendezvous timed out after \(LaunchError.seconds(waited)): rank 0 never answered at \(at) "
+                + "(last attempt: \(lastError))"
         case .wrongToken(let rank, let at):
             return "rank 0 at \(at) refused rank \(rank): wrong rendezvous token "
-                + "(every rank must have the same GPUCOMM_TOKEN)"
+                + "(every rank must have the same GPUCOMM_TOKEN; or another job's rank 0 holds this port)"
         case .rankFailed(let rank, let host, let detail):
             return "rank \(rank)\(host.map { " on \($0)" } ?? "") died: \(detail)"
         case .refused(let reason):
@@ -174,6 +180,18 @@ public enum Launch {
             kill(getpid(), SIGKILL)
         }
         #endif
+    }
+
+    /// The parent process as `pid` or `pid@start` (start time in clock ticks since boot, from
+    /// `/proc/<ppid>/stat`, so a reused pid is a different parent). Every local rank of one Hydra job has the
+    /// same parent; `RankDiscovery` uses it as the job id where the launcher exports none.
+    public static func parentIdentity() -> String {
+        let ppid = getppid()
+        guard let stat = try? String(contentsOfFile: "/proc/\(ppid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return "\(ppid)" }
+        // Fields after "pid (comm)": state is field 3, starttime is field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? "\(ppid)@\(fields[19])" : "\(ppid)"
     }
 
     /// This host's name (`gethostname`).
