@@ -22,6 +22,8 @@ public enum KernelSources {
     public static var ipcBarrier: String { String(decoding: PackageResources.ipc_barrier_cu, as: UTF8.self) }
     /// NVSHMEM put/get and all-to-all kernels moving bytes with bulk asynchronous copies (TMA, sm_90+; see cuda/nvshmem_tma.cu).
     public static var nvshmemTMA: String { nvshmem(String(decoding: PackageResources.nvshmem_tma_cu, as: UTF8.self)) }
+    /// Host↔device and peer copy, fill, check and pointer-chase kernels (see cuda/copy.cu).
+    public static var copy: String { String(decoding: PackageResources.copy_cu, as: UTF8.self) }
     /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
     public static var jacobi: String { String(decoding: PackageResources.jacobi_cu, as: UTF8.self) }
     /// What the kernels that exchange halos themselves share: block placement and the device-side norm (see cuda/jacobi_fused.cu).
@@ -62,6 +64,7 @@ public enum KernelSources {
             ("jacobi", .plain, jacobi),
             ("jacobi_nvshmem", .nvshmem, jacobiNVSHMEM),
             ("jacobi_nccl_lsa", .ncclDevice, jacobiNCCLLSA),
+            ("copy", .plain, copy),
         ]
     }
 }
