@@ -131,3 +131,30 @@ public struct CopyBenchmark: BenchmarkDescriptor, Hashable {
     /// The benchmark with this key, or nil.
     public static func named(_ key: String) -> CopyBenchmark? { all.first { $0.key == key } }
 }
+
+extension CopyBenchmark {
+    /// The groups `gpucomm copy` takes besides keys.
+    public static let groups: [String: @Sendable (CopyPattern) -> Bool] = [
+        "all": { _ in true },
+        "host": { $0.usesHost && !$0.isLatency },
+        "local": { $0 == .deviceLocal },
+        "peer": { !$0.usesHost && !$0.isLatency && $0 != .deviceLocal },
+        "latency": { $0.isLatency },
+    ]
+
+    /// The benchmarks named by `tokens` (keys or groups), moved by `engines` (latency is always
+    /// the SM's), in registry order without repeats; the first token that names nothing, if any.
+    public static func select(_ tokens: [String], engines: [CopyEngine]) -> Result<[CopyBenchmark], CopyWaiver> {
+        var chosen = Set<CopyBenchmark>()
+        for t in tokens {
+            if let g = groups[t] {
+                chosen.formUnion(all.filter { g($0.pattern) && ($0.pattern.isLatency || engines.contains($0.engine)) })
+            } else if let b = named(t) {
+                chosen.insert(b)
+            } else {
+                return .failure(CopyWaiver(t))
+            }
+        }
+        return .success(all.filter { chosen.contains($0) })
+    }
+}

@@ -177,6 +177,7 @@ public final class ChaseWorkload: Workload {
     }
 
     public func fill() throws {
+        try issuer.device.makeCurrent()
         try out.fill(byte: 0xFF, on: stream)
         try stream.synchronize()
     }
