@@ -18,8 +18,8 @@ struct CopyRun {
         let benchmarks = try c.selection()
         let memories = try c.memories()
         let sizes = try sweepSizes(minBytes: c.minBytes, maxBytes: c.maxBytes, factor: c.stepFactor)
-        let chain = PointerChain(bytes: ByteSize.parse(c.latencyBytes)!)
         let job = try Job(LaunchSpec(timeout: c.timeout), needsNCCL: false) { _, _ in }
+        let chain = PointerChain(bytes: ByteSize.parse(c.latencyBytes)!)
         defer { job.close() }
         let compiler = try RuntimeCompiler()
         let devices = try job.devices.map { try CopyDevice(device: $0, compiler: compiler) }
