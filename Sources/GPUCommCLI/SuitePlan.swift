@@ -46,12 +46,13 @@ struct SuitePlan {
         // every machine; the GPU pair matrices at the largest size when there are 2 or more GPUs.
         let copies = (applies[.copy] ?? []).compactMap { $0 as? CopyBenchmark }
         let near = copies.filter { $0.pattern.usesHost || $0.pattern == .deviceLocal || $0.pattern.isLatency }
+        let top = max(16, maxBytes / 16 * 16)  // copies move whole 16-byte words
         if !near.isEmpty {
-            step("copies: host↔device, local, latency", ["copy"] + near.map(\.key) + ["-b", "64K", "-e", e, "-f", "16"] + common, near)
+            step("copies: host↔device, local, latency", ["copy"] + near.map(\.key) + ["-b", String(min(64 << 10, top)), "-e", String(top), "-f", "16"] + common, near)
         }
         let peer = copies.filter { !near.contains($0) }
         if !peer.isEmpty {
-            step("copies: GPU pair matrices", ["copy"] + peer.map(\.key) + ["-b", e, "-e", e] + common, peer)
+            step("copies: GPU pair matrices", ["copy"] + peer.map(\.key) + ["-b", String(top), "-e", String(top)] + common, peer)
         }
 
         let backends = (applies[.alltoall] ?? []).compactMap { $0 as? BackendKind }
