@@ -15,6 +15,12 @@ public struct CopyResult: Sendable {
     /// For latency: loads chased per operation (the time per load is the operation's time / hops).
     public var hops: Int?
 
+    public init(benchmark: CopyBenchmark, cell: CopyCell, memory: HostMemoryChoice?, bytes: Int, measurement: Measurement?,
+                waiver: String?, limit: CopyLimit?, hops: Int? = nil) {
+        self.benchmark = benchmark; self.cell = cell; self.memory = memory; self.bytes = bytes
+        self.measurement = measurement; self.waiver = waiver; self.limit = limit; self.hops = hops
+    }
+
     /// Microseconds per operation, or per load for latency.
     public var timeUs: Double? { measurement.map { $0.timeUs / Double(hops ?? 1) } }
 

@@ -50,3 +50,62 @@ import Testing
         }
     }
 }
+
+import Copy
+import Measure
+import Results
+
+/// What one copy result becomes: its stdout line and its results row (byte accounting, limit, latency per load).
+@Suite struct CopyRowTests {
+    let sink = try! ResultsSink(path: nil, run: RunInfo(run: "r", tool: "gpucomm"), reports: true)
+    let gen5 = CopyLimit(name: "PCIe Gen5 x16", gbps: 63.015)
+
+    func result(_ b: CopyBenchmark, gpus: Int = 1, column: Int = 0, bytes: Int, us: Double, wrong: Int64 = 0, hops: Int? = nil,
+                stats: Summary? = nil) -> CopyResult {
+        let cell = CopyLayout(b, gpus: gpus).cells.first { $0.column == column }!
+        return CopyResult(benchmark: b, cell: cell, memory: b.pattern.usesHost ? .pinned : nil, bytes: bytes,
+                          measurement: Measurement(timeUs: us, stats: stats, wrong: wrong, iterations: 20), waiver: nil,
+                          limit: b.pattern.usesHost && !b.pattern.isLatency ? gen5 : nil, hops: hops)
+    }
+
+    @Test func hostCopyRowCarriesBandwidthAndItsFractionOfThePCIeLink() throws {
+        let r = result(CopyBenchmark(.hostToDevice, .ce), bytes: 1 << 30, us: 20_000)
+        let row = CopyRun.row(r, sink: sink, timing: "host")
+        #expect(row.benchmark == "host_to_device_memcpy_ce" && row.backend == "copy_engine" && row.variant == "pinned")
+        #expect(abs(row.algbwGBps! - 53.687) < 0.001 && row.busbwGBps == row.algbwGBps)
+        #expect(row.labels?["limit"] == "PCIe Gen5 x16" && row.labels?["copies"] == "host->gpu0")
+        #expect(abs(row.metrics!["fraction_of_limit"]! - 53.687 / 63.015) < 1e-4)
+        #expect(row.wrong == 0 && row.sizeBytes == 1 << 30 && row.ranks == 1 && row.timeUs == 20_000)
+        let line = CopyRun.line(r)
+        #expect(line.contains("host_to_device_memcpy_ce") && line.contains("1G") && line.contains("53.69") && line.contains("85.2%"))
+    }
+
+    @Test func bidirectionalCountsEachDirectionAndBothOnTheBus() {
+        let row = CopyRun.row(result(CopyBenchmark(.hostDeviceBidirectional, .sm), bytes: 1 << 30, us: 20_000), sink: sink, timing: "events")
+        #expect(abs(row.algbwGBps! - 53.687) < 0.001 && abs(row.busbwGBps! - 107.374) < 0.001)
+        #expect(row.backend == "sm_kernel" && row.labels?["copies"] == "host->gpu0,gpu0->host" && row.timing == "events")
+    }
+
+    @Test func hostToAllSumsTheGPUs() {
+        let r = result(CopyBenchmark(.hostToAll, .ce), gpus: 4, bytes: 1_000_000_000, us: 10_000)
+        #expect(abs(r.bandwidth!.algbw - 400) < 1e-9 && r.cell.devices == [0, 1, 2, 3])
+    }
+
+    @Test func latencyRowIsPerLoad() throws {
+        let s = Summary([11_000, 12_000, 13_000])
+        let r = result(CopyBenchmark(.hostDeviceLatency, .sm), bytes: 256 << 20, us: 12_000, hops: 10_000, stats: s)
+        let row = CopyRun.row(r, sink: sink, timing: "events")
+        #expect(row.timeUs == 1.2 && row.algbwGBps == nil && row.labels?["limit"] == nil)
+        #expect(row.stats?.p50 == 1.2 && row.stats?.min == 1.1 && row.metrics?["hops"] == 10_000)
+        #expect(CopyRun.line(r).contains("1.200"))
+        #expect(r.matrixValue == 1.2)
+    }
+
+    @Test func waivedCellPrintsWhy() {
+        var r = result(CopyBenchmark(.hostToDevice, .sm), bytes: 4096, us: 1)
+        r.measurement = nil
+        r.waiver = "an SM kernel cannot address pageable memory"
+        #expect(CopyRun.line(r).hasSuffix("waived: an SM kernel cannot address pageable memory"))
+        #expect(r.matrixValue == nil)
+    }
+}
