@@ -99,7 +99,9 @@ public final class HostBuffer: @unchecked Sendable {
                 }
             }
         }
-        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: size)  // touch every page (first touch places it)
+        if kind != .pinned {
+            pointer.initializeMemory(as: UInt8.self, repeating: 0, count: size)  // touch every page (first touch places it)
+        }
         if case .numaNode = kind {
             do { try cuda.check(calls.hostRegister(pointer, size, 0x01 | 0x02), "cuMemHostRegister(\(size) bytes, PORTABLE | DEVICEMAP)") } catch {
                 munmap(pointer, size)

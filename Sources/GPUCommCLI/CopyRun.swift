@@ -41,12 +41,13 @@ struct CopyRun {
         print("#  test                                             memory       copies              size     time(us)  algbw(GB/s)  busbw(GB/s)  of limit  #wrong")
         let shape = JobShape(ranks: devices.count, computeCapabilityMajor: job.devices[0].computeCapability.major, hasNCCL: false, hasNVSHMEM: false)
         var localCE: [String: Double] = [:]  // "gpu size" → CE local copy algbw, the SM local copy's limit
-        for b in benchmarks {
-            if let why = b.applicability(shape).reason {
-                print("   \(b.key.padding(toLength: 48, withPad: " ", startingAt: 0)) waived: \(why)")
-                continue
-            }
-            for m in b.pattern.usesHost ? memories : [memories[0]] {
+        // Host memory outermost: each choice's buffers are allocated once and serve every test.
+        for (mi, m) in memories.enumerated() {
+            for b in benchmarks where mi == 0 || b.pattern.usesHost {
+                if let why = b.applicability(shape).reason {
+                    if mi == 0 { print("   \(b.key.padding(toLength: 48, withPad: " ", startingAt: 0)) waived: \(why)") }
+                    continue
+                }
                 let layout = CopyLayout(b, gpus: devices.count)
                 var matrix = CopyMatrix(b, layout)
                 if b.pattern.usesHost { matrix.title += ", \(m.rawValue) host memory" }
