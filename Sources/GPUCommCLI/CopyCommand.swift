@@ -105,6 +105,7 @@ struct CopyCommand: ParsableCommand {
 
     /// The tests asked for, in registry order.
     func selection() throws -> [CopyBenchmark] {
+        guard !engine.split(separator: ",").isEmpty else { throw ValidationError("--engine must list ce or sm (got nothing)") }
         let engines = try engine.split(separator: ",").map { e -> CopyEngine in
             guard let x = CopyEngine(rawValue: String(e)) else { throw ValidationError("--engine must list ce or sm (got '\(e)')") }
             return x
@@ -118,7 +119,8 @@ struct CopyCommand: ParsableCommand {
     }
 
     func memories() throws -> [HostMemoryChoice] {
-        try hostMemory.split(separator: ",").map { m in
+        guard !hostMemory.split(separator: ",").isEmpty else { throw ValidationError("--host-memory must list pinned, pageable, numa-local or numa-remote (got nothing)") }
+        return try hostMemory.split(separator: ",").map { m in
             guard let x = HostMemoryChoice(rawValue: String(m)) else {
                 throw ValidationError("--host-memory must list pinned, pageable, numa-local or numa-remote (got '\(m)')")
             }

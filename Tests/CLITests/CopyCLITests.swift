@@ -9,6 +9,8 @@ import Testing
         ValidationTests.Case("copy h2d", "unknown copy test 'h2d'", "--list"),
         ValidationTests.Case("copy host --engine ce,dma", "--engine", "'dma'"),
         ValidationTests.Case("copy --host-memory pinned,ram", "--host-memory", "'ram'"),
+        ValidationTests.Case("copy --host-memory ,", "--host-memory", "nothing"),
+        ValidationTests.Case("copy --engine ,", "--engine", "nothing"),
         ValidationTests.Case("copy -b 1000 -e 1000", "multiples of 16 bytes", "1000"),
         ValidationTests.Case("copy -b 8 -e 64", "multiples of 16 bytes", "8"),
         ValidationTests.Case("copy -b 1G -e 1M", "-b"),
