@@ -37,7 +37,11 @@ struct CopyRun {
                                 maxBytes: sizes.last!, numaNodes: NUMATopology.onlineNodes())
 
         print("# gpucomm \(GPUCommVersion.version)  copy  \(devices.count) GPU(s): \(job.devices.first?.name ?? "?")  timing \(c.timing)  -n \(c.iters) -w \(c.warmup)  \(c.check == 1 ? "checked" : "not checked")")
-        for (i, l) in links.enumerated() { print("#   GPU \(i) \(job.devices[i].pciBusId): \(l)") }
+        let nodes = NUMATopology.onlineNodes()
+        for (i, l) in links.enumerated() {
+            let node = NUMATopology.node(ofPCIDevice: job.devices[i].pciBusId).map(String.init) ?? "unknown"
+            print("#   GPU \(i) \(job.devices[i].pciBusId): \(l); NUMA node \(node) of \(nodes.map(String.init).joined(separator: ","))")
+        }
         print("#  test                                             memory       copies              size     time(us)  algbw(GB/s)  busbw(GB/s)  of limit  #wrong")
         let shape = JobShape(ranks: devices.count, computeCapabilityMajor: job.devices[0].computeCapability.major, hasNCCL: false, hasNVSHMEM: false)
         var localCE: [String: Double] = [:]  // "gpu size" → CE local copy algbw, the SM local copy's limit
