@@ -35,8 +35,10 @@ let package = Package(
         .target(name: "AllToAll", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives", "Results"]),
         // 2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked against one GPU.
         .target(name: "Jacobi", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives", "Results"]),
+        // Host<->device and peer copies (copy engine and SM), checked; pointer-chase latency; PCIe and NVLink limits.
+        .target(name: "Copy", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Results"]),
         // The registry: every benchmark's descriptor in one list, for suite, selftest and docs.
-        .target(name: "Benchmarks", dependencies: ["Driver", "Collectives", "AllToAll", "NVSHMEMBench", "Jacobi"]),
+        .target(name: "Benchmarks", dependencies: ["Driver", "Collectives", "AllToAll", "NVSHMEMBench", "Jacobi", "Copy"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
@@ -50,6 +52,7 @@ let package = Package(
             "AllToAll",
             "Jacobi",
             "Benchmarks",
+            "Copy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gpucomm", dependencies: ["GPUCommCLI"]),
@@ -74,5 +77,6 @@ let package = Package(
         .testTarget(name: "AllToAllTests", dependencies: ["AllToAll"]),
         .testTarget(name: "JacobiTests", dependencies: ["Jacobi", "Kernels"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GPU"]),
+        .testTarget(name: "CopyTests", dependencies: ["Copy", "Driver", "GoldenFiles"], exclude: ["Golden"]),
     ]
 )

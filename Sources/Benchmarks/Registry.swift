@@ -1,5 +1,6 @@
 import AllToAll
 import Collectives
+import Copy
 import Driver
 import Jacobi
 import NVSHMEMBench
@@ -18,6 +19,7 @@ public enum Benchmarks {
         all.append(SignalPingPong())
         all += BarrierLatency.Method.allCases
         all += JacobiVariant.allCases
+        all += CopyBenchmark.all
         return all
     }()
 

@@ -24,6 +24,24 @@ public struct KnownDefect: Sendable {
     }
 
     public static let all: [KnownDefect] = [
+        // NCCL runs a one-rank communicator's premulsum (and avg of floating-point types, which NCCL
+        // turns into premulsum by 1/nranks) with its own kernel, src/device/onerank.cu: bn = min(32,
+        // divUp(bytes, 16 KiB)) blocks, block b takes elements [b·c, (b+1)·c) with
+        // c = alignUp(nElts/bn, 16/sizeof(T)). nElts/bn rounds down, so when bn·c < nElts the last
+        // nElts − bn·c elements are neither scaled nor copied (2.28.0 to 2.29.6; NCCL 2.29.7 computes
+        // c from divUp(nElts, bn)). Seen on 1×H100 with NCCL 2.28.9: 1 to 3 wrong elements at the end
+        // of odd-sized all_reduce, reduce and reduce_scatter buffers in every buffer mode.
+        // Out of place the tail keeps the poison; in place it stays unscaled, which is only wrong
+        // for premulsum (avg's factor is 1 with one rank) and only where the value is not 0.
+        KnownDefect(
+            id: "nccl-2.28-one-rank-premulsum-tail",
+            versions: 22800...22906,
+            summary: "NCCL 2.28.0–2.29.6 one-rank premulsum and floating-point avg leave the tail elements that src/device/onerank.cu's block split alignUp(nElts/bn, EltPerPack) misses unscaled and uncopied (fixed in 2.29.7: divUp(nElts, bn))",
+            matches: { c, _, ranks in
+                guard ranks == 1, ["all_reduce", "reduce", "reduce_scatter"].contains(c.collective.key) else { return false }
+                let kernel = c.op == .premulsum || (c.op == .avg && c.type.isFloat && !c.inPlace)
+                return kernel && NCCLOneRankSplit.uncoveredTail(elements: c.sizeBytes / c.type.size, elementSize: c.type.size) > 0
+            }),
         // Seen on 4×H200 with NCCL 2.28.9, in one process and in four: only with symmetric windows
         // (-R 2), only when each rank's block is not a multiple of 4 bytes, only at the mid size
         // (16385/16386 B per rank; 1 MiB + 1 element per rank is right), and the same cases are right
@@ -44,4 +62,19 @@ public struct KnownDefect: Sendable {
                     && (c.sizeBytes / ranks) % 4 != 0
             }),
     ]
+}
+
+/// The block split of NCCL's one-rank reduction kernel before 2.29.7 (src/device/onerank.cu,
+/// `ncclLaunchOneRank` and `oneRankReduce`), computed here to say which cases its defect reaches.
+public enum NCCLOneRankSplit {
+    /// Elements at the end of a buffer of `elements` that no block of the kernel touches.
+    /// Grid: min(32, ⌈elements × size / 16 KiB⌉) blocks; block b covers [b·c, (b+1)·c) clipped to
+    /// the buffer, c = ⌊elements / blocks⌋ rounded up to a multiple of 16 / size (one 16-byte pack).
+    public static func uncoveredTail(elements n: Int, elementSize size: Int) -> Int {
+        guard n > 0, size > 0, size <= 16 else { return 0 }
+        let blocks = min(32, (n * size + (16 << 10) - 1) / (16 << 10))
+        let pack = 16 / size
+        let chunk = (n / blocks + pack - 1) / pack * pack
+        return n - min(blocks * chunk, n)
+    }
 }

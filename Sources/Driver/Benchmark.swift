@@ -12,6 +12,8 @@ public enum BenchmarkFamily: String, Sendable, CaseIterable {
     case nvshmem
     /// `gpucomm jacobi`: time to solution, one process per GPU.
     case jacobi
+    /// `gpucomm copy`: host↔device and peer copies and pointer-chase latency, one process for every GPU.
+    case copy
 }
 
 /// How one case's bytes are counted: the one place per benchmark where that is decided.

@@ -1,6 +1,7 @@
 import AllToAll
 import Benchmarks
 import Collectives
+import Copy
 import Driver
 import Jacobi
 import NVSHMEMBench
@@ -83,6 +84,17 @@ struct SelftestStage {
         let kernels = (applies[.ncclDevice] ?? []).compactMap { $0 as? NCCLDeviceAlltoallKernel }
         if !kernels.isEmpty {
             add(["nccl-device", "alltoall", "-D", kernels.map { String($0.rawValue) }.joined(separator: ","), "-b", "64K", "-e", "16M", "-f", "16"] + small, kernels)
+        }
+
+        let copies = (applies[.copy] ?? []).compactMap { $0 as? CopyBenchmark }
+        if !copies.isEmpty {
+            // copy drives every visible GPU in one process, so it takes no --np; pinned and pageable
+            // host memory, sizes from 64 KiB to 4 MiB and one 4 MiB + 16 B, a short chase.
+            for sizes in [["-b", "64K", "-e", "4M", "-f", "8"], ["-b", "4194320", "-e", "4194320"]] {
+                cases.append(Case(arguments: ["copy"] + copies.map(\.key) + sizes + small
+                                      + ["--host-memory", "pinned,pageable", "--latency-bytes", "1M", "--hops", "1000", "-T", String(timeout), "--no-results"],
+                                  covers: copies.map(\.qualifiedKey)))
+            }
         }
 
         let variants = (applies[.jacobi] ?? []).compactMap { $0 as? JacobiVariant }

@@ -16,8 +16,10 @@ struct SuiteCommand: ParsableCommand {
         one that applies to the visible GPUs; those that do not (one GPU, no NVSHMEM, no TMA) are \
         listed with the reason. The NCCL collectives (float, sum, 8 B to -e per rank, out-of-place \
         and in-place) run in this process on every visible GPU (one rank on a one-GPU machine); \
-        the all-to-all backends, the NCCL device API, NVSHMEM put/get/latency/signal/barrier and \
-        Jacobi run one process per GPU as gpucomm's own commands, their tables on stderr. Every \
+        the copies (host↔device by copy engine and SM, the local copy ceiling and latency on any \
+        GPU count; the GPU pair matrices on 2 or more), the all-to-all backends, the NCCL device API, \
+        NVSHMEM put/get/latency/signal/barrier and Jacobi run as gpucomm's own commands in child \
+        processes, their tables on stderr. Every \
         result is checked and every row goes to one results file. Ends with a summary (small-message \
         latency, peak bus bandwidth and its fraction of the NVLink peak per collective, one line \
         per step), then writes the report of the results file into --report-dir (--no-report skips \

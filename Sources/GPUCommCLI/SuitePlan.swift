@@ -1,6 +1,7 @@
 import AllToAll
 import Benchmarks
 import Collectives
+import Copy
 import Driver
 import Jacobi
 import Measure
@@ -39,6 +40,19 @@ struct SuitePlan {
         let common = ["-n", String(iters), "-T", String(timeout)]
         func step(_ title: String, _ args: [String], _ covers: [any BenchmarkDescriptor]) {
             steps.append(Step(title: title, arguments: args, covers: covers.map(\.qualifiedKey)))
+        }
+
+        // Copies: host↔device both ways (CE and SM, pinned), the local copy ceiling and latency on
+        // every machine; the GPU pair matrices at the largest size when there are 2 or more GPUs.
+        let copies = (applies[.copy] ?? []).compactMap { $0 as? CopyBenchmark }
+        let near = copies.filter { $0.pattern.usesHost || $0.pattern == .deviceLocal || $0.pattern.isLatency }
+        let top = max(16, maxBytes / 16 * 16)  // copies move whole 16-byte words
+        if !near.isEmpty {
+            step("copies: host↔device, local, latency", ["copy"] + near.map(\.key) + ["-b", String(min(64 << 10, top)), "-e", String(top), "-f", "16"] + common, near)
+        }
+        let peer = copies.filter { !near.contains($0) }
+        if !peer.isEmpty {
+            step("copies: GPU pair matrices", ["copy"] + peer.map(\.key) + ["-b", String(top), "-e", String(top)] + common, peer)
         }
 
         let backends = (applies[.alltoall] ?? []).compactMap { $0 as? BackendKind }

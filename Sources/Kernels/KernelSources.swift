@@ -19,6 +19,8 @@ public enum KernelSources {
     public static var ipcBarrier: KernelProgram { program("ipc_barrier", .plain) }
     /// NVSHMEM put/get and all-to-all kernels moving bytes with bulk asynchronous copies (TMA, sm_90+; see cuda/nvshmem_tma.cu).
     public static var nvshmemTMA: KernelProgram { program("nvshmem_tma", .nvshmem) }
+    /// Host↔device and peer copy, fill, check and pointer-chase kernels (see cuda/copy.cu).
+    public static var copy: KernelProgram { program("copy", .plain) }
     /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
     public static var jacobi: KernelProgram { jacobi() }
     /// The Jacobi kernels with another block width or unroll depth (`gpucomm _stencil-tune`): the
@@ -40,7 +42,7 @@ public enum KernelSources {
     /// exactly as the benchmarks compile them, so it warms the cache entries a run uses.
     /// Add a line here with each new `.cu` file.
     public static var catalog: [KernelProgram] {
-        [fillCheck, nvshmemPut, nvshmemP2P, ncclLSAAlltoall, nvshmemAlltoall, ipcBarrier, nvshmemTMA, jacobi, jacobiNVSHMEM, jacobiNCCLLSA]
+        [fillCheck, nvshmemPut, nvshmemP2P, ncclLSAAlltoall, nvshmemAlltoall, ipcBarrier, nvshmemTMA, jacobi, jacobiNVSHMEM, jacobiNCCLLSA, copy]
     }
 
     /// `cuda/<name>.cu` with its headers; `constants` is the text of `gc_constants.cuh`.
@@ -50,6 +52,7 @@ public enum KernelSources {
 
     /// Every file under `cuda/`, by its name there (which is also its include name).
     public static let files: [String: [UInt8]] = [
+        "copy.cu": PackageResources.copy_cu,
         "fill_check.cu": PackageResources.fill_check_cu,
         "gc_common.cuh": PackageResources.gc_common_cuh,
         "gc_nccl_lsa.cuh": PackageResources.gc_nccl_lsa_cuh,

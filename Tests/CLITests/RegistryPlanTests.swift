@@ -34,10 +34,13 @@ import Testing
         #expect(plan.collectives.map(\.key) == SuitePlan.collectives)
         for s in plan.steps { _ = try GPUComm.parseAsRoot(s.arguments + ["--results", "/tmp/x.jsonl"]) }
         if shape.ranks == 1 {
-            #expect(plan.steps.map(\.arguments.first) == ["jacobi"])  // everything else needs 2 GPUs
+            #expect(plan.steps.map(\.arguments.first) == ["copy", "jacobi"])  // everything else needs 2 GPUs
+            #expect(plan.steps[0].covers.contains("copy/host_to_device_memcpy_ce") && plan.steps[0].covers.contains("copy/device_local_copy_sm"))
+            #expect(plan.waived.contains { $0.key == "copy/device_to_device_memcpy_read_ce" && $0.reason == "needs 2 GPUs" })
             #expect(plan.waived.contains { $0.key == "alltoall/nccl" && $0.reason == "needs 2 GPUs" })
         } else {
-            #expect(Set(plan.steps.compactMap(\.arguments.first)) == ["alltoall", "nccl-device", "nvshmem", "jacobi"])
+            #expect(Set(plan.steps.compactMap(\.arguments.first)) == ["copy", "alltoall", "nccl-device", "nvshmem", "jacobi"])
+            #expect(plan.steps.contains { $0.title == "copies: GPU pair matrices" && $0.covers.contains("copy/device_to_device_memcpy_read_ce") })
         }
     }
 }

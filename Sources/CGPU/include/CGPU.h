@@ -50,6 +50,10 @@ typedef CUresult (*PFN_cuMemcpyDtoHAsync)(void *dst, CUdeviceptr src, size_t byt
 typedef CUresult (*PFN_cuMemHostAlloc)(void **pp, size_t bytesize, unsigned int flags);
 typedef CUresult (*PFN_cuMemFreeHost)(void *p);
 typedef CUresult (*PFN_cuMemHostGetDevicePointer)(CUdeviceptr *pdptr, void *p, unsigned int flags);
+/* Host<->device copies and registered host memory (gpucomm copy). */
+typedef CUresult (*PFN_cuMemcpyHtoDAsync)(CUdeviceptr dst, const void *src, size_t bytes, CUstream s);
+typedef CUresult (*PFN_cuMemHostRegister)(void *p, size_t bytesize, unsigned int flags);
+typedef CUresult (*PFN_cuMemHostUnregister)(void *p);
 /* CUDA IPC: a 64-byte handle to cuMemAlloc memory another process on the host can map. */
 typedef struct CUipcMemHandle_st { char reserved[64]; } CUipcMemHandle;
 typedef CUresult (*PFN_cuIpcGetMemHandle)(CUipcMemHandle *handle, CUdeviceptr dptr);
@@ -191,6 +195,9 @@ typedef nvmlReturn_t (*PFN_nvmlDeviceGetUUID)(nvmlDevice_t device, char *uuid, u
 typedef nvmlReturn_t (*PFN_nvmlDeviceGetNvLinkState)(nvmlDevice_t device, unsigned int link, int *isActive);
 typedef nvmlReturn_t (*PFN_nvmlDeviceGetNvLinkRemotePciInfo_v2)(nvmlDevice_t device, unsigned int link, nvmlPciInfo_t *pci);
 typedef nvmlReturn_t (*PFN_nvmlDeviceGetFieldValues)(nvmlDevice_t device, int count, nvmlFieldValue_t *values);
+// PCIe link generation and width: nvmlDeviceGetCurrPcieLinkGeneration, ...Width,
+// nvmlDeviceGetMaxPcieLinkGeneration, ...Width (device and system), all of this shape.
+typedef nvmlReturn_t (*PFN_nvmlDeviceGetPcieLinkValue)(nvmlDevice_t device, unsigned int *value);
 // NVML GPU Performance Monitoring (GPM, Hopper and later; optional symbols). nvmlGpmSample_t is an
 // opaque handle in a one-pointer struct. nvmlGpmMetric_t: 40 bytes. nvmlGpmMetricsGet_t's array has
 // NVML_GPM_METRIC_MAX entries (98 in CUDA 12.0 headers, 333 in CUDA 13); NVML reads numMetrics of
@@ -255,5 +262,9 @@ const char *cgpu_path_of_symbol(const void *address);
 
 /// setvbuf(stdout, NULL, _IOLBF, 0): Swift 6 cannot name C's stdout safely.
 void cgpu_line_buffer_stdout(void);
+
+// Binds the pages of [addr, addr+len) to NUMA node `node` (mbind(2) with MPOL_BIND; the syscall
+// is variadic in C and so not callable from Swift). Returns 0 or -errno. Defined in CGPU.c.
+long cgpu_bind_to_numa_node(void *addr, unsigned long len, int node);
 
 #endif
