@@ -35,8 +35,10 @@ let package = Package(
         .target(name: "AllToAll", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
         // 2-D Jacobi solver in every multi-GPU programming model (NCCL, NVSHMEM), checked against one GPU.
         .target(name: "Jacobi", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives"]),
+        // MoE expert-parallel dispatch and combine (NVSHMEM put-with-signal, NVLink stores, NCCL), routing, layout, byte conventions.
+        .target(name: "MoE", dependencies: ["Driver", "GPU", "Measure", "Kernels"]),
         // The registry: every benchmark's descriptor in one list, for suite, selftest and docs.
-        .target(name: "Benchmarks", dependencies: ["Driver", "Collectives", "AllToAll", "NVSHMEMBench", "Jacobi"]),
+        .target(name: "Benchmarks", dependencies: ["Driver", "Collectives", "AllToAll", "NVSHMEMBench", "Jacobi", "MoE"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
@@ -49,6 +51,7 @@ let package = Package(
             "Driver", "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
             "AllToAll",
             "Jacobi",
+            "MoE",
             "Benchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -70,5 +73,6 @@ let package = Package(
         .testTarget(name: "NVSHMEMBenchTests", dependencies: ["NVSHMEMBench", "Kernels"]),
         .testTarget(name: "AllToAllTests", dependencies: ["AllToAll"]),
         .testTarget(name: "JacobiTests", dependencies: ["Jacobi", "Kernels"]),
+        .testTarget(name: "MoETests", dependencies: ["MoE", "Driver"]),
     ]
 )

@@ -12,6 +12,8 @@ public enum BenchmarkFamily: String, Sendable, CaseIterable {
     case nvshmem
     /// `gpucomm jacobi`: time to solution, one process per GPU.
     case jacobi
+    /// `gpucomm moe`: MoE expert-parallel dispatch and combine, one process per GPU.
+    case moe
 }
 
 /// How one case's bytes are counted: the one place per benchmark where that is decided.
