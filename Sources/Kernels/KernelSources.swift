@@ -35,6 +35,12 @@ public enum KernelSources {
     public static var jacobiNCCLLSA: String {
         jacobi + "\n" + jacobiFused + "\n" + String(decoding: PackageResources.jacobi_nccl_lsa_cu, as: UTF8.self)
     }
+    /// MoE kernels that need no communication library: fill, layout, FP8 cast, NCCL pack, fake expert, combine reduce (see cuda/moe.cu).
+    public static var moe: String { String(decoding: PackageResources.moe_cu, as: UTF8.self) }
+    /// MoE dispatch and combine over NVSHMEM (put-with-signal and NVLink stores): cuda/moe_nvshmem.cu appended to cuda/moe.cu.
+    public static var moeNVSHMEM: String {
+        nvshmem(moe + "\n" + String(decoding: PackageResources.moe_nvshmem_cu, as: UTF8.self), putSignalBridge: true)
+    }
 
     /// An NVSHMEM source as compiled: cuda/nvshmem_prelude.cuh (libcu++ aliases NVSHMEM's headers
     /// need, the headers, u64), then `body`. `putSignalBridge` turns on the prelude's bridge for
@@ -62,6 +68,8 @@ public enum KernelSources {
             ("jacobi", .plain, jacobi),
             ("jacobi_nvshmem", .nvshmem, jacobiNVSHMEM),
             ("jacobi_nccl_lsa", .ncclDevice, jacobiNCCLLSA),
+            ("moe", .plain, moe),
+            ("moe_nvshmem", .nvshmem, moeNVSHMEM),
         ]
     }
 }
