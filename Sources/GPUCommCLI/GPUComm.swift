@@ -24,6 +24,7 @@ public struct GPUComm: ParsableCommand {
             NCCLDeviceCommand.self,
             AlltoallCommand.self,
             JacobiCommand.self,
+            MoECommand.self,
         ]
     )
 

@@ -76,3 +76,28 @@ public enum MoECheck {
         }
     }
 }
+
+extension MoECheck {
+    /// Wrong elements of a cast of `tokens` rows of rank `rank`'s values to e4m3 (`q`, row-major)
+    /// with one fp32 scale per 128 elements (`scales`): a scale that is not amax / 448 exactly, or
+    /// an element whose round trip moves it more than `Payload.fp8Tolerance`.
+    public static func cast(q: [UInt8], scales: [UInt8], rank: Int, tokens: Int, hidden: Int) -> Int {
+        var wrong = 0
+        let blocks = hidden / 128
+        scales.withUnsafeBytes { sc in
+            for t in 0..<tokens {
+                for b in 0..<blocks {
+                    let i = t * blocks + b
+                    guard (i + 1) * 4 <= sc.count, (i + 1) * 128 <= q.count else { wrong += 129; continue }
+                    let want = Payload.fp8Scale(source: rank, token: t, block: b)
+                    if sc.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) != want { wrong += 1 }
+                    for h in 0..<128 {
+                        let x = Payload.value(source: rank, token: t, element: b * 128 + h)
+                        if !(abs(Payload.float(e4m3: q[i * 128 + h]) * want - x) <= Payload.fp8Tolerance(x, scale: want)) { wrong += 1 }
+                    }
+                }
+            }
+        }
+        return wrong
+    }
+}
