@@ -2,6 +2,7 @@ import AllToAll
 import Collectives
 import Driver
 import Jacobi
+import MoE
 import NVSHMEMBench
 
 /// Every benchmark gpucomm runs, in one list: what `suite` and `selftest` walk and what the docs
@@ -18,6 +19,8 @@ public enum Benchmarks {
         all.append(SignalPingPong())
         all += BarrierLatency.Method.allCases
         all += JacobiVariant.allCases
+        all += MoEStyle.allCases
+        all += MoEKernel.allCases
         return all
     }()
 

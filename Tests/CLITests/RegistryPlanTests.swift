@@ -37,7 +37,7 @@ import Testing
             #expect(plan.steps.map(\.arguments.first) == ["jacobi"])  // everything else needs 2 GPUs
             #expect(plan.waived.contains { $0.key == "alltoall/nccl" && $0.reason == "needs 2 GPUs" })
         } else {
-            #expect(Set(plan.steps.compactMap(\.arguments.first)) == ["alltoall", "nccl-device", "nvshmem", "jacobi"])
+            #expect(Set(plan.steps.compactMap(\.arguments.first)) == ["alltoall", "nccl-device", "nvshmem", "jacobi", "moe"])
         }
     }
 }
