@@ -36,6 +36,9 @@ struct MoECommand: ParsableCommand {
         Presets (--preset; --tokens, --hidden, ... then override their fields):
         \(MoEPreset.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n"))
 
+        --dump FILE --ranks N writes the routing and the bytes of every convention without a GPU \
+        (what bench/torch_moe.py runs with PyTorch's all_to_all_single, and the arithmetic in docs/moe.md).
+
         --kernels measures, on one GPU and without --np, the layout kernel and the FP8 cast beside \
         a device-to-device copy of the same BF16 bytes (the memory ceiling).
 
@@ -83,6 +86,10 @@ struct MoECommand: ParsableCommand {
     var kernels = false
     @Option(name: .customLong("cast-tokens"), help: "--kernels: rows of the FP8 cast and the copy.")
     var castTokens = 4096
+    @Option(name: .long, help: "No GPU work: write each shape's routing (every rank's top-k ids and weights) and every convention's bytes to this JSON Lines file, print the bytes, and exit (bench/torch_moe.py reads it). Needs --ranks or --np.")
+    var dump: String?
+    @Option(name: .long, help: "--dump: the rank count to route for.")
+    var ranks: Int?
     @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
     var check = 1
     @Option(name: .long, help: "Append every row to this JSON Lines results file.")
@@ -124,7 +131,9 @@ struct MoECommand: ParsableCommand {
         guard castTokens >= 1, castTokens <= 1 << 20 else { throw ValidationError("--cast-tokens must be from 1 to 1048576 (got \(castTokens))") }
         guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
         if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("moe runs one GPU per process: -g must be 1 (use --np N)") }
-        let ranks = kernels ? 1 : launch.np
+        if dump != nil && (ranks ?? launch.np) == nil { throw ValidationError("--dump needs --ranks N (or --np N)") }
+        if let r = ranks, r < 1 { throw ValidationError("--ranks must be at least 1 (got \(r))") }
+        let ranks = kernels ? 1 : self.ranks ?? launch.np
         for s in shapes {
             if let why = s.problem(ranks: ranks) { throw ValidationError(why) }
             if kernels && s.hidden % 128 != 0 { throw ValidationError("--hidden must be a multiple of 128 for --kernels (the FP8 cast; got \(s.hidden))") }
@@ -141,6 +150,7 @@ struct MoECommand: ParsableCommand {
     }
 
     func run() throws {
+        if let dump { return try MoEDump.write(shapes: shapes, ranks: ranks ?? launch.np!, path: dump) }
         if kernels { return try MoERun.kernels(self) }
         let env = ProcessInfo.processInfo.environment
         if launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
