@@ -54,7 +54,7 @@ struct MoECommand: ParsableCommand {
 
     @Option(name: .long, help: "Styles: all, or a comma-separated list (see above).")
     var styles = "all"
-    @Option(name: .long, help: "Preset shapes: deepep-normal, deepep-ll, pplx, nccl-ep (default: one free shape, 128 tokens, hidden 7168, top-8, 256 experts, bf16).")
+    @Option(name: .long, help: "Preset shapes, one or a comma-separated list: deepep-normal, deepep-ll, pplx, nccl-ep (default: one free shape, 128 tokens, hidden 7168, top-8, 256 experts, bf16).")
     var preset: String?
     @Option(name: .long, help: "Tokens per rank (0 to 65536).")
     var tokens: Int?
@@ -100,7 +100,8 @@ struct MoECommand: ParsableCommand {
 
     /// The shapes to run: the preset's (or the default one) with the given fields replaced.
     var shapes: [MoEShape] {
-        let base = preset.flatMap(MoEPreset.init(rawValue:))?.shapes ?? [MoEShape(tokens: 128, hidden: 7168, topK: 8, experts: 256)]
+        let presets = (preset ?? "").split(separator: ",").compactMap { MoEPreset(rawValue: String($0)) }
+        let base = presets.isEmpty ? [MoEShape(tokens: 128, hidden: 7168, topK: 8, experts: 256)] : presets.flatMap(\.shapes)
         return base.map { b in
             var s = b
             if let tokens { s.tokens = tokens }
@@ -120,8 +121,8 @@ struct MoECommand: ParsableCommand {
 
     func validate() throws {
         if case .failure(let e) = MoEStyle.parseList(styles) { throw ValidationError("--styles: \(e)") }
-        if let preset, MoEPreset(rawValue: preset) == nil {
-            throw ValidationError("--preset must be one of \(MoEPreset.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(preset)')")
+        for p in (preset ?? "").split(separator: ",", omittingEmptySubsequences: false) where preset != nil && MoEPreset(rawValue: String(p)) == nil {
+            throw ValidationError("--preset must be one or a comma-separated list of \(MoEPreset.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(p)')")
         }
         if let dtype, MoEDType(rawValue: dtype) == nil { throw ValidationError("--dtype must be bf16 or fp8 (got '\(dtype)')") }
         guard TimingMode(rawValue: timing) != nil else { throw ValidationError("--timing must be events or host (got '\(timing)')") }

@@ -77,8 +77,11 @@ public final class MoEBench {
             out.append(r)
         }
         try measure("layout", LayoutWorkload(state), plan)
+        // Peers write straight into each other's buffers: meet around the check; and check again after
+        // the timed loop (back-to-back operations must keep their signal counts and data right).
         var peers = plan
         peers.barrierAroundCheck = true
+        peers.recheckAfterTiming = plan.check
         let dispatch = DispatchWorkload(state, style: style)
         try measure("dispatch", dispatch, peers)
         try measure("combine", CombineWorkload(state, style: style, dispatch: dispatch), peers)

@@ -18,7 +18,8 @@ import Testing
         (["--np", "5", "--preset", "deepep-ll"], "--experts 288 is not divisible by 5 ranks"),
         (["--dtype", "fp8", "--hidden", "1000"], "--hidden must be a multiple of 128 for --dtype fp8"),
         (["--tokens=-1"], "--tokens must be at least 0 (got -1)"),
-        (["--preset", "deepep"], "--preset must be one of deepep-normal, deepep-ll, pplx, nccl-ep"),
+        (["--preset", "deepep"], "--preset must be one or a comma-separated list of deepep-normal, deepep-ll, pplx, nccl-ep (got 'deepep')"),
+        (["--preset", "pplx,"], "--preset must be one or a comma-separated list"),
         (["--styles", "nvshmem-put,deepep"], "--styles: unknown style 'deepep'"),
         (["--skew", "0.5"], "--skew must be a number from 1"),
         (["--np", "4", "--zero-ranks", "5"], "--zero-ranks 5 is more than the 4 ranks"),
@@ -40,5 +41,7 @@ import Testing
         #expect(p.requestedStyles == MoEStyle.allCases)
         #expect(Self.problem(["--np", "8", "--preset", "pplx"]) == nil)
         #expect(Self.problem(["--kernels", "--preset", "deepep-normal"]) == nil)
+        let several = try #require(try GPUComm.parseAsRoot(["moe", "--np", "4", "--preset", "deepep-ll,nccl-ep", "--tokens", "16"]) as? MoECommand)
+        #expect(several.shapes.map(\.experts) == [288, 256] && several.shapes.allSatisfy { $0.tokens == 16 })
     }
 }
