@@ -102,7 +102,8 @@ struct MoECommand: ParsableCommand {
     var shapes: [MoEShape] {
         let presets = (preset ?? "").split(separator: ",").compactMap { MoEPreset(rawValue: String($0)) }
         let base = presets.isEmpty ? [MoEShape(tokens: 128, hidden: 7168, topK: 8, experts: 256)] : presets.flatMap(\.shapes)
-        return base.map { b in
+        var seen: [MoEShape] = []
+        for b in base {
             var s = b
             if let tokens { s.tokens = tokens }
             if let hidden { s.hidden = hidden }
@@ -113,8 +114,9 @@ struct MoECommand: ParsableCommand {
             if let skew { s.skew = skew }
             if let zeroRanks { s.zeroTokenRanks = zeroRanks }
             s.seed = seed
-            return s
+            if !seen.contains(s) { seen.append(s) }  // a field set for all can make a preset's shapes equal
         }
+        return seen
     }
 
     var requestedStyles: [MoEStyle] { (try? MoEStyle.parseList(styles).get()) ?? [] }

@@ -104,9 +104,7 @@ struct SelftestStage {
             add(list + ["--tokens", "64", "--hidden", "1024", "--topk", "4", "--experts", "32", "--dtype", "bf16"] + small, viaNVSHMEM)
             add(list + ["--tokens", "48", "--hidden", "512", "--topk", "6", "--experts", "64", "--dtype", "fp8", "--masked", "7", "--skew", "8",
                         "--zero-ranks", "1"] + small, viaNVSHMEM)
-            add(list + ["--preset", "deepep-ll", "--tokens", "32"] + small, viaNVSHMEM)
-            add(list + ["--preset", "deepep-normal", "--tokens", "64"] + small, viaNVSHMEM)
-            add(list + ["--preset", "nccl-ep", "--tokens", "16", "--masked", "3"] + small, viaNVSHMEM)
+            add(list + ["--preset", "deepep-ll,deepep-normal,nccl-ep", "--tokens", "32"] + small, viaNVSHMEM)
             add(list + ["--preset", "pplx"] + small, viaNVSHMEM)
         }
         if moeStyles.contains(.nccl) {

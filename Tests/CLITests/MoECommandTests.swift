@@ -43,5 +43,8 @@ import Testing
         #expect(Self.problem(["--kernels", "--preset", "deepep-normal"]) == nil)
         let several = try #require(try GPUComm.parseAsRoot(["moe", "--np", "4", "--preset", "deepep-ll,nccl-ep", "--tokens", "16"]) as? MoECommand)
         #expect(several.shapes.map(\.experts) == [288, 256] && several.shapes.allSatisfy { $0.tokens == 16 })
+        // pplx's 14 shapes at one token count are its 2 (experts, top-k, hidden) triples.
+        let pplx = try #require(try GPUComm.parseAsRoot(["moe", "--np", "4", "--preset", "deepep-ll,pplx", "--tokens", "32"]) as? MoECommand)
+        #expect(pplx.shapes.count == 3)
     }
 }

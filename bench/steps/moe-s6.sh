@@ -6,7 +6,8 @@
 # 2. One rank, no sharing: the layout kernel and the FP8 cast against a device copy (measured).
 # 3. The multi-GPU command (bench/steps/moe-gpus.sh) with one GPU: gpucomm moe --np 1 and
 #    bench/torch_moe.py with one process, the DeepEP LL shape.
-# Logs under $R/moe/; every command bounded by timeout; expected about 4 minutes.
+# Logs under $R/moe/; every command bounded by timeout; expected 3 to 4 minutes (9 shared-GPU commands of
+# 10-20 s each, two one-rank ones, the kernels, the PyTorch pass).
 S=$R/moe; mkdir -p $S
 export CUDA_MPS_PIPE_DIRECTORY=/tmp/gc-mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/gc-mps-log
 mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
@@ -26,8 +27,7 @@ for n in 2 4 8; do
   GPUCOMM_SHARE_GPUS=1 moe_run bf16-$n 90 --np $n $NV --tokens 64 --hidden 1024 --topk 4 --experts 32 --dtype bf16
   GPUCOMM_SHARE_GPUS=1 moe_run fp8-skew-masked-zero-$n 90 --np $n $NV --tokens 48 --hidden 512 --topk 6 --experts 64 --dtype fp8 \
     --masked 7 --skew 8 --zero-ranks 1
-  GPUCOMM_SHARE_GPUS=1 moe_run presets-$n 120 --np $n $NV --preset deepep-ll,deepep-normal,nccl-ep --tokens 32
-  GPUCOMM_SHARE_GPUS=1 moe_run pplx-$n 120 --np $n $NV --preset pplx
+  GPUCOMM_SHARE_GPUS=1 moe_run presets-$n 120 --np $n $NV --preset deepep-ll,deepep-normal,nccl-ep,pplx --tokens 32
 done
 echo quit | nvidia-cuda-mps-control; sleep 1; cp -r $CUDA_MPS_LOG_DIRECTORY $S/mps-log 2>/dev/null
 moe_run nccl-1rank 90 --np 1 --styles nccl --preset deepep-ll,nccl-ep --tokens 64
