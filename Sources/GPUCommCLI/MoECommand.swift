@@ -90,6 +90,8 @@ struct MoECommand: ParsableCommand {
     var dump: String?
     @Option(name: .long, help: "--dump: the rank count to route for.")
     var ranks: Int?
+    @Flag(name: .customLong("deepep-lines"), help: "Also print each style's figures as DeepEP's tests do (low-latency: '[rank 0] Dispatch bandwidth: X GB/s, avg_t=Y us | Combine bandwidth: ...' by its convention), for pasting beside theirs.")
+    var deepepLines = false
     @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
     var check = 1
     @Option(name: .long, help: "Append every row to this JSON Lines results file.")

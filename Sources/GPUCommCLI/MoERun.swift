@@ -55,6 +55,7 @@ struct MoERun {
                     table.row(style.rawValue, r)
                     try sink.write(MoETable.record(r, sink: sink, ranks: ranks, timing: plan.strategy.rawValue))
                 }
+                if command.deepepLines { table.deepep(style.rawValue, rows) }
             }
         }
         try job.channel.barrier()
@@ -137,6 +138,15 @@ struct MoETable {
 
     /// Decimal megabytes, as the papers print them (7.59 MB).
     static func mb(_ b: Double) -> String { String(format: "%.2f MB", b / 1e6) }
+
+    /// DeepEP low-latency test's line (tests/test_low_latency.py) by its own convention, at gpucomm's
+    /// mean time over ranks (DeepEP's rank prints its own kernel time).
+    func deepep(_ style: String, _ rows: [MoEResult]) {
+        guard let d = rows.first(where: { $0.op == "dispatch" }), let c = rows.first(where: { $0.op == "combine" }) else { return }
+        let f = { (r: MoEResult) in String(format: "%.2f GB/s, avg_t=%.2f us", r.gbps(r.bytes[.deepepLL] ?? 0), r.measurement.timeUs) }
+        say("# DeepEP's format (\(style), DeepEP LL bytes, mean time over ranks):")
+        say("[rank 0] Dispatch bandwidth: \(f(d)) | Combine bandwidth: \(f(c))")
+    }
 
     func cast(_ rows: [MoEResult], tokens: Int, hidden: Int) {
         say("")

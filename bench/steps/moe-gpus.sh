@@ -10,7 +10,7 @@ PRESETS=${MOE_PRESETS:-"deepep-ll deepep-normal pplx nccl-ep"}
 for n in $COUNTS; do
   [ "$n" -le "$N" ] || { echo "moe on $n GPUs: waived ($N visible)"; continue; }
   for p in $PRESETS; do
-    timeout 300 $G moe --np $n --styles all --preset $p ${MOE_ARGS:-} -n 20 -w 5 -T 120 --results $M/gpucomm.jsonl > $M/gpucomm-$p-$n.log 2>&1
+    timeout 300 $G moe --np $n --styles all --preset $p ${MOE_ARGS:-} -n 20 -w 5 -T 120 --deepep-lines --results $M/gpucomm.jsonl > $M/gpucomm-$p-$n.log 2>&1
     echo "gpucomm moe --np $n --preset $p ${MOE_ARGS:-}: rc=$?"
     grep -E "^ +(nvshmem-put|nvlink-ll|nccl) +(dispatch|combine)" $M/gpucomm-$p-$n.log | awk '{printf "  %-12s %-9s %9s us  deepep_ll %7s GB/s  wrong %s\n", $1, $2, $3, $8, $11}' | head -12
     grep -hE "^gpucomm:|FAILED" $M/gpucomm-$p-$n.log | head -3
