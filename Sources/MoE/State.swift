@@ -103,6 +103,9 @@ final class MoEState {
             try weights.copyFromHost(r.weights.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
             try kernels.fill.launch(grid: gridFor(t * h), block: 256, stream: stream, args: [UInt64(x.address), Int32(t), Int32(h), Int32(rank)])
         }
+        // cuMemcpyHtoD from pageable memory may return before its DMA lands, and our stream does not
+        // wait for the legacy stream: the whole context finishes it before the layout reads topk.
+        try device.synchronize()
         try enqueueLayout()
         if case .nccl(let comm) = transport { try exchangeLayout(comm) }
         try stream.synchronize()
@@ -135,6 +138,7 @@ final class MoEState {
         var rc: [Int32] = []
         for s in 0..<ranks { for l in 0..<localExperts { rc.append(exchanged[s][rank * localExperts + l]) } }
         try recvCount.copyFromHost(rc.rawBytes)
+        try device.synchronize()  // the uploads have landed before any kernel on our stream reads them
     }
 
     /// This rank's layout read back, against the host reference: wrong counts and slots.
