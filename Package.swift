@@ -37,8 +37,10 @@ let package = Package(
         .target(name: "Jacobi", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Collectives", "Results"]),
         // Host<->device and peer copies (copy engine and SM), checked; pointer-chase latency; PCIe and NVLink limits.
         .target(name: "Copy", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Results"]),
+        // MoE expert-parallel dispatch and combine (NVSHMEM put-with-signal, NVLink stores, NCCL), routing, layout, byte conventions.
+        .target(name: "MoE", dependencies: ["Driver", "GPU", "Measure", "Kernels", "Results"]),
         // The registry: every benchmark's descriptor in one list, for suite, selftest and docs.
-        .target(name: "Benchmarks", dependencies: ["Driver", "Collectives", "AllToAll", "NVSHMEMBench", "Jacobi", "Copy"]),
+        .target(name: "Benchmarks", dependencies: ["Driver", "Collectives", "AllToAll", "NVSHMEMBench", "Jacobi", "Copy", "MoE"]),
         // Record schema, writer, reader, importers of other tools' output.
         .target(name: "Results"),
         // Results -> chart model -> SVG / Markdown / HTML.
@@ -51,6 +53,7 @@ let package = Package(
             "Driver", "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
             "AllToAll",
             "Jacobi",
+            "MoE",
             "Benchmarks",
             "Copy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -78,5 +81,6 @@ let package = Package(
         .testTarget(name: "JacobiTests", dependencies: ["Jacobi", "Kernels"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GPU"]),
         .testTarget(name: "CopyTests", dependencies: ["Copy", "Driver", "GoldenFiles"], exclude: ["Golden"]),
+        .testTarget(name: "MoETests", dependencies: ["MoE", "Driver"]),
     ]
 )

@@ -3,6 +3,7 @@ import Collectives
 import Copy
 import Driver
 import Jacobi
+import MoE
 import NVSHMEMBench
 
 /// Every benchmark gpucomm runs, in one list: what `suite` and `selftest` walk and what the docs
@@ -20,6 +21,8 @@ public enum Benchmarks {
         all += BarrierLatency.Method.allCases
         all += JacobiVariant.allCases
         all += CopyBenchmark.all
+        all += MoEStyle.allCases
+        all += MoEKernel.allCases
         return all
     }()
 

@@ -14,6 +14,8 @@ public enum BenchmarkFamily: String, Sendable, CaseIterable {
     case jacobi
     /// `gpucomm copy`: host↔device and peer copies and pointer-chase latency, one process for every GPU.
     case copy
+    /// `gpucomm moe`: MoE expert-parallel dispatch and combine, one process per GPU.
+    case moe
 }
 
 /// How one case's bytes are counted: the one place per benchmark where that is decided.

@@ -25,6 +25,7 @@ public struct GPUComm: ParsableCommand {
             AlltoallCommand.self,
             JacobiCommand.self,
             CopyCommand.self,
+            MoECommand.self,
         ]
     )
 

@@ -4,6 +4,7 @@ import Collectives
 import Copy
 import Driver
 import Jacobi
+import MoE
 import NVSHMEMBench
 
 /// The multi-process stage of `selftest`: for every benchmark of the registry that runs one
@@ -103,6 +104,31 @@ struct SelftestStage {
             cases.append(Case(arguments: ["jacobi", "--variants", variants.map(\.rawValue).joined(separator: ","), "--gpus", String(pes),
                                           "--nx", "512", "--ny", "512", "-n", "20", "--warmup", "2", "-T", String(timeout), "--no-results"],
                               covers: variants.map(\.qualifiedKey)))
+        }
+
+        let moe = applies[.moe] ?? []
+        let moeStyles = moe.compactMap { $0 as? MoEStyle }
+        let viaNVSHMEM = moeStyles.filter(\.usesNVSHMEM)
+        if !viaNVSHMEM.isEmpty {
+            // BF16 free shape; FP8 with masked selections, hot experts and a rank without tokens; the
+            // presets with their token counts reduced (pplx's are small already).
+            let list = ["moe", "--styles", viaNVSHMEM.map(\.rawValue).joined(separator: ",")]
+            add(list + ["--tokens", "64", "--hidden", "1024", "--topk", "4", "--experts", "32", "--dtype", "bf16"] + small, viaNVSHMEM)
+            add(list + ["--tokens", "48", "--hidden", "512", "--topk", "6", "--experts", "64", "--dtype", "fp8", "--masked", "7", "--skew", "8",
+                        "--zero-ranks", "1"] + small, viaNVSHMEM)
+            add(list + ["--preset", "deepep-ll,deepep-normal,nccl-ep", "--tokens", "32"] + small, viaNVSHMEM)
+            add(list + ["--preset", "pplx"] + small, viaNVSHMEM)
+        }
+        if moeStyles.contains(.nccl) {
+            add(["moe", "--styles", "nccl", "--tokens", "64", "--hidden", "1024", "--topk", "4", "--experts", "32", "--dtype", "bf16"] + small, [MoEStyle.nccl])
+            add(["moe", "--styles", "nccl", "--tokens", "48", "--hidden", "512", "--topk", "6", "--experts", "64", "--dtype", "fp8", "--masked", "7",
+                 "--zero-ranks", "1"] + small, [MoEStyle.nccl])
+        }
+        let moeKernels = moe.compactMap { $0 as? MoEKernel }
+        if !moeKernels.isEmpty {
+            // One GPU, one process: no --np.
+            cases.append(Case(arguments: ["moe", "--kernels", "--preset", "deepep-ll", "--cast-tokens", "512", "-n", "3", "-w", "1", "-T", String(timeout),
+                                          "--no-results"], covers: moeKernels.map(\.qualifiedKey)))
         }
     }
 

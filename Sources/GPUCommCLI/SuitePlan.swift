@@ -5,6 +5,7 @@ import Copy
 import Driver
 import Jacobi
 import Measure
+import MoE
 import NVSHMEMBench
 
 /// What `gpucomm suite` runs on a machine: from the registry, every benchmark that applies to a
@@ -88,6 +89,14 @@ struct SuitePlan {
             step("Jacobi on \(counts.map(String.init).joined(separator: ", ")) GPU(s)",
                  ["jacobi", "--variants", variants.map(\.rawValue).joined(separator: ","), "--gpus", counts.map(String.init).joined(separator: ","),
                   "--nx", "8192", "--ny", "8192", "-n", "200", "-T", String(timeout)], variants)
+        }
+        let moe = applies[.moe] ?? []
+        let moeStyles = moe.compactMap { $0 as? MoEStyle }
+        if n >= 2 && !moeStyles.isEmpty {
+            step("MoE dispatch and combine, DeepEP low-latency shape", ["moe", "--np", String(n), "--styles", moeStyles.map(\.rawValue).joined(separator: ","),
+                                                                        "--preset", "deepep-ll"] + common, moeStyles)
+            let kernels = moe.compactMap { $0 as? MoEKernel }
+            if !kernels.isEmpty { step("MoE layout kernel and FP8 cast, one GPU", ["moe", "--kernels", "--preset", "deepep-ll"] + common, kernels) }
         }
     }
 }

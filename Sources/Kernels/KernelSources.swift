@@ -21,6 +21,10 @@ public enum KernelSources {
     public static var nvshmemTMA: KernelProgram { program("nvshmem_tma", .nvshmem) }
     /// Host↔device and peer copy, fill, check and pointer-chase kernels (see cuda/copy.cu).
     public static var copy: KernelProgram { program("copy", .plain) }
+    /// MoE kernels that need no communication library: fill, layout, FP8 cast, NCCL pack, fake expert, combine reduce (see cuda/moe.cu).
+    public static var moe: KernelProgram { program("moe", .plain) }
+    /// MoE dispatch and combine over NVSHMEM (put-with-signal and NVLink stores), cuda/moe_nvshmem.cu.
+    public static var moeNVSHMEM: KernelProgram { program("moe_nvshmem", .nvshmem) }
     /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
     public static var jacobi: KernelProgram { jacobi() }
     /// The Jacobi kernels with another block width or unroll depth (`gpucomm _stencil-tune`): the
@@ -42,7 +46,7 @@ public enum KernelSources {
     /// exactly as the benchmarks compile them, so it warms the cache entries a run uses.
     /// Add a line here with each new `.cu` file.
     public static var catalog: [KernelProgram] {
-        [fillCheck, nvshmemPut, nvshmemP2P, ncclLSAAlltoall, nvshmemAlltoall, ipcBarrier, nvshmemTMA, jacobi, jacobiNVSHMEM, jacobiNCCLLSA, copy]
+        [fillCheck, nvshmemPut, nvshmemP2P, ncclLSAAlltoall, nvshmemAlltoall, ipcBarrier, nvshmemTMA, jacobi, jacobiNVSHMEM, jacobiNCCLLSA, copy, moe, moeNVSHMEM]
     }
 
     /// `cuda/<name>.cu` with its headers; `constants` is the text of `gc_constants.cuh`.
@@ -62,6 +66,9 @@ public enum KernelSources {
         "jacobi_fused.cuh": PackageResources.jacobi_fused_cuh,
         "jacobi_nccl_lsa.cu": PackageResources.jacobi_nccl_lsa_cu,
         "jacobi_nvshmem.cu": PackageResources.jacobi_nvshmem_cu,
+        "moe.cu": PackageResources.moe_cu,
+        "moe.cuh": PackageResources.moe_cuh,
+        "moe_nvshmem.cu": PackageResources.moe_nvshmem_cu,
         "nccl_lsa_alltoall.cu": PackageResources.nccl_lsa_alltoall_cu,
         "nvshmem_alltoall.cu": PackageResources.nvshmem_alltoall_cu,
         "nvshmem_p2p.cu": PackageResources.nvshmem_p2p_cu,

@@ -39,7 +39,7 @@ import Testing
             #expect(plan.waived.contains { $0.key == "copy/device_to_device_memcpy_read_ce" && $0.reason == "needs 2 GPUs" })
             #expect(plan.waived.contains { $0.key == "alltoall/nccl" && $0.reason == "needs 2 GPUs" })
         } else {
-            #expect(Set(plan.steps.compactMap(\.arguments.first)) == ["copy", "alltoall", "nccl-device", "nvshmem", "jacobi"])
+            #expect(Set(plan.steps.compactMap(\.arguments.first)) == ["copy", "alltoall", "nccl-device", "nvshmem", "jacobi", "moe"])
             #expect(plan.steps.contains { $0.title == "copies: GPU pair matrices" && $0.covers.contains("copy/device_to_device_memcpy_read_ce") })
         }
     }

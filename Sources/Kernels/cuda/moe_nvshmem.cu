@@ -1,0 +1,121 @@
+// MoE dispatch and combine over NVSHMEM, two styles (one kernel each, `style` picks):
+//   0  put-with-signal (pplx-kernels' design): each (token, expert) message is one
+//      nvshmemx_putmem_signal_nbi_warp from this PE's staging row into the owner's receive
+//      window, adding 1 to sig[MSG + me] there; the per-expert counts go as one more put with a
+//      signal (sig[CNT + me] += 1). Runs over NVLink and over NVSHMEM's proxy transports.
+//   1  NVLink stores (DeepEP low-latency's design): warps store each message straight into the
+//      owner's window through nvshmem_ptr, block 0 stores the counts, then every block signals
+//      each PE once (sig[ARR + me] += 1) after a system fence. Needs a load/store path to every PE.
+// Appended to cuda/moe.cu (its device functions and buffer layout) after cuda/nvshmem_prelude.cuh.
+//
+// sig: symmetric, 5 × npes u64, zero before the first launch: [MSG | CNT | ARR | CMSG | CARR].
+// Counters only ever grow by signals and are consumed by subtracting what was awaited (as
+// gc_a2a_signal does), so back-to-back launches need no reset and a fast peer's next signals
+// are never lost. Every buffer named below is symmetric (nvshmem_malloc), the same size on every PE.
+//
+// Launch contract (plain launch; the whole grid must be resident at once, since blocks wait for
+// other PEs; gridDim.x >= npes and the same on every PE; blockDim a multiple of 32)
+//   gc_moe_dispatch(const bf16* x, const int* topk, const int* slots, const int* counts,
+//                   char* staging, char* recv, int* recvCount, u64* sig,
+//                   int tokens, int k, int hidden, int fp8, int L, int window, u64 stride, int style)
+//     One warp per token (grid-stride): packs it once into staging[t] (casting to FP8 when fp8),
+//     then sends that message to row (l*npes + me)*window + slot of each valid expert's owner.
+//     counts[d*L ..] go to recvCount[me*L ..] on PE d. Block b < npes then waits for source b:
+//     style 0, its count put, then as many message signals as its counts add up to; style 1,
+//     gridDim.x arrivals. When the kernel ends on a PE, every row sent to it is in place.
+//   gc_moe_combine(const bf16* y, const int* recvCount, const int* counts, bf16* combRecv, u64* sig,
+//                  int hidden, int L, int window, int style)
+//     One warp per received row (l, s, slot < recvCount[s*L + l]) (grid-stride): sends y's row
+//     to combRecv row (me*L + l)*window + slot on PE s (style 0: put with signal CMSG; style 1:
+//     stores, then one CARR signal per block and PE). Block b < npes waits for what PE b owes it:
+//     style 0, Σ counts[e] over b's experts; style 1, gridDim.x arrivals. Run gc_moe_reduce next.
+
+#define GC_NVSHMEM_PUT_SIGNAL_BRIDGE
+#include "nvshmem_prelude.cuh"
+#include "moe.cuh"
+
+enum { GC_MSG = 0, GC_CNT = 1, GC_ARR = 2, GC_CMSG = 3, GC_CARR = 4 };
+
+__device__ __forceinline__ void gc_moe_consume(u64* sig, u64 count, int me) {
+    nvshmem_signal_wait_until(sig, NVSHMEM_CMP_GE, count);
+    nvshmemx_signal_op(sig, (u64)0 - count, NVSHMEM_SIGNAL_ADD, me);
+}
+
+// Style 1: every thread's stores before this point reach every PE before its arrival signal.
+__device__ __forceinline__ void gc_moe_arrive(u64* sig, int me, int npes) {
+    __threadfence_system();
+    __syncthreads();
+    for (int d = threadIdx.x; d < npes; d += blockDim.x) {
+        __threadfence_system();
+        nvshmemx_signal_op(sig + me, 1, NVSHMEM_SIGNAL_ADD, d);
+    }
+}
+
+extern "C" __global__ void gc_moe_dispatch(const bf16* x, const int* topk, const int* slots, const int* counts,
+                                           char* staging, char* recv, int* recvCount, u64* sig,
+                                           int tokens, int k, int hidden, int fp8, int L, int window, u64 stride, int style) {
+    const int me = nvshmem_my_pe(), npes = nvshmem_n_pes();
+    const int lane = threadIdx.x & 31;
+    for (int t = gc_warp(); t < tokens; t += gc_warps()) {
+        char* st = staging + (u64)t * stride;
+        gc_moe_pack(st, x + (u64)t * hidden, t, me, hidden, fp8);
+        __syncwarp();
+        for (int j = 0; j < k; j++) {
+            const int e = topk[t * k + j];
+            if (e < 0) continue;
+            const int d = e / L, l = e % L;
+            char* dst = recv + ((u64)(l * npes + me) * window + slots[t * k + j]) * stride;
+            if (style == 0) nvshmemx_putmem_signal_nbi_warp(dst, st, stride, sig + GC_MSG * npes + me, 1, NVSHMEM_SIGNAL_ADD, d);
+            else gc_moe_copy((char*)nvshmem_ptr(dst, d), st, stride);
+        }
+    }
+    if (blockIdx.x == 0) {
+        const int warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+        for (int d = warp; d < npes; d += warps) {
+            if (style == 0) {
+                nvshmemx_putmem_signal_nbi_warp(recvCount + me * L, counts + d * L, (size_t)L * 4, sig + GC_CNT * npes + me, 1, NVSHMEM_SIGNAL_ADD, d);
+            } else {
+                int* r = (int*)nvshmem_ptr(recvCount + me * L, d);
+                for (int l = lane; l < L; l += 32) r[l] = counts[d * L + l];
+            }
+        }
+    }
+    if (style == 1) gc_moe_arrive(sig + GC_ARR * npes, me, npes);
+    if (blockIdx.x < npes && threadIdx.x == 0) {
+        const int s = blockIdx.x;
+        if (style == 0) {
+            gc_moe_consume(sig + GC_CNT * npes + s, 1, me);
+            u64 n = 0;
+            for (int l = 0; l < L; l++) n += (u64)((volatile int*)recvCount)[s * L + l];
+            if (n > 0) gc_moe_consume(sig + GC_MSG * npes + s, n, me);
+        } else {
+            gc_moe_consume(sig + GC_ARR * npes + s, gridDim.x, me);
+        }
+    }
+    if (style == 0) nvshmem_quiet();  // this PE's puts are complete: staging may be rewritten
+}
+
+extern "C" __global__ void gc_moe_combine(const bf16* y, const int* recvCount, const int* counts, bf16* combRecv, u64* sig,
+                                          int hidden, int L, int window, int style) {
+    const int me = nvshmem_my_pe(), npes = nvshmem_n_pes();
+    const u64 rows = (u64)L * npes * window, rowBytes = (u64)hidden * 2;
+    for (u64 r = gc_warp(); r < rows; r += gc_warps()) {
+        const int slot = (int)(r % window), s = (int)((r / window) % npes), l = (int)(r / ((u64)window * npes));
+        if (slot >= recvCount[s * L + l]) continue;
+        bf16* dst = combRecv + ((u64)(me * L + l) * window + slot) * hidden;
+        if (style == 0) nvshmemx_putmem_signal_nbi_warp(dst, y + r * hidden, rowBytes, sig + GC_CMSG * npes + me, 1, NVSHMEM_SIGNAL_ADD, s);
+        else gc_moe_copy((char*)nvshmem_ptr(dst, s), (const char*)(y + r * hidden), rowBytes);
+    }
+    if (style == 1) gc_moe_arrive(sig + GC_CARR * npes, me, npes);
+    if (blockIdx.x < npes && threadIdx.x == 0) {
+        const int b = blockIdx.x;
+        if (style == 0) {
+            u64 n = 0;
+            for (int l = 0; l < L; l++) n += (u64)counts[b * L + l];
+            if (n > 0) gc_moe_consume(sig + GC_CMSG * npes + b, n, me);
+        } else {
+            gc_moe_consume(sig + GC_CARR * npes + b, gridDim.x, me);
+        }
+    }
+    if (style == 0) nvshmem_quiet();
+}

@@ -1,0 +1,118 @@
+import Driver
+import Foundation
+import GPU
+
+/// One measured operation of a MoE case: what the command prints and writes as a row.
+public struct MoEResult: Sendable {
+    /// The style (`MoEStyle.key`) or kernel (`MoEKernel.key`, `copy`).
+    public var backend: String
+    /// layout, dispatch, combine; or fp8_cast, copy.
+    public var op: String
+    public var shape: MoEShape
+    public var measurement: Driver.Measurement
+    /// Dispatch and combine: each convention's bytes per operation, the mean over ranks.
+    public var bytes: [ByteConvention: Double] = [:]
+    /// fp8_cast and copy: bytes read + written per operation.
+    public var trafficBytes: Int?
+    public var labels: [String: String] = [:]
+
+    /// GB/s (10^9 B/s) for `bytes` per operation at this measurement's mean time.
+    public func gbps(_ b: Double) -> Double { measurement.timeUs > 0 ? b / 1e3 / measurement.timeUs : 0 }
+}
+
+/// Runs the MoE cases of one job: builds each style's state, measures layout, dispatch and
+/// combine through the driver (checked first, every element), and the one-GPU kernels.
+public final class MoEBench {
+    let driver: BenchmarkDriver
+    let channel: JobChannel
+    let device: Device
+    let stream: GPU.Stream
+    let rank: Int, ranks: Int
+    public let kernels: MoEKernels
+
+    public init(driver: BenchmarkDriver, channel: JobChannel, device: Device, stream: GPU.Stream, compiler: RuntimeCompiler,
+                rank: Int, ranks: Int, session: NVSHMEMSession?) throws {
+        self.driver = driver; self.channel = channel; self.device = device; self.stream = stream; self.rank = rank; self.ranks = ranks
+        kernels = try MoEKernels(device: device, compiler: compiler, session: session)
+    }
+
+    /// NVSHMEM heap each PE needs for every shape in `shapes` (one at a time) plus NVSHMEM's own.
+    public static func heapBytes(_ shapes: [MoEShape], ranks: Int) -> Int {
+        (shapes.map { MoEState.symmetricBytes($0, ranks: ranks) }.max() ?? 0) + (128 << 20)
+    }
+
+    /// Dispatch and combine blocks: `requested`, or (0) every multiprocessor this process may use,
+    /// at least one per rank (block b waits for rank b); the same on every rank (the smallest);
+    /// unavailable when they cannot all be resident at once.
+    public func blocks(requested: Int) throws -> Int {
+        let share = multiprocessorShare(device)
+        var b = max(requested > 0 ? requested : share, ranks)
+        if let d = kernels.dispatch, let c = kernels.combine {
+            let resident = min(try d.maxActiveBlocksPerSM(block: 256), try c.maxActiveBlocksPerSM(block: 256)) * share
+            if b > resident { b = -resident }
+        }
+        let all = try channel.allGatherDoubles([Double(b)]).map { $0[0] }
+        if let bad = all.first(where: { $0 < 0 }) {
+            throw Failure(.unavailable, "moe: \(max(requested, ranks)) blocks of 256 threads cannot all be resident (at most \(Int(-bad)) on \(share) multiprocessors)")
+        }
+        return Int(all.min()!)
+    }
+
+    /// Layout, dispatch and combine of `style` at `shape`, each checked and timed by `plan`.
+    public func run(style: MoEStyle, shape: MoEShape, transport: MoETransport, plan: TimingPlan, blocks: Int) throws -> [MoEResult] {
+        let reference = ReceivePlan(shape: shape, ranks: ranks)
+        let state = try driver.armed("moe \(style.rawValue) setup (\(shape))") {
+            try MoEState(shape: shape, plan: reference, rank: rank, device: device, stream: stream, kernels: kernels, transport: transport,
+                         blocks: blocks, barrier: { [channel] in try channel.barrier() })
+        }
+        let bytes = reference.meanBytes(shape: shape)
+        let labels = ["blocks": String(blocks), "threads": String(state.threads), "sm_share": String(multiprocessorShare(device))]
+        var out: [MoEResult] = []
+        func measure(_ op: String, _ w: Workload, _ p: TimingPlan) throws {
+            let m = try driver.measure(w, p, label: "moe \(style.rawValue) \(op) (\(shape))")
+            driver.tally(m.wrong)
+            var r = MoEResult(backend: style.key, op: op, shape: shape, measurement: m, labels: labels)
+            if op == "dispatch" { r.bytes = bytes.mapValues { $0.dispatch } }
+            if op == "combine" { r.bytes = bytes.mapValues { $0.combine } }
+            out.append(r)
+        }
+        try measure("layout", LayoutWorkload(state), plan)
+        // Peers write straight into each other's buffers: meet around the check; and check again after
+        // the timed loop (back-to-back operations must keep their signal counts and data right).
+        var peers = plan
+        peers.barrierAroundCheck = true
+        peers.recheckAfterTiming = plan.check
+        let dispatch = DispatchWorkload(state, style: style)
+        try measure("dispatch", dispatch, peers)
+        try measure("combine", CombineWorkload(state, style: style, dispatch: dispatch), peers)
+        try channel.barrier()
+        return out
+    }
+
+    /// The layout kernel alone on this GPU, for `shape`'s rank-0 routing (one rank), checked.
+    public func layout(shape: MoEShape, plan: TimingPlan) throws -> MoEResult {
+        let reference = ReceivePlan(shape: shape, ranks: 1)
+        let state = try MoEState(shape: shape, plan: reference, rank: 0, device: device, stream: stream, kernels: kernels, transport: .local,
+                                 blocks: 1, barrier: {})
+        let m = try driver.measure(LayoutWorkload(state), plan, label: "moe layout (\(shape))")
+        driver.tally(m.wrong)
+        return MoEResult(backend: MoEKernel.layout.key, op: "layout", shape: shape, measurement: m)
+    }
+
+    /// On this GPU alone: the FP8 cast of `tokens` × `hidden` and a device copy of the same BF16
+    /// bytes (the memory ceiling), both checked.
+    public func castAndCopy(tokens: Int, hidden: Int, plan: TimingPlan) throws -> [MoEResult] {
+        let shape = MoEShape(tokens: tokens, hidden: hidden, topK: 1, experts: 1, dtype: .fp8)
+        let cast = try CastWorkload(kernels: kernels, device: device, stream: stream, tokens: tokens, hidden: hidden)
+        let copy = try CopyWorkload(kernels: kernels, device: device, stream: stream, tokens: tokens, hidden: hidden)
+        var out: [MoEResult] = []
+        for (name, w, traffic) in [(MoEKernel.fp8Cast.key, cast as Workload, cast.trafficBytes), ("copy", copy, copy.trafficBytes)] {
+            let m = try driver.measure(w, plan, label: "moe \(name) (\(tokens) x \(hidden))")
+            driver.tally(m.wrong)
+            var r = MoEResult(backend: name, op: name, shape: shape, measurement: m)
+            r.trafficBytes = traffic
+            out.append(r)
+        }
+        return out
+    }
+}

@@ -1,0 +1,167 @@
+import Driver
+import Foundation
+import GPU
+import Kernels
+
+/// What a style runs on: NVSHMEM's session (put-with-signal, NVLink stores) or an NCCL communicator.
+public enum MoETransport {
+    case nvshmem(NVSHMEMSession)
+    case nccl(Communicator)
+    /// No peers: one rank's own buffers, for the layout kernel measured alone.
+    case local
+}
+
+/// The compiled MoE kernels of one process (cuda/moe.cu; cuda/moe_nvshmem.cu when NVSHMEM runs).
+public final class MoEKernels {
+    let fill: Kernel, layout: Kernel, castFP8: Kernel, packNCCL: Kernel, expert: Kernel, reduce: Kernel
+    let dispatch: Kernel?, combine: Kernel?
+
+    public init(device: Device, compiler: RuntimeCompiler, session: NVSHMEMSession?) throws {
+        let plain = try Module(device: device, image: try compiler.cubin(for: CompileRequest(name: KernelSources.moe.name, source: KernelSources.moe.source, arch: device.arch).with(headers: KernelSources.moe.headers)))
+        fill = try plain.function("gc_moe_fill")
+        layout = try plain.function("gc_moe_layout")
+        castFP8 = try plain.function("gc_moe_cast_fp8")
+        packNCCL = try plain.function("gc_moe_pack_nccl")
+        expert = try plain.function("gc_moe_expert")
+        reduce = try plain.function("gc_moe_reduce")
+        if let s = session {
+            let r = try compiler.nvshmemRequest(name: KernelSources.moeNVSHMEM.name, source: KernelSources.moeNVSHMEM.source, arch: device.arch, nvshmem: s.lib).with(headers: KernelSources.moeNVSHMEM.headers)
+            let m = try s.load(image: try compiler.cubin(for: r))
+            dispatch = try m.function("gc_moe_dispatch")
+            combine = try m.function("gc_moe_combine")
+        } else {
+            dispatch = nil; combine = nil
+        }
+    }
+}
+
+/// Multiprocessors this process may use: all of the GPU's, or its CUDA MPS share
+/// (CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, 1…100; anything else is ignored).
+public func multiprocessorShare(_ device: Device, _ env: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+    guard let text = env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"], let p = Double(text), p.isFinite, p >= 1, p <= 100 else { return device.multiprocessors }
+    return max(1, Int((Double(device.multiprocessors) * p / 100).rounded(.down)))
+}
+
+/// One rank's buffers for one shape and style, its tokens filled, routing uploaded and layout built.
+final class MoEState {
+    let shape: MoEShape, plan: ReceivePlan, format: MessageFormat
+    let rank: Int, ranks: Int, localExperts: Int, window: Int
+    let device: Device, stream: GPU.Stream
+    let kernels: MoEKernels
+    let transport: MoETransport
+    /// Blocks of `threads` of the dispatch and combine kernels (the same on every rank).
+    let blocks: Int
+    let threads = 256
+    let x, topk, weights, slots, counts, staging, recv, recvCount, y, combRecv, out, sig: DeviceBuffer
+    /// NCCL: every rank's per-expert counts as exchanged (host), and this rank's send offsets (device).
+    var exchanged: [[Int32]] = []
+    var offsets: DeviceBuffer?
+
+    var tokens: Int { plan.routings[rank].tokens }
+    var channelBarrier: () throws -> Void
+
+    /// Symmetric bytes one shape needs on each PE (what the NVSHMEM heap must hold), with room for alignment.
+    static func symmetricBytes(_ s: MoEShape, ranks: Int) -> Int {
+        let f = MessageFormat(hidden: s.hidden, dtype: s.dtype)
+        let l = s.localExperts(ranks: ranks), w = s.tokens
+        let parts = [s.experts * 4, w * f.stride, l * ranks * w * f.stride, ranks * l * 4, l * ranks * w * s.hidden * 2,
+                     s.experts * w * s.hidden * 2, 5 * ranks * 8]
+        return parts.reduce(0) { $0 + $1 + (1 << 20) }
+    }
+
+    init(shape: MoEShape, plan: ReceivePlan, rank: Int, device: Device, stream: GPU.Stream, kernels: MoEKernels, transport: MoETransport,
+         blocks: Int, barrier: @escaping () throws -> Void) throws {
+        self.shape = shape; self.plan = plan; self.rank = rank; ranks = plan.ranks
+        localExperts = plan.localExperts; window = plan.window
+        format = MessageFormat(hidden: shape.hidden, dtype: shape.dtype)
+        self.device = device; self.stream = stream; self.kernels = kernels; self.transport = transport; self.blocks = blocks
+        channelBarrier = barrier
+        let r = plan.routings[rank]
+        let t = r.tokens, k = shape.topK, h = shape.hidden, e = shape.experts
+        func local(_ n: Int) throws -> DeviceBuffer { try DeviceBuffer(device: device, bytes: n) }
+        let sym: (Int) throws -> DeviceBuffer
+        switch transport {
+        case .nvshmem(let s): sym = { try s.allocate(bytes: $0) }
+        case .nccl, .local: sym = local
+        }
+        x = try local(t * h * 2)
+        topk = try local(t * k * 4)
+        weights = try local(t * k * 4)
+        slots = try local(t * k * 4)
+        out = try local(t * h * 2)
+        // Symmetric, in the same order on every PE (nvshmem_malloc is collective).
+        counts = try sym(e * 4)
+        if case .nccl = transport { staging = try local(t * k * format.stride) } else { staging = try sym(window * format.stride) }
+        recv = try sym(localExperts * ranks * window * format.stride)
+        recvCount = try sym(ranks * localExperts * 4)
+        y = try sym(localExperts * ranks * window * h * 2)
+        combRecv = try sym(e * window * h * 2)
+        sig = try sym(5 * ranks * 8)
+        try sig.fill(byte: 0, on: stream)
+        if t > 0 {
+            try topk.copyFromHost(r.experts.rawBytes)
+            try weights.copyFromHost(r.weights.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
+            try kernels.fill.launch(grid: gridFor(t * h), block: 256, stream: stream, args: [UInt64(x.address), Int32(t), Int32(h), Int32(rank)])
+        }
+        // cuMemcpyHtoD from pageable memory may return before its DMA lands, and our stream does not
+        // wait for the legacy stream: the whole context finishes it before the layout reads topk.
+        try device.synchronize()
+        try enqueueLayout()
+        if case .nccl(let comm) = transport { try exchangeLayout(comm) }
+        try stream.synchronize()
+        try barrier()
+    }
+
+    func gridFor(_ items: Int) -> Int { max(1, min(4 * device.multiprocessors, (items + 255) / 256)) }
+
+    /// The layout: slots reset to −1, then gc_moe_layout (one block per expert).
+    func enqueueLayout() throws {
+        try slots.fill(byte: 0xFF, on: stream)
+        try kernels.layout.launch(grid: shape.experts, block: 256, stream: stream,
+                                  args: [UInt64(topk.address), Int32(tokens), Int32(shape.topK), Int32(shape.experts), UInt64(counts.address), UInt64(slots.address)])
+    }
+
+    /// NCCL's layout exchange: every rank's counts by ncclAllGather, read by the host; the send
+    /// offsets (exclusive scan of this rank's counts) and the receive counts uploaded.
+    func exchangeLayout(_ comm: Communicator) throws {
+        let e = shape.experts
+        let all = try DeviceBuffer(device: device, bytes: ranks * e * 4)
+        try comm.allGather(UnsafeRawPointer(counts.pointer()), all.pointer(), count: e, type: .int32, stream: stream, label: "moe layout exchange")
+        try stream.synchronize()
+        let ints = try all.ints(ranks * e)
+        exchanged = (0..<ranks).map { Array(ints[($0 * e)..<($0 * e + e)]) }
+        var off: [Int32] = [], run: Int32 = 0
+        for c in exchanged[rank] { off.append(run); run += c }
+        let o = try DeviceBuffer(device: device, bytes: e * 4)
+        try o.copyFromHost(off.rawBytes)
+        offsets = o
+        var rc: [Int32] = []
+        for s in 0..<ranks { for l in 0..<localExperts { rc.append(exchanged[s][rank * localExperts + l]) } }
+        try recvCount.copyFromHost(rc.rawBytes)
+        try device.synchronize()  // the uploads have landed before any kernel on our stream reads them
+    }
+
+    /// This rank's layout read back, against the host reference: wrong counts and slots.
+    func layoutWrong() throws -> Int64 {
+        try stream.synchronize()
+        let ref = plan.layouts[rank]
+        let c = try counts.ints(shape.experts), s = try slots.ints(tokens * shape.topK)
+        return Int64(zip(c, ref.counts).filter { $0 != $1 }.count + zip(s, ref.slots).filter { $0 != $1 }.count)
+    }
+}
+
+extension DeviceBuffer {
+    /// The first `n` int32 values, read back (synchronously); none for n = 0.
+    func ints(_ n: Int, offset: Int = 0) throws -> [Int32] {
+        guard n > 0 else { return [] }
+        return try copyToHost(count: n * 4, offset: offset).withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
+    }
+
+    /// `n` bytes from `offset`, read back; none for n = 0.
+    func bytes(_ n: Int, offset: Int = 0) throws -> [UInt8] { n > 0 ? try copyToHost(count: n, offset: offset) : [] }
+}
+
+extension Array where Element: FixedWidthInteger {
+    /// The values' bytes, little-endian as the GPU reads them.
+    var rawBytes: [UInt8] { flatMap { v -> [UInt8] in Swift.withUnsafeBytes(of: v) { [UInt8]($0) } } }
+}
