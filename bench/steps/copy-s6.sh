@@ -25,5 +25,5 @@ grep -E "^selftest|known NCCL defect|FAIL" $C/selftest.log | cut -c1-220 | head 
 timeout 20 $G selftest --mode single -T 30 --strict --buffers none --collectives all_reduce -d float -o premulsum > $C/selftest-strict.log 2>&1
 echo "selftest --strict (all_reduce float premulsum) rc=$? (3 expected with NCCL 2.28.x)"
 step "suite -e 64M on $N GPU(s)"
-timeout 85 $G suite -e 64M -n 10 --results $C/suite.jsonl --report-dir $C/report > $C/suite.log 2> $C/suite.err; echo "suite rc=$?"
+timeout 150 $G suite -e 64M -n 10 --results $C/suite.jsonl --report-dir $C/report > $C/suite.log 2> $C/suite.err; echo "suite rc=$?"
 grep -E "^gpucomm suite|^copies|^Jacobi|^waived|^step" $C/suite.log | cut -c1-160 | head -10
