@@ -145,6 +145,12 @@ struct MoECommand: ParsableCommand {
         }
     }
 
+    /// The validated options as the MoE run takes them.
+    var settings: MoERun.Settings {
+        MoERun.Settings(shapes: shapes, styles: requestedStyles, launch: launch.spec, blocks: blocks,
+                        resultsPath: noResults ? nil : results, plan: timingPlan, deepepLines: deepepLines, castTokens: castTokens)
+    }
+
     var timingPlan: TimingPlan {
         var p = TimingPlan()
         p.iterations = iters
@@ -156,12 +162,12 @@ struct MoECommand: ParsableCommand {
 
     func run() throws {
         if let dump { return try MoEDump.write(shapes: shapes, ranks: ranks ?? launch.np!, path: dump) }
-        if kernels { return try MoERun.kernels(self) }
+        if kernels { return try MoERun.kernels(settings) }
         let env = ProcessInfo.processInfo.environment
         if try launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "moe needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun; --kernels for one GPU)")
         }
         if let status = try Job.spawnIfAsked(launch.spec) { throw Failure(ExitStatus(rawValue: status) ?? .failure, "") }
-        try MoERun(self).run()
+        try MoERun(settings).run()
     }
 }

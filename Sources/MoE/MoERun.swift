@@ -2,19 +2,40 @@ import Driver
 import Foundation
 import GPU
 import Measure
-import MoE
 import Results
 
 /// One `gpucomm moe` job: the libraries its styles need, every shape × style measured by
 /// `MoEBench`, the table on stdout (rank 0) and one results row per operation.
-struct MoERun {
-    let command: MoECommand
-    init(_ c: MoECommand) { command = c }
+public struct MoERun {
+    /// What `gpucomm moe` asked for, once validated.
+    public struct Settings: Sendable {
+        public var shapes: [MoEShape]
+        public var styles: [MoEStyle]
+        public var launch: LaunchSpec
+        /// Grid blocks of the NVSHMEM kernels; 0 = this process's SM share.
+        public var blocks: Int
+        /// nil: no results file.
+        public var resultsPath: String?
+        public var plan: TimingPlan
+        /// Also print DeepEP's low-latency test lines.
+        public var deepepLines: Bool
+        /// Tokens of the FP8 cast measurement (`--kernels`).
+        public var castTokens: Int
 
-    func run() throws {
+        public init(shapes: [MoEShape], styles: [MoEStyle], launch: LaunchSpec, blocks: Int, resultsPath: String?, plan: TimingPlan,
+                    deepepLines: Bool, castTokens: Int) {
+            self.shapes = shapes; self.styles = styles; self.launch = launch; self.blocks = blocks; self.resultsPath = resultsPath
+            self.plan = plan; self.deepepLines = deepepLines; self.castTokens = castTokens
+        }
+    }
+
+    let command: Settings
+    public init(_ settings: Settings) { command = settings }
+
+    public func run() throws {
         let shapes = command.shapes
-        let styles = command.requestedStyles
-        let job = try Job(command.launch.spec, needsNCCL: styles.contains(.nccl)) { world, devices in
+        let styles = command.styles
+        let job = try Job(command.launch, needsNCCL: styles.contains(.nccl)) { world, devices in
             for s in shapes { if let why = s.problem(ranks: world) { throw Failure(.usage, why) } }
             if shapes.contains(where: { $0.dtype == .fp8 }) && !devices[0].supportsFP8 {
                 throw Failure(.unavailable, "--dtype fp8 needs sm_89 or newer (e4m3 conversion); this GPU is \(devices[0].arch)")
@@ -42,9 +63,9 @@ struct MoERun {
         var info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         info.nccl = nccl?.version
         info.nvshmem = session?.lib.version
-        let sink = try ResultsSink(path: command.noResults ? nil : command.results, run: info, reports: job.reports)
+        let sink = try ResultsSink(path: command.resultsPath, run: info, reports: job.reports)
         let table = MoETable(reports: job.reports, ranks: ranks)
-        let plan = command.timingPlan
+        let plan = command.plan
         table.header("moe  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  timing \(plan.strategy.rawValue)  -n \(plan.iterations) -w \(plan.warmup)  check \(plan.check ? 1 : 0)  blocks \(blocks) x 256")
         for shape in shapes {
             table.shape(shape)
@@ -67,8 +88,8 @@ struct MoERun {
     }
 
     /// `--kernels`: the layout kernel per shape, then the FP8 cast and a copy, on this process's first GPU.
-    static func kernels(_ command: MoECommand) throws {
-        var spec = command.launch.spec
+    public static func kernels(_ command: Settings) throws {
+        var spec = command.launch
         spec.np = nil
         let job = try Job(spec, needsNCCL: false) { _, devices in
             if !devices[0].supportsFP8 { throw Failure(.unavailable, "the FP8 cast needs sm_89 or newer; this GPU is \(devices[0].arch)") }
@@ -80,10 +101,10 @@ struct MoERun {
         let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: command.launch.timeout, rank: 0), rank: 0)
         let bench = try MoEBench(driver: driver, channel: job.channel, device: device, stream: stream, compiler: try RuntimeCompiler(),
                                  rank: 0, ranks: 1, session: nil)
-        let sink = try ResultsSink(path: command.noResults ? nil : command.results,
+        let sink = try ResultsSink(path: command.resultsPath,
                                    run: Provenance.runInfo(inventory: job.inventory, launcher: job.launcher), reports: job.reports)
         let table = MoETable(reports: job.reports, ranks: 1)
-        let plan = command.timingPlan
+        let plan = command.plan
         table.header("moe --kernels  \(device.name)  \(device.multiprocessors) SMs  timing \(plan.strategy.rawValue)  -n \(plan.iterations) -w \(plan.warmup)")
         var hiddens: [Int] = []
         for shape in command.shapes {
