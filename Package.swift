@@ -48,7 +48,7 @@ let package = Package(
         // Live NVLink and RDMA counters, rate math, views.
         .target(name: "Monitor", dependencies: ["GPU"]),
         // Multi-NIC selection simulator and scaling model.
-        .target(name: "Simulate", dependencies: ["Results"]),
+        .target(name: "Simulate", dependencies: ["Results", "Measure"]),
         .target(name: "GPUCommCLI", dependencies: [
             "Driver", "GPU", "Kernels", "Launch", "Measure", "Collectives", "NVSHMEMBench", "Results", "Report", "Monitor", "Simulate",
             "AllToAll",

@@ -1,4 +1,5 @@
 import Foundation
+import Measure
 import Results
 
 /// The machine the model speaks of: GPUs per NVLink domain (node) and, when known, the NIC
@@ -22,7 +23,7 @@ public struct ByteFactors: Sendable, Equatable {
     public var nvlink: Double
     /// Bytes per GPU over its NICs (between nodes), per byte of size.
     public var nic: Double
-    /// nccl-tests' busbw / algbw factor (nccl-tests doc/PERFORMANCE.md).
+    /// nccl-tests' busbw / algbw factor: Measure's `BusFactor`, the one the benchmarks use.
     public var busbw: Double
 
     /// Factors for `benchmark` on `ranks` GPUs in `nodes` nodes, or nil when no formula is known.
@@ -33,13 +34,13 @@ public struct ByteFactors: Sendable, Equatable {
         switch benchmark {
         case "alltoall", "all_to_all":
             // Each GPU sends size/N to every GPU: (g−1)/N of it stays in the node, (N−g)/N crosses NICs.
-            return ByteFactors(nvlink: (g - 1) / N, nic: (N - g) / N, busbw: (N - 1) / N)
+            return ByteFactors(nvlink: (g - 1) / N, nic: (N - g) / N, busbw: BusFactor.nMinus1OverN.factor(ranks: ranks))
         case "all_reduce":
             // Hierarchical: reduce-scatter + all-gather in the node (2(g−1)/g), all-reduce of size/g
             // between nodes on each GPU's rail (2(n−1)/n · 1/g).
-            return ByteFactors(nvlink: 2 * (g - 1) / g, nic: 2 * (n - 1) / n / g, busbw: 2 * (N - 1) / N)
+            return ByteFactors(nvlink: 2 * (g - 1) / g, nic: 2 * (n - 1) / n / g, busbw: BusFactor.allReduce.factor(ranks: ranks))
         case "all_gather", "reduce_scatter":
-            return ByteFactors(nvlink: (g - 1) / g, nic: (n - 1) / n / g, busbw: (N - 1) / N)
+            return ByteFactors(nvlink: (g - 1) / g, nic: (n - 1) / n / g, busbw: BusFactor.nMinus1OverN.factor(ranks: ranks))
         default:
             return nil
         }
