@@ -48,12 +48,16 @@ public final class MoEBench {
         let share = multiprocessorShare(device)
         var b = max(requested > 0 ? requested : share, ranks)
         if let d = kernels.dispatch, let c = kernels.combine {
-            let resident = min(try d.maxActiveBlocksPerSM(block: 256), try c.maxActiveBlocksPerSM(block: 256)) * share
+            // Residency over the multiprocessors this process sees (under MPS the device reports its
+            // share); the MPS percentage only sizes the default grid above. Multiplying by the
+            // percentage here as well counted the share twice: 8 ranks on one GPU (12% each) were
+            // refused with "at most 4 on 1 multiprocessors" (H100, session 6).
+            let resident = min(try d.maxActiveBlocksPerSM(block: 256), try c.maxActiveBlocksPerSM(block: 256)) * device.multiprocessors
             if b > resident { b = -resident }
         }
         let all = try channel.allGatherDoubles([Double(b)]).map { $0[0] }
         if let bad = all.first(where: { $0 < 0 }) {
-            throw Failure(.unavailable, "moe: \(max(requested, ranks)) blocks of 256 threads cannot all be resident (at most \(Int(-bad)) on \(share) multiprocessors)")
+            throw Failure(.unavailable, "moe: \(max(requested, ranks)) blocks of 256 threads cannot all be resident (at most \(Int(-bad)) on \(device.multiprocessors) multiprocessors)")
         }
         return Int(all.min()!)
     }
