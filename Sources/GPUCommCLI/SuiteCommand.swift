@@ -135,15 +135,18 @@ struct SuiteCommand: ParsableCommand {
         let peak = run.run.topology?.nvlinkPeakGBps
         var s = "\ngpucomm suite: \(run.ranks) GPUs (\(run.job.devices.first?.name ?? "?")), NCCL \(run.nccl.version)"
         s += peak.map { ", NVLink peak \(Int($0)) GB/s per GPU per direction\n" } ?? "\n"
-        s += "collective        small-message time   peak busbw (size)          of NVLink peak   wrong\n"
+        // One rank moves nothing over a bus (every bus factor is 0): its peak is the algorithm bandwidth, a local copy.
+        let bus = run.ranks > 1
+        let figure: (ResultRow) -> Double = { bus ? ($0.busbwGBps ?? 0) : ($0.algbwGBps ?? 0) }
+        s += "collective        small-message time   peak \(bus ? "busbw" : "algbw") (size)          of NVLink peak   wrong\n"
         for key in SuitePlan.collectives {
             let rows = run.rows.filter { $0.benchmark == key && $0.variant == "out_of_place" }
-            guard let small = rows.first, let best = rows.max(by: { ($0.busbwGBps ?? 0) < ($1.busbwGBps ?? 0) }) else { continue }
+            guard let small = rows.first, let best = rows.max(by: { figure($0) < figure($1) }) else { continue }
             let wrong = run.rows.filter { $0.benchmark == key && $0.labels?["unsupported"] == nil }.reduce(Int64(0)) { $0 + ($1.wrong ?? 0) }
-            let frac = peak.map { String(format: "%5.1f%%", 100 * (best.busbwGBps ?? 0) / $0) } ?? "   n/a"
+            let frac = bus ? peak.map { String(format: "%5.1f%%", 100 * figure(best) / $0) } ?? "   n/a" : "   n/a (one rank)"
             s += key.padding(toLength: 18, withPad: " ", startingAt: 0)
             s += String(format: "%8.2f µs (%@)", small.timeUs ?? 0, ByteSize.format(Int(small.sizeBytes ?? 0))).padding(toLength: 21, withPad: " ", startingAt: 0)
-            s += String(format: "%7.1f GB/s (%@)", best.busbwGBps ?? 0, ByteSize.format(Int(best.sizeBytes ?? 0))).padding(toLength: 27, withPad: " ", startingAt: 0)
+            s += String(format: "%7.1f GB/s (%@)", figure(best), ByteSize.format(Int(best.sizeBytes ?? 0))).padding(toLength: 27, withPad: " ", startingAt: 0)
             s += frac.padding(toLength: 17, withPad: " ", startingAt: 0) + "\(wrong)\n"
         }
         s += "results: \(results) (gpucomm report \(results) draws the charts)\n"
