@@ -81,6 +81,7 @@ extension CollectiveDescriptor: BenchmarkDescriptor {
     }
 
     public func applicability(_ shape: JobShape) -> Applicability {
+        if shape.sharesGPUs && shape.ranks > 1 { return .waived("NCCL refuses two ranks on one GPU") }
         if !shape.hasNCCL { return .waived("needs NCCL") }
         if needsPowerOfTwo && shape.ranks & (shape.ranks - 1) != 0 { return .waived("needs a power-of-two number of ranks") }
         return .applies

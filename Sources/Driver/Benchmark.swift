@@ -68,14 +68,18 @@ public struct JobShape: Sendable, Equatable {
     /// Which optional libraries loaded.
     public var hasNCCL: Bool
     public var hasNVSHMEM: Bool
+    /// More ranks than GPUs (GPUCOMM_SHARE_GPUS=1 under MPS): NCCL refuses two ranks on one GPU.
+    public var sharesGPUs: Bool
 
-    public init(ranks: Int, gpusPerProcess: Int = 1, computeCapabilityMajor: Int = 9, hasNCCL: Bool = true, hasNVSHMEM: Bool = true) {
+    public init(ranks: Int, gpusPerProcess: Int = 1, computeCapabilityMajor: Int = 9, hasNCCL: Bool = true, hasNVSHMEM: Bool = true,
+                sharesGPUs: Bool = false) {
         self.ranks = ranks; self.gpusPerProcess = gpusPerProcess; self.computeCapabilityMajor = computeCapabilityMajor
-        self.hasNCCL = hasNCCL; self.hasNVSHMEM = hasNVSHMEM
+        self.hasNCCL = hasNCCL; self.hasNVSHMEM = hasNVSHMEM; self.sharesGPUs = sharesGPUs
     }
 
     /// The common rules: a library that did not load, or too few ranks.
     public func requires(ranks need: Int, nccl: Bool = false, nvshmem: Bool = false) -> Applicability {
+        if nccl && sharesGPUs && ranks > 1 { return .waived("NCCL refuses two ranks on one GPU") }
         if nccl && !hasNCCL { return .waived("needs NCCL") }
         if nvshmem && !hasNVSHMEM { return .waived("needs NVSHMEM") }
         if ranks < need { return .waived("needs \(need) GPUs") }

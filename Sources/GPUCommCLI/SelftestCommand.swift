@@ -108,7 +108,7 @@ struct SelftestCommand: ParsableCommand {
         let counts = [2, 4].filter { $0 <= gpus || shares }
         for np in counts {
             // NCCL refuses two ranks on one GPU: with shared GPUs its benchmarks are waived.
-            let shape = JobShape(ranks: np, computeCapabilityMajor: cc, hasNCCL: hasNCCL && np <= gpus, hasNVSHMEM: found)
+            let shape = JobShape(ranks: np, computeCapabilityMajor: cc, hasNCCL: hasNCCL, hasNVSHMEM: found, sharesGPUs: np > gpus)
             let stage = SelftestStage(shape: shape, timeout: launch.timeout)
             cases += stage.cases.map(\.arguments)
             stageWaived += stage.waived.map { "\($0.key) with \(np) PEs: \($0.reason)" }

@@ -58,3 +58,17 @@ import Testing
         for v in JacobiVariant.allCases { #expect(v.accounting(bytes: 0, ranks: 4) == .timeToSolution) }
     }
 }
+
+@Suite struct SharedGPUTests {
+    /// Several ranks on one GPU: NCCL's benchmarks are waived with NCCL's own reason, NVSHMEM's still run.
+    @Test func ncclIsWaivedWhenRanksShareAGPU() {
+        let shape = JobShape(ranks: 4, sharesGPUs: true)
+        for (d, a) in Benchmarks.plan(for: shape) {
+            let usesNCCL = d.applicability(JobShape(ranks: 4, hasNCCL: false)) != .applies && d.applicability(JobShape(ranks: 4)) == .applies
+            if usesNCCL { #expect(a == .waived("NCCL refuses two ranks on one GPU"), "\(d.qualifiedKey): \(a)") }
+        }
+        #expect(P2POp.put.applicability(shape) == .applies)
+        #expect(BackendKind.nccl.applicability(shape) == .waived("NCCL refuses two ranks on one GPU"))
+        #expect(Collectives.named("all_reduce")!.applicability(JobShape(ranks: 1, sharesGPUs: true)) == .applies)  // one rank shares nothing
+    }
+}
