@@ -40,7 +40,7 @@ public final class BenchmarkDriver {
 
     /// Prepares, checks (unless off), warms up and times `w` as `plan` says; every rank calls it
     /// with the same plan. Self-timed strategies (device clock, time to solution) are the
-    /// workload's own business: use `selfTimed`.
+    /// benchmark's own business: it runs inside `armed`.
     public func measure(_ w: Workload, _ plan: TimingPlan, label: @autoclosure () -> String) throws -> Measurement {
         try armed(label()) {
             try w.prepare()
@@ -57,12 +57,6 @@ public final class BenchmarkDriver {
             if plan.check && plan.recheckAfterTiming { total! += try channel.sum(try w.countWrong()) }
             return Measurement(timeUs: timeUs, stats: stats, wrong: total, iterations: plan.iterations * plan.aggregate)
         }
-    }
-
-    /// For workloads that time themselves (a kernel reading the GPU clock, a solver's run): arms
-    /// the watchdog around `body` and passes its measurement through.
-    public func selfTimed(label: @autoclosure () -> String, _ body: () throws -> Measurement) throws -> Measurement {
-        try armed(label(), body)
     }
 
     /// Poisons and fills, runs one operation, counts wrong elements over every rank.
@@ -111,7 +105,7 @@ public final class BenchmarkDriver {
             let s = Summary((0..<plan.iterations).map { i in all.map { $0[i] }.max()! })
             return (s.mean, s)
         case .hostLoop, .deviceClock, .timeToSolution:
-            precondition(plan.strategy == .hostLoop, "\(plan.strategy) is self-timed: use BenchmarkDriver.selfTimed")
+            precondition(plan.strategy == .hostLoop, "\(plan.strategy) is self-timed: run it inside BenchmarkDriver.armed")
             let t0 = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<plan.iterations {
                 for _ in 0..<plan.aggregate { try w.enqueue() }
