@@ -30,8 +30,8 @@ public enum AlltoallLayout {
 
     /// Rank `rank`'s receive buffer: block p holds rank p's send block `rank` (bytes, as uint8 elements).
     public static func expected(bytesPerRank: Int, ranks: Int, rank: Int) -> [Segment] {
-        let b = bytesPerRank / ranks
-        return (0..<ranks).map { Segment(dstOffset: $0 * b, length: b, srcRank: $0, srcOffset: rank * b) }
+        let a = Collectives.named("alltoall")!
+        return a.expected(a.layout(sizeBytes: bytesPerRank, typeSize: 1, ranks: ranks, rank: rank), ranks: ranks, rank: rank, root: 0)
     }
 }
 

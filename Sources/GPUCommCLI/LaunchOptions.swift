@@ -12,7 +12,7 @@ struct LaunchOptions: ParsableArguments {
     var np: Int?
 
     @Option(name: .long, help: "Rank 0's host:port for the rendezvous (default: from the launcher's variables or GPUCOMM_RENDEZVOUS).")
-    var rendezvous: String?
+    var rendezvous: Typed<EndpointReading>?
 
     @Option(name: .long, help: "Address rank 0 listens on for the rendezvous (default: GPUCOMM_BIND or 0.0.0.0).")
     var bind: String?
@@ -25,11 +25,16 @@ struct LaunchOptions: ParsableArguments {
         if let np, np < 1 { throw ValidationError("--np must be at least 1 (got \(np))") }
         if let g = gpusPerProcess, g < 1 { throw ValidationError("-g must be at least 1 (got \(g))") }
         if timeout < 1 { throw ValidationError("-T must be at least 1 second (got \(timeout))") }
-        if let r = rendezvous { do { _ = try Endpoint(parsing: r) } catch { throw ValidationError("--rendezvous: \(error)") } }
+        if let e = rendezvous?.problem { throw ValidationError("--rendezvous: \(e)") }
     }
 
     /// The validated options as the driver takes them.
     var spec: LaunchSpec {
-        LaunchSpec(gpusPerProcess: gpusPerProcess, np: np, rendezvous: rendezvous.flatMap { try? Endpoint(parsing: $0) }, bind: bind, timeout: timeout)
+        LaunchSpec(gpusPerProcess: gpusPerProcess, np: np, rendezvous: rendezvous?.value, bind: bind, timeout: timeout)
     }
+}
+
+/// `--rendezvous host:port`, read once (`Endpoint(parsing:)`, whose error is the one line).
+enum EndpointReading: OptionReading {
+    static func read(_ text: String) throws -> Endpoint { try Endpoint(parsing: text) }
 }
