@@ -56,43 +56,43 @@ struct MoECommand: ParsableCommand {
     var styles = "all"
     @Option(name: .long, help: "Preset shapes, one or a comma-separated list: deepep-normal, deepep-ll, pplx, nccl-ep (default: one free shape, 128 tokens, hidden 7168, top-8, 256 experts, bf16).")
     var preset: String?
-    @Option(name: .long, help: "Tokens per rank (0 to 65536).")
+    @Option(name: .long, parsing: .unconditional, help: "Tokens per rank (0 to 65536).")
     var tokens: Int?
-    @Option(name: .long, help: "Hidden size (a multiple of 8; of 128 with --dtype fp8).")
+    @Option(name: .long, parsing: .unconditional, help: "Hidden size (a multiple of 8; of 128 with --dtype fp8).")
     var hidden: Int?
-    @Option(name: .long, help: "Experts per token (at most --experts).")
+    @Option(name: .long, parsing: .unconditional, help: "Experts per token (at most --experts).")
     var topk: Int?
-    @Option(name: .long, help: "Experts in all (divisible by the rank count).")
+    @Option(name: .long, parsing: .unconditional, help: "Experts in all (divisible by the rank count).")
     var experts: Int?
     @Option(name: .long, help: "Dispatch type: bf16, or fp8 (e4m3 with per-128-element fp32 scales, cast in the dispatch kernel). Combine is bf16.")
     var dtype: String?
-    @Option(name: .long, help: "Selections per rank masked to -1.")
+    @Option(name: .long, parsing: .unconditional, help: "Selections per rank masked to -1.")
     var masked: Int?
-    @Option(name: .long, help: "Score multiplier of the hot experts (the first experts/16); 1 = uniform.")
+    @Option(name: .long, parsing: .unconditional, help: "Score multiplier of the hot experts (the first experts/16); 1 = uniform.")
     var skew: Double?
-    @Option(name: .customLong("zero-ranks"), help: "The last this-many ranks dispatch no tokens.")
+    @Option(name: .customLong("zero-ranks"), parsing: .unconditional, help: "The last this-many ranks dispatch no tokens.")
     var zeroRanks: Int?
-    @Option(name: .long, help: "Routing seed.")
+    @Option(name: .long, parsing: .unconditional, help: "Routing seed.")
     var seed: UInt64 = 1
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed iterations per operation.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed iterations per operation.")
     var iters = 20
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Warm-up iterations per operation (the first samples dropped).")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Warm-up iterations per operation (the first samples dropped).")
     var warmup = 5
     @Option(name: .long, help: "events (CUDA events per iteration, slowest rank; default) or host (host clock around the loop, mean over ranks).")
     var timing = "events"
-    @Option(name: .long, help: "Blocks of the dispatch and combine kernels (256 threads each; 0 = every multiprocessor this process may use, at least one per rank).")
+    @Option(name: .long, parsing: .unconditional, help: "Blocks of the dispatch and combine kernels (256 threads each; 0 = every multiprocessor this process may use, at least one per rank).")
     var blocks = 0
     @Flag(name: .long, help: "Measure the layout kernel and the FP8 cast against a device copy on one GPU instead (no --np).")
     var kernels = false
-    @Option(name: .customLong("cast-tokens"), help: "--kernels: rows of the FP8 cast and the copy.")
+    @Option(name: .customLong("cast-tokens"), parsing: .unconditional, help: "--kernels: rows of the FP8 cast and the copy.")
     var castTokens = 4096
     @Option(name: .long, help: "No GPU work: write each shape's routing (every rank's top-k ids and weights) and every convention's bytes to this JSON Lines file, print the bytes, and exit (bench/torch_moe.py reads it). Needs --ranks or --np.")
     var dump: String?
-    @Option(name: .long, help: "--dump: the rank count to route for.")
+    @Option(name: .long, parsing: .unconditional, help: "--dump: the rank count to route for.")
     var ranks: Int?
     @Flag(name: .customLong("deepep-lines"), help: "Also print each style's figures as DeepEP's tests do (low-latency: '[rank 0] Dispatch bandwidth: X GB/s, avg_t=Y us | Combine bandwidth: ...' by its convention), for pasting beside theirs.")
     var deepepLines = false
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
     @Option(name: .long, help: "Append every row to this JSON Lines results file.")
     var results = "gpucomm-results.jsonl"

@@ -45,7 +45,9 @@ struct SuiteCommand: ParsableCommand {
     @OptionGroup var launch: LaunchOptions
 
     func validate() throws {
-        guard maxBytes.parsed != nil else { throw ValidationError("-e '\(maxBytes)' is not a size (examples: 64M, 1G)") }
+        guard let e = maxBytes.parsed else { throw ValidationError("-e '\(maxBytes)' is not a size (examples: 64M, 1G)") }
+        guard e >= 8 else { throw ValidationError("-e must be at least 8 bytes (got \(maxBytes))") }
+        do { _ = try Sweep(minBytes: 8, maxBytes: e, factor: 4).sizes } catch { throw ValidationError("\(error)") }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1") }
     }
 

@@ -44,3 +44,20 @@ import Testing
         }
     }
 }
+
+/// Bad input to the commands this session added or changed: one line, exit 2, before any GPU work.
+@Suite struct SessionSixBadInputTests {
+    @Test(arguments: [
+        (["suite", "-e", "4611686018427387904"], "more than 1T"),
+        (["suite", "-e", "0"], "-e must be at least 8 bytes"),
+        (["moe", "--np", "2", "--tokens", "-1"], "--tokens must be at least 0"),
+        (["moe", "--np", "2", "-n", "-3"], "-n must be at least 1"),
+        (["nccl", "all_reduce", "--rendezvous", "bogus"], "--rendezvous: "),
+    ])
+    func refusedInOneLine(_ args: [String], _ words: String) throws {
+        let r = try CLI.run(args)
+        #expect(r.status == Driver.ExitStatus.usage.rawValue, "\(r.summary)")
+        #expect(r.stderr.contains(words), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+}
