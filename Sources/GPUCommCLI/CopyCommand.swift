@@ -52,27 +52,27 @@ struct CopyCommand: ParsableCommand {
     }
     @OptionGroup var sweep: SweepOptions<SweepWords>
 
-    @Option(name: [.customShort("n"), .customLong("iters")], help: "Timed copies per size.")
+    @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed copies per size.")
     var iters = 20
 
-    @Option(name: [.customShort("w"), .customLong("warmup_iters")], help: "Untimed copies before them.")
+    @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Untimed copies before them.")
     var warmup = 5
 
     @Option(name: .long, help: "host (host clock around the -n copies) or events (CUDA events around each; latency always uses events).")
     var timing = "host"
 
-    @Option(name: [.customShort("c"), .customLong("check")], help: "Check the data (1) or not (0).")
+    @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
 
-    @Option(name: .customLong("latency-bytes"), help: "Memory the pointer chase runs through (a multiple of 256 bytes, at least 512).")
+    @Option(name: .customLong("latency-bytes"), parsing: .unconditional, help: "Memory the pointer chase runs through (a multiple of 256 bytes, at least 512).")
     var latencyBytes = ByteSizeOption(argument: "256M")
 
-    @Option(name: .long, help: "Dependent loads per chase (one kernel launch); the latency is its time / hops.")
+    @Option(name: .long, parsing: .unconditional, help: "Dependent loads per chase (one kernel launch); the latency is its time / hops.")
     var hops = 10_000
 
     @OptionGroup var output: ResultsOptions
 
-    @Option(name: [.customShort("T"), .customLong("timeout")], help: "Seconds one measurement may take before gpucomm gives up (exit 1).")
+    @Option(name: [.customShort("T"), .customLong("timeout")], parsing: .unconditional, help: "Seconds one measurement may take before gpucomm gives up (exit 6, docs/errors.md).")
     var timeout = 120
 
     @Flag(name: .long, help: "List the tests (key and what it measures) and exit.")

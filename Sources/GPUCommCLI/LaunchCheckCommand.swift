@@ -20,10 +20,10 @@ struct LaunchCheckCommand: ParsableCommand {
         never arrived, was refused or died. See docs/clusters.md.
         """)
 
-    @Option(name: .long, help: "Spawn N local ranks on this host (gpucomm's own launcher).")
+    @Option(name: .long, parsing: .unconditional, help: "Spawn N local ranks on this host (gpucomm's own launcher).")
     var np: Int?
 
-    @Option(name: [.customShort("g"), .customLong("ngpus")], help: "GPUs each rank would use (as a benchmark's -g).")
+    @Option(name: [.customShort("g"), .customLong("ngpus")], parsing: .unconditional, help: "GPUs each rank would use (as a benchmark's -g).")
     var gpusPerProcess = 1
 
     @Option(name: .long, help: "Rank 0's host:port (default: from the launcher's variables or GPUCOMM_RENDEZVOUS).")
@@ -32,10 +32,10 @@ struct LaunchCheckCommand: ParsableCommand {
     @Option(name: .long, help: "Address rank 0 listens on (default: GPUCOMM_BIND or 0.0.0.0).")
     var bind: String?
 
-    @Option(name: [.customShort("T"), .customLong("timeout")], help: "Seconds a rank may be missing or silent.")
+    @Option(name: [.customShort("T"), .customLong("timeout")], parsing: .unconditional, help: "Seconds a rank may be missing or silent.")
     var timeout = 60
 
-    @Option(name: .long, help: "Bytes rank 0 broadcasts and every rank checks (0...67108864).")
+    @Option(name: .long, parsing: .unconditional, help: "Bytes rank 0 broadcasts and every rank checks (0...67108864).")
     var payload = 1 << 20
 
     func validate() throws {
