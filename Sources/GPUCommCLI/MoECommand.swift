@@ -49,6 +49,7 @@ struct MoECommand: ParsableCommand {
           gpucomm moe --np 8 --preset deepep-ll
           gpucomm moe --np 4 --styles nvlink-ll,nccl --tokens 512 --experts 64 --topk 6 --hidden 2048 --dtype bf16
           gpucomm moe --np 8 --preset pplx --styles nvshmem-put
+          gpucomm moe --np 8 --preset deepep-normal --styles nvlink-normal --channels 12
           gpucomm moe --kernels --preset deepep-normal
         """)
 
@@ -82,6 +83,12 @@ struct MoECommand: ParsableCommand {
     var timing = "events"
     @Option(name: .long, parsing: .unconditional, help: "Blocks of the dispatch and combine kernels (256 threads each; 0 = every multiprocessor this process may use, at least one per rank).")
     var blocks = 0
+    @Option(name: .long, parsing: .unconditional, help: "nvlink-normal: channels, each a sender and a receiver block (0 = min(10, this process's multiprocessors / 2), DeepEP's 20 SMs).")
+    var channels = 0
+    @Option(name: .customLong("ring-tokens"), parsing: .unconditional, help: "nvlink-normal: rows each (channel, source) ring holds on the receiver.")
+    var ringTokens = 256
+    @Option(name: .customLong("chunk-tokens"), parsing: .unconditional, help: "nvlink-normal: rows a sender writes between two tail updates (at most --ring-tokens).")
+    var chunkTokens = 6
     @Flag(name: .long, help: "Measure the layout kernel and the FP8 cast against a device copy on one GPU instead (no --np).")
     var kernels = false
     @Option(name: .customLong("cast-tokens"), parsing: .unconditional, help: "--kernels: rows of the FP8 cast and the copy.")
@@ -132,6 +139,7 @@ struct MoECommand: ParsableCommand {
         guard TimingMode(rawValue: timing) != nil else { throw ValidationError("--timing must be events or host (got '\(timing)')") }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
         guard warmup >= 1 else { throw ValidationError("-w must be at least 1 (the first sample is dropped; got \(warmup))") }
+        if let why = normal.problem(ranks: nil, topK: 0) { throw ValidationError(why) }
         guard blocks >= 0, blocks <= 4096 else { throw ValidationError("--blocks must be from 0 to 4096 (got \(blocks))") }
         guard castTokens >= 1, castTokens <= 1 << 20 else { throw ValidationError("--cast-tokens must be from 1 to 1048576 (got \(castTokens))") }
         guard check == 0 || check == 1 else { throw ValidationError("-c must be 0 or 1 (got \(check))") }
@@ -141,6 +149,7 @@ struct MoECommand: ParsableCommand {
         let ranks = kernels ? 1 : self.ranks ?? launch.np
         for s in shapes {
             if let why = s.problem(ranks: ranks) { throw ValidationError(why) }
+            if styles != "all" && requestedStyles.contains(.nvlinkNormal), let why = normal.problem(ranks: ranks, topK: s.topK) { throw ValidationError(why) }
             if kernels && s.hidden % 128 != 0 { throw ValidationError("--hidden must be a multiple of 128 for --kernels (the FP8 cast; got \(s.hidden))") }
         }
     }
@@ -148,8 +157,11 @@ struct MoECommand: ParsableCommand {
     /// The validated options as the MoE run takes them.
     var settings: MoERun.Settings {
         MoERun.Settings(shapes: shapes, styles: requestedStyles, launch: launch.spec, blocks: blocks,
-                        resultsPath: noResults ? nil : results, plan: timingPlan, deepepLines: deepepLines, castTokens: castTokens)
+                        resultsPath: noResults ? nil : results, plan: timingPlan, deepepLines: deepepLines, castTokens: castTokens,
+                        normal: normal)
     }
+
+    var normal: NormalConfig { NormalConfig(channels: channels, ringTokens: ringTokens, chunkTokens: chunkTokens) }
 
     var timingPlan: TimingPlan {
         var p = TimingPlan()

@@ -21,12 +21,14 @@ struct SelftestStage {
     var cases: [Case] = []
     var waived: [(key: String, reason: String)] = []
 
-    /// `shape.ranks` PEs; `timeout` is every child's -T.
-    init(shape: JobShape, timeout: Int) {
+    /// `shape.ranks` PEs; `timeout` is every child's -T; `families`, when given, the only families
+    /// checked (the others are listed as waived with `reason`).
+    init(shape: JobShape, timeout: Int, families: Set<BenchmarkFamily>? = nil, reason: String = "") {
         let n = ["--np", String(shape.ranks), "-T", String(timeout), "--no-results"]
         let small = ["-n", "3", "-w", "1"]
         var applies: [BenchmarkFamily: [any BenchmarkDescriptor]] = [:]
         for (d, a) in Benchmarks.plan(for: shape) where d.family != .collective {
+            if let only = families, !only.contains(d.family) { waived.append((d.qualifiedKey, reason)); continue }
             if let reason = a.reason { waived.append((d.qualifiedKey, reason)) } else { applies[d.family, default: []].append(d) }
         }
         func add(_ args: [String], _ covers: [any BenchmarkDescriptor]) { cases.append(Case(arguments: args + n, covers: covers.map(\.qualifiedKey))) }

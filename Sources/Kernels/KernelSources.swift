@@ -25,6 +25,8 @@ public enum KernelSources {
     public static var moe: KernelProgram { program("moe", .plain) }
     /// MoE dispatch and combine over NVSHMEM (put-with-signal and NVLink stores), cuda/moe_nvshmem.cu.
     public static var moeNVSHMEM: KernelProgram { program("moe_nvshmem", .nvshmem) }
+    /// MoE dispatch and combine in DeepEP normal mode's design (channels, ring buffers, one row per token and rank), cuda/moe_normal.cu.
+    public static var moeNormal: KernelProgram { program("moe_normal", .nvshmem) }
     /// Jacobi stencil, init and compare kernels (see cuda/jacobi.cu).
     public static var jacobi: KernelProgram { jacobi() }
     /// The Jacobi kernels with another block width or unroll depth (`gpucomm _stencil-tune`): the
@@ -46,7 +48,7 @@ public enum KernelSources {
     /// exactly as the benchmarks compile them, so it warms the cache entries a run uses.
     /// Add a line here with each new `.cu` file.
     public static var catalog: [KernelProgram] {
-        [fillCheck, nvshmemPut, nvshmemP2P, ncclLSAAlltoall, nvshmemAlltoall, ipcBarrier, nvshmemTMA, jacobi, jacobiNVSHMEM, jacobiNCCLLSA, copy, moe, moeNVSHMEM]
+        [fillCheck, nvshmemPut, nvshmemP2P, ncclLSAAlltoall, nvshmemAlltoall, ipcBarrier, nvshmemTMA, jacobi, jacobiNVSHMEM, jacobiNCCLLSA, copy, moe, moeNVSHMEM, moeNormal]
     }
 
     /// `cuda/<name>.cu` with its headers; `constants` is the text of `gc_constants.cuh`.
@@ -68,6 +70,7 @@ public enum KernelSources {
         "jacobi_nvshmem.cu": PackageResources.jacobi_nvshmem_cu,
         "moe.cu": PackageResources.moe_cu,
         "moe.cuh": PackageResources.moe_cuh,
+        "moe_normal.cu": PackageResources.moe_normal_cu,
         "moe_nvshmem.cu": PackageResources.moe_nvshmem_cu,
         "nccl_lsa_alltoall.cu": PackageResources.nccl_lsa_alltoall_cu,
         "nvshmem_alltoall.cu": PackageResources.nvshmem_alltoall_cu,

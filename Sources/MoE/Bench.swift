@@ -29,16 +29,86 @@ public final class MoEBench {
     let stream: GPU.Stream
     let rank: Int, ranks: Int
     public let kernels: MoEKernels
+    let compiler: RuntimeCompiler
+    let session: NVSHMEMSession?
+    /// The `nvlink-normal` kernels, compiled on first use.
+    private var normalKernels: NormalKernels?
 
     public init(driver: BenchmarkDriver, channel: JobChannel, device: Device, stream: GPU.Stream, compiler: RuntimeCompiler,
                 rank: Int, ranks: Int, session: NVSHMEMSession?) throws {
         self.driver = driver; self.channel = channel; self.device = device; self.stream = stream; self.rank = rank; self.ranks = ranks
+        self.compiler = compiler; self.session = session
         kernels = try MoEKernels(device: device, compiler: compiler, session: session)
     }
 
-    /// NVSHMEM heap each PE needs for every shape in `shapes` (one at a time) plus NVSHMEM's own.
-    public static func heapBytes(_ shapes: [MoEShape], ranks: Int) -> Int {
-        (shapes.map { MoEState.symmetricBytes($0, ranks: ranks) }.max() ?? 0) + (128 << 20)
+    /// NVSHMEM heap each PE needs for every shape in `shapes` (one at a time) plus NVSHMEM's own:
+    /// the put/store styles' buffers, or (`normal`) the normal style's rings at its largest channel count.
+    public static func heapBytes(_ shapes: [MoEShape], ranks: Int, styles: [MoEStyle] = MoEStyle.allCases, normal: NormalConfig = NormalConfig()) -> Int {
+        let windows = styles.contains { $0 == .nvshmemPut || $0 == .nvlinkLL }
+        let channels = normal.channels > 0 ? normal.channels : NormalConfig.defaultChannels
+        let need = shapes.map { s in
+            max(windows ? MoEState.symmetricBytes(s, ranks: ranks) : 0,
+                styles.contains(.nvlinkNormal) ? NormalState.symmetricBytes(s, ranks: ranks, channels: channels, config: normal) : 0)
+        }
+        return (need.max() ?? 0) + (128 << 20)
+    }
+
+    /// Channels of the `nvlink-normal` style: `config`'s, or (0) min(10, SM share / 2); the same on
+    /// every rank (the smallest); unavailable when their 2 × channels blocks cannot all be resident.
+    public func normalChannels(_ config: NormalConfig) throws -> Int {
+        let k = try normal()
+        let threads = NormalKernels.threads(ranks: ranks)
+        var c = config.resolvedChannels(smShare: multiprocessorShare(device))
+        let resident = try k.resident(threads: threads, multiprocessors: device.multiprocessors)
+        if 2 * c > resident { c = -max(1, resident / 2) }
+        let all = try channel.allGatherDoubles([Double(c)]).map { $0[0] }
+        if let bad = all.first(where: { $0 < 0 }) {
+            throw Failure(.unavailable, "moe nvlink-normal: \(2 * config.resolvedChannels(smShare: multiprocessorShare(device))) blocks of \(threads) threads cannot all be resident (use --channels \(Int(-bad)) or fewer)")
+        }
+        return Int(all.min()!)
+    }
+
+    func normal() throws -> NormalKernels {
+        if let k = normalKernels { return k }
+        guard let s = session else { throw Failure(.unavailable, "style nvlink-normal needs NVSHMEM") }
+        let k = try NormalKernels(device: device, compiler: compiler, session: s)
+        normalKernels = k
+        return k
+    }
+
+    /// Notify (its "layout" row), dispatch and combine of the `nvlink-normal` style at `shape` with
+    /// `channels` channels, each checked and timed by `plan`.
+    public func runNormal(shape: MoEShape, config: NormalConfig, channels: Int, plan: TimingPlan) throws -> [MoEResult] {
+        guard let session else { throw Failure(.unavailable, "style nvlink-normal needs NVSHMEM") }
+        let reference = ReceivePlan(shape: shape, ranks: ranks)
+        let k = try normal()
+        let state = try driver.armed("moe nvlink-normal setup (\(shape))") {
+            try NormalState(shape: shape, reference: reference, rank: rank, channels: channels, config: config, device: device, stream: stream,
+                            kernels: k, layoutKernels: kernels, session: session, barrier: { [channel] in try channel.barrier() })
+        }
+        var bytes = reference.meanBytes(shape: shape)
+        let wire = state.plan.meanWireBytes(rowStride: state.format.stride, hidden: shape.hidden)
+        bytes[.wire] = (wire.dispatch, wire.combine)
+        let labels = ["blocks": String(2 * channels), "channels": String(channels), "threads": String(state.threads),
+                      "ring_tokens": String(config.ringTokens), "chunk_tokens": String(config.chunkTokens), "sm_share": String(multiprocessorShare(device))]
+        var out: [MoEResult] = []
+        var peers = plan
+        peers.barrierAroundCheck = true
+        peers.recheckAfterTiming = plan.check
+        func measure(_ op: String, _ w: Workload) throws {
+            let m = try driver.measure(w, peers, label: "moe nvlink-normal \(op) (\(shape))")
+            driver.tally(m.wrong)
+            var r = MoEResult(backend: MoEStyle.nvlinkNormal.key, op: op, shape: shape, measurement: m, labels: labels)
+            if op == "dispatch" { r.bytes = bytes.mapValues { $0.dispatch } }
+            if op == "combine" { r.bytes = bytes.mapValues { $0.combine } }
+            out.append(r)
+        }
+        try measure("layout", NormalNotifyWorkload(state))
+        let dispatch = NormalDispatchWorkload(state)
+        try measure("dispatch", dispatch)
+        try measure("combine", NormalCombineWorkload(state, dispatch: dispatch))
+        try channel.barrier()
+        return out
     }
 
     /// Dispatch and combine blocks: `requested`, or (0) every multiprocessor this process may use,

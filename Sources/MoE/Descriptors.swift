@@ -9,6 +9,11 @@ public enum MoEStyle: String, Sendable, CaseIterable {
     /// DeepEP's low-latency design over NVLink: warps store each message straight into the owner's
     /// buffer through nvshmem_ptr peer pointers, then one flag (signal) per block and rank.
     case nvlinkLL = "nvlink-ll"
+    /// DeepEP's normal (high-throughput) design over NVLink: each token once per rank holding its
+    /// experts (top-k ids rewritten for that rank), streamed by C channels of a sender and a receiver
+    /// block through bounded per-(channel, source) rings in chunks; the combine sums each rank's
+    /// partial row at the token's owner. SM-budgeted: 2C blocks whatever the token count.
+    case nvlinkNormal = "nvlink-normal"
     /// The NCCL baseline: layout exchange (ncclAllGather of per-expert counts, read by the host),
     /// then grouped ncclSend/ncclRecv, one per non-empty (expert, source) window.
     case nccl
@@ -18,6 +23,7 @@ public enum MoEStyle: String, Sendable, CaseIterable {
         case .nvshmemPut: return "NVSHMEM put-with-signal per (token, expert) message and a signalled count put per rank (pplx-kernels style); NVLink and proxy transports"
         case .nvlinkLL: return "16-byte stores straight into the expert owner's buffer through nvshmem_ptr, one signal per block and rank (DeepEP low-latency style); NVLink only"
         case .nccl: return "layout exchange (ncclAllGather of per-expert counts, read by the host), then grouped ncclSend/ncclRecv per non-empty (expert, source) window"
+        case .nvlinkNormal: return "each token once per destination rank through per-channel ring buffers (2 blocks per channel, chunked tail/head flow control), partial sums combined at the owner (DeepEP normal style); NVLink only"
         }
     }
 
@@ -26,7 +32,7 @@ public enum MoEStyle: String, Sendable, CaseIterable {
         switch self {
         case .nvshmemPut: return 0
         case .nvlinkLL: return 1
-        case .nccl: return nil
+        case .nccl, .nvlinkNormal: return nil
         }
     }
 
@@ -62,6 +68,7 @@ extension MoEStyle: BenchmarkDescriptor {
     public func accounting(bytes: Int, ranks: Int) -> Accounting { .bandwidth(bytes: bytes, algbwFactor: 1, busFactor: 1) }
     public func applicability(_ shape: JobShape) -> Applicability {
         if shape.gpusPerProcess != 1 { return .waived("runs one GPU per process") }
+        if self == .nvlinkNormal && shape.ranks > NormalConfig.maxRanks { return .waived("runs on at most \(NormalConfig.maxRanks) ranks (one warp per peer)") }
         return shape.requires(ranks: 1, nccl: self == .nccl, nvshmem: usesNVSHMEM)
     }
 }

@@ -21,11 +21,13 @@ public struct MoERun {
         public var deepepLines: Bool
         /// Tokens of the FP8 cast measurement (`--kernels`).
         public var castTokens: Int
+        /// The `nvlink-normal` style's channels, ring and chunk.
+        public var normal = NormalConfig()
 
         public init(shapes: [MoEShape], styles: [MoEStyle], launch: LaunchSpec, blocks: Int, resultsPath: String?, plan: TimingPlan,
-                    deepepLines: Bool, castTokens: Int) {
+                    deepepLines: Bool, castTokens: Int, normal: NormalConfig = NormalConfig()) {
             self.shapes = shapes; self.styles = styles; self.launch = launch; self.blocks = blocks; self.resultsPath = resultsPath
-            self.plan = plan; self.deepepLines = deepepLines; self.castTokens = castTokens
+            self.plan = plan; self.deepepLines = deepepLines; self.castTokens = castTokens; self.normal = normal
         }
     }
 
@@ -34,9 +36,16 @@ public struct MoERun {
 
     public func run() throws {
         let shapes = command.shapes
-        let styles = command.styles
+        var styles = command.styles
+        var skipped: String?
         let job = try Job(command.launch, needsNCCL: styles.contains(.nccl)) { world, devices in
             for s in shapes { if let why = s.problem(ranks: world) { throw Failure(.usage, why) } }
+            if styles.contains(.nvlinkNormal), let why = shapes.lazy.compactMap({ command.normal.problem(ranks: world, topK: $0.topK) }).first {
+                // Named alone it is the user's mistake; within several styles it is waived.
+                if styles == [.nvlinkNormal] { throw Failure(.usage, why) }
+                styles.removeAll { $0 == .nvlinkNormal }
+                skipped = why
+            }
             if shapes.contains(where: { $0.dtype == .fp8 }) && !devices[0].supportsFP8 {
                 throw Failure(.unavailable, "--dtype fp8 needs sm_89 or newer (e4m3 conversion); this GPU is \(devices[0].arch)")
             }
@@ -50,7 +59,7 @@ public struct MoERun {
         var session: NVSHMEMSession?
         var comm: Communicator?
         var nccl: NCCL?
-        if styles.contains(where: \.usesNVSHMEM) { session = try job.startNVSHMEM(heapBytes: MoEBench.heapBytes(shapes, ranks: ranks)) }
+        if styles.contains(where: \.usesNVSHMEM) { session = try job.startNVSHMEM(heapBytes: MoEBench.heapBytes(shapes, ranks: ranks, styles: styles, normal: command.normal)) }
         if styles.contains(.nccl) {
             do { nccl = try NCCL() } catch { throw Failure(.unavailable, "NCCL: \(error)") }
             comm = try job.communicators(nccl!).first
@@ -60,18 +69,22 @@ public struct MoERun {
             try MoEBench(driver: driver, channel: job.channel, device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, session: session)
         }
         let blocks = try bench.blocks(requested: command.blocks)
+        let channels = styles.contains(.nvlinkNormal) ? try bench.normalChannels(command.normal) : 0
         var info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
         info.nccl = nccl?.version
         info.nvshmem = session?.lib.version
         let sink = try ResultsSink(path: command.resultsPath, run: info, reports: job.reports)
         let table = MoETable(reports: job.reports, ranks: ranks)
         let plan = command.plan
-        table.header("moe  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  timing \(plan.strategy.rawValue)  -n \(plan.iterations) -w \(plan.warmup)  check \(plan.check ? 1 : 0)  blocks \(blocks) x 256")
+        table.header("moe  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  timing \(plan.strategy.rawValue)  -n \(plan.iterations) -w \(plan.warmup)  check \(plan.check ? 1 : 0)  blocks \(blocks) x 256\(channels > 0 ? "  nvlink-normal: \(channels) channels (\(2 * channels) blocks), ring \(command.normal.ringTokens), chunk \(command.normal.chunkTokens)" : "")")
+        if let skipped { table.say("# nvlink-normal waived: \(skipped)") }
         for shape in shapes {
             table.shape(shape)
             for style in styles {
                 let transport: MoETransport = style == .nccl ? .nccl(comm!) : .nvshmem(session!)
-                let rows = try bench.run(style: style, shape: shape, transport: transport, plan: plan, blocks: blocks)
+                let rows = style == .nvlinkNormal
+                    ? try bench.runNormal(shape: shape, config: command.normal, channels: channels, plan: plan)
+                    : try bench.run(style: style, shape: shape, transport: transport, plan: plan, blocks: blocks)
                 for r in rows {
                     table.row(style.rawValue, r)
                     try sink.write(MoETable.record(r, sink: sink, ranks: ranks, timing: plan.strategy.rawValue))

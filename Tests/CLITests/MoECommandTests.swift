@@ -25,6 +25,10 @@ import Testing
         (["--np", "4", "--zero-ranks", "5"], "--zero-ranks 5 is more than the 4 ranks"),
         (["--kernels", "--hidden", "1000", "--dtype", "bf16"], "--hidden must be a multiple of 128 for --kernels"),
         (["-w", "0"], "-w must be at least 1"),
+        (["--np", "64", "--styles", "nvlink-normal"], "style nvlink-normal runs on at most 32 ranks"),
+        (["--styles", "nvlink-normal", "--topk", "40"], "style nvlink-normal takes --topk up to 32 (got 40)"),
+        (["--chunk-tokens", "300"], "--chunk-tokens must be from 1 to --ring-tokens 256 (got 300)"),
+        (["--channels=-2"], "--channels must be at least 0"),
     ])
     func badInputIsOneLine(_ args: [String], _ start: String) {
         let m = Self.problem(args)
@@ -39,6 +43,8 @@ import Testing
         let p = try #require(try GPUComm.parseAsRoot(["moe", "--np", "2", "--preset", "pplx"]) as? MoECommand)
         #expect(p.shapes.count == 14)
         #expect(p.requestedStyles == MoEStyle.allCases)
+        // With every style, a shape the normal style cannot take is no error: MoERun waives the style.
+        #expect(Self.problem(["--np", "64", "--experts", "256"]) == nil)
         #expect(Self.problem(["--np", "8", "--preset", "pplx"]) == nil)
         #expect(Self.problem(["--kernels", "--preset", "deepep-normal"]) == nil)
         let several = try #require(try GPUComm.parseAsRoot(["moe", "--np", "4", "--preset", "deepep-ll,nccl-ep", "--tokens", "16"]) as? MoECommand)
