@@ -70,6 +70,17 @@ __device__ __forceinline__ unsigned gc_normal_mask(const int* topk, int t, int k
     return m;
 }
 
+// A warp's acquire: lane 0 loads *p (acquire, system scope) and every lane gets the value; the
+// warp barrier after it orders every lane's later accesses after the load (one value for the whole
+// warp: lanes that each loaded could see different values and leave a loop at different times).
+__device__ __forceinline__ u64 gc_normal_acquire(const u64* p) {
+    u64 v = 0;
+    if ((threadIdx.x & 31) == 0) v = gc_ld_acquire_sys(p);
+    v = __shfl_sync(0xffffffffu, v, 0);
+    __syncwarp();
+    return v;
+}
+
 // A warp's publish: every lane's earlier stores reach every GPU before lane 0 stores v at p.
 __device__ __forceinline__ void gc_normal_publish(u64* p, u64 v) {
     __threadfence_system();
@@ -127,10 +138,10 @@ extern "C" __global__ void gc_moe_normal_dispatch(const bf16* x, const int* topk
         u64* tail = (u64*)nvshmem_ptr(ctr + GC_DTAIL * CN + c * npes + me, d);
         const u64* head = (const u64*)nvshmem_ptr(ctr + GC_DHEAD * CN + c * npes + me, d);
         char* base = (char*)nvshmem_ptr(ring + (u64)(c * npes + me) * Q * R, d);
-        u64 j = *sent, published = j, seen = gc_ld_acquire_sys(head);
+        u64 j = *sent, published = j, seen = gc_normal_acquire(head);
         for (int t = t0; t < t1; t++) {
             if (!(gc_normal_mask(topk, t, k, L) & (1u << d))) continue;
-            while (j - seen >= (u64)Q) seen = gc_ld_acquire_sys(head);
+            while (j - seen >= (u64)Q) seen = gc_normal_acquire(head);
             char* row = base + (j % Q) * R;
             gc_moe_copy(row, staging + (u64)t * M, M);
             if (lane < k) {
@@ -154,7 +165,7 @@ extern "C" __global__ void gc_moe_normal_dispatch(const bf16* x, const int* topk
         const u64 start = *head, end = start + (u64)ncount[s * C + c];
         u64 done = start;
         while (done < end) {
-            u64 avail = gc_ld_acquire_sys(tail);
+            u64 avail = gc_normal_acquire(tail);
             if (avail > end) avail = end;
             if (avail <= done) continue;
             for (u64 i = done; i < avail; i++) gc_moe_copy(dst + (i - start) * R, slots + (i % Q) * R, R);
@@ -202,9 +213,9 @@ extern "C" __global__ void gc_moe_normal_combine(const bf16* part, char* cring, 
         char* base = (char*)nvshmem_ptr(cring + (u64)(c * npes + me) * Q * rowBytes, s);
         const char* src = (const char*)(part + (u64)rbase[s * C + c] * hidden);
         const int n = ncount[s * C + c];
-        u64 j = *sent, published = j, seen = gc_ld_acquire_sys(head);
+        u64 j = *sent, published = j, seen = gc_normal_acquire(head);
         for (int i = 0; i < n; i++) {
-            while (j - seen >= (u64)Q) seen = gc_ld_acquire_sys(head);
+            while (j - seen >= (u64)Q) seen = gc_normal_acquire(head);
             gc_moe_copy(base + (j % Q) * rowBytes, src + (u64)i * rowBytes, rowBytes);
             j++;
             if (j - published >= (u64)S) { gc_normal_publish(tail, j); published = j; }
