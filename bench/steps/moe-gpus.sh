@@ -12,7 +12,7 @@ for n in $COUNTS; do
   for p in $PRESETS; do
     timeout 300 $G moe --np $n --styles all --preset $p ${MOE_ARGS:-} -n 20 -w 5 -T 120 --deepep-lines --results $M/gpucomm.jsonl > $M/gpucomm-$p-$n.log 2>&1
     echo "gpucomm moe --np $n --preset $p ${MOE_ARGS:-}: rc=$?"
-    grep -E "^ +(nvshmem-put|nvlink-ll|nccl) +(dispatch|combine)" $M/gpucomm-$p-$n.log | awk '{printf "  %-12s %-9s %9s us  deepep_ll %7s GB/s  wrong %s\n", $1, $2, $3, $8, $11}' | head -12
+    grep -E "^ +(nvshmem-put|nvlink-ll|nvlink-normal|nccl) +(layout|dispatch|combine)" $M/gpucomm-$p-$n.log | awk '{printf "  %-12s %-9s %9s us  deepep_ll %7s GB/s  wrong %s\n", $1, $2, $3, $8, $11}' | head -12
     grep -hE "^gpucomm:|FAILED" $M/gpucomm-$p-$n.log | head -3
     timeout 60 $G moe --dump $M/route-$p-$n.jsonl --ranks $n --preset $p ${MOE_ARGS:-} > /dev/null 2>&1 || echo "  dump rc=$?"
     timeout 300 python3 -m torch.distributed.run --nproc_per_node $n bench/torch_moe.py --dump $M/route-$p-$n.jsonl --iters 20 --warmup 5 \
