@@ -90,7 +90,7 @@ struct MoECommand: ParsableCommand {
     var dump: String?
     @Option(name: .long, parsing: .unconditional, help: "--dump: the rank count to route for.")
     var ranks: Int?
-    @Flag(name: .customLong("deepep-lines"), help: "Also print each style's figures as DeepEP's tests do (low-latency: '[rank 0] Dispatch bandwidth: X GB/s, avg_t=Y us | Combine bandwidth: ...' by its convention), for pasting beside theirs.")
+    @Flag(name: .customLong("deepep-lines"), help: "Also print each style's figures as DeepEP's low-latency test does ('[rank r] Dispatch bandwidth: X GB/s, avg_t=Y us | Combine bandwidth: ...', one line per rank at its own mean time, by its convention), for pasting beside theirs.")
     var deepepLines = false
     @Flag(name: .customLong("pplx-lines"), help: "Also print each style's figures as pplx-kernels' tests/bench_all_to_all.py does (its EP/DP line, header and tab-separated rows by its convention, rank 0's time), for pasting beside theirs.")
     var pplxLines = false
