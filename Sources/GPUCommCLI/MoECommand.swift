@@ -169,7 +169,7 @@ struct MoECommand: ParsableCommand {
         p.warmup = warmup
         p.strategy = timing == "host" ? .hostLoop : .events
         p.check = check == 1
-        p.barrierEachIteration = p.strategy == .events && !noIterationBarrier
+        p.barrierEachIteration = p.strategy == .events && !noIterationBarrier && !kernels  // --kernels: one GPU, no one to meet
         p.flushL2 = flushL2
         return p
     }

@@ -21,6 +21,9 @@ import Testing
         #expect(try !Self.command(["--timing", "host", "--no-iteration-barrier"]).timingPlan.barrierEachIteration)
         let flush = try Self.command(["--flush-l2"]).timingPlan
         #expect(flush.flushL2 && flush.barrierEachIteration && flush.iterationStepsFit)
+        // --kernels runs on one GPU: nothing to meet, so no per-iteration sync either; the flush stays.
+        let kernels = try #require(try GPUComm.parseAsRoot(["moe", "--kernels", "--flush-l2"]) as? MoECommand).timingPlan
+        #expect(kernels.strategy == .events && !kernels.barrierEachIteration && kernels.flushL2)
     }
 
     @Test func flushWithHostTimingIsOneUsageLine() {
