@@ -12,6 +12,8 @@ public final class BenchmarkDriver {
     public let watchdog: Watchdog?
     /// Per device ordinal: start and end events for `events` timing, kept between measurements.
     private var events: [Int: [Event]] = [:]
+    /// Per device ordinal: the buffer the L2 flush overwrites (`TimingPlan.flushL2`), kept between measurements.
+    private var flushBuffers: [Int: DeviceBuffer] = [:]
     /// Wrong elements counted so far (over every rank), and in how many measurements.
     public private(set) var wrongTotal: Int64 = 0
     public private(set) var measurementsWithWrong = 0
@@ -42,20 +44,23 @@ public final class BenchmarkDriver {
     /// with the same plan. Self-timed strategies (device clock, time to solution) are the
     /// benchmark's own business: it runs inside `armed`.
     public func measure(_ w: Workload, _ plan: TimingPlan, label: @autoclosure () -> String) throws -> Measurement {
-        try armed(label()) {
+        precondition(plan.iterationStepsFit, "\(plan.strategy) timing would time the per-iteration barrier or L2 flush: commands refuse it")
+        return try armed(label()) {
             try w.prepare()
             let wrong: Int64? = plan.check ? try check(w, plan) : nil
             for _ in 0..<plan.warmup { try w.enqueue() }
             try syncAll(w)
             try channel.barrier()
-            var (timeUs, stats) = try time(w, plan)
+            var (timeUs, stats, perRank) = try time(w, plan)
             if plan.strategy != .events {
-                timeUs = plan.aggregation.combine(try channel.allGatherDoubles([timeUs]).map { $0[0] })
+                let each = try channel.allGatherDoubles([timeUs]).map { $0[0] }
+                timeUs = plan.aggregation.combine(each)
+                perRank = each.map { Summary([$0]) }
             }
             try w.finish()
             var total = wrong
             if plan.check && plan.recheckAfterTiming { total! += try channel.sum(try w.countWrong()) }
-            return Measurement(timeUs: timeUs, stats: stats, wrong: total, iterations: plan.iterations * plan.aggregate)
+            return Measurement(timeUs: timeUs, stats: stats, wrong: total, iterations: plan.iterations * plan.aggregate, perRank: perRank)
         }
     }
 
@@ -71,8 +76,8 @@ public final class BenchmarkDriver {
     func syncAll(_ w: Workload) throws { for s in w.streams { try s.synchronize() } }
 
     /// This process's time per operation (µs) by the plan's strategy; events: the slowest
-    /// process per iteration, already combined.
-    func time(_ w: Workload, _ plan: TimingPlan) throws -> (Double, Summary?) {
+    /// process per iteration, already combined, its statistics and every process's own.
+    func time(_ w: Workload, _ plan: TimingPlan) throws -> (Double, Summary?, [Summary]?) {
         let perIteration = Double(plan.iterations * plan.aggregate)
         switch plan.strategy {
         case .graphReplay:
@@ -85,10 +90,12 @@ public final class BenchmarkDriver {
             let t0 = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<plan.graphLaunches { for (g, s) in zip(graphs, w.streams) { try g.launch(on: s) } }
             try syncAll(w)
-            return (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3 / (perIteration * Double(plan.graphLaunches)), nil)
+            return (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3 / (perIteration * Double(plan.graphLaunches)), nil, nil)
         case .events:
             let marks = try w.streams.map { try events(for: $0, count: 2 * plan.iterations) }
             for i in 0..<plan.iterations {
+                if plan.barrierEachIteration { try syncAll(w); try channel.barrier() }
+                if plan.flushL2 { try flushL2(w) }
                 for (s, e) in zip(w.streams, marks) { try e[2 * i].record(on: s) }
                 for _ in 0..<plan.aggregate { try w.enqueue() }
                 for (s, e) in zip(w.streams, marks) { try e[2 * i + 1].record(on: s) }
@@ -101,9 +108,8 @@ public final class BenchmarkDriver {
                     local[i] = max(local[i], try e[2 * i + 1].milliseconds(since: e[2 * i]) * 1e3 / Double(plan.aggregate))
                 }
             }
-            let all = try channel.allGatherDoubles(local)
-            let s = Summary((0..<plan.iterations).map { i in all.map { $0[i] }.max()! })
-            return (s.mean, s)
+            let (s, perRank) = Measurement.acrossRanks(try channel.allGatherDoubles(local))
+            return (s.mean, s, perRank)
         case .hostLoop, .deviceClock, .timeToSolution:
             precondition(plan.strategy == .hostLoop, "\(plan.strategy) is self-timed: run it inside BenchmarkDriver.armed")
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -112,7 +118,25 @@ public final class BenchmarkDriver {
                 if plan.blocking { try syncAll(w) }
             }
             try syncAll(w)
-            return (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3 / perIteration, nil)
+            return (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3 / perIteration, nil, nil)
+        }
+    }
+
+    /// Bytes of the L2 flush buffer for a device with `l2` bytes of L2: twice the L2, at least
+    /// 64 MiB (DeepEP's tests write 256 MB; twice the L2 is enough to evict all of it).
+    public static func l2FlushBytes(l2: Int) -> Int { max(2 * l2, 64 << 20) }
+
+    /// Overwrites (zeroes) each stream's device's flush buffer on that stream, so the next
+    /// operation starts with none of its data in L2. The buffers are allocated on first use and
+    /// kept; rank 0's context (the first stream's device) is current again afterwards.
+    func flushL2(_ w: Workload) throws {
+        defer { if let first = w.streams.first { try? first.device.makeCurrent() } }
+        for s in w.streams {
+            let d = s.device
+            let b = try flushBuffers[d.ordinal] ?? DeviceBuffer(device: d, bytes: Self.l2FlushBytes(l2: d.l2CacheBytes))
+            flushBuffers[d.ordinal] = b
+            try d.makeCurrent()
+            try b.fill(byte: 0, on: s)
         }
     }
 

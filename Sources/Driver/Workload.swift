@@ -47,8 +47,22 @@ public struct TimingPlan: Sendable {
     public var barrierAroundCheck = false
     /// Count wrong elements again after the timed loop: back-to-back operations must leave the same data.
     public var recheckAfterTiming = false
+    /// Events timing only: before every timed iteration, synchronise the streams and meet every
+    /// process (`JobChannel.barrier`), then record the start event, so every sample starts with all
+    /// ranks together (DeepEP's and pplx's benchmarks meet before every sample). The host clock
+    /// would time the barrier: other strategies must leave it off.
+    public var barrierEachIteration = false
+    /// Events timing only: before every timed iteration (after the barrier, before the start event)
+    /// overwrite a device buffer larger than the L2 on every stream (`BenchmarkDriver.l2FlushBytes`),
+    /// so no sample finds the previous one's data in L2 (DeepEP's `flush_l2_cache`). Other
+    /// strategies must leave it off.
+    public var flushL2 = false
 
     public init() {}
+
+    /// Whether the per-iteration steps (barrier, L2 flush) fit the strategy: only events timing
+    /// keeps them out of the timed region.
+    public var iterationStepsFit: Bool { strategy == .events || (!barrierEachIteration && !flushL2) }
 }
 
 /// What the driver measured for one workload.
@@ -61,8 +75,27 @@ public struct Measurement: Sendable {
     public var wrong: Int64?
     /// Timed operations.
     public var iterations: Int
+    /// Each process's own statistics, in process order (with one GPU per process: per rank; a
+    /// process driving several GPUs counts per iteration its slowest GPU). Events timing: over its
+    /// per-iteration samples; host loop and graph replay: one sample, its time per operation.
+    /// nil for one process's self-timed figures.
+    public var perRank: [Summary]?
 
-    public init(timeUs: Double, stats: Summary?, wrong: Int64?, iterations: Int) {
-        self.timeUs = timeUs; self.stats = stats; self.wrong = wrong; self.iterations = iterations
+    public init(timeUs: Double, stats: Summary?, wrong: Int64?, iterations: Int, perRank: [Summary]? = nil) {
+        self.timeUs = timeUs; self.stats = stats; self.wrong = wrong; self.iterations = iterations; self.perRank = perRank
+    }
+
+    /// The process with the highest mean (the first of equals); nil without per-rank figures.
+    public var slowestRank: Int? { perRank.flatMap { p in p.indices.max { p[$0].mean < p[$1].mean } } }
+    /// The process with the lowest mean (the first of equals).
+    public var fastestRank: Int? { perRank.flatMap { p in p.indices.min { p[$0].mean < p[$1].mean } } }
+
+    /// Events timing's statistics from every process's samples (`samples[p][i]`: process p's time
+    /// of iteration i, every list as long): per iteration the slowest process's sample, summarised
+    /// (what `stats` holds), and each process's own summary (`perRank`).
+    public static func acrossRanks(_ samples: [[Double]]) -> (slowest: Summary, perRank: [Summary]) {
+        precondition(!samples.isEmpty && samples.allSatisfy { $0.count == samples[0].count }, "samples of unequal iteration counts")
+        let slowest = (0..<samples[0].count).map { i in samples.map { $0[i] }.max()! }
+        return (Summary(slowest), samples.map { Summary($0) })
     }
 }

@@ -13,6 +13,8 @@ public final class Device: @unchecked Sendable {
     public let pciBusId: String
     public let computeCapability: (major: Int, minor: Int)
     public let multiprocessors: Int
+    /// L2 cache size in bytes (`CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE` = 38; about 50 MB on H100).
+    public let l2CacheBytes: Int
     public let totalMemory: Int64
 
     public init(cuda: CUDA, ordinal: Int) throws {
@@ -36,6 +38,7 @@ public final class Device: @unchecked Sendable {
         // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75, _MINOR = 76, MULTIPROCESSOR_COUNT = 16
         computeCapability = (try attr(75), try attr(76))
         multiprocessors = try attr(16)
+        l2CacheBytes = try attr(38)
         var mem = 0
         try cuda.check(cuda.deviceTotalMem(&mem, d), "cuDeviceTotalMem")
         totalMemory = Int64(mem)

@@ -97,8 +97,16 @@ struct MoECommand: ParsableCommand {
     var dump: String?
     @Option(name: .long, parsing: .unconditional, help: "--dump: the rank count to route for.")
     var ranks: Int?
-    @Flag(name: .customLong("deepep-lines"), help: "Also print each style's figures as DeepEP's tests do (low-latency: '[rank 0] Dispatch bandwidth: X GB/s, avg_t=Y us | Combine bandwidth: ...' by its convention), for pasting beside theirs.")
+    @Flag(name: .customLong("deepep-lines"), help: "Also print each style's figures as DeepEP's low-latency test does ('[rank r] Dispatch bandwidth: X GB/s, avg_t=Y us | Combine bandwidth: ...', one line per rank at its own mean time, by its convention), for pasting beside theirs.")
     var deepepLines = false
+    @Flag(name: .customLong("pplx-lines"), help: "Also print each style's figures as pplx-kernels' tests/bench_all_to_all.py does (its EP/DP line, header and tab-separated rows by its convention, rank 0's time), for pasting beside theirs.")
+    var pplxLines = false
+    @Flag(name: .customLong("no-iteration-barrier"), help: "--timing events: do not synchronise and meet every rank before each timed iteration (the default does, as DeepEP's and pplx's benchmarks do).")
+    var noIterationBarrier = false
+    @Flag(name: .customLong("flush-l2"), help: "--timing events: overwrite a buffer of twice the L2 (at least 64 MiB) before each timed iteration, outside the timed region.")
+    var flushL2 = false
+    @Flag(name: .customLong("per-rank"), help: "Print every rank's mean, p50, min and max under each operation (the slowest and fastest are always printed).")
+    var perRank = false
     @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
     var check = 1
     @Option(name: .long, help: "Append every row to this JSON Lines results file.")
@@ -137,6 +145,7 @@ struct MoECommand: ParsableCommand {
         }
         if let dtype, MoEDType(rawValue: dtype) == nil { throw ValidationError("--dtype must be bf16 or fp8 (got '\(dtype)')") }
         guard TimingMode(rawValue: timing) != nil else { throw ValidationError("--timing must be events or host (got '\(timing)')") }
+        if flushL2 && timing == "host" { throw ValidationError("--flush-l2 needs --timing events (the host clock would time the flush)") }
         guard iters >= 1 else { throw ValidationError("-n must be at least 1 (got \(iters))") }
         guard warmup >= 1 else { throw ValidationError("-w must be at least 1 (the first sample is dropped; got \(warmup))") }
         if let why = normal.problem(ranks: nil, topK: 0) { throw ValidationError(why) }
@@ -156,9 +165,12 @@ struct MoECommand: ParsableCommand {
 
     /// The validated options as the MoE run takes them.
     var settings: MoERun.Settings {
-        MoERun.Settings(shapes: shapes, styles: requestedStyles, launch: launch.spec, blocks: blocks,
-                        resultsPath: noResults ? nil : results, plan: timingPlan, deepepLines: deepepLines, castTokens: castTokens,
-                        normal: normal)
+        var s = MoERun.Settings(shapes: shapes, styles: requestedStyles, launch: launch.spec, blocks: blocks,
+                                resultsPath: noResults ? nil : results, plan: timingPlan, deepepLines: deepepLines, castTokens: castTokens,
+                                normal: normal)
+        s.perRankLines = perRank
+        s.pplxLines = pplxLines
+        return s
     }
 
     var normal: NormalConfig { NormalConfig(channels: channels, ringTokens: ringTokens, chunkTokens: chunkTokens) }
@@ -169,6 +181,8 @@ struct MoECommand: ParsableCommand {
         p.warmup = warmup
         p.strategy = timing == "host" ? .hostLoop : .events
         p.check = check == 1
+        p.barrierEachIteration = p.strategy == .events && !noIterationBarrier && !kernels  // --kernels: one GPU, no one to meet
+        p.flushL2 = flushL2
         return p
     }
 

@@ -23,6 +23,10 @@ public struct MoERun {
         public var castTokens: Int
         /// The `nvlink-normal` style's channels, ring and chunk.
         public var normal = NormalConfig()
+        /// Print every rank's mean, p50, min and max under each operation (`--per-rank`).
+        public var perRankLines = false
+        /// Also print pplx-kernels' benchmark table (`--pplx-lines`).
+        public var pplxLines = false
 
         public init(shapes: [MoEShape], styles: [MoEStyle], launch: LaunchSpec, blocks: Int, resultsPath: String?, plan: TimingPlan,
                     deepepLines: Bool, castTokens: Int, normal: NormalConfig = NormalConfig()) {
@@ -74,10 +78,17 @@ public struct MoERun {
         info.nccl = nccl?.version
         info.nvshmem = session?.lib.version
         let sink = try ResultsSink(path: command.resultsPath, run: info, reports: job.reports)
-        let table = MoETable(reports: job.reports, ranks: ranks)
+        let table = MoETable(reports: job.reports, ranks: ranks, perRankLines: command.perRankLines)
         let plan = command.plan
-        table.header("moe  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  timing \(plan.strategy.rawValue)  -n \(plan.iterations) -w \(plan.warmup)  check \(plan.check ? 1 : 0)  blocks \(blocks) x 256\(channels > 0 ? "  nvlink-normal: \(channels) channels (\(2 * channels) blocks), ring \(command.normal.ringTokens), chunk \(command.normal.chunkTokens)" : "")")
+        table.header("moe  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  \(MoETable.timingWords(plan))  check \(plan.check ? 1 : 0)  blocks \(blocks) x 256")
+        table.say(MoETable.gridLine(blocks: blocks, threads: 256, multiprocessors: device.multiprocessors, share: multiprocessorShare(device)))
+        if channels > 0 {
+            table.say("# nvlink-normal: \(channels) channels, " + MoETable.gridLine(blocks: 2 * channels, threads: 32 * max(ranks, 8), multiprocessors: device.multiprocessors,
+                                                                                     share: multiprocessorShare(device)).dropFirst(2)
+                      + "; ring \(command.normal.ringTokens) rows, tail every \(command.normal.chunkTokens)")
+        }
         if let skipped { table.say("# nvlink-normal waived: \(skipped)") }
+        var pplx: [(style: MoEStyle, dtype: MoEDType, rows: [MoEResult])] = []
         for shape in shapes {
             table.shape(shape)
             for style in styles {
@@ -87,14 +98,16 @@ public struct MoERun {
                     : try bench.run(style: style, shape: shape, transport: transport, plan: plan, blocks: blocks)
                 for r in rows {
                     table.row(style.rawValue, r)
-                    try sink.write(MoETable.record(r, sink: sink, ranks: ranks, timing: plan.strategy.rawValue))
+                    try sink.write(MoETable.record(r, sink: sink, ranks: ranks, plan: plan))
                 }
                 if command.deepepLines { table.deepep(style.rawValue, rows) }
+                if let i = pplx.firstIndex(where: { $0.style == style && $0.dtype == shape.dtype }) { pplx[i].rows += rows } else { pplx.append((style, shape.dtype, rows)) }
             }
         }
         try job.channel.barrier()
         comm = nil
         session = nil
+        if command.pplxLines { for p in pplx { table.pplx(p.style.rawValue, dtype: p.dtype, p.rows) } }
         table.footer(driver)
         if job.reports, let line = sink.closingLine() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         if let f = driver.failureIfWrong("elements") { throw f }
@@ -116,21 +129,21 @@ public struct MoERun {
                                  rank: 0, ranks: 1, session: nil)
         let sink = try ResultsSink(path: command.resultsPath,
                                    run: Provenance.runInfo(inventory: job.inventory, launcher: job.launcher), reports: job.reports)
-        let table = MoETable(reports: job.reports, ranks: 1)
+        let table = MoETable(reports: job.reports, ranks: 1, perRankLines: false)
         let plan = command.plan
-        table.header("moe --kernels  \(device.name)  \(device.multiprocessors) SMs  timing \(plan.strategy.rawValue)  -n \(plan.iterations) -w \(plan.warmup)")
+        table.header("moe --kernels  \(device.name)  \(device.multiprocessors) SMs  \(MoETable.timingWords(plan))")
         var hiddens: [Int] = []
         for shape in command.shapes {
             table.shape(shape)
             let r = try bench.layout(shape: shape, plan: plan)
             table.row("layout", r)
-            try sink.write(MoETable.record(r, sink: sink, ranks: 1, timing: plan.strategy.rawValue))
+            try sink.write(MoETable.record(r, sink: sink, ranks: 1, plan: plan))
             if !hiddens.contains(shape.hidden) { hiddens.append(shape.hidden) }
         }
         for h in hiddens {
             let rows = try bench.castAndCopy(tokens: command.castTokens, hidden: h, plan: plan)
             table.cast(rows, tokens: command.castTokens, hidden: h)
-            for r in rows { try sink.write(MoETable.record(r, sink: sink, ranks: 1, timing: plan.strategy.rawValue)) }
+            for r in rows { try sink.write(MoETable.record(r, sink: sink, ranks: 1, plan: plan)) }
         }
         table.footer(driver)
         if let f = driver.failureIfWrong("elements") { throw f }
@@ -141,6 +154,8 @@ public struct MoERun {
 struct MoETable {
     let reports: Bool
     let ranks: Int
+    /// Every rank's statistics under each operation, not only the slowest and fastest.
+    let perRankLines: Bool
 
     func say(_ s: String) { if reports { print(s); fflush(nil) } }
 
@@ -164,6 +179,7 @@ struct MoETable {
         let times = [m.timeUs, st?.p50, st?.min, st?.max].map { $0.map { String(format: "%.2f", $0) } ?? "-" }
         let gb = ByteConvention.allCases.map { c in r.bytes[c].map { String(format: "%.2f", r.gbps($0)) } ?? "-" }
         say(" " + pad(style, 12) + pad(r.op, 10) + times.map { pad($0, 10) }.joined() + gb.map { pad($0, 14) }.joined() + pad(m.wrong.map(String.init) ?? "N/A", 8))
+        for line in Self.rankLines(m, every: perRankLines) { say("#" + pad("", 12) + " " + line) }
         if r.op == "dispatch" || r.op == "combine" {
             let list = ByteConvention.allCases.map { "\($0.rawValue) \(Self.mb(r.bytes[$0] ?? 0))" }.joined(separator: ", ")
             say("#" + pad("", 12) + " bytes/rank \(r.op): " + list)
@@ -173,13 +189,98 @@ struct MoETable {
     /// Decimal megabytes, as the papers print them (7.59 MB).
     static func mb(_ b: Double) -> String { String(format: "%.2f MB", b / 1e6) }
 
-    /// DeepEP low-latency test's line (tests/test_low_latency.py) by its own convention, at gpucomm's
-    /// mean time over ranks (DeepEP's rank prints its own kernel time).
+    /// The timing words of the header: strategy, counts, and with events the per-iteration steps.
+    static func timingWords(_ p: TimingPlan) -> String {
+        let steps = p.strategy == .events ? "  barrier/iter \(p.barrierEachIteration ? 1 : 0)  l2-flush \(p.flushL2 ? 1 : 0)" : ""
+        return "timing \(p.strategy.rawValue)  -n \(p.iterations) -w \(p.warmup)" + steps
+    }
+
+    /// The header's line on the dispatch and combine grid: blocks × threads and the multiprocessors
+    /// that is of the GPU's (a block per multiprocessor first), and this process's share (MPS).
+    static func gridLine(blocks: Int, threads: Int, multiprocessors: Int, share: Int) -> String {
+        let used = min(blocks, multiprocessors)
+        let pct = multiprocessors > 0 ? String(format: "%.0f%%", 100 * Double(used) / Double(multiprocessors)) : "-"
+        let more = blocks > multiprocessors ? ", up to \((blocks + multiprocessors - 1) / multiprocessors) blocks each" : ""
+        return "# dispatch/combine grid: \(blocks) blocks x \(threads) threads on \(used) of the GPU's \(multiprocessors) multiprocessors (\(pct)\(more)); this process's share \(share)"
+    }
+
+    /// Under an operation: the slowest rank (highest mean) with its mean and p50, the fastest
+    /// with its mean, and the spread between them; with `every`, each rank's mean, p50, min and
+    /// max. Nothing for one rank.
+    static func rankLines(_ m: Driver.Measurement, every: Bool) -> [String] {
+        guard let p = m.perRank, p.count > 1, let hi = m.slowestRank, let lo = m.fastestRank else { return [] }
+        let f = { (x: Double) in String(format: "%.2f", x) }
+        let spread = p[hi].mean - p[lo].mean
+        let pct = p[lo].mean > 0 ? String(format: " (%.1f%%)", 100 * spread / p[lo].mean) : ""
+        var out = ["ranks: slowest \(hi) mean \(f(p[hi].mean)) p50 \(f(p[hi].p50)) us | fastest \(lo) mean \(f(p[lo].mean)) us | spread \(f(spread)) us\(pct)"]
+        if every {
+            out += p.enumerated().map { r, s in "rank \(r): mean \(f(s.mean)) p50 \(f(s.p50)) min \(f(s.min)) max \(f(s.max)) us" }
+        }
+        return out
+    }
+
+    /// Rank `r`'s own mean time (as DeepEP's and pplx's tests print it), the measurement's when it
+    /// has no per-rank figures.
+    static func own(_ m: Driver.Measurement, rank r: Int) -> Summary? {
+        if let p = m.perRank, r < p.count { return p[r] }
+        return m.stats
+    }
+
     func deepep(_ style: String, _ rows: [MoEResult]) {
-        guard let d = rows.first(where: { $0.op == "dispatch" }), let c = rows.first(where: { $0.op == "combine" }) else { return }
-        let f = { (r: MoEResult) in String(format: "%.2f GB/s, avg_t=%.2f us", r.gbps(r.bytes[.deepepLL] ?? 0), r.measurement.timeUs) }
-        say("# DeepEP's format (\(style), DeepEP LL bytes, mean time over ranks):")
-        say("[rank 0] Dispatch bandwidth: \(f(d)) | Combine bandwidth: \(f(c))")
+        let lines = Self.deepepLines(rows)
+        if lines.isEmpty { return }
+        say("# DeepEP's format (\(style), DeepEP LL bytes (mean over ranks), each rank's own mean time):")
+        for l in lines { say(l) }
+    }
+
+    /// DeepEP low-latency test's line (tests/legacy/test_low_latency.py, "Separate profiling"),
+    /// one per rank as every DeepEP rank prints its own: the DeepEP LL convention's bytes (the mean
+    /// over ranks: each rank's own when all have the same tokens and masked count) over the rank's
+    /// own mean time.
+    static func deepepLines(_ rows: [MoEResult]) -> [String] {
+        guard let d = rows.first(where: { $0.op == "dispatch" }), let c = rows.first(where: { $0.op == "combine" }) else { return [] }
+        let ranks = max(d.measurement.perRank?.count ?? 1, 1)
+        func f(_ r: MoEResult, _ rank: Int) -> String {
+            let t = own(r.measurement, rank: rank)?.mean ?? r.measurement.timeUs
+            let b = r.bytes[.deepepLL] ?? 0
+            return String(format: "%.2f GB/s, avg_t=%.2f us", t > 0 ? b / 1e3 / t : 0, t)
+        }
+        return (0..<ranks).map { "[rank \($0)] Dispatch bandwidth: \(f(d, $0)) | Combine bandwidth: \(f(c, $0))" }
+    }
+
+    func pplx(_ style: String, dtype: MoEDType, _ rows: [MoEResult]) {
+        let lines = Self.pplxLines(ranks: ranks, rows: rows)
+        if lines.isEmpty { return }
+        say("")
+        say("# pplx-kernels' format (tests/bench_all_to_all.py; \(style), --in-dtype \(dtype == .fp8 ? "float8_e4m3fn" : "bfloat16"), pplx bytes, rank 0's own mean ± sample sd of its iterations; Torch and NVSHMEM columns not measured):")
+        for l in lines { say(l) }
+    }
+
+    /// pplx-kernels' benchmark table (tests/bench_all_to_all.py, `_worker_bench_all_to_all`): the
+    /// `EP= DP=` line, the header, then per shape one tab-separated row: experts, top-k, tokens,
+    /// hidden; dispatch and combine as `{mean:4.1f}μs ± {sd:4.1f}μs`, `{GB/s:2.3f}GB/s` and bytes
+    /// by pplx's convention, at rank 0's own time (pplx's rank 0 prints its own); the Torch and
+    /// NVSHMEM all-to-all columns `-`. sd is `nan` with one sample, as torch's `std` of one value.
+    static func pplxLines(ranks: Int, rows: [MoEResult]) -> [String] {
+        let pairs = rows.filter { $0.op == "dispatch" }.compactMap { d in
+            rows.first { $0.op == "combine" && $0.shape == d.shape }.map { (d, $0) }
+        }
+        if pairs.isEmpty { return [] }
+        let header = ["E", "E/tok", "tok", "dim", "Dispatch_lat", "Dispatch_bw", "Dispatch_bytes", "Combine_lat", "Combine_bw", "Combine_bytes",
+                      "Torch_lat", "Torch_bw", "Torch_bytes", "NVSHMEM_lat", "NVSHMEM_bw", "NVSHMEM_bytes"]
+        func cells(_ r: MoEResult) -> [String] {
+            let s = own(r.measurement, rank: 0)
+            let mean = s?.mean ?? r.measurement.timeUs
+            let sd = s.map { $0.count > 1 ? $0.cv * $0.mean : .nan } ?? .nan
+            let bytes = r.bytes[.pplx] ?? 0
+            return [String(format: "%4.1f\u{03BC}s \u{00B1} %4.1f\u{03BC}s", mean, sd), String(format: "%2.3fGB/s", mean > 0 ? bytes / mean / 1e3 : 0),
+                    String(Int(bytes.rounded()))]
+        }
+        let body = pairs.map { d, c in
+            ([String(d.shape.experts), String(d.shape.topK), String(d.shape.tokens), String(d.shape.hidden)] + cells(d) + cells(c)
+             + Array(repeating: "-", count: 6)).joined(separator: "\t")
+        }
+        return ["EP=\(ranks) DP=\(ranks)", header.joined(separator: "\t")] + body
     }
 
     func cast(_ rows: [MoEResult], tokens: Int, hidden: Int) {
@@ -203,12 +304,12 @@ struct MoETable {
 
     /// The results row of one operation: benchmark moe_<op>, backend the style or kernel; each
     /// convention's bytes and GB/s in metrics; algbw = the wire convention's GB/s.
-    static func record(_ r: MoEResult, sink: ResultsSink, ranks: Int, timing: String) -> ResultRow {
+    static func record(_ r: MoEResult, sink: ResultsSink, ranks: Int, plan: TimingPlan) -> ResultRow {
         var row = sink.row(benchmark: "moe_\(r.op)", backend: r.backend, ranks: ranks)
         let s = r.shape
         row.dtype = r.op == "combine" ? "bf16" : s.dtype.rawValue
         row.count = Int64(s.tokens)
-        row.timing = timing
+        row.timing = plan.strategy.rawValue
         row.iterations = r.measurement.iterations
         row.timeUs = r.measurement.timeUs
         row.stats = r.measurement.stats.map(TimeStats.init)
@@ -224,8 +325,17 @@ struct MoETable {
             row.sizeBytes = Int64(t)
         }
         if let w = r.bytes[.wire] { row.sizeBytes = Int64(w); row.algbwGBps = r.gbps(w) }
-        row.metrics = metrics.isEmpty ? nil : metrics
         var labels = r.labels
+        if let p = r.measurement.perRank, let hi = r.measurement.slowestRank, let lo = r.measurement.fastestRank {
+            metrics["rank_mean_max_us"] = p[hi].mean
+            metrics["rank_mean_min_us"] = p[lo].mean
+            labels["slowest_rank"] = String(hi)
+        }
+        row.metrics = metrics.isEmpty ? nil : metrics
+        if plan.strategy == .events {
+            labels["iteration_barrier"] = plan.barrierEachIteration ? "1" : "0"
+            labels["l2_flush"] = plan.flushL2 ? "1" : "0"
+        }
         labels["tokens"] = String(s.tokens); labels["hidden"] = String(s.hidden); labels["topk"] = String(s.topK)
         labels["experts"] = String(s.experts); labels["masked"] = String(s.masked); labels["skew"] = String(s.skew)
         labels["zero_ranks"] = String(s.zeroTokenRanks); labels["seed"] = String(s.seed)
