@@ -77,7 +77,7 @@ struct MoECommand: ParsableCommand {
     var zeroRanks: Int?
     @Option(name: .long, parsing: .unconditional, help: "Routing seed.")
     var seed: UInt64 = 1
-    @Option(name: .long, parsing: .unconditional, help: "Group-limited routing: split the experts into G contiguous groups; each token takes its top-k among the --group-topk groups with the best experts (DeepEP's node-limited test). 1 = off; alone, --group-topk is min(G, 4), raised to hold top-k.")
+    @Option(name: .long, parsing: .unconditional, help: "Group-limited routing: split the experts into G contiguous groups; each token takes its top-k among the --group-topk groups with the best experts (DeepEP's node-limited test). 1 = off. Without --group-topk a token keeps min(G, 4) groups (DeepEP's test), more if top-k needs them.")
     var groups: Int?
     @Option(name: .customLong("group-topk"), parsing: .unconditional, help: "Groups each token keeps (1 to --groups). Alone (without --groups): one group per rank.")
     var groupTopK: Int?
