@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Testing
 @testable import GPUCommCLI
 @testable import MoE
@@ -67,5 +68,25 @@ import Testing
         #expect(plain.shapes[0].groups == 1 && plain.shapes[0].routings == 1)
         #expect(Self.problem(["--np", "8", "--groups", "8", "--group-topk", "2", "--routings", "64"]) == nil)
         #expect(Self.problem(["--dump", "moe.jsonl", "--ranks", "2", "--groups", "4"]) == nil)
+    }
+
+    /// The dump names the groups (resolved) and its routing is the group-limited one every rank builds.
+    @Test func dumpCarriesGroupLimitedRouting() throws {
+        var shape = MoEShape(tokens: 16, hidden: 128, topK: 4, experts: 32)
+        shape.groups = 0; shape.groupTopK = 2  // one group per rank: each token on at most 2 ranks
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("moe-dump-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try MoEDump.write(shapes: [shape], ranks: 4, path: path)
+        let line = try #require(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first)
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let sh = try #require(d["shape"] as? [String: Any])
+        #expect(sh["groups"] as? Int == 4 && sh["group_topk"] as? Int == 2)
+        let routing = try #require(d["routing"] as? [[String: Any]])
+        let plan = ReceivePlan(shape: shape, ranks: 4)
+        for (k, r) in routing.enumerated() {
+            let experts = try #require(r["experts"] as? [Int])
+            #expect(experts == plan.routings[k].experts.map(Int.init))
+            for t in 0..<16 { #expect(Set(experts[(t * 4)..<(t * 4 + 4)].map { $0 / 8 }).count <= 2) }
+        }
     }
 }

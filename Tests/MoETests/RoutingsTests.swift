@@ -100,4 +100,46 @@ import Testing
         var one = RoutingCycle(count: 1)
         #expect((0..<5).map { _ in one.advance() } == [0, 0, 0, 0, 0] && one.last == 0)
     }
+
+    /// Dispatches done on the host into the same receive buffers, one routing after another as
+    /// the cycle hands them out (rows of earlier routings stay where a later one writes fewer):
+    /// the check against the routing of the last enqueue finds nothing wrong, against another it does.
+    @Test(arguments: MoEDType.allCases)
+    func checkingTheLastRoutingAfterSeveral(_ d: MoEDType) {
+        var s = EndToEndTests.shape(d)
+        s.routings = 3
+        let set = RoutingSet(shape: s, ranks: 4)
+        let f = MessageFormat(hidden: s.hidden, dtype: d)
+        let p0 = set.plans[0], n = p0.ranks, l = p0.localExperts
+        var recv = [[UInt8]](repeating: [UInt8](repeating: 0x7F, count: l * n * p0.window * f.stride), count: n)
+        var counts = [[[Int32]]](repeating: [[Int32]](repeating: [Int32](repeating: -1, count: n * l), count: n), count: set.count)
+        var cycle = RoutingCycle(count: set.count)
+        for _ in 0..<5 {  // routings 0, 1, 2, 0, 1
+            let r = cycle.advance(), plan = set.plans[r]
+            for src in 0..<n {
+                let rt = plan.routings[src], lay = plan.layouts[src]
+                for dest in 0..<n { for j in 0..<l { counts[r][dest][src * l + j] = lay.counts[dest * l + j] } }
+                for t in 0..<rt.tokens {
+                    for k in 0..<rt.topK where rt.expert(t, k) >= 0 {
+                        let e = rt.expert(t, k)
+                        let at = plan.row(local: e % l, source: src, slot: Int(lay.slots[t * rt.topK + k])) * f.stride
+                        recv[plan.owner(e)].replaceSubrange(at..<(at + f.stride), with: CheckTests.message(source: src, token: t, format: f))
+                    }
+                }
+            }
+        }
+        #expect(cycle.last == 1)
+        #expect(EndToEndTests.dispatchWrong(set.plans[1], f, (recv, counts[1])) == 0)
+        #expect(EndToEndTests.dispatchWrong(set.plans[0], f, (recv, counts[1])) > 0)
+        #expect(EndToEndTests.dispatchWrong(set.plans[0], f, (recv, counts[0])) > 0)  // routing 1's rows overwrote routing 0's
+    }
+
+    /// The NVSHMEM heap grows by one region of receive counts (ranks × L int32) per extra routing;
+    /// top-k ids and weights are local memory.
+    @Test func symmetricBytesGrowByTheCountsOfEachRouting() {
+        var s = MoEPreset.deepepLL.shapes[0]
+        let one = MoEState.symmetricBytes(s, ranks: 8)
+        s.routings = 5
+        #expect(MoEState.symmetricBytes(s, ranks: 8) - one == 4 * 8 * 36 * 4)
+    }
 }
