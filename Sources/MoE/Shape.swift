@@ -109,7 +109,7 @@ public struct MoEShape: Sendable, Equatable, CustomStringConvertible {
         if masked > 0 { s += " masked \(masked)" }
         if skew != 1 { s += " skew \(skew)" }
         if zeroTokenRanks > 0 { s += " zero-token ranks \(zeroTokenRanks)" }
-        if groups != 1 || groupTopK > 0 {
+        if groups != 1 {
             let m = groups == 0 ? groupTopK : keptGroups(groups: groups)
             s += " group-limited: top-\(m) of " + (groups == 0 ? "one group per rank" : "\(groups) groups")
         }

@@ -147,20 +147,22 @@ final class MoEState {
     /// Byte offset of routing `r`'s receive counts (ranks × L int32) in `recvCount`.
     func recvCountOffset(_ r: Int) -> Int { r * ranks * localExperts * 4 }
 
-    /// The layout of routing `routing`: slots reset to −1, then gc_moe_layout (one block per expert).
-    func enqueueLayout(routing r: Int) throws {
+    /// The layout of routing `routing` (0: the only one with one routing): slots reset to −1, then
+    /// gc_moe_layout (one block per expert).
+    func enqueueLayout(routing r: Int = 0) throws {
         try slots.fill(byte: 0xFF, on: stream)
         try kernels.layout.launch(grid: shape.experts, block: 256, stream: stream,
                                   args: [topkAddress(r), Int32(tokens), Int32(shape.topK), Int32(shape.experts), UInt64(counts.address), UInt64(slots.address)])
         layoutRouting = r
     }
 
-    /// NCCL's layout exchange for routing `routing` (whose layout was just enqueued): every rank's
-    /// counts by ncclAllGather, read by the host; the send offsets (exclusive scan of this rank's
-    /// counts) and routing r's receive counts uploaded on the stream. Runs inside every timed
-    /// dispatch when there are several routings (the host waits for the gather).
-    func exchangeLayout(_ comm: Communicator, routing r: Int) throws {
+    /// NCCL's layout exchange of the routing just laid out (`layoutRouting` unless given): every
+    /// rank's counts by ncclAllGather, read by the host; the send offsets (exclusive scan of this
+    /// rank's counts) and that routing's receive counts uploaded on the stream. Runs inside every
+    /// timed dispatch when there are several routings (the host waits for the gather).
+    func exchangeLayout(_ comm: Communicator, routing: Int? = nil) throws {
         guard let ex = exchange, let offsets else { preconditionFailure("exchangeLayout without NCCL buffers") }
+        let r = routing ?? layoutRouting
         let e = shape.experts, l = localExperts
         try comm.allGather(UnsafeRawPointer(counts.pointer()), ex.gathered.pointer(), count: e, type: .int32, stream: stream, label: "moe layout exchange")
         try ex.host.copy(from: ex.gathered.address, bytes: ranks * e * 4, on: stream)
@@ -177,10 +179,11 @@ final class MoEState {
         try ex.calls.copy(fromHost: ex.upload.pointer + e * 4, to: recvCount.address + recvCountOffset(r), bytes: ranks * l * 4, on: stream)
     }
 
-    /// This rank's layout of routing `routing` read back, against the host reference: wrong counts and slots.
-    func layoutWrong(routing r: Int) throws -> Int64 {
+    /// This rank's layout read back, against the host reference of routing `routing` (unless
+    /// given, the one last enqueued, `layoutRouting`): wrong counts and slots.
+    func layoutWrong(routing: Int? = nil) throws -> Int64 {
         try stream.synchronize()
-        let ref = routings.plans[r].layouts[rank]
+        let ref = routings.plans[routing ?? layoutRouting].layouts[rank]
         let c = try counts.ints(shape.experts), s = try slots.ints(tokens * shape.topK)
         return Int64(zip(c, ref.counts).filter { $0 != $1 }.count + zip(s, ref.slots).filter { $0 != $1 }.count)
     }
