@@ -2,7 +2,9 @@
 accounting (docs/moe.md), one process per GPU.
 
 The routing and every convention's bytes come from `gpucomm moe --dump FILE --ranks N` (gpucomm's
-own numbers: the accounting lives in one place, Sources/MoE/Traffic.swift). Per shape:
+own numbers: the accounting lives in one place, Sources/MoE/Traffic.swift). The dump holds one
+routing per rank (group-limited or not; `--dump` refuses `--routings` > 1), so the layout is
+exchanged once and reused, as `gpucomm moe --routings 1`. Per shape:
   layout    all_to_all_single of the per-peer row counts (the layout exchange; timed alone).
   dispatch  this rank's valid (token, expert) rows, ordered by (expert, token), gathered into one
             buffer (FP8: cast to e4m3 with per-128-element fp32 scales first, inside the timed op),
@@ -193,7 +195,8 @@ def main():
                 row = {"type": "result", "run": run_id, "benchmark": "moe_" + op_name, "backend": "torch", "ranks": n, "count": T,
                        "dtype": "bf16" if op_name == "combine" or not fp8 else "fp8", "timing": "host", "iterations": a.iters, "time_us": us,
                        "wrong": wrong, "labels": {"tokens": str(T), "hidden": str(H), "topk": str(K), "experts": str(E), "masked": str(sh["masked"]),
-                                                  "zero_ranks": str(sh["zero_ranks"])}}
+                                                  "zero_ranks": str(sh["zero_ranks"]), "groups": str(sh.get("groups", 1)),
+                                                  "group_topk": str(sh.get("group_topk", 1)), "routings": "1"}}
                 if metrics:
                     row["metrics"] = metrics
                     row["size_bytes"] = int(d["bytes"]["wire"][op_name])

@@ -11,8 +11,11 @@ struct MoECommand: ParsableCommand {
         One process per GPU (--np N, or mpirun/srun/torchrun). Every rank routes --tokens tokens \
         to its top-k of --experts experts (seeded: scores |randn| + 1, DeepEP's generator idea; \
         --skew S multiplies the hot experts' scores, the first experts/16; --masked M sets M \
-        selections per rank to -1; --zero-ranks Z gives the last Z ranks no tokens). Rank d holds \
-        experts d·E/N ..< (d+1)·E/N.
+        selections per rank to -1; --zero-ranks Z gives the last Z ranks no tokens; --groups G \
+        --group-topk M limits each token to the experts of its M best of G groups). Rank d holds \
+        experts d·E/N ..< (d+1)·E/N. --routings R > 1 draws R routings per rank and gives every \
+        iteration the next one, so each dispatch rebuilds its layout inside its time; combine \
+        sends back the rows of one dispatch (routing 0).
 
         Per style and shape three operations are checked, then timed (-w warm-ups, -n timed):
         - layout: the GPU layout kernel, per-expert counts and each selection's slot, checked \
@@ -75,6 +78,12 @@ struct MoECommand: ParsableCommand {
     var zeroRanks: Int?
     @Option(name: .long, parsing: .unconditional, help: "Routing seed.")
     var seed: UInt64 = 1
+    @Option(name: .long, parsing: .unconditional, help: "Group-limited routing: split the experts into G contiguous groups; each token takes its top-k among the --group-topk groups with the best experts (DeepEP's node-limited test). 1 = off. Without --group-topk a token keeps min(G, 4) groups (DeepEP's test), more if top-k needs them.")
+    var groups: Int?
+    @Option(name: .customLong("group-topk"), parsing: .unconditional, help: "Groups each token keeps (1 to --groups). Alone (without --groups): one group per rank.")
+    var groupTopK: Int?
+    @Option(name: .long, parsing: .unconditional, help: "Routings per rank the iterations cycle through (1 to 64): 1 = one layout, built once and reused; R > 1 = iteration i uses routing i mod R and every dispatch rebuilds the layout (and NCCL's counts exchange) inside its time.")
+    var routings: Int?
     @Option(name: [.customShort("n"), .customLong("iters")], parsing: .unconditional, help: "Timed iterations per operation.")
     var iters = 20
     @Option(name: [.customShort("w"), .customLong("warmup_iters")], parsing: .unconditional, help: "Warm-up iterations per operation (the first samples dropped).")
@@ -131,6 +140,9 @@ struct MoECommand: ParsableCommand {
             if let skew { s.skew = skew }
             if let zeroRanks { s.zeroTokenRanks = zeroRanks }
             s.seed = seed
+            if let groups { s.groups = groups } else if groupTopK != nil { s.groups = 0 }  // --group-topk alone: one group per rank
+            if let groupTopK { s.groupTopK = groupTopK }
+            if let routings { s.routings = routings }
             if !seen.contains(s) { seen.append(s) }  // a field set for all can make a preset's shapes equal
         }
         return seen
@@ -155,6 +167,11 @@ struct MoECommand: ParsableCommand {
         if let g = launch.gpusPerProcess, g != 1 { throw ValidationError("moe runs one GPU per process: -g must be 1 (use --np N)") }
         if dump != nil && (ranks ?? launch.np) == nil { throw ValidationError("--dump needs --ranks N (or --np N)") }
         if let r = ranks, r < 1 { throw ValidationError("--ranks must be at least 1 (got \(r))") }
+        if let g = groups, g < 1 { throw ValidationError("--groups must be at least 1 (got \(g))") }
+        if let m = groupTopK, m < 1 { throw ValidationError("--group-topk must be at least 1 (got \(m))") }
+        if dump != nil, let r = routings, r > 1 {
+            throw ValidationError("--dump writes one routing per rank: --routings must be 1 (bench/torch_moe.py reuses its layout; got \(r))")
+        }
         let ranks = kernels ? 1 : self.ranks ?? launch.np
         for s in shapes {
             if let why = s.problem(ranks: ranks) { throw ValidationError(why) }

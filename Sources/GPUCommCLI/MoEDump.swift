@@ -4,9 +4,11 @@ import MoE
 
 /// `gpucomm moe --dump FILE --ranks N`: each shape's routing and byte conventions as one JSON
 /// line, with no GPU work; the byte table on stdout. bench/torch_moe.py reads the file, so the
-/// PyTorch peer moves the same rows and counts the same bytes.
+/// PyTorch peer moves the same rows and counts the same bytes. One routing per rank: `--routings`
+/// R > 1 is refused before this (the peer reuses one layout; docs/moe.md).
 enum MoEDump {
     static func write(shapes: [MoEShape], ranks: Int, path: String) throws {
+        precondition(shapes.allSatisfy { $0.routings == 1 }, "--dump with --routings > 1 passed validation")
         var out = Data()
         print("# bytes per rank and operation (mean over \(ranks) ranks)")
         print("#" + ["tokens", "hidden", "topk", "experts", "dtype", "op"].map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined()
@@ -21,7 +23,8 @@ enum MoEDump {
             }
             let record: [String: Any] = [
                 "shape": ["tokens": s.tokens, "hidden": s.hidden, "topk": s.topK, "experts": s.experts, "dtype": s.dtype.rawValue,
-                          "masked": s.masked, "skew": s.skew, "zero_ranks": s.zeroTokenRanks, "seed": Double(s.seed)],
+                          "masked": s.masked, "skew": s.skew, "zero_ranks": s.zeroTokenRanks, "seed": Double(s.seed),
+                          "groups": s.groupCount(ranks: ranks), "group_topk": s.keptGroups(ranks: ranks)],
                 "ranks": ranks,
                 "message_stride": MessageFormat(hidden: s.hidden, dtype: s.dtype).stride,
                 "bytes": Dictionary(uniqueKeysWithValues: ByteConvention.allCases.map { ($0.rawValue, ["dispatch": bytes[$0]!.dispatch, "combine": bytes[$0]!.combine]) }),

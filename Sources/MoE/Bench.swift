@@ -134,9 +134,9 @@ public final class MoEBench {
 
     /// Layout, dispatch and combine of `style` at `shape`, each checked and timed by `plan`.
     public func run(style: MoEStyle, shape: MoEShape, transport: MoETransport, plan: TimingPlan, blocks: Int) throws -> [MoEResult] {
-        let reference = ReceivePlan(shape: shape, ranks: ranks)
+        let reference = RoutingSet(shape: shape, ranks: ranks)
         let state = try driver.armed("moe \(style.rawValue) setup (\(shape))") {
-            try MoEState(shape: shape, plan: reference, rank: rank, device: device, stream: stream, kernels: kernels, transport: transport,
+            try MoEState(shape: shape, routings: reference, rank: rank, device: device, stream: stream, kernels: kernels, transport: transport,
                          blocks: blocks, barrier: { [channel] in try channel.barrier() })
         }
         let bytes = reference.meanBytes(shape: shape)
@@ -165,8 +165,8 @@ public final class MoEBench {
 
     /// The layout kernel alone on this GPU, for `shape`'s rank-0 routing (one rank), checked.
     public func layout(shape: MoEShape, plan: TimingPlan) throws -> MoEResult {
-        let reference = ReceivePlan(shape: shape, ranks: 1)
-        let state = try MoEState(shape: shape, plan: reference, rank: 0, device: device, stream: stream, kernels: kernels, transport: .local,
+        let reference = RoutingSet(shape: shape, ranks: 1)
+        let state = try MoEState(shape: shape, routings: reference, rank: 0, device: device, stream: stream, kernels: kernels, transport: .local,
                                  blocks: 1, barrier: {})
         let m = try driver.measure(LayoutWorkload(state), plan, label: "moe layout (\(shape))")
         driver.tally(m.wrong)

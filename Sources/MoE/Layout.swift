@@ -35,8 +35,9 @@ public struct ReceivePlan: Sendable {
     public let routings: [Routing]
     public let layouts: [DispatchLayout]
 
-    public init(shape: MoEShape, ranks: Int) {
-        self.init(routings: (0..<ranks).map { Routing.generate(shape, rank: $0, ranks: ranks) }, shape: shape)
+    /// Routing number `routing` of every rank (0, the default, is the only one with `routings` 1).
+    public init(shape: MoEShape, ranks: Int, routing: Int = 0) {
+        self.init(routings: (0..<ranks).map { Routing.generate(shape, rank: $0, ranks: ranks, routing: routing) }, shape: shape)
     }
 
     /// The plan for given routings, one per rank (tests build them by hand).
@@ -65,4 +66,50 @@ public struct ReceivePlan: Sendable {
 
     /// Rank of an expert's owner.
     public func owner(_ expert: Int) -> Int { expert / localExperts }
+}
+
+/// Every routing of one shape (`shape.routings` of them, each one per rank): the host references
+/// of every operation, whichever routing it used.
+public struct RoutingSet: Sendable {
+    /// Plan r: routing r of every rank.
+    public let plans: [ReceivePlan]
+
+    public init(shape: MoEShape, ranks: Int) {
+        self.init(plans: (0..<max(1, shape.routings)).map { ReceivePlan(shape: shape, ranks: ranks, routing: $0) })
+    }
+
+    /// The set of given plans (tests build them by hand); at least one, all over the same ranks.
+    public init(plans: [ReceivePlan]) {
+        precondition(!plans.isEmpty && plans.allSatisfy { $0.ranks == plans[0].ranks && $0.window == plans[0].window })
+        self.plans = plans
+    }
+
+    public var count: Int { plans.count }
+}
+
+/// Which routing each enqueue of a workload uses: the i-th enqueue (from 0) uses routing
+/// i mod `count`. A workload advances it once per enqueue and checks against `last`, so the
+/// driver's check, warm-up, timed and re-check calls all compare with the routing that ran.
+public struct RoutingCycle: Sendable, Equatable {
+    public let count: Int
+    /// Enqueues so far (since the last `restart`).
+    public private(set) var enqueued = 0
+
+    public init(count: Int) {
+        precondition(count >= 1)
+        self.count = count
+    }
+
+    /// The routing of the last enqueue; nil before the first.
+    public var last: Int? { enqueued == 0 ? nil : (enqueued - 1) % count }
+
+    /// The routing the next enqueue uses, counted as used.
+    public mutating func advance() -> Int {
+        let r = enqueued % count
+        enqueued += 1
+        return r
+    }
+
+    /// Starts again at routing 0 (combine's prepare: it always combines routing 0's dispatch).
+    public mutating func restart() { enqueued = 0 }
 }

@@ -339,6 +339,7 @@ struct MoETable {
         labels["tokens"] = String(s.tokens); labels["hidden"] = String(s.hidden); labels["topk"] = String(s.topK)
         labels["experts"] = String(s.experts); labels["masked"] = String(s.masked); labels["skew"] = String(s.skew)
         labels["zero_ranks"] = String(s.zeroTokenRanks); labels["seed"] = String(s.seed)
+        labels.merge(s.routingLabels(ranks: ranks)) { _, routing in routing }  // groups, group_topk, routings
         row.labels = labels
         return row
     }

@@ -42,9 +42,17 @@ public func multiprocessorShare(_ device: Device, _ env: [String: String] = Proc
     return max(1, Int((Double(device.multiprocessors) * p / 100).rounded(.down)))
 }
 
-/// One rank's buffers for one shape and style, its tokens filled, routing uploaded and layout built.
+/// One rank's buffers for one shape and style, its tokens filled, every routing uploaded and
+/// routing 0's layout built.
+///
+/// With `shape.routings` R > 1 the top-k ids and weights of all R routings sit one after the
+/// other in `topk` and `weights` (routing r at r · tokens · k), and every routing has its own
+/// region of `recvCount` (r · ranks · L): a peer one dispatch ahead must not overwrite the counts
+/// a rank is still reading. `counts` and `slots` hold the layout of one routing at a time
+/// (`layoutRouting`), rebuilt by `enqueueLayout(routing:)`. The receive windows are sized by
+/// tokens per source, whatever the routing.
 final class MoEState {
-    let shape: MoEShape, plan: ReceivePlan, format: MessageFormat
+    let shape: MoEShape, routings: RoutingSet, format: MessageFormat
     let rank: Int, ranks: Int, localExperts: Int, window: Int
     let device: Device, stream: GPU.Stream
     let kernels: MoEKernels
@@ -56,28 +64,41 @@ final class MoEState {
     /// NCCL: every rank's per-expert counts as exchanged (host), and this rank's send offsets (device).
     var exchanged: [[Int32]] = []
     var offsets: DeviceBuffer?
+    /// NCCL: the gathered counts (device), their host copy and the host side of the uploads (pinned).
+    private var exchange: (gathered: DeviceBuffer, host: PinnedBuffer, upload: PinnedBuffer, calls: HostCopyCalls)?
+    /// The routing whose layout `counts` and `slots` hold (and, for NCCL, `exchanged` and `offsets`).
+    private(set) var layoutRouting = 0
 
-    var tokens: Int { plan.routings[rank].tokens }
+    /// The plan of the routing laid out now (`layoutRouting`).
+    var plan: ReceivePlan { routings.plans[layoutRouting] }
+    var tokens: Int { shape.tokens(rank: rank, ranks: ranks) }
     var channelBarrier: () throws -> Void
 
     /// Symmetric bytes one shape needs on each PE (what the NVSHMEM heap must hold), with room for alignment.
     static func symmetricBytes(_ s: MoEShape, ranks: Int) -> Int {
         let f = MessageFormat(hidden: s.hidden, dtype: s.dtype)
         let l = s.localExperts(ranks: ranks), w = s.tokens
-        let parts = [s.experts * 4, w * f.stride, l * ranks * w * f.stride, ranks * l * 4, l * ranks * w * s.hidden * 2,
+        let parts = [s.experts * 4, w * f.stride, l * ranks * w * f.stride, max(1, s.routings) * ranks * l * 4, l * ranks * w * s.hidden * 2,
                      s.experts * w * s.hidden * 2, 5 * ranks * 8]
         return parts.reduce(0) { $0 + $1 + (1 << 20) }
     }
 
-    init(shape: MoEShape, plan: ReceivePlan, rank: Int, device: Device, stream: GPU.Stream, kernels: MoEKernels, transport: MoETransport,
+    /// One routing (`shape.routings` 1): `plan` is the reference.
+    convenience init(shape: MoEShape, plan: ReceivePlan, rank: Int, device: Device, stream: GPU.Stream, kernels: MoEKernels, transport: MoETransport,
+                     blocks: Int, barrier: @escaping () throws -> Void) throws {
+        try self.init(shape: shape, routings: RoutingSet(plans: [plan]), rank: rank, device: device, stream: stream, kernels: kernels,
+                      transport: transport, blocks: blocks, barrier: barrier)
+    }
+
+    init(shape: MoEShape, routings: RoutingSet, rank: Int, device: Device, stream: GPU.Stream, kernels: MoEKernels, transport: MoETransport,
          blocks: Int, barrier: @escaping () throws -> Void) throws {
-        self.shape = shape; self.plan = plan; self.rank = rank; ranks = plan.ranks
-        localExperts = plan.localExperts; window = plan.window
+        self.shape = shape; self.routings = routings; self.rank = rank
+        let first = routings.plans[0]
+        ranks = first.ranks; localExperts = first.localExperts; window = first.window
         format = MessageFormat(hidden: shape.hidden, dtype: shape.dtype)
         self.device = device; self.stream = stream; self.kernels = kernels; self.transport = transport; self.blocks = blocks
         channelBarrier = barrier
-        let r = plan.routings[rank]
-        let t = r.tokens, k = shape.topK, h = shape.hidden, e = shape.experts
+        let t = first.routings[rank].tokens, k = shape.topK, h = shape.hidden, e = shape.experts, n = routings.count
         func local(_ n: Int) throws -> DeviceBuffer { try DeviceBuffer(device: device, bytes: n) }
         let sym: (Int) throws -> DeviceBuffer
         switch transport {
@@ -85,66 +106,84 @@ final class MoEState {
         case .nccl, .local: sym = local
         }
         x = try local(t * h * 2)
-        topk = try local(t * k * 4)
-        weights = try local(t * k * 4)
+        topk = try local(n * t * k * 4)
+        weights = try local(n * t * k * 4)
         slots = try local(t * k * 4)
         out = try local(t * h * 2)
         // Symmetric, in the same order on every PE (nvshmem_malloc is collective).
         counts = try sym(e * 4)
         if case .nccl = transport { staging = try local(t * k * format.stride) } else { staging = try sym(window * format.stride) }
         recv = try sym(localExperts * ranks * window * format.stride)
-        recvCount = try sym(ranks * localExperts * 4)
+        recvCount = try sym(n * ranks * localExperts * 4)
         y = try sym(localExperts * ranks * window * h * 2)
         combRecv = try sym(e * window * h * 2)
         sig = try sym(5 * ranks * 8)
         try sig.fill(byte: 0, on: stream)
+        if case .nccl = transport {
+            exchange = (try local(ranks * e * 4), try PinnedBuffer(device: device, bytes: ranks * e * 4),
+                        try PinnedBuffer(device: device, bytes: (e + ranks * localExperts) * 4), try HostCopyCalls(cuda: device.cuda))
+            offsets = try local(e * 4)
+        }
         if t > 0 {
-            try topk.copyFromHost(r.experts.rawBytes)
-            try weights.copyFromHost(r.weights.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
+            try topk.copyFromHost(routings.plans.flatMap { $0.routings[rank].experts }.rawBytes)
+            try weights.copyFromHost(routings.plans.flatMap { $0.routings[rank].weights }.flatMap { v in withUnsafeBytes(of: v) { Array($0) } })
             try kernels.fill.launch(grid: gridFor(t * h), block: 256, stream: stream, args: [UInt64(x.address), Int32(t), Int32(h), Int32(rank)])
         }
         // cuMemcpyHtoD from pageable memory may return before its DMA lands, and our stream does not
         // wait for the legacy stream: the whole context finishes it before the layout reads topk.
         try device.synchronize()
-        try enqueueLayout()
-        if case .nccl(let comm) = transport { try exchangeLayout(comm) }
+        try enqueueLayout(routing: 0)
+        if case .nccl(let comm) = transport { try exchangeLayout(comm, routing: 0) }
         try stream.synchronize()
         try barrier()
     }
 
     func gridFor(_ items: Int) -> Int { max(1, min(4 * device.multiprocessors, (items + 255) / 256)) }
 
-    /// The layout: slots reset to −1, then gc_moe_layout (one block per expert).
-    func enqueueLayout() throws {
+    /// Device address of routing `r`'s top-k ids (int32, tokens × k).
+    func topkAddress(_ r: Int) -> UInt64 { UInt64(topk.address + r * tokens * shape.topK * 4) }
+    /// Device address of routing `r`'s weights (fp32, tokens × k).
+    func weightsAddress(_ r: Int) -> UInt64 { UInt64(weights.address + r * tokens * shape.topK * 4) }
+    /// Byte offset of routing `r`'s receive counts (ranks × L int32) in `recvCount`.
+    func recvCountOffset(_ r: Int) -> Int { r * ranks * localExperts * 4 }
+
+    /// The layout of routing `routing` (0: the only one with one routing): slots reset to −1, then
+    /// gc_moe_layout (one block per expert).
+    func enqueueLayout(routing r: Int = 0) throws {
         try slots.fill(byte: 0xFF, on: stream)
         try kernels.layout.launch(grid: shape.experts, block: 256, stream: stream,
-                                  args: [UInt64(topk.address), Int32(tokens), Int32(shape.topK), Int32(shape.experts), UInt64(counts.address), UInt64(slots.address)])
+                                  args: [topkAddress(r), Int32(tokens), Int32(shape.topK), Int32(shape.experts), UInt64(counts.address), UInt64(slots.address)])
+        layoutRouting = r
     }
 
-    /// NCCL's layout exchange: every rank's counts by ncclAllGather, read by the host; the send
-    /// offsets (exclusive scan of this rank's counts) and the receive counts uploaded.
-    func exchangeLayout(_ comm: Communicator) throws {
-        let e = shape.experts
-        let all = try DeviceBuffer(device: device, bytes: ranks * e * 4)
-        try comm.allGather(UnsafeRawPointer(counts.pointer()), all.pointer(), count: e, type: .int32, stream: stream, label: "moe layout exchange")
+    /// NCCL's layout exchange of the routing just laid out (`layoutRouting` unless given): every
+    /// rank's counts by ncclAllGather, read by the host; the send offsets (exclusive scan of this
+    /// rank's counts) and that routing's receive counts uploaded on the stream. Runs inside every
+    /// timed dispatch when there are several routings (the host waits for the gather).
+    func exchangeLayout(_ comm: Communicator, routing: Int? = nil) throws {
+        guard let ex = exchange, let offsets else { preconditionFailure("exchangeLayout without NCCL buffers") }
+        let r = routing ?? layoutRouting
+        let e = shape.experts, l = localExperts
+        try comm.allGather(UnsafeRawPointer(counts.pointer()), ex.gathered.pointer(), count: e, type: .int32, stream: stream, label: "moe layout exchange")
+        try ex.host.copy(from: ex.gathered.address, bytes: ranks * e * 4, on: stream)
         try stream.synchronize()
-        let ints = try all.ints(ranks * e)
-        exchanged = (0..<ranks).map { Array(ints[($0 * e)..<($0 * e + e)]) }
-        var off: [Int32] = [], run: Int32 = 0
-        for c in exchanged[rank] { off.append(run); run += c }
-        let o = try DeviceBuffer(device: device, bytes: e * 4)
-        try o.copyFromHost(off.rawBytes)
-        offsets = o
-        var rc: [Int32] = []
-        for s in 0..<ranks { for l in 0..<localExperts { rc.append(exchanged[s][rank * localExperts + l]) } }
-        try recvCount.copyFromHost(rc.rawBytes)
-        try device.synchronize()  // the uploads have landed before any kernel on our stream reads them
+        let all = ex.host.pointer.bindMemory(to: Int32.self, capacity: ranks * e)
+        exchanged = (0..<ranks).map { s in (0..<e).map { all[s * e + $0] } }
+        let up = ex.upload.pointer.bindMemory(to: Int32.self, capacity: e + ranks * l)
+        var run: Int32 = 0
+        for (i, c) in exchanged[rank].enumerated() { up[i] = run; run += c }
+        for s in 0..<ranks { for j in 0..<l { up[e + s * l + j] = exchanged[s][rank * l + j] } }
+        // Pinned and on our stream: ordered before the kernels that read them; the host writes
+        // these pages again only after the next exchange's synchronize.
+        try ex.calls.copy(fromHost: ex.upload.pointer, to: offsets.address, bytes: e * 4, on: stream)
+        try ex.calls.copy(fromHost: ex.upload.pointer + e * 4, to: recvCount.address + recvCountOffset(r), bytes: ranks * l * 4, on: stream)
     }
 
-    /// This rank's layout read back, against the host reference: wrong counts and slots.
-    func layoutWrong() throws -> Int64 {
+    /// This rank's layout read back, against the host reference of routing `routing` (unless
+    /// given, the one last enqueued, `layoutRouting`): wrong counts and slots.
+    func layoutWrong(routing: Int? = nil) throws -> Int64 {
         try stream.synchronize()
-        let ref = plan.layouts[rank]
+        let ref = routings.plans[routing ?? layoutRouting].layouts[rank]
         let c = try counts.ints(shape.experts), s = try slots.ints(tokens * shape.topK)
         return Int64(zip(c, ref.counts).filter { $0 != $1 }.count + zip(s, ref.slots).filter { $0 != $1 }.count)
     }

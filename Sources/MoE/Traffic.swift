@@ -101,3 +101,21 @@ extension ReceivePlan {
         return out
     }
 }
+
+extension RoutingSet {
+    /// What the table divides by the time with R routings. Dispatch: each convention's bytes,
+    /// the mean over ranks (`ReceivePlan.meanBytes`), then over the R routings (iteration i
+    /// dispatches routing i mod R, and the timed count need not be a multiple of R: the mean is
+    /// the per-operation figure). Combine: routing 0's, the mean over ranks, since every combine
+    /// sends back routing 0's dispatch (`CombineWorkload`). With one routing both are that
+    /// routing's `meanBytes`.
+    public func meanBytes(shape: MoEShape) -> [ByteConvention: (dispatch: Double, combine: Double)] {
+        let each = plans.map { $0.meanBytes(shape: shape) }
+        var out: [ByteConvention: (dispatch: Double, combine: Double)] = [:]
+        for c in ByteConvention.allCases {
+            let d = each.reduce(0.0) { $0 + $1[c]!.dispatch } / Double(each.count)
+            out[c] = (d, each[0][c]!.combine)
+        }
+        return out
+    }
+}

@@ -1,53 +1,78 @@
 import Driver
 import GPU
 
+// Routings (docs/moe.md, "What is measured"): with `shape.routings` R > 1 the layout and dispatch
+// workloads cycle through the R routings, one per enqueue (`RoutingCycle`), and check against the
+// routing their last enqueue used; a dispatch rebuilds the layout first (and, for NCCL, exchanges
+// it), inside the timed operation. Combine always sends back the routing of the dispatch before
+// it: its prepare restarts the dispatch's cycle and dispatches once, so that is routing 0.
+
 /// The layout kernel as a workload: counts and slots checked against the host reference.
 final class LayoutWorkload: Workload {
     let state: MoEState
-    init(_ s: MoEState) { state = s }
+    private(set) var cycle: RoutingCycle
+    init(_ s: MoEState) { state = s; cycle = RoutingCycle(count: s.routings.count) }
     var streams: [GPU.Stream] { [state.stream] }
     func fill() throws { try state.counts.fill(byte: 0x7F, on: state.stream) }
-    func enqueue() throws { try state.enqueueLayout() }
-    func countWrong() throws -> Int64 { try state.layoutWrong() }
+    func enqueue() throws { try state.enqueueLayout(routing: cycle.advance()) }
+    func countWrong() throws -> Int64 { try state.layoutWrong(routing: cycle.last ?? 0) }
 }
 
 /// One dispatch: every rank's tokens into the experts' receive windows; checked row by row.
 final class DispatchWorkload: Workload {
     let state: MoEState
     let style: MoEStyle
-    let arguments: KernelArguments?
+    /// Per routing: the dispatch kernel's arguments (its top-k ids and receive counts); none for NCCL.
+    let arguments: [KernelArguments]
+    /// Which routing each enqueue dispatches.
+    private(set) var cycle: RoutingCycle
 
     init(_ s: MoEState, style: MoEStyle) {
         state = s
         self.style = style
+        cycle = RoutingCycle(count: s.routings.count)
         if let k = style.kernelStyle {
-            arguments = KernelArguments([UInt64(s.x.address), UInt64(s.topk.address), UInt64(s.slots.address), UInt64(s.counts.address),
-                                         UInt64(s.staging.address), UInt64(s.recv.address), UInt64(s.recvCount.address), UInt64(s.sig.address),
-                                         Int32(s.tokens), Int32(s.shape.topK), Int32(s.shape.hidden), Int32(s.shape.dtype == .fp8 ? 1 : 0),
-                                         Int32(s.localExperts), Int32(s.window), UInt64(s.format.stride), k])
+            arguments = (0..<s.routings.count).map { r in
+                KernelArguments([UInt64(s.x.address), s.topkAddress(r), UInt64(s.slots.address), UInt64(s.counts.address),
+                                 UInt64(s.staging.address), UInt64(s.recv.address), UInt64(s.recvCount.address + s.recvCountOffset(r)), UInt64(s.sig.address),
+                                 Int32(s.tokens), Int32(s.shape.topK), Int32(s.shape.hidden), Int32(s.shape.dtype == .fp8 ? 1 : 0),
+                                 Int32(s.localExperts), Int32(s.window), UInt64(s.format.stride), k])
+            }
         } else {
-            arguments = nil
+            arguments = []
         }
     }
 
     var streams: [GPU.Stream] { [state.stream] }
 
+    /// The routing the last enqueue dispatched (combine sends back that one).
+    var routing: Int { cycle.last ?? 0 }
+
+    /// Starts the cycle again at routing 0.
+    func restart() { cycle.restart() }
+
     func fill() throws {
         try state.recv.fill(byte: 0x7F, on: state.stream)
-        // NCCL's receive counts come from the layout exchange, once; the kernels deliver them every time.
-        if style != .nccl { try state.recvCount.fill(byte: 0xFF, on: state.stream) }
+        // NCCL's receive counts come from the layout exchange, once with one routing; the kernels deliver them every time.
+        if style != .nccl || state.routings.count > 1 { try state.recvCount.fill(byte: 0xFF, on: state.stream) }
     }
 
     func enqueue() throws {
         let s = state
+        let r = cycle.advance()
+        if s.routings.count > 1 {
+            // A new routing: its layout (and NCCL's counts exchange) is part of this dispatch.
+            try s.enqueueLayout(routing: r)
+            if case .nccl(let comm) = s.transport { try s.exchangeLayout(comm, routing: r) }
+        }
         switch s.transport {
         case .local: preconditionFailure("dispatch needs NVSHMEM or NCCL")
         case .nvshmem:
-            try s.kernels.dispatch!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: arguments!)
+            try s.kernels.dispatch!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: arguments[r])
         case .nccl(let comm):
             let st = s.format.stride, l = s.localExperts
             try s.kernels.packNCCL.launch(grid: s.gridFor(s.tokens * 32), block: 256, stream: s.stream,
-                                          args: [UInt64(s.x.address), UInt64(s.topk.address), UInt64(s.slots.address), UInt64(s.offsets!.address),
+                                          args: [UInt64(s.x.address), s.topkAddress(r), UInt64(s.slots.address), UInt64(s.offsets!.address),
                                                  UInt64(s.staging.address), Int32(s.tokens), Int32(s.shape.topK), Int32(s.shape.hidden),
                                                  Int32(s.shape.dtype == .fp8 ? 1 : 0), Int32(s.rank), UInt64(st)])
             let mine = s.exchanged[s.rank]
@@ -67,17 +92,19 @@ final class DispatchWorkload: Workload {
         }
     }
 
-    /// Every receive count and every row of every window, on the host.
+    /// Every receive count and every row of every window, on the host, against the routing the
+    /// last enqueue dispatched.
     func countWrong() throws -> Int64 {
         let s = state
         try s.stream.synchronize()
-        let got = try s.recvCount.ints(s.ranks * s.localExperts)
+        let plan = s.routings.plans[routing]
+        let got = try s.recvCount.ints(s.ranks * s.localExperts, offset: s.recvCountOffset(routing))
         var wrong = 0
         for src in 0..<s.ranks {
             for l in 0..<s.localExperts {
-                let expected = s.plan.tokens(dest: s.rank, local: l, source: src)
+                let expected = plan.tokens(dest: s.rank, local: l, source: src)
                 if got[src * s.localExperts + l] != Int32(expected.count) { wrong += 1 }
-                let rows = try s.recv.bytes(expected.count * s.format.stride, offset: s.plan.row(local: l, source: src, slot: 0) * s.format.stride)
+                let rows = try s.recv.bytes(expected.count * s.format.stride, offset: plan.row(local: l, source: src, slot: 0) * s.format.stride)
                 wrong += MoECheck.window(rows, expected: expected, source: src, format: s.format)
             }
         }
@@ -86,35 +113,47 @@ final class DispatchWorkload: Workload {
 }
 
 /// One combine: the fake expert's rows back to their tokens' owners and the weighted sum there;
-/// checked against Σ w_k · f(x) on the host. `prepare` dispatches once and runs the expert.
+/// checked against Σ w_k · f(x) on the host. `prepare` dispatches once (routing 0: it restarts
+/// the dispatch's cycle) and runs the expert; every combine then uses that dispatch's routing.
 final class CombineWorkload: Workload {
     let state: MoEState
     let style: MoEStyle
     let dispatch: DispatchWorkload
-    let arguments: KernelArguments?
-    let reduceArguments: KernelArguments
+    /// Per routing: the combine kernel's arguments (its receive counts); none for NCCL.
+    let arguments: [KernelArguments]
+    /// Per routing: the reduce kernel's (its top-k ids and weights).
+    let reduceArguments: [KernelArguments]
 
     init(_ s: MoEState, style: MoEStyle, dispatch: DispatchWorkload) {
         state = s
         self.style = style
         self.dispatch = dispatch
+        let all = 0..<s.routings.count
         if let k = style.kernelStyle {
-            arguments = KernelArguments([UInt64(s.y.address), UInt64(s.recvCount.address), UInt64(s.counts.address), UInt64(s.combRecv.address),
-                                         UInt64(s.sig.address), Int32(s.shape.hidden), Int32(s.localExperts), Int32(s.window), k])
+            arguments = all.map { r in
+                KernelArguments([UInt64(s.y.address), UInt64(s.recvCount.address + s.recvCountOffset(r)), UInt64(s.counts.address), UInt64(s.combRecv.address),
+                                 UInt64(s.sig.address), Int32(s.shape.hidden), Int32(s.localExperts), Int32(s.window), k])
+            }
         } else {
-            arguments = nil
+            arguments = []
         }
-        reduceArguments = KernelArguments([UInt64(s.combRecv.address), UInt64(s.topk.address), UInt64(s.weights.address), UInt64(s.slots.address),
-                                           UInt64(s.out.address), Int32(s.tokens), Int32(s.shape.topK), Int32(s.shape.hidden), Int32(s.window)])
+        reduceArguments = all.map { r in
+            KernelArguments([UInt64(s.combRecv.address), s.topkAddress(r), s.weightsAddress(r), UInt64(s.slots.address),
+                             UInt64(s.out.address), Int32(s.tokens), Int32(s.shape.topK), Int32(s.shape.hidden), Int32(s.window)])
+        }
     }
 
     var streams: [GPU.Stream] { [state.stream] }
 
+    /// The routing every combine sends back: the one of the dispatch before it.
+    var routing: Int { dispatch.routing }
+
     func prepare() throws {
         let s = state
+        dispatch.restart()
         try dispatch.enqueue()
         try s.kernels.expert.launch(grid: s.gridFor(s.localExperts * s.ranks * s.window * 32), block: 256, stream: s.stream,
-                                    args: [UInt64(s.recv.address), UInt64(s.recvCount.address), UInt64(s.y.address), Int32(s.ranks),
+                                    args: [UInt64(s.recv.address), UInt64(s.recvCount.address + s.recvCountOffset(routing)), UInt64(s.y.address), Int32(s.ranks),
                                            Int32(s.localExperts), Int32(s.window), Int32(s.shape.hidden), Int32(s.shape.dtype == .fp8 ? 1 : 0),
                                            UInt64(s.format.stride)])
         try s.stream.synchronize()
@@ -132,8 +171,9 @@ final class CombineWorkload: Workload {
         switch s.transport {
         case .local: preconditionFailure("combine needs NVSHMEM or NCCL")
         case .nvshmem:
-            try s.kernels.combine!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: arguments!)
+            try s.kernels.combine!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: arguments[routing])
         case .nccl(let comm):
+            // `exchanged` is the last exchange's: the dispatch before this combine.
             try comm.groupStart()
             for src in 0..<s.ranks {
                 for j in 0..<l {
@@ -146,13 +186,13 @@ final class CombineWorkload: Workload {
             }
             try comm.groupEnd("ncclGroupEnd (moe combine)")
         }
-        try s.kernels.reduce.launch(grid: s.gridFor(s.tokens * s.shape.hidden / 8), block: 256, stream: s.stream, arguments: reduceArguments)
+        try s.kernels.reduce.launch(grid: s.gridFor(s.tokens * s.shape.hidden / 8), block: 256, stream: s.stream, arguments: reduceArguments[routing])
     }
 
     func countWrong() throws -> Int64 {
         let s = state
         try s.stream.synchronize()
         let out = try s.out.bytes(s.tokens * s.shape.hidden * 2)
-        return Int64(MoECheck.combine(out, routing: s.plan.routings[s.rank], rank: s.rank, hidden: s.shape.hidden, dtype: s.shape.dtype))
+        return Int64(MoECheck.combine(out, routing: s.routings.plans[routing].routings[s.rank], rank: s.rank, hidden: s.shape.hidden, dtype: s.shape.dtype))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Testing
 @testable import GPUCommCLI
 @testable import MoE
@@ -29,6 +30,15 @@ import Testing
         (["--styles", "nvlink-normal", "--topk", "40"], "style nvlink-normal takes --topk up to 32 (got 40)"),
         (["--chunk-tokens", "300"], "--chunk-tokens must be from 1 to --ring-tokens 256 (got 300)"),
         (["--channels=-2"], "--channels must be at least 0"),
+        (["--groups", "6"], "--groups 6 does not divide --experts 256"),
+        (["--groups", "0"], "--groups must be at least 1 (got 0)"),
+        (["--groups", "8", "--group-topk", "9"], "--group-topk 9 is more than --groups 8"),
+        (["--groups", "64", "--group-topk", "1"], "--topk 8 is more than the 4 experts of --group-topk 1 groups of 4 (--groups 64)"),
+        (["--np", "64", "--group-topk", "1"], "--topk 8 is more than the 4 experts of --group-topk 1 groups of 4 (--groups (one per rank, 64))"),
+        (["--group-topk=-1"], "--group-topk must be at least 1 (got -1)"),
+        (["--routings", "0"], "--routings must be from 1 to 64 (got 0)"),
+        (["--routings", "65"], "--routings must be from 1 to 64 (got 65)"),
+        (["--dump", "moe.jsonl", "--ranks", "2", "--routings", "2"], "--dump writes one routing per rank: --routings must be 1"),
     ])
     func badInputIsOneLine(_ args: [String], _ start: String) {
         let m = Self.problem(args)
@@ -52,5 +62,37 @@ import Testing
         // pplx's 14 shapes at one token count are its 2 (experts, top-k, hidden) triples.
         let pplx = try #require(try GPUComm.parseAsRoot(["moe", "--np", "4", "--preset", "deepep-ll,pplx", "--tokens", "32"]) as? MoECommand)
         #expect(pplx.shapes.count == 3)
+    }
+
+    @Test func groupAndRoutingOptionsReachEveryShape() throws {
+        let g = try #require(try GPUComm.parseAsRoot(["moe", "--np", "8", "--preset", "deepep-normal,nccl-ep", "--groups", "8", "--routings", "4"]) as? MoECommand)
+        #expect(g.shapes.map(\.groups) == [8, 8] && g.shapes.map(\.groupTopK) == [0, 0] && g.shapes.map(\.routings) == [4, 4])
+        #expect(g.shapes[0].keptGroups(ranks: 8) == 4)  // min(8, 4), DeepEP's default
+        let m = try #require(try GPUComm.parseAsRoot(["moe", "--np", "4", "--group-topk", "2"]) as? MoECommand)
+        #expect(m.shapes[0].groups == 0 && m.shapes[0].groupCount(ranks: 4) == 4 && m.shapes[0].groupTopK == 2)  // one group per rank
+        let plain = try #require(try GPUComm.parseAsRoot(["moe", "--np", "4"]) as? MoECommand)
+        #expect(plain.shapes[0].groups == 1 && plain.shapes[0].routings == 1)
+        #expect(Self.problem(["--np", "8", "--groups", "8", "--group-topk", "2", "--routings", "64"]) == nil)
+        #expect(Self.problem(["--dump", "moe.jsonl", "--ranks", "2", "--groups", "4"]) == nil)
+    }
+
+    /// The dump names the groups (resolved) and its routing is the group-limited one every rank builds.
+    @Test func dumpCarriesGroupLimitedRouting() throws {
+        var shape = MoEShape(tokens: 16, hidden: 128, topK: 4, experts: 32)
+        shape.groups = 0; shape.groupTopK = 2  // one group per rank: each token on at most 2 ranks
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("moe-dump-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try MoEDump.write(shapes: [shape], ranks: 4, path: path)
+        let line = try #require(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first)
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let sh = try #require(d["shape"] as? [String: Any])
+        #expect(sh["groups"] as? Int == 4 && sh["group_topk"] as? Int == 2)
+        let routing = try #require(d["routing"] as? [[String: Any]])
+        let plan = ReceivePlan(shape: shape, ranks: 4)
+        for (k, r) in routing.enumerated() {
+            let experts = try #require(r["experts"] as? [Int])
+            #expect(experts == plan.routings[k].experts.map(Int.init))
+            for t in 0..<16 { #expect(Set(experts[(t * 4)..<(t * 4 + 4)].map { $0 / 8 }).count <= 2) }
+        }
     }
 }
