@@ -24,7 +24,8 @@ public enum ReportWriter {
                 }
                 for f in fig.findings { out += "- \(f)\n" }
                 if !fig.findings.isEmpty { out += "\n" }
-                out += markdownTable(fig.table, links: doc.links) + "\n"
+                // A chart whose numbers are in a later table of its section has none of its own.
+                if !fig.table.headers.isEmpty { out += markdownTable(fig.table, links: doc.links) + "\n" }
             }
         }
         return out
@@ -86,7 +87,7 @@ public enum ReportWriter {
                     for f in fig.findings { out += "<li>\(esc(f))</li>\n" }
                     out += "</ul>\n"
                 }
-                out += htmlTable(fig.table, collapsed: fig.chart != nil, links: doc.links)
+                if !fig.table.headers.isEmpty { out += htmlTable(fig.table, collapsed: fig.chart != nil, links: doc.links) }
             }
         }
         out += "</body>\n</html>\n"
