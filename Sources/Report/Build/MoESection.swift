@@ -54,7 +54,7 @@ extension FigureKit {
         let series = Set(points.map(\.series)).sorted()
         let xs = points.map { Double($0.tokens) }
         let spansPowers = (xs.min() ?? 0) > 0 && (xs.max() ?? 0) / (xs.min() ?? 1) >= 4
-        let x = Axis(label: "tokens per rank", unit: "tokens", scale: spansPowers ? .log2 : .linear, format: .number)
+        let x = Axis(label: "tokens per rank", unit: "count", scale: spansPowers ? .log2 : .linear, format: .number)
         let name = "MoE \(op) (\(dtype)), \(shape.text)"
         func lines(_ y: (MoEPoint) -> Double?) -> [Line] {
             series.map { s in
@@ -76,7 +76,7 @@ extension FigureKit {
             figures.append(blank(lineFigure(
                 id: Grouping.slug(["moe", op, dtype] + shape.slugParts + ["gbps", c]),
                 title: "\(name): GB/s (\(c) bytes) vs tokens per rank", subtitle: "bytes by the \(c) convention",
-                x: x, y: Axis(label: "bandwidth (\(c) bytes)", unit: "GB/s"), lines: ls, xText: Fmt.number, findings: findings)))
+                x: x, y: Axis(label: "bandwidth, \(c) bytes", unit: "GB/s"), lines: ls, xText: Fmt.number, findings: findings)))
         }
         if points.allSatisfy({ $0.time != nil }) {
             let ls = lines(\.time)

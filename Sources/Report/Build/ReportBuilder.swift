@@ -23,7 +23,7 @@ public enum ReportBuilder {
         kit.leftOut = leftOut
         let built: [(RowKind, Section?)] = [
             (.sized, kit.sizeSection(cells)), (.sized, kit.scalingSection(cells)), (.sized, kit.backendSection(cells)),
-            (.chunked, kit.chunkSection(cells)), (.application, kit.applicationSection(cells)),
+            (.sized, kit.matrixSection(cells)), (.chunked, kit.chunkSection(cells)), (.application, kit.applicationSection(cells)),
             (.moe, kit.moeSection(moeRows, failed: moeFailed)),
             (.sized, options.whatIf.map { kit.whatIfSection(others, whatIf: $0) }),
         ]

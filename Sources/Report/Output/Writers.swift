@@ -1,8 +1,11 @@
 extension Table {
-    /// Columns (after the first) whose non-empty cells all start with a digit: right-aligned.
+    /// Columns (after the first) whose non-empty cells all start with a digit (or read `N/A`, a
+    /// matrix cell not measured): right-aligned.
     var numericColumns: [Bool] {
         headers.indices.map { i in
-            i > 0 && rows.allSatisfy { r in i >= r.count || r[i].isEmpty || r[i].first!.isNumber || r[i].first == "-" || r[i].first == "+" }
+            i > 0 && rows.allSatisfy { r in
+                i >= r.count || r[i].isEmpty || r[i] == "N/A" || r[i].first!.isNumber || r[i].first == "-" || r[i].first == "+"
+            }
         }
     }
 }
