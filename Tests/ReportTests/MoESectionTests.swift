@@ -101,4 +101,29 @@ import Results
         #expect(doc.intro.contains { $0.hasPrefix(line) })
         #expect(try Self.section(doc).intro.contains { $0.hasPrefix("2 of the 27 rows for this section are left out") })
     }
+
+    /// Rows without the wire convention are charted by the first convention every point has, and
+    /// say so; tokens that span less than a factor of 4 get a linear axis.
+    @Test func chartConventionFallsBackAndAxisIsLinearForANarrowSpan() throws {
+        let rows = [128, 256].map { t -> ResultRow in
+            var r = ResultRow(run: "x", benchmark: "moe_dispatch", backend: "new_style", ranks: 2)
+            r.count = Int64(t)
+            r.dtype = "bf16"
+            r.timeUs = 10
+            r.wrong = 0
+            r.metrics = ["gbps_pplx": Double(t) / 10, "bytes_pplx": Double(t) * 1e3, "gbps_zeta": 1, "bytes_zeta": 1e4]
+            r.labels = ["hidden": "1024", "topk": "2", "experts": "8", "masked": "0", "skew": "1.0", "zero_ranks": "0", "tokens": String(t)]
+            return r
+        }
+        let doc = ReportBuilder.build(ResultSet(rows: rows), inputs: [], options: ReportOptions())
+        let section = try Self.section(doc)
+        let bw = try #require(section.figures.first { $0.chart?.id.hasSuffix("gbps_pplx") == true })
+        #expect(bw.chart!.x.scale == .linear)
+        #expect(bw.findings[0].hasPrefix("Bandwidth by the `pplx` convention"))
+        #expect(bw.chart!.series.map(\.points) == [[Point(x: 128, y: 12.8), Point(x: 256, y: 25.6)]])
+        // A convention the report does not know (added later) is still a column.
+        let table = try #require(section.figures.first { $0.chart == nil }).table
+        #expect(table.headers.contains("GB/s zeta") && table.headers.contains("MB/rank zeta"))
+        #expect(table.headers.firstIndex(of: "GB/s pplx")! < table.headers.firstIndex(of: "GB/s zeta")!)
+    }
 }

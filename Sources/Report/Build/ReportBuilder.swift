@@ -17,7 +17,7 @@ public enum ReportBuilder {
         var others = valid
         others.rows = valid.rows.filter { !MoERows.isMoE($0) }
         let moeRows = valid.rows.filter(MoERows.isMoE)
-        let moeFailed = separated.rows.filter { MoERows.isMoE($0) && RowValidity.reason($0) != nil }
+        let moeFailed = separated.rows.filter { MoERows.isMoE($0) && ($0.wrong ?? 0) > 0 }
         let cells = Aggregate(others).cells
         var kit = FigureKit(options: options)
         kit.leftOut = leftOut
