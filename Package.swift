@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "gpucomm"]),
         .testTarget(name: "MeasureTests", dependencies: ["Measure"]),
         .testTarget(name: "ResultsTests", dependencies: ["GoldenFiles", "Results"], resources: [.copy("Fixtures"), .copy("Golden")]),
-        .testTarget(name: "ReportTests", dependencies: ["GoldenFiles", "Report", "Results"], resources: [.copy("Golden")]),
+        .testTarget(name: "ReportTests", dependencies: ["GoldenFiles", "Report", "Results"], resources: [.copy("Golden"), .copy("Fixtures")]),
         .testTarget(name: "MonitorTests", dependencies: ["GoldenFiles", "Monitor", "gpucomm"], exclude: ["Golden"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SimulateTests", dependencies: ["GoldenFiles", "Simulate", "Results"], exclude: ["Golden"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives", "Measure"]),

@@ -1,5 +1,6 @@
 import Foundation
 import GPU
+import Launch
 import Results
 
 /// Turns what was found on the machine into the `run` line every results file starts with.
@@ -24,6 +25,7 @@ public enum Provenance {
         r.nvshmem = inv.library(.nvshmem)?.version
         r.environment = recordedEnvironment()
         r.launcher = launcher
+        r.sharedGPUs = sharedGPUs(ProcessInfo.processInfo.environment, visibleGPUs: inv.gpus.count)
         r.gpus = inv.gpus.map { g in
             var x = GPUInfo(index: g.ordinal, name: g.name)
             x.pciBusId = g.pciBusId
@@ -45,6 +47,18 @@ public enum Provenance {
         t.gpusPerNode = inv.gpus.count
         r.topology = t
         return r
+    }
+
+    /// `true` when ranks share GPUs: GPUCOMM_SHARE_GPUS=1 (`Job.sharesGPUs`) and the launcher puts
+    /// more ranks on this host than it has visible GPUs; nil otherwise (the run line leaves the
+    /// field out). One process per GPU is assumed (the only layout sharing is used with).
+    public static func sharedGPUs(_ env: [String: String], visibleGPUs: Int) -> Bool? {
+        guard Job.sharesGPUs(env) else { return nil }
+        // Only the rank counts matter here; the endpoint stands in for the rendezvous Job.init found
+        // (a --rendezvous given on the command line is not in the environment).
+        guard let info = try? RankDiscovery.detect(environment: env, rendezvousOverride: Endpoint(host: "127.0.0.1", port: 1), parent: "")
+        else { return nil }
+        return (info.localSize ?? info.worldSize) > visibleGPUs ? true : nil
     }
 
     public static func newRunId() -> String {

@@ -41,6 +41,10 @@ public struct RunInfo: Codable, Sendable, Equatable {
     public var importer: String?
     /// Free text: attribution, quirks of the input, warnings.
     public var notes: [String]?
+    /// True when several ranks shared one GPU (GPUCOMM_SHARE_GPUS=1 and more ranks on a host than
+    /// GPUs): the run checks correctness only and its timings are not results. Absent otherwise,
+    /// and in files written before the field existed.
+    public var sharedGPUs: Bool?
 
     public init(run: String, tool: String) {
         self.run = run
@@ -51,6 +55,7 @@ public struct RunInfo: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case run, schema, tool, toolVersion = "tool_version", gitRevision = "git_revision", command, host, time
         case gpus, driver, cuda, nccl, nvshmem, topology, environment, launcher, source, importer, notes
+        case sharedGPUs = "shared_gpus"
     }
 }
 

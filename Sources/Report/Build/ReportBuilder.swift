@@ -7,26 +7,49 @@ public enum ReportBuilder {
     /// Builds the document. `inputs` describe the files read (shown in the provenance section);
     /// `intro` paragraphs go under the title.
     public static func build(_ set: ResultSet, inputs: [InputSummary], options: ReportOptions, intro: [String] = []) -> ReportDocument {
+        // Rows from runs where ranks shared a GPU check correctness only: no chart or table shows them.
+        let (measured, shared) = SharedGPURows.split(set)
         // Rows marked unsupported or that failed the data check are never drawn as valid.
         // Rows measured with other settings (iterations, warm-up, versions) are separate series, not repeats.
-        let (valid, leftOut) = RowValidity.split(RunSettings.separate(set))
-        let cells = Aggregate(valid).cells
+        let separated = RunSettings.separate(measured)
+        let (valid, leftOut) = RowValidity.split(separated)
+        // MoE rows carry every byte convention: their own section, not the generic ones.
+        var others = valid
+        others.rows = valid.rows.filter { !MoERows.isMoE($0) }
+        let moeRows = valid.rows.filter(MoERows.isMoE)
+        let moeFailed = separated.rows.filter { MoERows.isMoE($0) && ($0.wrong ?? 0) > 0 }
+        let cells = Aggregate(others).cells
         var kit = FigureKit(options: options)
         kit.leftOut = leftOut
+        let built: [(RowKind, Section?)] = [
+            (.sized, kit.sizeSection(cells)), (.sized, kit.scalingSection(cells)), (.sized, kit.backendSection(cells)),
+            (.sized, kit.matrixSection(cells)), (.chunked, kit.chunkSection(cells)), (.application, kit.applicationSection(cells)),
+            (.moe, kit.moeSection(moeRows, failed: moeFailed)),
+            (.sized, options.whatIf.map { kit.whatIfSection(others, whatIf: $0) }),
+        ]
         var sections: [Section] = []
-        if let s = kit.sizeSection(cells) { sections.append(s) }
-        if let s = kit.scalingSection(cells) { sections.append(s) }
-        if let s = kit.backendSection(cells) { sections.append(s) }
-        if let s = kit.chunkSection(cells) { sections.append(s) }
-        if let s = kit.applicationSection(cells) { sections.append(s) }
-        if let w = options.whatIf { sections.append(kit.whatIfSection(valid, whatIf: w)) }
+        for (kind, section) in built {
+            guard var s = section else { continue }
+            let left = shared.filter { RowKind.of($0) == kind }
+            if !left.isEmpty {
+                s.intro.append(SharedGPURows.note(left, of: set.rows.filter { RowKind.of($0) == kind }.count, scope: " for this section"))
+            }
+            sections.append(s)
+        }
         sections.append(provenance(set, inputs: inputs, options: options))
         var intro = intro
-        intro.append(summary(set, cells: cells.count, options: options))
-        let invalid = set.rows.count - valid.rows.count
+        intro.append(summary(set, cells: cells.count + (moeRows.isEmpty ? 0 : Aggregate(ResultSet(rows: moeRows)).cells.count), options: options))
+        if !shared.isEmpty { intro.append(SharedGPURows.note(shared, of: set.rows.count)) }
+        // Failed MoE rows are listed (flagged) in the MoE tables; every other invalid row is in no table.
+        let invalid = measured.rows.count - valid.rows.count - moeFailed.count
         if invalid > 0 {
             intro.append("\(invalid) of the \(set.rows.count) rows are left out of every chart and table: they are marked unsupported by the tool "
                 + "that measured them or failed its data check (wrong elements); the note under each chart says which.")
+        }
+        if !moeFailed.isEmpty {
+            let n = moeFailed.count
+            intro.append("\(n) MoE row\(n == 1 ? "" : "s") of the \(set.rows.count) failed the data check (wrong elements): "
+                + "\(n == 1 ? "it is" : "they are") drawn in no chart and listed in the MoE tables marked FAILED.")
         }
         var links: [String: String] = [:]
         if let base = options.docsBase {
@@ -77,7 +100,7 @@ public enum ReportBuilder {
             } ?? ""
             let revision = r.gitRevision.map { String($0.prefix(12)) } ?? ""
             return [r.run, tool, revision, from, command, r.host ?? "", r.time ?? "", gpus, libs.joined(separator: ", "), peak,
-                    (r.notes ?? []).joined(separator: " ")]
+                    ((r.sharedGPUs == true ? ["Ranks shared GPUs (correctness only; its rows are not charted)."] : []) + (r.notes ?? [])).joined(separator: " ")]
         }
         if !runRows.isEmpty {
             // Columns no run fills are left out.

@@ -1,8 +1,11 @@
 extension Table {
-    /// Columns (after the first) whose non-empty cells all start with a digit: right-aligned.
+    /// Columns (after the first) whose non-empty cells all start with a digit (or read `N/A`, a
+    /// matrix cell not measured): right-aligned.
     var numericColumns: [Bool] {
         headers.indices.map { i in
-            i > 0 && rows.allSatisfy { r in i >= r.count || r[i].isEmpty || r[i].first!.isNumber || r[i].first == "-" || r[i].first == "+" }
+            i > 0 && rows.allSatisfy { r in
+                i >= r.count || r[i].isEmpty || r[i] == "N/A" || r[i].first!.isNumber || r[i].first == "-" || r[i].first == "+"
+            }
         }
     }
 }
@@ -24,7 +27,8 @@ public enum ReportWriter {
                 }
                 for f in fig.findings { out += "- \(f)\n" }
                 if !fig.findings.isEmpty { out += "\n" }
-                out += markdownTable(fig.table, links: doc.links) + "\n"
+                // A chart whose numbers are in a later table of its section has none of its own.
+                if !fig.table.headers.isEmpty { out += markdownTable(fig.table, links: doc.links) + "\n" }
             }
         }
         return out
@@ -86,7 +90,7 @@ public enum ReportWriter {
                     for f in fig.findings { out += "<li>\(esc(f))</li>\n" }
                     out += "</ul>\n"
                 }
-                out += htmlTable(fig.table, collapsed: fig.chart != nil, links: doc.links)
+                if !fig.table.headers.isEmpty { out += htmlTable(fig.table, collapsed: fig.chart != nil, links: doc.links) }
             }
         }
         out += "</body>\n</html>\n"
