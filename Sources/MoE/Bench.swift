@@ -80,15 +80,16 @@ public final class MoEBench {
     /// `channels` channels, each checked and timed by `plan`.
     public func runNormal(shape: MoEShape, config: NormalConfig, channels: Int, plan: TimingPlan) throws -> [MoEResult] {
         guard let session else { throw Failure(.unavailable, "style nvlink-normal needs NVSHMEM") }
-        let reference = ReceivePlan(shape: shape, ranks: ranks)
+        let reference = RoutingSet(shape: shape, ranks: ranks)
         let k = try normal()
         let state = try driver.armed("moe nvlink-normal setup (\(shape))") {
-            try NormalState(shape: shape, reference: reference, rank: rank, channels: channels, config: config, device: device, stream: stream,
+            try NormalState(shape: shape, routings: reference, rank: rank, channels: channels, config: config, device: device, stream: stream,
                             kernels: k, layoutKernels: kernels, session: session, barrier: { [channel] in try channel.barrier() })
         }
         var bytes = reference.meanBytes(shape: shape)
-        let wire = state.plan.meanWireBytes(rowStride: state.format.stride, hidden: shape.hidden)
-        bytes[.wire] = (wire.dispatch, wire.combine)
+        // Its own wire bytes: dispatch the mean over routings, combine routing 0's (what it returns).
+        let wires = state.plans.map { $0.meanWireBytes(rowStride: state.format.stride, hidden: shape.hidden) }
+        bytes[.wire] = (wires.map(\.dispatch).reduce(0, +) / Double(wires.count), wires[0].combine)
         let labels = ["blocks": String(2 * channels), "channels": String(channels), "threads": String(state.threads),
                       "ring_tokens": String(config.ringTokens), "chunk_tokens": String(config.chunkTokens), "sm_share": String(multiprocessorShare(device))]
         var out: [MoEResult] = []

@@ -166,5 +166,25 @@ import Testing
         // 10 channels × 8 sources × 256 rows of 7472 B, the same of 14336 B, the counters; + 128 MiB.
         #expect(normal == 10 * 8 * 256 * 7472 + 10 * 8 * 256 * 14336 + 8 * 10 * 4 + 6 * 10 * 8 * 8 + 8 * 8 + 5 * (1 << 20) + (128 << 20))
         #expect(MoEBench.heapBytes([s], ranks: 8) == MoEState.symmetricBytes(s, ranks: 8) + (128 << 20))
+        // With 3 routings each holds its own ncount (8 sources × 10 channels of int32).
+        var three = s
+        three.routings = 3
+        let c = NormalConfig()
+        #expect(NormalState.symmetricBytes(three, ranks: 8, channels: 10, config: c) - NormalState.symmetricBytes(s, ranks: 8, channels: 10, config: c) == 2 * 8 * 10 * 4)
+    }
+
+    @Test func everyRoutingHasItsOwnPlan() {
+        var s = Self.shape(.bf16)
+        s.routings = 3
+        let set = RoutingSet(shape: s, ranks: 4)
+        let plans = set.plans.map { NormalPlan($0, channels: 3) }
+        // Routing 0 is the one-routing plan; the others differ somewhere.
+        #expect(plans[0].counts == NormalPlan(ReceivePlan(shape: Self.shape(.bf16), ranks: 4), channels: 3).counts)
+        #expect(plans[1].counts != plans[0].counts || plans[2].counts != plans[0].counts)
+        // A dispatch of routing 2 checks right against routing 2's plan and not against routing 0's.
+        let f = NormalRowFormat(hidden: s.hidden, dtype: .bf16, topK: s.topK)
+        let recv = Self.dispatch(plans[2], f)
+        #expect(NormalCheck.rows(recv[0], plan: plans[2], dest: 0, format: f) == 0)
+        #expect(NormalCheck.rows(recv[0], plan: plans[0], dest: 0, format: f) > 0)
     }
 }
