@@ -195,7 +195,8 @@ def main():
                 row = {"type": "result", "run": run_id, "benchmark": "moe_" + op_name, "backend": "torch", "ranks": n, "count": T,
                        "dtype": "bf16" if op_name == "combine" or not fp8 else "fp8", "timing": "host", "iterations": a.iters, "time_us": us,
                        "wrong": wrong, "labels": {"tokens": str(T), "hidden": str(H), "topk": str(K), "experts": str(E), "masked": str(sh["masked"]),
-                                                  "zero_ranks": str(sh["zero_ranks"]), "groups": str(sh.get("groups", 1)),
+                                                  "zero_ranks": str(sh["zero_ranks"]), "skew": str(float(sh.get("skew", 1.0))),
+                                                  "dispatch_dtype": sh["dtype"], "groups": str(sh.get("groups", 1)),
                                                   "group_topk": str(sh.get("group_topk", 1)), "routings": "1"}}
                 if metrics:
                     row["metrics"] = metrics

@@ -339,6 +339,7 @@ struct MoETable {
         labels["tokens"] = String(s.tokens); labels["hidden"] = String(s.hidden); labels["topk"] = String(s.topK)
         labels["experts"] = String(s.experts); labels["masked"] = String(s.masked); labels["skew"] = String(s.skew)
         labels["zero_ranks"] = String(s.zeroTokenRanks); labels["seed"] = String(s.seed)
+        labels["dispatch_dtype"] = s.dtype.rawValue  // combine rows are bf16 either way: this keeps FP8 and BF16 runs apart
         labels.merge(s.routingLabels(ranks: ranks)) { _, routing in routing }  // groups, group_topk, routings
         row.labels = labels
         return row

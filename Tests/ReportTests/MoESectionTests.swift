@@ -28,8 +28,8 @@ import Results
         let doc = ReportBuilder.build(try Self.fixture(), inputs: [], options: ReportOptions())
         let charts = try Self.section(doc).figures.compactMap(\.chart)
         #expect(charts.map(\.id) == [
-            "moe_dispatch_fp8_8r_h7168_k8_e256_m0_s1_0_z0_gbps_wire", "moe_dispatch_fp8_8r_h7168_k8_e256_m0_s1_0_z0_time",
-            "moe_combine_bf16_8r_h7168_k8_e256_m0_s1_0_z0_gbps_wire", "moe_combine_bf16_8r_h7168_k8_e256_m0_s1_0_z0_time",
+            "moe_dispatch_fp8_8r_h7168_k8_e256_m0_s1_0_z0_fp8_gbps_wire", "moe_dispatch_fp8_8r_h7168_k8_e256_m0_s1_0_z0_fp8_time",
+            "moe_combine_bf16_8r_h7168_k8_e256_m0_s1_0_z0_fp8_gbps_wire", "moe_combine_bf16_8r_h7168_k8_e256_m0_s1_0_z0_fp8_time",
         ])
         for c in charts {
             #expect(c.series.map(\.name) == ["nvlink_ll", "nvshmem_put", "torch"], "\(c.id)")
@@ -67,6 +67,19 @@ import Results
         #expect(table.rows.filter { $0.last == "ok" }.count == 17)
     }
 
+    /// Combine rows are BF16 whatever the dispatch: their `dispatch_dtype` label keeps an FP8 run's
+    /// combine apart from a BF16 run's of the same shape (without it they were one measurement's repeats).
+    @Test func combinesOfFP8AndBF16RunsStayApart() throws {
+        let fixture = try Self.fixture()
+        let combine = try #require(fixture.rows.first { $0.benchmark == "moe_combine" && $0.run == "fixture-moe8" })
+        var fp8 = combine, bf16 = combine
+        fp8.labels?["dispatch_dtype"] = "fp8"
+        bf16.labels?["dispatch_dtype"] = "bf16"
+        let shapes = Set(MoEPoint.points([fp8, bf16], failed: []).map(\.shape.text))
+        #expect(shapes == ["hidden 7168, top-8 of 256 experts, masked 0, skew 1.0, zero-token ranks 0, fp8 dispatch, 8 ranks",
+                           "hidden 7168, top-8 of 256 experts, masked 0, skew 1.0, zero-token ranks 0, bf16 dispatch, 8 ranks"])
+    }
+
     /// Torch rows carry no skew label: they join the one shape that agrees with every label they have.
     @Test func torchRowsJoinTheirShape() throws {
         let set = try Self.fixture()
@@ -74,7 +87,7 @@ import Results
         #expect(torch.allSatisfy { $0.labels?["skew"] == nil })
         let shapes = Set(MoEPoint.points(set.rows.filter { $0.run != "fixture-share" }, failed: []).map(\.shape.text))
         #expect(shapes.count == 2)  // the 8-rank shape and the kernels' 1-rank shape
-        #expect(shapes.contains("hidden 7168, top-8 of 256 experts, masked 0, skew 1.0, zero-token ranks 0, 8 ranks"))
+        #expect(shapes.contains("hidden 7168, top-8 of 256 experts, masked 0, skew 1.0, zero-token ranks 0, fp8 dispatch, 8 ranks"))
     }
 
     /// Layout rows and the kernel rows (the cast as a fraction of the copy) in tables of their own.

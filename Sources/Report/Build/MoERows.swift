@@ -13,7 +13,7 @@ enum MoERows {
     static func op(_ r: ResultRow) -> String { String(r.benchmark.dropFirst(4)) }
 
     /// Labels that make up the shape (with `ranks`); `tokens` is the x axis.
-    static let shapeLabels = ["hidden", "topk", "experts", "masked", "skew", "zero_ranks"]
+    static let shapeLabels = ["hidden", "topk", "experts", "masked", "skew", "zero_ranks", "dispatch_dtype", "groups", "group_topk", "routings"]
 
     /// Conventions in the order docs/moe.md lists them; others (added later) follow by name.
     static let conventionOrder = ["deepep_normal", "deepep_ll", "pplx", "wire"]
@@ -58,7 +58,16 @@ struct MoEShape: Hashable {
 
     init(_ r: ResultRow) {
         ranks = r.ranks
-        values = MoERows.shapeLabels.map { r.labels?[$0] ?? "?" }
+        values = MoERows.shapeLabels.map { label in
+            if let v = r.labels?[label] { return label == "group_topk" && r.labels?["groups"] == "1" ? "1" : v }
+            // Rows from before these labels: one group, one routing; the dispatch type is the row's own
+            // except on combine rows (BF16 either way), which join the shape that fits them.
+            switch label {
+            case "groups", "group_topk", "routings": return "1"
+            case "dispatch_dtype": return MoERows.op(r) == "combine" ? "?" : (r.dtype ?? "?")
+            default: return "?"
+            }
+        }
     }
 
     /// Shapes of `rows`, where a row that lacks some shape labels (bench/torch_moe.py writes no
@@ -78,14 +87,24 @@ struct MoEShape: Hashable {
 
     /// `hidden 7168, top-8 of 256 experts, masked 0, skew 1.0, zero-token ranks 0, 8 ranks`.
     var text: String {
-        "hidden \(value("hidden")), top-\(value("topk")) of \(value("experts")) experts, masked \(value("masked")), "
-            + "skew \(value("skew")), zero-token ranks \(value("zero_ranks")), \(ranks) rank\(ranks == 1 ? "" : "s")"
+        var s = "hidden \(value("hidden")), top-\(value("topk")) of \(value("experts")) experts, masked \(value("masked")), "
+            + "skew \(value("skew")), zero-token ranks \(value("zero_ranks"))"
+        // Labels later gpucomm versions write, named only when known and not the default.
+        if let d = known("dispatch_dtype") { s += ", \(d) dispatch" }
+        if let g = known("groups"), g != "1", let m = known("group_topk") { s += ", top-\(m) of \(g) groups" }
+        if let r = known("routings"), r != "1" { s += ", \(r) routings" }
+        return s + ", \(ranks) rank\(ranks == 1 ? "" : "s")"
     }
+
+    /// A label's value, nil where the rows did not carry it.
+    func known(_ label: String) -> String? { let v = value(label); return v == "?" ? nil : v }
 
     /// For chart ids: `8r_h7168_k8_e256_m0_s1_0_z0`.
     var slugParts: [String] {
         ["\(ranks)r", "h" + value("hidden"), "k" + value("topk"), "e" + value("experts"), "m" + value("masked"),
          "s" + value("skew"), "z" + value("zero_ranks")]
+            + [known("dispatch_dtype"), known("groups").flatMap { $0 == "1" ? nil : "g" + $0 + "-" + value("group_topk") },
+               known("routings").flatMap { $0 == "1" ? nil : "r" + $0 }].compactMap { $0 }
     }
 
     /// Ranks, then each label numerically (text order where a label is not a number).
