@@ -59,7 +59,7 @@ struct MoECommand: ParsableCommand {
           gpucomm moe --np 8 --preset pplx --styles nvshmem-put
           gpucomm moe --np 8 --preset deepep-normal --styles nvlink-normal --channels 12
           gpucomm moe --kernels --preset deepep-normal
-          gpucomm moe --virtual-ranks 8 --styles nccl --dtype fp8 --masked 7 --zero-ranks 1
+          gpucomm moe --virtual-ranks 8 --styles nccl --dtype fp8 --zero-ranks 1
         """)
 
     @Option(name: .long, help: "Styles: all, or a comma-separated list (see above).")
