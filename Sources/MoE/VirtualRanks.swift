@@ -194,6 +194,12 @@ final class VirtualRanks: VirtualFabric {
 }
 
 extension MoEBench {
+    /// The labels of a virtual-rank run's rows: those of a run of real ranks (`run`) and
+    /// `virtual_ranks` = N, which marks them as correctness only (the report leaves them out).
+    static func virtualLabels(ranks: Int, blocks: Int, threads: Int, smShare: Int) -> [String: String] {
+        ["blocks": String(blocks), "threads": String(threads), "sm_share": String(smShare), "virtual_ranks": String(ranks)]
+    }
+
     /// Layout, dispatch and combine of the `nccl` style over `ranks` virtual ranks (this bench's
     /// rank count) on this GPU, each operation every rank's, checked (the sum of every rank's
     /// wrong elements) and timed by `plan`: correctness only, the timings are not results.
@@ -211,8 +217,7 @@ extension MoEBench {
         }
         let states = fabric.states
         let bytes = reference.meanBytes(shape: shape)
-        let labels = ["blocks": String(blocks), "threads": String(states[0].threads), "sm_share": String(multiprocessorShare(device)),
-                      "virtual_ranks": String(ranks)]
+        let labels = Self.virtualLabels(ranks: ranks, blocks: blocks, threads: states[0].threads, smShare: multiprocessorShare(device))
         var out: [MoEResult] = []
         func measure(_ op: String, _ w: Workload, _ p: TimingPlan) throws {
             let m = try driver.measure(w, p, label: "moe nccl \(op), \(ranks) virtual ranks (\(shape))")

@@ -1,4 +1,5 @@
 import Driver
+import Results
 import GPU
 import Testing
 @testable import MoE
@@ -184,5 +185,22 @@ import Testing
             let wrong = EndToEndTests.dispatchWrong(plan, f, (ranks.map { memory.buffers[$0.recvBase]! }, counts))
             if drop { #expect(wrong > 0) } else { #expect(wrong == 0) }
         }
+    }
+}
+
+/// A virtual-rank run's results rows: backend nccl, the ranks it stood in for, and `virtual_ranks`.
+@Suite struct VirtualRanksRowTests {
+    @Test func theRowCarriesVirtualRanks() throws {
+        let shape = MoEShape(tokens: 64, hidden: 1024, topK: 4, experts: 32)
+        let m = Driver.Measurement(timeUs: 50, stats: nil, wrong: 0, iterations: 3, perRank: nil)
+        var r = MoEResult(backend: MoEStyle.nccl.key, op: "dispatch", shape: shape, measurement: m,
+                          labels: MoEBench.virtualLabels(ranks: 8, blocks: 132, threads: 256, smShare: 132))
+        r.bytes = [.wire: 1e6]
+        let sink = try ResultsSink(path: nil, run: RunInfo(run: "r", tool: "gpucomm"), reports: false)
+        let row = MoETable.record(r, sink: sink, ranks: 8, plan: TimingPlan())
+        #expect(row.backend == "nccl" && row.benchmark == "moe_dispatch" && row.ranks == 8)
+        #expect(row.labels?["virtual_ranks"] == "8" && row.labels?["blocks"] == "132" && row.labels?["tokens"] == "64")
+        #expect(VirtualRankWords.headerLine.hasPrefix("# virtual ranks: correctness only, timings are not results"))
+        #expect(VirtualRankWords.note(8) == "8 virtual ranks on one GPU (moe --virtual-ranks): correctness only, timings are not results.")
     }
 }
