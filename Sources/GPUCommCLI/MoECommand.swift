@@ -48,12 +48,18 @@ struct MoECommand: ParsableCommand {
         With GPUCOMM_SHARE_GPUS=1 under CUDA MPS several ranks share a GPU (NVSHMEM styles only; \
         NCCL refuses it): correctness only, those timings are not results.
 
+        --virtual-ranks N --styles nccl runs the nccl style's N ranks in one process on one GPU \
+        (no --np): each rank its own buffers, the same routing, layout exchange and kernels, the \
+        NCCL sends and receives replaced by device copies of the same pairs. Correctness only: \
+        the timings are not results (rows labelled virtual_ranks; the report leaves them out).
+
         Examples:
           gpucomm moe --np 8 --preset deepep-ll
           gpucomm moe --np 4 --styles nvlink-ll,nccl --tokens 512 --experts 64 --topk 6 --hidden 2048 --dtype bf16
           gpucomm moe --np 8 --preset pplx --styles nvshmem-put
           gpucomm moe --np 8 --preset deepep-normal --styles nvlink-normal --channels 12
           gpucomm moe --kernels --preset deepep-normal
+          gpucomm moe --virtual-ranks 8 --styles nccl --dtype fp8 --zero-ranks 1
         """)
 
     @Option(name: .long, help: "Styles: all, or a comma-separated list (see above).")
@@ -102,6 +108,8 @@ struct MoECommand: ParsableCommand {
     var kernels = false
     @Option(name: .customLong("cast-tokens"), parsing: .unconditional, help: "--kernels: rows of the FP8 cast and the copy.")
     var castTokens = 4096
+    @Option(name: .customLong("virtual-ranks"), parsing: .unconditional, help: "Run the nccl style's N ranks (2 to \(MoECommand.maxVirtualRanks)) in this one process on one GPU, device copies for NCCL's sends and receives (no --np; --styles nccl): correctness only, the timings are not results.")
+    var virtualRanks: Int?
     @Option(name: .long, help: "No GPU work: write each shape's routing (every rank's top-k ids and weights) and every convention's bytes to this JSON Lines file, print the bytes, and exit (bench/torch_moe.py reads it). Needs --ranks or --np.")
     var dump: String?
     @Option(name: .long, parsing: .unconditional, help: "--dump: the rank count to route for.")
@@ -150,8 +158,12 @@ struct MoECommand: ParsableCommand {
 
     var requestedStyles: [MoEStyle] { (try? MoEStyle.parseList(styles).get()) ?? [] }
 
+    /// The most `--virtual-ranks`.
+    static let maxVirtualRanks = 32
+
     func validate() throws {
         if case .failure(let e) = MoEStyle.parseList(styles) { throw ValidationError("--styles: \(e)") }
+        if let why = virtualProblem { throw ValidationError(why) }
         for p in (preset ?? "").split(separator: ",", omittingEmptySubsequences: false) where preset != nil && MoEPreset(rawValue: String(p)) == nil {
             throw ValidationError("--preset must be one or a comma-separated list of \(MoEPreset.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(p)')")
         }
@@ -172,12 +184,28 @@ struct MoECommand: ParsableCommand {
         if dump != nil, let r = routings, r > 1 {
             throw ValidationError("--dump writes one routing per rank: --routings must be 1 (bench/torch_moe.py reuses its layout; got \(r))")
         }
-        let ranks = kernels ? 1 : self.ranks ?? launch.np
+        let ranks = kernels ? 1 : virtualRanks ?? self.ranks ?? launch.np
         for s in shapes {
             if let why = s.problem(ranks: ranks) { throw ValidationError(why) }
             if styles != "all" && requestedStyles.contains(.nvlinkNormal), let why = normal.problem(ranks: ranks, topK: s.topK) { throw ValidationError(why) }
             if kernels && s.hidden % 128 != 0 { throw ValidationError("--hidden must be a multiple of 128 for --kernels (the FP8 cast; got \(s.hidden))") }
         }
+    }
+
+    /// `--virtual-ranks` with what it cannot go with, in one line; nil without it or when it fits.
+    var virtualProblem: String? {
+        guard let n = virtualRanks else { return nil }
+        let why = "--virtual-ranks runs N ranks of the nccl style in one process on one GPU"
+        if n < 2 || n > Self.maxVirtualRanks { return "--virtual-ranks must be from 2 to \(Self.maxVirtualRanks) (got \(n))" }
+        if requestedStyles != [.nccl] {
+            return "\(why): add --styles nccl (got '\(styles)'; the NVSHMEM styles run several ranks on one GPU with GPUCOMM_SHARE_GPUS=1 under CUDA MPS)"
+        }
+        if launch.np != nil { return "\(why): leave out --np" }
+        if kernels { return "\(why): --kernels is another run (leave out one of them)" }
+        if dump != nil || ranks != nil { return "\(why): --dump and --ranks are another run (leave them out)" }
+        if check != 1 { return "\(why) to check them: -c must be 1 (its timings are not results)" }
+        if deepepLines || pplxLines || perRank { return "\(why): its timings are not results, so --deepep-lines, --pplx-lines and --per-rank are refused" }
+        return nil
     }
 
     /// The validated options as the MoE run takes them.
@@ -206,6 +234,7 @@ struct MoECommand: ParsableCommand {
     func run() throws {
         if let dump { return try MoEDump.write(shapes: shapes, ranks: ranks ?? launch.np!, path: dump) }
         if kernels { return try MoERun.kernels(settings) }
+        if let n = virtualRanks { return try MoERun.virtual(settings, ranks: n) }
         let env = ProcessInfo.processInfo.environment
         if try launch.np == nil && env["GPUCOMM_RANK"] == nil && !RankEnvironment.present(env) {
             throw Failure(.usage, "moe needs one process per GPU: add --np N (or start it with mpirun/srun/torchrun; --kernels for one GPU)")

@@ -125,6 +125,18 @@ struct SelftestStage {
             add(["moe", "--styles", "nccl", "--tokens", "64", "--hidden", "1024", "--topk", "4", "--experts", "32", "--dtype", "bf16"] + small, [MoEStyle.nccl])
             add(["moe", "--styles", "nccl", "--tokens", "48", "--hidden", "512", "--topk", "6", "--experts", "64", "--dtype", "fp8", "--masked", "7",
                  "--zero-ranks", "1"] + small, [MoEStyle.nccl])
+        } else if Self.virtualNCCL(shape), families?.contains(.moe) ?? true, let at = waived.firstIndex(where: { $0.key == MoEStyle.nccl.qualifiedKey }) {
+            // NCCL refuses two ranks on one GPU: the nccl style's ranks run as virtual ranks in one
+            // process (`moe --virtual-ranks`, no --np), so it is checked with as many ranks as the others.
+            waived.remove(at: at)
+            let one = ["--virtual-ranks", String(pes), "--styles", "nccl"]
+            let tail = small + ["-T", String(timeout), "--no-results"]
+            for args in [["--tokens", "64", "--hidden", "1024", "--topk", "4", "--experts", "32", "--dtype", "bf16"],
+                         ["--tokens", "48", "--hidden", "512", "--topk", "6", "--experts", "64", "--dtype", "fp8", "--masked", "7", "--skew", "8",
+                          "--zero-ranks", "1"],
+                         ["--tokens", "64", "--hidden", "1024", "--topk", "4", "--experts", "32", "--dtype", "bf16", "--routings", "3", "--group-topk", "1"]] {
+                cases.append(Case(arguments: ["moe"] + one + args + tail, covers: [MoEStyle.nccl.qualifiedKey]))
+            }
         }
         let moeKernels = moe.compactMap { $0 as? MoEKernel }
         if !moeKernels.isEmpty {
@@ -132,6 +144,15 @@ struct SelftestStage {
             cases.append(Case(arguments: ["moe", "--kernels", "--preset", "deepep-ll", "--cast-tokens", "512", "-n", "3", "-w", "1", "-T", String(timeout),
                                           "--no-results"], covers: moeKernels.map(\.qualifiedKey)))
         }
+    }
+
+    /// Whether the `nccl` MoE style is waived only because the ranks share GPUs (NCCL refuses two
+    /// ranks on one GPU) and runs as virtual ranks instead (`moe --virtual-ranks`, 2 to 32 ranks).
+    static func virtualNCCL(_ shape: JobShape) -> Bool {
+        var own = shape
+        own.sharesGPUs = false
+        own.hasNCCL = true  // virtual ranks copy instead of calling NCCL
+        return shape.sharesGPUs && (2...MoECommand.maxVirtualRanks).contains(shape.ranks) && MoEStyle.nccl.applicability(own).reason == nil
     }
 
     /// Registry keys no case covers although they apply (must be empty: a new benchmark without a check is a defect).

@@ -1,3 +1,5 @@
+import GPU
+
 /// The `nccl` style's point-to-point plan: what each rank sends and receives, in the order it
 /// posts them inside one NCCL group, for dispatch and for combine. NCCL matches a pair's sends and
 /// receives in the order they are posted, so the i-th send from s to d must be the i-th receive at d
@@ -91,5 +93,18 @@ public struct MoEExchange: Sendable {
             }
         }
         return .success(pairs)
+    }
+}
+
+extension Communicator {
+    /// Posts one rank's lists (`MoEExchange.dispatch` or `.combine`) inside one NCCL group, as
+    /// bytes: every send from `source` at its offset, then every receive into `dest` at its
+    /// offset; `call` names the ncclGroupEnd in an error.
+    func post(_ lists: (sends: [MoEExchange.Transfer], recvs: [MoEExchange.Transfer]), from source: DeviceBuffer, into dest: DeviceBuffer,
+              stream: GPU.Stream, _ call: String) throws {
+        try groupStart()
+        for t in lists.sends { try send(UnsafeRawPointer(source.pointer(offset: t.offset)), count: t.bytes, type: .uint8, peer: t.peer, stream: stream) }
+        for t in lists.recvs { try recv(dest.pointer(offset: t.offset), count: t.bytes, type: .uint8, peer: t.peer, stream: stream) }
+        try groupEnd(call)
     }
 }

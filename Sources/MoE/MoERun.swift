@@ -113,6 +113,47 @@ public struct MoERun {
         if let f = driver.failureIfWrong("elements") { throw f }
     }
 
+    /// `--virtual-ranks N`: the `nccl` style's N ranks in this one process on its first GPU, each
+    /// with its own buffers, the transfers as device copies (`VirtualRanksWorkload`); layout,
+    /// dispatch and combine per shape, checked. Correctness only: the table and every row say the
+    /// timings are not results (label `virtual_ranks`; the report leaves such rows out).
+    public static func virtual(_ command: Settings, ranks n: Int) throws {
+        var spec = command.launch
+        spec.np = nil
+        let job = try Job(spec, needsNCCL: false) { _, devices in
+            for s in command.shapes { if let why = s.problem(ranks: n) { throw Failure(.usage, why) } }
+            if command.shapes.contains(where: { $0.dtype == .fp8 }) && !devices[0].supportsFP8 {
+                throw Failure(.unavailable, "--dtype fp8 needs sm_89 or newer (e4m3 conversion); this GPU is \(devices[0].arch)")
+            }
+        }
+        defer { job.close() }
+        let device = job.devices[0]
+        try device.makeCurrent()
+        let stream = try Stream(device: device)
+        let driver = BenchmarkDriver(channel: job.channel, watchdog: Watchdog(seconds: command.launch.timeout, rank: 0), rank: 0)
+        let bench = try driver.armed("moe kernels (compile and load)") {
+            try MoEBench(driver: driver, channel: job.channel, device: device, stream: stream, compiler: try RuntimeCompiler(), rank: 0, ranks: n, session: nil)
+        }
+        let blocks = try bench.blocks(requested: command.blocks)
+        var info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
+        info.notes = (info.notes ?? []) + [VirtualRankWords.note(n)]
+        let sink = try ResultsSink(path: command.resultsPath, run: info, reports: job.reports)
+        let table = MoETable(reports: job.reports, ranks: n, perRankLines: false)
+        let plan = command.plan
+        table.header("moe  \(n) virtual ranks on one GPU (\(device.name))  \(MoETable.timingWords(plan))  check \(plan.check ? 1 : 0)")
+        table.say(VirtualRankWords.headerLine)
+        for shape in command.shapes {
+            table.shape(shape)
+            for r in try bench.runVirtual(shape: shape, plan: plan, blocks: blocks) {
+                table.row(MoEStyle.nccl.rawValue, r)
+                try sink.write(MoETable.record(r, sink: sink, ranks: n, plan: plan))
+            }
+        }
+        table.footer(driver)
+        if job.reports, let line = sink.closingLine() { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        if let f = driver.failureIfWrong("elements") { throw f }
+    }
+
     /// `--kernels`: the layout kernel per shape, then the FP8 cast and a copy, on this process's first GPU.
     public static func kernels(_ command: Settings) throws {
         var spec = command.launch

@@ -9,6 +9,17 @@ public enum MoETransport {
     case nccl(Communicator)
     /// No peers: one rank's own buffers, for the layout kernel measured alone.
     case local
+    /// One of several virtual ranks on one GPU (`gpucomm moe --virtual-ranks`): its own buffers,
+    /// the `nccl` style's kernels and plan, device copies instead of NCCL (`VirtualRanks`).
+    case virtual
+
+    /// The `nccl` style's transports: the layout exchange, the pack kernel, `MoEExchange`'s lists.
+    var exchangesCounts: Bool {
+        switch self {
+        case .nccl, .virtual: return true
+        case .nvshmem, .local: return false
+        }
+    }
 }
 
 /// The compiled MoE kernels of one process (cuda/moe.cu; cuda/moe_nvshmem.cu when NVSHMEM runs).
@@ -61,11 +72,14 @@ final class MoEState {
     let blocks: Int
     let threads = 256
     let x, topk, weights, slots, counts, staging, recv, recvCount, y, combRecv, out, sig: DeviceBuffer
-    /// NCCL: every rank's per-expert counts as exchanged (host), and this rank's send offsets (device).
+    /// NCCL and virtual ranks: every rank's per-expert counts as exchanged (host), and this rank's
+    /// send offsets (device).
     var exchanged: [[Int32]] = []
     var offsets: DeviceBuffer?
-    /// NCCL: the gathered counts (device), their host copy and the host side of the uploads (pinned).
-    private var exchange: (gathered: DeviceBuffer, host: PinnedBuffer, upload: PinnedBuffer, calls: HostCopyCalls)?
+    /// NCCL: the gathered counts (device) and their host copy (pinned).
+    private var gather: (device: DeviceBuffer, host: PinnedBuffer)?
+    /// NCCL and virtual ranks: the host side of the offsets' and receive counts' uploads (pinned).
+    private var upload: (host: PinnedBuffer, calls: HostCopyCalls)?
     /// The routing whose layout `counts` and `slots` hold (and, for NCCL, `exchanged` and `offsets`).
     private(set) var layoutRouting = 0
 
@@ -103,7 +117,7 @@ final class MoEState {
         let sym: (Int) throws -> DeviceBuffer
         switch transport {
         case .nvshmem(let s): sym = { try s.allocate(bytes: $0) }
-        case .nccl, .local: sym = local
+        case .nccl, .local, .virtual: sym = local
         }
         x = try local(t * h * 2)
         topk = try local(n * t * k * 4)
@@ -112,16 +126,16 @@ final class MoEState {
         out = try local(t * h * 2)
         // Symmetric, in the same order on every PE (nvshmem_malloc is collective).
         counts = try sym(e * 4)
-        if case .nccl = transport { staging = try local(t * k * format.stride) } else { staging = try sym(window * format.stride) }
+        if transport.exchangesCounts { staging = try local(t * k * format.stride) } else { staging = try sym(window * format.stride) }
         recv = try sym(localExperts * ranks * window * format.stride)
         recvCount = try sym(n * ranks * localExperts * 4)
         y = try sym(localExperts * ranks * window * h * 2)
         combRecv = try sym(e * window * h * 2)
         sig = try sym(5 * ranks * 8)
         try sig.fill(byte: 0, on: stream)
-        if case .nccl = transport {
-            exchange = (try local(ranks * e * 4), try PinnedBuffer(device: device, bytes: ranks * e * 4),
-                        try PinnedBuffer(device: device, bytes: (e + ranks * localExperts) * 4), try HostCopyCalls(cuda: device.cuda))
+        if case .nccl = transport { gather = (try local(ranks * e * 4), try PinnedBuffer(device: device, bytes: ranks * e * 4)) }
+        if transport.exchangesCounts {
+            upload = (try PinnedBuffer(device: device, bytes: (e + ranks * localExperts) * 4), try HostCopyCalls(cuda: device.cuda))
             offsets = try local(e * 4)
         }
         if t > 0 {
@@ -133,6 +147,7 @@ final class MoEState {
         // wait for the legacy stream: the whole context finishes it before the layout reads topk.
         try device.synchronize()
         try enqueueLayout(routing: 0)
+        // Virtual ranks exchange once every rank has its layout (`VirtualRanks`).
         if case .nccl(let comm) = transport { try exchangeLayout(comm, routing: 0) }
         try stream.synchronize()
         try barrier()
@@ -157,26 +172,48 @@ final class MoEState {
     }
 
     /// NCCL's layout exchange of the routing just laid out (`layoutRouting` unless given): every
-    /// rank's counts by ncclAllGather, read by the host; the send offsets (exclusive scan of this
-    /// rank's counts) and that routing's receive counts uploaded on the stream. Runs inside every
+    /// rank's counts by ncclAllGather, read by the host, then `adoptExchange`. Runs inside every
     /// timed dispatch when there are several routings (the host waits for the gather).
     func exchangeLayout(_ comm: Communicator, routing: Int? = nil) throws {
-        guard let ex = exchange, let offsets else { preconditionFailure("exchangeLayout without NCCL buffers") }
+        guard let g = gather else { preconditionFailure("exchangeLayout without NCCL buffers") }
+        let e = shape.experts
+        try comm.allGather(UnsafeRawPointer(counts.pointer()), g.device.pointer(), count: e, type: .int32, stream: stream, label: "moe layout exchange")
+        try g.host.copy(from: g.device.address, bytes: ranks * e * 4, on: stream)
+        try stream.synchronize()
+        let all = g.host.pointer.bindMemory(to: Int32.self, capacity: ranks * e)
+        try adoptExchange((0..<ranks).map { s in (0..<e).map { all[s * e + $0] } }, routing: routing)
+    }
+
+    /// The layout exchange's second half, once the host holds every rank's per-expert counts
+    /// (`all[s][e]`, as the all-gather delivers them; virtual ranks read each other's back): they
+    /// become `exchanged`, and the send offsets (exclusive scan of this rank's counts) and routing
+    /// `routing`'s receive counts (`layoutRouting` unless given) are uploaded on the stream.
+    func adoptExchange(_ all: [[Int32]], routing: Int? = nil) throws {
+        guard let ex = upload, let offsets else { preconditionFailure("adoptExchange without the nccl style's buffers") }
+        precondition(all.count == ranks && all.allSatisfy { $0.count == shape.experts })
         let r = routing ?? layoutRouting
         let e = shape.experts, l = localExperts
-        try comm.allGather(UnsafeRawPointer(counts.pointer()), ex.gathered.pointer(), count: e, type: .int32, stream: stream, label: "moe layout exchange")
-        try ex.host.copy(from: ex.gathered.address, bytes: ranks * e * 4, on: stream)
-        try stream.synchronize()
-        let all = ex.host.pointer.bindMemory(to: Int32.self, capacity: ranks * e)
-        exchanged = (0..<ranks).map { s in (0..<e).map { all[s * e + $0] } }
-        let up = ex.upload.pointer.bindMemory(to: Int32.self, capacity: e + ranks * l)
+        exchanged = all
+        let up = ex.host.pointer.bindMemory(to: Int32.self, capacity: e + ranks * l)
         var run: Int32 = 0
         for (i, c) in exchanged[rank].enumerated() { up[i] = run; run += c }
         for s in 0..<ranks { for j in 0..<l { up[e + s * l + j] = exchanged[s][rank * l + j] } }
         // Pinned and on our stream: ordered before the kernels that read them; the host writes
         // these pages again only after the next exchange's synchronize.
-        try ex.calls.copy(fromHost: ex.upload.pointer, to: offsets.address, bytes: e * 4, on: stream)
-        try ex.calls.copy(fromHost: ex.upload.pointer + e * 4, to: recvCount.address + recvCountOffset(r), bytes: ranks * l * 4, on: stream)
+        try ex.calls.copy(fromHost: ex.host.pointer, to: offsets.address, bytes: e * 4, on: stream)
+        try ex.calls.copy(fromHost: ex.host.pointer + e * 4, to: recvCount.address + recvCountOffset(r), bytes: ranks * l * 4, on: stream)
+    }
+
+    /// The `nccl` style's send and receive lists over the last exchange's counts.
+    var exchangePlan: MoEExchange { MoEExchange(counts: exchanged, localExperts: localExperts, window: window) }
+
+    /// The `nccl` style's pack (gc_moe_pack_nccl): routing `r`'s messages of this rank into `staging`,
+    /// ordered by expert at the exchanged send offsets (FP8 cast here).
+    func enqueuePack(routing r: Int) throws {
+        try kernels.packNCCL.launch(grid: gridFor(tokens * 32), block: 256, stream: stream,
+                                    args: [UInt64(x.address), topkAddress(r), UInt64(slots.address), UInt64(offsets!.address),
+                                           UInt64(staging.address), Int32(tokens), Int32(shape.topK), Int32(shape.hidden),
+                                           Int32(shape.dtype == .fp8 ? 1 : 0), Int32(rank), UInt64(format.stride)])
     }
 
     /// This rank's layout read back, against the host reference of routing `routing` (unless

@@ -51,6 +51,10 @@ final class DispatchWorkload: Workload {
     /// Starts the cycle again at routing 0.
     func restart() { cycle.restart() }
 
+    /// The routing the next dispatch uses (the cycle advanced): virtual ranks take a dispatch's
+    /// steps one at a time (`VirtualRanksWorkload`).
+    func nextRouting() -> Int { cycle.advance() }
+
     func fill() throws {
         try state.recv.fill(byte: 0x7F, on: state.stream)
         // NCCL's receive counts come from the layout exchange, once with one routing; the kernels deliver them every time.
@@ -70,25 +74,10 @@ final class DispatchWorkload: Workload {
         case .nvshmem:
             try s.kernels.dispatch!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: arguments[r])
         case .nccl(let comm):
-            let st = s.format.stride, l = s.localExperts
-            try s.kernels.packNCCL.launch(grid: s.gridFor(s.tokens * 32), block: 256, stream: s.stream,
-                                          args: [UInt64(s.x.address), s.topkAddress(r), UInt64(s.slots.address), UInt64(s.offsets!.address),
-                                                 UInt64(s.staging.address), Int32(s.tokens), Int32(s.shape.topK), Int32(s.shape.hidden),
-                                                 Int32(s.shape.dtype == .fp8 ? 1 : 0), Int32(s.rank), UInt64(st)])
-            let mine = s.exchanged[s.rank]
-            var off = 0
-            try comm.groupStart()
-            for (e, c) in mine.enumerated() {
-                if c > 0 { try comm.send(UnsafeRawPointer(s.staging.pointer(offset: off * st)), count: Int(c) * st, type: .uint8, peer: e / l, stream: s.stream) }
-                off += Int(c)
-            }
-            for src in 0..<s.ranks {
-                for j in 0..<l {
-                    let n = Int(s.exchanged[src][s.rank * l + j])
-                    if n > 0 { try comm.recv(s.recv.pointer(offset: s.plan.row(local: j, source: src, slot: 0) * st), count: n * st, type: .uint8, peer: src, stream: s.stream) }
-                }
-            }
-            try comm.groupEnd("ncclGroupEnd (moe dispatch)")
+            try s.enqueuePack(routing: r)
+            try comm.post(s.exchangePlan.dispatch(rank: s.rank, stride: s.format.stride), from: s.staging, into: s.recv, stream: s.stream,
+                          "ncclGroupEnd (moe dispatch)")
+        case .virtual: preconditionFailure("virtual ranks dispatch together (VirtualRanksWorkload)")
         }
     }
 
@@ -152,12 +141,18 @@ final class CombineWorkload: Workload {
         let s = state
         dispatch.restart()
         try dispatch.enqueue()
+        try enqueueExpert()
+        try s.stream.synchronize()
+        try s.channelBarrier()
+    }
+
+    /// The fake expert (gc_moe_expert) on every row the dispatch before delivered.
+    func enqueueExpert() throws {
+        let s = state
         try s.kernels.expert.launch(grid: s.gridFor(s.localExperts * s.ranks * s.window * 32), block: 256, stream: s.stream,
                                     args: [UInt64(s.recv.address), UInt64(s.recvCount.address + s.recvCountOffset(routing)), UInt64(s.y.address), Int32(s.ranks),
                                            Int32(s.localExperts), Int32(s.window), Int32(s.shape.hidden), Int32(s.shape.dtype == .fp8 ? 1 : 0),
                                            UInt64(s.format.stride)])
-        try s.stream.synchronize()
-        try s.channelBarrier()
     }
 
     func fill() throws {
@@ -167,25 +162,23 @@ final class CombineWorkload: Workload {
 
     func enqueue() throws {
         let s = state
-        let rowBytes = s.shape.hidden * 2, l = s.localExperts
+        let rowBytes = s.shape.hidden * 2
         switch s.transport {
         case .local: preconditionFailure("combine needs NVSHMEM or NCCL")
         case .nvshmem:
             try s.kernels.combine!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: arguments[routing])
         case .nccl(let comm):
             // `exchanged` is the last exchange's: the dispatch before this combine.
-            try comm.groupStart()
-            for src in 0..<s.ranks {
-                for j in 0..<l {
-                    let n = Int(s.exchanged[src][s.rank * l + j])
-                    if n > 0 { try comm.send(UnsafeRawPointer(s.y.pointer(offset: s.plan.row(local: j, source: src, slot: 0) * rowBytes)), count: n * rowBytes, type: .uint8, peer: src, stream: s.stream) }
-                }
-            }
-            for (e, c) in s.exchanged[s.rank].enumerated() where c > 0 {
-                try comm.recv(s.combRecv.pointer(offset: e * s.window * rowBytes), count: Int(c) * rowBytes, type: .uint8, peer: e / l, stream: s.stream)
-            }
-            try comm.groupEnd("ncclGroupEnd (moe combine)")
+            try comm.post(s.exchangePlan.combine(rank: s.rank, rowBytes: rowBytes), from: s.y, into: s.combRecv, stream: s.stream,
+                          "ncclGroupEnd (moe combine)")
+        case .virtual: preconditionFailure("virtual ranks combine together (VirtualRanksWorkload)")
         }
+        try enqueueReduce()
+    }
+
+    /// The weighted sum at the tokens' owner (gc_moe_reduce) of the routing sent back.
+    func enqueueReduce() throws {
+        let s = state
         try s.kernels.reduce.launch(grid: s.gridFor(s.tokens * s.shape.hidden / 8), block: 256, stream: s.stream, arguments: reduceArguments[routing])
     }
 
