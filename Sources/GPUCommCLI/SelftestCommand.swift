@@ -19,8 +19,10 @@ struct SelftestCommand: ParsableCommand {
         match a known defect of the loaded NCCL release (Collectives/KnownDefects.swift: the versions, \
         the exact cases and the evidence) are listed as known NCCL defects with their case names; \
         --strict counts them as failures. Then (--nvshmem auto|on|off) every NVSHMEM benchmark and \
-        every all-to-all backend runs checked at small sizes with 2 and with 4 PEs, as gpucomm's own \
-        commands in child processes; a command that exits 5 (unavailable here, e.g. --scope tma \
+        every all-to-all backend, the NCCL device API, Jacobi and every MoE style run checked at small \
+        sizes with 2, 4 and 8 PEs (those that fit the visible GPUs; with GPUCOMM_SHARE_GPUS=1 under \
+        CUDA MPS ranks share GPUs: NCCL's cases are waived, the MoE nccl style runs as virtual ranks, \
+        and 8 PEs check MoE only), as gpucomm's own commands in child processes; a command that exits 5 (unavailable here, e.g. --scope tma \
         before sm_90) is listed as waived. Exit status 0 when every other case is right, 3 when any is \
         wrong, 1 on an error.
         """)

@@ -120,6 +120,18 @@ struct SelftestStage {
                         "--zero-ranks", "1"] + small, viaNVSHMEM)
             add(list + ["--preset", "deepep-ll,deepep-normal,nccl-ep", "--tokens", "32"] + small, viaNVSHMEM)
             add(list + ["--preset", "pplx"] + small, viaNVSHMEM)
+            // Group-limited routing (each token on at most 2 of 8 groups) with a new routing every
+            // iteration: the layout (and notify) rebuilt inside every dispatch, checked each time.
+            add(list + ["--tokens", "40", "--hidden", "512", "--topk", "4", "--experts", "64", "--dtype", "fp8", "--groups", "8", "--group-topk", "2",
+                        "--routings", "3"] + small, viaNVSHMEM)
+            if viaNVSHMEM.contains(.nvlinkNormal) {
+                // A 4-row ring with 3-row chunks: every (channel, source) ring wraps many times and
+                // senders wait on the receivers' heads; then more channels than tokens.
+                add(["moe", "--styles", "nvlink-normal", "--tokens", "150", "--hidden", "512", "--topk", "6", "--experts", "32", "--dtype", "fp8",
+                     "--masked", "5", "--ring-tokens", "4", "--chunk-tokens", "3", "--channels", "3"] + small, [MoEStyle.nvlinkNormal])
+                add(["moe", "--styles", "nvlink-normal", "--tokens", "3", "--hidden", "256", "--topk", "2", "--experts", "16", "--channels", "5"] + small,
+                    [MoEStyle.nvlinkNormal])
+            }
         }
         if moeStyles.contains(.nccl) {
             add(["moe", "--styles", "nccl", "--tokens", "64", "--hidden", "1024", "--topk", "4", "--experts", "32", "--dtype", "bf16"] + small, [MoEStyle.nccl])
