@@ -44,7 +44,9 @@ public enum MoECheck {
     /// Wrong elements of rank `rank`'s combined output (`routing.tokens` BF16 rows of `hidden`):
     /// row t must be Σ_k w_k · f(x_t) over the token's valid selections (0 with none), f the fake
     /// expert (×1.5 in BF16), within `combineTolerance`.
-    public static func combine(_ bytes: [UInt8], routing r: Routing, rank: Int, hidden: Int, dtype: MoEDType) -> Int {
+    /// `tolerance` is how far an element may be (`combineTolerance` unless a style rounds more).
+    public static func combine(_ bytes: [UInt8], routing r: Routing, rank: Int, hidden: Int, dtype: MoEDType,
+                               tolerance: (_ x: Float, _ absWeights: Float, _ dtype: MoEDType, _ scale: Float) -> Float = combineTolerance) -> Int {
         var wrong = 0
         bytes.withUnsafeBytes { raw in
             for t in 0..<r.tokens {
@@ -58,7 +60,7 @@ public enum MoECheck {
                     guard off + 2 <= raw.count else { wrong += 1; continue }
                     let got = Payload.float(bf16: raw.loadUnaligned(fromByteOffset: off, as: UInt16.self))
                     let want = sumW * Payload.expertScale * x
-                    if !(abs(got - want) <= combineTolerance(x, absWeights: absW, dtype: dtype, scale: scale)) { wrong += 1 }
+                    if !(abs(got - want) <= tolerance(x, absW, dtype, scale)) { wrong += 1 }
                 }
             }
         }

@@ -177,24 +177,7 @@ public enum NormalCheck {
     /// Wrong elements of rank `rank`'s combined output: as `MoECheck.combine`, with room for one
     /// more BF16 rounding (each rank's partial sum is rounded before the owner adds them).
     public static func combine(_ bytes: [UInt8], routing r: Routing, rank: Int, hidden: Int, dtype: MoEDType) -> Int {
-        var wrong = 0
-        bytes.withUnsafeBytes { raw in
-            for t in 0..<r.tokens {
-                var sumW: Float = 0, absW: Float = 0
-                for k in 0..<r.topK where r.expert(t, k) >= 0 { sumW += r.weights[t * r.topK + k]; absW += abs(r.weights[t * r.topK + k]) }
-                var scale: Float = 0
-                for h in 0..<hidden {
-                    let x = Payload.value(source: rank, token: t, element: h)
-                    if dtype == .fp8 && h % 128 == 0 { scale = Payload.fp8Scale(source: rank, token: t, block: h / 128) }
-                    let off = (t * hidden + h) * 2
-                    guard off + 2 <= raw.count else { wrong += 1; continue }
-                    let got = Payload.float(bf16: raw.loadUnaligned(fromByteOffset: off, as: UInt16.self))
-                    let want = sumW * Payload.expertScale * x
-                    if !(abs(got - want) <= tolerance(x, absWeights: absW, dtype: dtype, scale: scale)) { wrong += 1 }
-                }
-            }
-        }
-        return wrong
+        MoECheck.combine(bytes, routing: r, rank: rank, hidden: hidden, dtype: dtype) { tolerance($0, absWeights: $1, dtype: $2, scale: $3) }
     }
 
     /// BF16: the expert's, each partial sum's and the output's rounding, 3 × 2^-9 relative, within

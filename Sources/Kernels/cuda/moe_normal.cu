@@ -89,6 +89,50 @@ __device__ __forceinline__ void gc_normal_publish(u64* p, u64 v) {
     __syncwarp();
 }
 
+// One warp's side of a ring it writes into on `peer`: its (channel, this PE) ring there, that ring's
+// tail and head there, and this PE's own count of rows sent through it (over every launch).
+struct GcRingWriter {
+    u64* sent;
+    u64* tail;
+    const u64* head;
+    char* base;
+    u64 rowBytes, j, published, seen;
+    int Q, S;
+};
+
+// ctr's counters: `sentAt`, `tailAt`, `headAt` name the regions (GC_DSENT, GC_DTAIL, GC_DHEAD or the
+// combine's); `ring` is the symmetric ring buffer of C × npes × Q rows of `rowBytes`.
+__device__ __forceinline__ GcRingWriter gc_ring_writer(u64* ctr, int sentAt, int tailAt, int headAt, char* ring, u64 rowBytes,
+                                                       int c, int me, int npes, int peer, int Q, int S) {
+    const int CN = (gridDim.x / 2) * npes;
+    GcRingWriter w;
+    w.sent = ctr + sentAt * CN + c * npes + peer;
+    w.tail = (u64*)nvshmem_ptr(ctr + tailAt * CN + c * npes + me, peer);
+    w.head = (const u64*)nvshmem_ptr(ctr + headAt * CN + c * npes + me, peer);
+    w.base = (char*)nvshmem_ptr(ring + (u64)(c * npes + me) * Q * rowBytes, peer);
+    w.rowBytes = rowBytes; w.Q = Q; w.S = S;
+    w.j = *w.sent; w.published = w.j; w.seen = gc_normal_acquire(w.head);
+    return w;
+}
+
+// The next free row of the ring (waiting for the reader's head when the ring is full).
+__device__ __forceinline__ char* gc_ring_slot(GcRingWriter& w) {
+    while (w.j - w.seen >= (u64)w.Q) w.seen = gc_normal_acquire(w.head);
+    return w.base + (w.j % w.Q) * w.rowBytes;
+}
+
+// The row just written counts; the tail is published every S rows.
+__device__ __forceinline__ void gc_ring_advance(GcRingWriter& w) {
+    w.j++;
+    if (w.j - w.published >= (u64)w.S) { gc_normal_publish(w.tail, w.j); w.published = w.j; }
+}
+
+// The last rows published, and the count kept for the next launch.
+__device__ __forceinline__ void gc_ring_finish(GcRingWriter& w) {
+    gc_normal_publish(w.tail, w.j);
+    if ((threadIdx.x & 31) == 0) *w.sent = w.j;
+}
+
 extern "C" __global__ void gc_moe_normal_notify(const int* topk, int tokens, int k, int L, int C, int* ncount, int* rbase,
                                                 int* rtotal, u64* sig) {
     const int me = nvshmem_my_pe(), npes = nvshmem_n_pes();
@@ -134,26 +178,19 @@ extern "C" __global__ void gc_moe_normal_dispatch(const bf16* x, const int* topk
         __syncthreads();
         const int d = warp;
         if (d >= npes) return;
-        u64* sent = ctr + GC_DSENT * CN + c * npes + d;
-        u64* tail = (u64*)nvshmem_ptr(ctr + GC_DTAIL * CN + c * npes + me, d);
-        const u64* head = (const u64*)nvshmem_ptr(ctr + GC_DHEAD * CN + c * npes + me, d);
-        char* base = (char*)nvshmem_ptr(ring + (u64)(c * npes + me) * Q * R, d);
-        u64 j = *sent, published = j, seen = gc_normal_acquire(head);
+        GcRingWriter w = gc_ring_writer(ctr, GC_DSENT, GC_DTAIL, GC_DHEAD, ring, R, c, me, npes, d, Q, S);
         for (int t = t0; t < t1; t++) {
             if (!(gc_normal_mask(topk, t, k, L) & (1u << d))) continue;
-            while (j - seen >= (u64)Q) seen = gc_normal_acquire(head);
-            char* row = base + (j % Q) * R;
+            char* row = gc_ring_slot(w);
             gc_moe_copy(row, staging + (u64)t * M, M);
             if (lane < k) {
                 const int e = topk[t * k + lane];
                 ((int*)(row + M))[lane] = (e >= 0 && e / L == d) ? e % L : -1;
                 ((float*)(row + M + 4 * k))[lane] = weights[t * k + lane];
             }
-            j++;
-            if (j - published >= (u64)S) { gc_normal_publish(tail, j); published = j; }
+            gc_ring_advance(w);
         }
-        gc_normal_publish(tail, j);
-        if (lane == 0) *sent = j;
+        gc_ring_finish(w);
     } else {
         // Receiver: one warp per source rank copies its rows out of the ring, in order.
         const int s = warp;
@@ -207,21 +244,14 @@ extern "C" __global__ void gc_moe_normal_combine(const bf16* part, char* cring, 
         // Sender: one warp per token owner s returns the partial rows of (s, c), in order.
         const int s = warp;
         if (s >= npes) return;
-        u64* sent = ctr + GC_CSENT * CN + c * npes + s;
-        u64* tail = (u64*)nvshmem_ptr(ctr + GC_CTAIL * CN + c * npes + me, s);
-        const u64* head = (const u64*)nvshmem_ptr(ctr + GC_CHEAD * CN + c * npes + me, s);
-        char* base = (char*)nvshmem_ptr(cring + (u64)(c * npes + me) * Q * rowBytes, s);
+        GcRingWriter w = gc_ring_writer(ctr, GC_CSENT, GC_CTAIL, GC_CHEAD, cring, rowBytes, c, me, npes, s, Q, S);
         const char* src = (const char*)(part + (u64)rbase[s * C + c] * hidden);
         const int n = ncount[s * C + c];
-        u64 j = *sent, published = j, seen = gc_normal_acquire(head);
         for (int i = 0; i < n; i++) {
-            while (j - seen >= (u64)Q) seen = gc_normal_acquire(head);
-            gc_moe_copy(base + (j % Q) * rowBytes, src + (u64)i * rowBytes, rowBytes);
-            j++;
-            if (j - published >= (u64)S) { gc_normal_publish(tail, j); published = j; }
+            gc_moe_copy(gc_ring_slot(w), src + (u64)i * rowBytes, rowBytes);
+            gc_ring_advance(w);
         }
-        gc_normal_publish(tail, j);
-        if ((threadIdx.x & 31) == 0) *sent = j;
+        gc_ring_finish(w);
     } else {
         // Receiver (the tokens' owner): token by token, the sum of every holding rank's row.
         __shared__ u64 pos[32];
