@@ -197,7 +197,7 @@ struct MoETable {
     /// The header's lines on what the split rows time (docs/moe.md, "Send/receive split").
     static let splitLines = [
         "# --split: dispatch_send/combine_send time the send half alone (pack, puts or stores, signals; no waiting), its receive pending until after the timed loop;",
-        "#          dispatch_recv/combine_recv the receive half alone (wait for and consume the signals; combine: then the weighted sum), every send made before the warm-ups;",
+        "#          dispatch_recv/combine_recv the receive half alone (wait for and consume the signals; combine: then the weighted sum), all sends made by the first warm-up;",
         "#          both checked as send then receive; the receive rows carry no bytes (time only)",
     ]
 
