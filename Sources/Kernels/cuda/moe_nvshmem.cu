@@ -24,7 +24,10 @@
 //     half of every PE addressed to this PE is in place. Each receive consumes one send's signals,
 //     in order: k send launches on a PE with no receive between them (their signals add up) are
 //     consumed by k receive launches, the i-th reading the counts of the i-th send's routing
-//     (recvCount of that routing) — the counters never go below zero and nothing is reset.
+//     (recvCount of that routing) — the counters never go below zero and nothing is reset. In
+//     order because a PE's sends follow each other on its stream and each ends with its writes
+//     complete (quiet; stores fenced before the arrival signals): no signal of send i+1 exists
+//     before all of send i's, so the first signals a receive finds are the oldest send's.
 //     It needs only that every peer's matching send half is (or will be) launched; it holds at
 //     most npes blocks while waiting.
 //   both (3): send then receive in one launch; the whole grid must be resident at once, since
