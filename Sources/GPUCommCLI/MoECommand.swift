@@ -28,6 +28,10 @@ struct MoECommand: ParsableCommand {
         weighted sum Σ w_k f(x) there, checked against the host (BF16: 2^-8 relative; FP8: the \
         cast's error too; docs/moe.md).
         Wrong elements make the exit status 3.
+        --split adds, for nvshmem-put and nvlink-ll, each half of dispatch and combine timed \
+        alone (DeepEP's receive hook, pplx-kernels' do_send/do_recv): dispatch_send and \
+        combine_send, the send half with its receive pending; dispatch_recv and combine_recv, the \
+        receive half with every row already sent. Each is checked as send then receive.
 
         Styles (--styles all, or a comma-separated list):
         \(MoEStyle.allCases.map { "  \($0.rawValue): \($0.summary)" }.joined(separator: "\n"))
@@ -57,6 +61,7 @@ struct MoECommand: ParsableCommand {
           gpucomm moe --np 8 --preset deepep-ll
           gpucomm moe --np 4 --styles nvlink-ll,nccl --tokens 512 --experts 64 --topk 6 --hidden 2048 --dtype bf16
           gpucomm moe --np 8 --preset pplx --styles nvshmem-put
+          gpucomm moe --np 8 --preset deepep-ll --styles nvshmem-put,nvlink-ll --split
           gpucomm moe --np 8 --preset deepep-normal --styles nvlink-normal --channels 12
           gpucomm moe --kernels --preset deepep-normal
           gpucomm moe --virtual-ranks 8 --styles nccl --dtype fp8 --zero-ranks 1
@@ -122,6 +127,8 @@ struct MoECommand: ParsableCommand {
     var noIterationBarrier = false
     @Flag(name: .customLong("flush-l2"), help: "--timing events: overwrite a buffer of twice the L2 (at least 64 MiB) before each timed iteration, outside the timed region.")
     var flushL2 = false
+    @Flag(name: .long, help: "Also time each half of the nvshmem-put and nvlink-ll dispatch and combine alone: rows dispatch_send, dispatch_recv, combine_send, combine_recv (docs/moe.md, \"Send/receive split\").")
+    var split = false
     @Flag(name: .customLong("per-rank"), help: "Print every rank's mean, p50, min and max under each operation (the slowest and fastest are always printed).")
     var perRank = false
     @Option(name: [.customShort("c"), .customLong("check")], parsing: .unconditional, help: "Check the data (1) or not (0).")
@@ -181,6 +188,13 @@ struct MoECommand: ParsableCommand {
         if let r = ranks, r < 1 { throw ValidationError("--ranks must be at least 1 (got \(r))") }
         if let g = groups, g < 1 { throw ValidationError("--groups must be at least 1 (got \(g))") }
         if let m = groupTopK, m < 1 { throw ValidationError("--group-topk must be at least 1 (got \(m))") }
+        if split {
+            if kernels { throw ValidationError("--split times the halves of dispatch and combine across ranks: not with --kernels") }
+            if dump != nil { throw ValidationError("--split times the halves of dispatch and combine on GPUs: not with --dump") }
+            if !requestedStyles.contains(where: \.hasHalves) {
+                throw ValidationError("--split splits the nvshmem-put and nvlink-ll kernels: --styles \(styles) has neither")
+            }
+        }
         if dump != nil, let r = routings, r > 1 {
             throw ValidationError("--dump writes one routing per rank: --routings must be 1 (bench/torch_moe.py reuses its layout; got \(r))")
         }
@@ -215,6 +229,7 @@ struct MoECommand: ParsableCommand {
                                 normal: normal)
         s.perRankLines = perRank
         s.pplxLines = pplxLines
+        s.split = split
         return s
     }
 

@@ -132,6 +132,13 @@ struct SelftestStage {
                 add(["moe", "--styles", "nvlink-normal", "--tokens", "3", "--hidden", "256", "--topk", "2", "--experts", "16", "--channels", "5"] + small,
                     [MoEStyle.nvlinkNormal])
             }
+            // The send/receive split (each half launched alone), FP8 with masked selections, a rank
+            // without tokens and three routings cycling (sends of different routings pending at once).
+            let halves = viaNVSHMEM.filter(\.hasHalves)
+            if !halves.isEmpty {
+                add(["moe", "--styles", halves.map(\.rawValue).joined(separator: ","), "--tokens", "48", "--hidden", "512", "--topk", "6", "--experts", "64",
+                     "--dtype", "fp8", "--masked", "7", "--zero-ranks", "1", "--routings", "3", "--split"] + small, halves)
+            }
         }
         if moeStyles.contains(.nccl) {
             add(["moe", "--styles", "nccl", "--tokens", "64", "--hidden", "1024", "--topk", "4", "--experts", "32", "--dtype", "bf16"] + small, [MoEStyle.nccl])

@@ -133,8 +133,9 @@ public final class MoEBench {
         return Int(all.min()!)
     }
 
-    /// Layout, dispatch and combine of `style` at `shape`, each checked and timed by `plan`.
-    public func run(style: MoEStyle, shape: MoEShape, transport: MoETransport, plan: TimingPlan, blocks: Int) throws -> [MoEResult] {
+    /// Layout, dispatch and combine of `style` at `shape`, each checked and timed by `plan`; with
+    /// `split` (NVSHMEM styles) also each half of dispatch and combine (`MoESplit.ops`).
+    public func run(style: MoEStyle, shape: MoEShape, transport: MoETransport, plan: TimingPlan, blocks: Int, split: Bool = false) throws -> [MoEResult] {
         let reference = RoutingSet(shape: shape, ranks: ranks)
         let state = try driver.armed("moe \(style.rawValue) setup (\(shape))") {
             try MoEState(shape: shape, routings: reference, rank: rank, device: device, stream: stream, kernels: kernels, transport: transport,
@@ -142,24 +143,30 @@ public final class MoEBench {
         }
         let bytes = reference.meanBytes(shape: shape)
         let labels = ["blocks": String(blocks), "threads": String(state.threads), "sm_share": String(multiprocessorShare(device))]
-        var out: [MoEResult] = []
-        func measure(_ op: String, _ w: Workload, _ p: TimingPlan) throws {
-            let m = try driver.measure(w, p, label: "moe \(style.rawValue) \(op) (\(shape))")
-            driver.tally(m.wrong)
-            var r = MoEResult(backend: style.key, op: op, shape: shape, measurement: m, labels: labels)
-            if op == "dispatch" { r.bytes = bytes.mapValues { $0.dispatch } }
-            if op == "combine" { r.bytes = bytes.mapValues { $0.combine } }
-            out.append(r)
-        }
-        try measure("layout", LayoutWorkload(state), plan)
         // Peers write straight into each other's buffers: meet around the check; and check again after
         // the timed loop (back-to-back operations must keep their signal counts and data right).
         var peers = plan
         peers.barrierAroundCheck = true
         peers.recheckAfterTiming = plan.check
         let dispatch = DispatchWorkload(state, style: style)
-        try measure("dispatch", dispatch, peers)
-        try measure("combine", CombineWorkload(state, style: style, dispatch: dispatch), peers)
+        let combine = CombineWorkload(state, style: style, dispatch: dispatch)
+        var out: [MoEResult] = []
+        for op in MoESplit.ops(style: style, split: split) {
+            let w: Workload
+            switch op {
+            case "layout": w = LayoutWorkload(state)
+            case "dispatch": w = dispatch
+            case "combine": w = combine
+            default:
+                guard let half = MoESplit.half(op) else { preconditionFailure("no workload for moe op \(op)") }
+                w = SplitWorkload(op.hasPrefix("dispatch") ? dispatch : combine, half: half, plan: plan)
+            }
+            let m = try driver.measure(w, op == "layout" ? plan : peers, label: "moe \(style.rawValue) \(op) (\(shape))")
+            driver.tally(m.wrong)
+            var r = MoEResult(backend: style.key, op: op, shape: shape, measurement: m, labels: labels)
+            r.bytes = MoESplit.bytes(op: op, bytes)
+            out.append(r)
+        }
         try channel.barrier()
         return out
     }

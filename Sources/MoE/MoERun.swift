@@ -27,6 +27,8 @@ public struct MoERun {
         public var perRankLines = false
         /// Also print pplx-kernels' benchmark table (`--pplx-lines`).
         public var pplxLines = false
+        /// Also measure each half of the NVSHMEM styles' dispatch and combine (`--split`).
+        public var split = false
 
         public init(shapes: [MoEShape], styles: [MoEStyle], launch: LaunchSpec, blocks: Int, resultsPath: String?, plan: TimingPlan,
                     deepepLines: Bool, castTokens: Int, normal: NormalConfig = NormalConfig()) {
@@ -78,7 +80,7 @@ public struct MoERun {
         info.nccl = nccl?.version
         info.nvshmem = session?.lib.version
         let sink = try ResultsSink(path: command.resultsPath, run: info, reports: job.reports)
-        let table = MoETable(reports: job.reports, ranks: ranks, perRankLines: command.perRankLines)
+        let table = MoETable(reports: job.reports, ranks: ranks, perRankLines: command.perRankLines, split: command.split)
         let plan = command.plan
         table.header("moe  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  \(MoETable.timingWords(plan))  check \(plan.check ? 1 : 0)  blocks \(blocks) x 256")
         table.say(MoETable.gridLine(blocks: blocks, threads: 256, multiprocessors: device.multiprocessors, share: multiprocessorShare(device)))
@@ -88,6 +90,7 @@ public struct MoERun {
                       + "; ring \(command.normal.ringTokens) rows, tail every \(command.normal.chunkTokens)")
         }
         if let skipped { table.say("# nvlink-normal waived: \(skipped)") }
+        if command.split { for l in MoETable.splitLines { table.say(l) } }
         var pplx: [(style: MoEStyle, dtype: MoEDType, rows: [MoEResult])] = []
         for shape in shapes {
             table.shape(shape)
@@ -95,7 +98,7 @@ public struct MoERun {
                 let transport: MoETransport = style == .nccl ? .nccl(comm!) : .nvshmem(session!)
                 let rows = style == .nvlinkNormal
                     ? try bench.runNormal(shape: shape, config: command.normal, channels: channels, plan: plan)
-                    : try bench.run(style: style, shape: shape, transport: transport, plan: plan, blocks: blocks)
+                    : try bench.run(style: style, shape: shape, transport: transport, plan: plan, blocks: blocks, split: command.split)
                 for r in rows {
                     table.row(style.rawValue, r)
                     try sink.write(MoETable.record(r, sink: sink, ranks: ranks, plan: plan))
@@ -197,6 +200,8 @@ struct MoETable {
     let ranks: Int
     /// Every rank's statistics under each operation, not only the slowest and fastest.
     let perRankLines: Bool
+    /// `--split`: the op column is wide enough for dispatch_send, combine_recv.
+    var split = false
 
     func say(_ s: String) { if reports { print(s); fflush(nil) } }
 
@@ -210,7 +215,7 @@ struct MoETable {
     func shape(_ s: MoEShape) {
         say("")
         say("# \(s)")
-        say("#" + pad("style", 12) + pad("op", 10) + pad("mean_us", 10) + pad("p50_us", 10) + pad("min_us", 10) + pad("max_us", 10)
+        say("#" + pad("style", 12) + pad("op", opWidth) + pad("mean_us", 10) + pad("p50_us", 10) + pad("min_us", 10) + pad("max_us", 10)
             + ByteConvention.allCases.map { pad($0.rawValue, 14) }.joined() + pad("wrong", 8))
     }
 
@@ -219,13 +224,23 @@ struct MoETable {
         let st = m.stats
         let times = [m.timeUs, st?.p50, st?.min, st?.max].map { $0.map { String(format: "%.2f", $0) } ?? "-" }
         let gb = ByteConvention.allCases.map { c in r.bytes[c].map { String(format: "%.2f", r.gbps($0)) } ?? "-" }
-        say(" " + pad(style, 12) + pad(r.op, 10) + times.map { pad($0, 10) }.joined() + gb.map { pad($0, 14) }.joined() + pad(m.wrong.map(String.init) ?? "N/A", 8))
+        say(" " + pad(style, 12) + pad(r.op, opWidth) + times.map { pad($0, 10) }.joined() + gb.map { pad($0, 14) }.joined() + pad(m.wrong.map(String.init) ?? "N/A", 8))
         for line in Self.rankLines(m, every: perRankLines) { say("#" + pad("", 12) + " " + line) }
         if r.op == "dispatch" || r.op == "combine" {
             let list = ByteConvention.allCases.map { "\($0.rawValue) \(Self.mb(r.bytes[$0] ?? 0))" }.joined(separator: ", ")
             say("#" + pad("", 12) + " bytes/rank \(r.op): " + list)
         }
     }
+
+    /// Width of the op column.
+    var opWidth: Int { split ? 15 : 10 }
+
+    /// The header's lines on what the split rows time (docs/moe.md, "Send/receive split").
+    static let splitLines = [
+        "# --split: dispatch_send/combine_send time the send half alone (pack, puts or stores, signals; no waiting), its receive pending until after the timed loop;",
+        "#          dispatch_recv/combine_recv the receive half alone (wait for and consume the signals; combine: then the weighted sum), all sends made by the first warm-up;",
+        "#          both checked as send then receive; the receive rows carry no bytes (time only)",
+    ]
 
     /// Decimal megabytes, as the papers print them (7.59 MB).
     static func mb(_ b: Double) -> String { String(format: "%.2f MB", b / 1e6) }
@@ -348,7 +363,7 @@ struct MoETable {
     static func record(_ r: MoEResult, sink: ResultsSink, ranks: Int, plan: TimingPlan) -> ResultRow {
         var row = sink.row(benchmark: "moe_\(r.op)", backend: r.backend, ranks: ranks)
         let s = r.shape
-        row.dtype = r.op == "combine" ? "bf16" : s.dtype.rawValue
+        row.dtype = r.op.hasPrefix("combine") ? "bf16" : s.dtype.rawValue
         row.count = Int64(s.tokens)
         row.timing = plan.strategy.rawValue
         row.iterations = r.measurement.iterations

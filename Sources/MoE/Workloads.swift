@@ -24,6 +24,8 @@ final class DispatchWorkload: Workload {
     let style: MoEStyle
     /// Per routing: the dispatch kernel's arguments (its top-k ids and receive counts); none for NCCL.
     let arguments: [KernelArguments]
+    /// NVSHMEM styles, per routing: the arguments of the send and of the receive half alone (`--split`).
+    let sendArguments: [KernelArguments], receiveArguments: [KernelArguments]
     /// Which routing each enqueue dispatches.
     private(set) var cycle: RoutingCycle
 
@@ -32,14 +34,19 @@ final class DispatchWorkload: Workload {
         self.style = style
         cycle = RoutingCycle(count: s.routings.count)
         if let k = style.kernelStyle {
-            arguments = (0..<s.routings.count).map { r in
-                KernelArguments([UInt64(s.x.address), s.topkAddress(r), UInt64(s.slots.address), UInt64(s.counts.address),
-                                 UInt64(s.staging.address), UInt64(s.recv.address), UInt64(s.recvCount.address + s.recvCountOffset(r)), UInt64(s.sig.address),
-                                 Int32(s.tokens), Int32(s.shape.topK), Int32(s.shape.hidden), Int32(s.shape.dtype == .fp8 ? 1 : 0),
-                                 Int32(s.localExperts), Int32(s.window), UInt64(s.format.stride), k])
+            let all = 0..<s.routings.count
+            func launch(_ r: Int, _ phase: MoEPhase) -> KernelArguments {
+                KernelArguments(MoEKernelArguments.dispatch(
+                    buffers: [UInt64(s.x.address), s.topkAddress(r), UInt64(s.slots.address), UInt64(s.counts.address), UInt64(s.staging.address),
+                              UInt64(s.recv.address), UInt64(s.recvCount.address + s.recvCountOffset(r)), UInt64(s.sig.address)],
+                    tokens: s.tokens, topK: s.shape.topK, hidden: s.shape.hidden, fp8: s.shape.dtype == .fp8, localExperts: s.localExperts,
+                    window: s.window, stride: s.format.stride, style: k, phase: phase))
             }
+            arguments = all.map { launch($0, .both) }
+            sendArguments = all.map { launch($0, .send) }
+            receiveArguments = all.map { launch($0, .receive) }
         } else {
-            arguments = []
+            arguments = []; sendArguments = []; receiveArguments = []
         }
     }
 
@@ -81,6 +88,22 @@ final class DispatchWorkload: Workload {
         }
     }
 
+    /// NVSHMEM styles: the send half of the next dispatch (with several routings its layout first,
+    /// as `enqueue` does); returns its routing, which the matching receive half takes.
+    func enqueueSend() throws -> Int {
+        let s = state
+        let r = cycle.advance()
+        if s.routings.count > 1 { try s.enqueueLayout(routing: r) }
+        try s.kernels.dispatch!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: sendArguments[r])
+        return r
+    }
+
+    /// NVSHMEM styles: the receive half of a dispatch of routing `r` sent before (on every rank).
+    func enqueueReceive(routing r: Int) throws {
+        let s = state
+        try s.kernels.dispatch!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: receiveArguments[r])
+    }
+
     /// Every receive count and every row of every window, on the host, against the routing the
     /// last enqueue dispatched.
     func countWrong() throws -> Int64 {
@@ -110,6 +133,8 @@ final class CombineWorkload: Workload {
     let dispatch: DispatchWorkload
     /// Per routing: the combine kernel's arguments (its receive counts); none for NCCL.
     let arguments: [KernelArguments]
+    /// NVSHMEM styles, per routing: the arguments of the send and of the receive half alone (`--split`).
+    let sendArguments: [KernelArguments], receiveArguments: [KernelArguments]
     /// Per routing: the reduce kernel's (its top-k ids and weights).
     let reduceArguments: [KernelArguments]
 
@@ -119,12 +144,17 @@ final class CombineWorkload: Workload {
         self.dispatch = dispatch
         let all = 0..<s.routings.count
         if let k = style.kernelStyle {
-            arguments = all.map { r in
-                KernelArguments([UInt64(s.y.address), UInt64(s.recvCount.address + s.recvCountOffset(r)), UInt64(s.counts.address), UInt64(s.combRecv.address),
-                                 UInt64(s.sig.address), Int32(s.shape.hidden), Int32(s.localExperts), Int32(s.window), k])
+            func launch(_ r: Int, _ phase: MoEPhase) -> KernelArguments {
+                KernelArguments(MoEKernelArguments.combine(
+                    buffers: [UInt64(s.y.address), UInt64(s.recvCount.address + s.recvCountOffset(r)), UInt64(s.counts.address), UInt64(s.combRecv.address),
+                              UInt64(s.sig.address)],
+                    hidden: s.shape.hidden, localExperts: s.localExperts, window: s.window, style: k, phase: phase))
             }
+            arguments = all.map { launch($0, .both) }
+            sendArguments = all.map { launch($0, .send) }
+            receiveArguments = all.map { launch($0, .receive) }
         } else {
-            arguments = []
+            arguments = []; sendArguments = []; receiveArguments = []
         }
         reduceArguments = all.map { r in
             KernelArguments([UInt64(s.combRecv.address), s.topkAddress(r), s.weightsAddress(r), UInt64(s.slots.address),
@@ -180,6 +210,21 @@ final class CombineWorkload: Workload {
     func enqueueReduce() throws {
         let s = state
         try s.kernels.reduce.launch(grid: s.gridFor(s.tokens * s.shape.hidden / 8), block: 256, stream: s.stream, arguments: reduceArguments[routing])
+    }
+
+    /// NVSHMEM styles: the send half of a combine of the dispatch before it; returns that routing.
+    func enqueueSend() throws -> Int {
+        let s = state
+        try s.kernels.combine!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: sendArguments[routing])
+        return routing
+    }
+
+    /// NVSHMEM styles: the receive half of a combine of routing `r` sent before (on every rank),
+    /// then the weighted sum.
+    func enqueueReceive(routing r: Int) throws {
+        let s = state
+        try s.kernels.combine!.launch(grid: s.blocks, block: s.threads, stream: s.stream, arguments: receiveArguments[r])
+        try s.kernels.reduce.launch(grid: s.gridFor(s.tokens * s.shape.hidden / 8), block: 256, stream: s.stream, arguments: reduceArguments[r])
     }
 
     func countWrong() throws -> Int64 {

@@ -39,6 +39,10 @@ import Testing
         (["--routings", "0"], "--routings must be from 1 to 64 (got 0)"),
         (["--routings", "65"], "--routings must be from 1 to 64 (got 65)"),
         (["--dump", "moe.jsonl", "--ranks", "2", "--routings", "2"], "--dump writes one routing per rank: --routings must be 1"),
+        (["--np", "2", "--styles", "nccl", "--split"], "--split splits the nvshmem-put and nvlink-ll kernels: --styles nccl has neither"),
+        (["--np", "2", "--styles", "nvlink-normal,nccl", "--split"], "--split splits the nvshmem-put and nvlink-ll kernels: --styles nvlink-normal,nccl has neither"),
+        (["--kernels", "--split"], "--split times the halves of dispatch and combine across ranks: not with --kernels"),
+        (["--dump", "moe.jsonl", "--ranks", "2", "--split"], "--split times the halves of dispatch and combine on GPUs: not with --dump"),
     ])
     func badInputIsOneLine(_ args: [String], _ start: String) {
         let m = Self.problem(args)
@@ -74,6 +78,17 @@ import Testing
         #expect(plain.shapes[0].groups == 1 && plain.shapes[0].routings == 1)
         #expect(Self.problem(["--np", "8", "--groups", "8", "--group-topk", "2", "--routings", "64"]) == nil)
         #expect(Self.problem(["--dump", "moe.jsonl", "--ranks", "2", "--groups", "4"]) == nil)
+    }
+
+    /// --split reaches the run's settings; with every style, or any list holding nvshmem-put or
+    /// nvlink-ll, it is accepted (the other styles run whole).
+    @Test func splitOption() throws {
+        let c = try #require(try GPUComm.parseAsRoot(["moe", "--np", "4", "--split"]) as? MoECommand)
+        #expect(c.settings.split)
+        let plain = try #require(try GPUComm.parseAsRoot(["moe", "--np", "4"]) as? MoECommand)
+        #expect(!plain.settings.split)
+        #expect(Self.problem(["--np", "2", "--styles", "nccl,nvlink-ll", "--split"]) == nil)
+        #expect(Self.problem(["--np", "2", "--styles", "nvshmem-put", "--split", "--timing", "host"]) == nil)
     }
 
     /// The dump names the groups (resolved) and its routing is the group-limited one every rank builds.
