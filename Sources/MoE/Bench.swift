@@ -97,12 +97,7 @@ public final class MoEBench {
         peers.barrierAroundCheck = true
         peers.recheckAfterTiming = plan.check
         func measure(_ op: String, _ w: Workload) throws {
-            let m = try driver.measure(w, peers, label: "moe nvlink-normal \(op) (\(shape))")
-            driver.tally(m.wrong)
-            var r = MoEResult(backend: MoEStyle.nvlinkNormal.key, op: op, shape: shape, measurement: m, labels: labels)
-            if op == "dispatch" { r.bytes = bytes.mapValues { $0.dispatch } }
-            if op == "combine" { r.bytes = bytes.mapValues { $0.combine } }
-            out.append(r)
+            out.append(try measureOp(op, w, peers, backend: MoEStyle.nvlinkNormal.key, shape: shape, label: "nvlink-normal", bytes: bytes, labels: labels))
         }
         try measure("layout", NormalNotifyWorkload(state))
         let dispatch = NormalDispatchWorkload(state)
@@ -133,6 +128,17 @@ public final class MoEBench {
         return Int(all.min()!)
     }
 
+    /// One operation measured by the driver and tallied: its row, with `bytes` (dispatch and
+    /// combine, every convention) as `MoESplit.bytes` gives them for `op`.
+    func measureOp(_ op: String, _ w: Workload, _ plan: TimingPlan, backend: String, shape: MoEShape, label: String,
+                   bytes: [ByteConvention: (dispatch: Double, combine: Double)], labels: [String: String]) throws -> MoEResult {
+        let m = try driver.measure(w, plan, label: "moe \(label) \(op) (\(shape))")
+        driver.tally(m.wrong)
+        var r = MoEResult(backend: backend, op: op, shape: shape, measurement: m, labels: labels)
+        r.bytes = MoESplit.bytes(op: op, bytes)
+        return r
+    }
+
     /// Layout, dispatch and combine of `style` at `shape`, each checked and timed by `plan`; with
     /// `split` (NVSHMEM styles) also each half of dispatch and combine (`MoESplit.ops`).
     public func run(style: MoEStyle, shape: MoEShape, transport: MoETransport, plan: TimingPlan, blocks: Int, split: Bool = false) throws -> [MoEResult] {
@@ -161,11 +167,7 @@ public final class MoEBench {
                 guard let half = MoESplit.half(op) else { preconditionFailure("no workload for moe op \(op)") }
                 w = SplitWorkload(op.hasPrefix("dispatch") ? dispatch : combine, half: half, plan: plan)
             }
-            let m = try driver.measure(w, op == "layout" ? plan : peers, label: "moe \(style.rawValue) \(op) (\(shape))")
-            driver.tally(m.wrong)
-            var r = MoEResult(backend: style.key, op: op, shape: shape, measurement: m, labels: labels)
-            r.bytes = MoESplit.bytes(op: op, bytes)
-            out.append(r)
+            out.append(try measureOp(op, w, op == "layout" ? plan : peers, backend: style.key, shape: shape, label: style.rawValue, bytes: bytes, labels: labels))
         }
         try channel.barrier()
         return out

@@ -220,12 +220,7 @@ extension MoEBench {
         let labels = Self.virtualLabels(ranks: ranks, blocks: blocks, threads: states[0].threads, smShare: multiprocessorShare(device))
         var out: [MoEResult] = []
         func measure(_ op: String, _ w: Workload, _ p: TimingPlan) throws {
-            let m = try driver.measure(w, p, label: "moe nccl \(op), \(ranks) virtual ranks (\(shape))")
-            driver.tally(m.wrong)
-            var r = MoEResult(backend: MoEStyle.nccl.key, op: op, shape: shape, measurement: m, labels: labels)
-            if op == "dispatch" { r.bytes = bytes.mapValues { $0.dispatch } }
-            if op == "combine" { r.bytes = bytes.mapValues { $0.combine } }
-            out.append(r)
+            out.append(try measureOp(op, w, p, backend: MoEStyle.nccl.key, shape: shape, label: "nccl, \(ranks) virtual ranks,", bytes: bytes, labels: labels))
         }
         try measure("layout", VirtualRanksWorkload(ranks: states.map { VirtualLayoutSteps(LayoutWorkload($0)) }, fabric: fabric), plan)
         // As the real ranks: check again after the timed loop (back-to-back operations must keep their data right).
