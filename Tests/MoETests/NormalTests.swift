@@ -65,12 +65,17 @@ import Testing
         (0..<p.ranks).map { d in p.rows(dest: d).flatMap { row(p, dest: d, source: $0.source, token: $0.token, f) } }
     }
 
-    @Test(arguments: MoEDType.allCases)
-    func aDispatchThatFollowsThePlanChecksRightAndMistakesAreCaught(_ d: MoEDType) {
-        let s = Self.shape(d)
+    /// The 4-rank, 3-channel case: its shape, plan, row format and every rank's received rows.
+    static func dispatched(_ d: MoEDType) -> (MoEShape, NormalPlan, NormalRowFormat, [[UInt8]]) {
+        let s = shape(d)
         let p = NormalPlan(ReceivePlan(shape: s, ranks: 4), channels: 3)
         let f = NormalRowFormat(hidden: s.hidden, dtype: d, topK: s.topK)
-        let recv = Self.dispatch(p, f)
+        return (s, p, f, dispatch(p, f))
+    }
+
+    @Test(arguments: MoEDType.allCases)
+    func aDispatchThatFollowsThePlanChecksRightAndMistakesAreCaught(_ d: MoEDType) {
+        let (s, p, f, recv) = Self.dispatched(d)
         #expect(p.routings[3].tokens == 0)
         for dest in 0..<4 { #expect(NormalCheck.rows(recv[dest], plan: p, dest: dest, format: f) == 0, "rank \(dest)") }
         // Two rows swapped.
@@ -134,10 +139,7 @@ import Testing
 
     @Test(arguments: MoEDType.allCases)
     func aCombineOfPartialSumsChecksRightAndAMissingRankIsCaught(_ d: MoEDType) {
-        let s = Self.shape(d)
-        let p = NormalPlan(ReceivePlan(shape: s, ranks: 4), channels: 3)
-        let f = NormalRowFormat(hidden: s.hidden, dtype: d, topK: s.topK)
-        let recv = Self.dispatch(p, f)
+        let (s, p, f, recv) = Self.dispatched(d)
         let out = Self.combine(p, f, recv)
         for rank in 0..<4 {
             #expect(NormalCheck.combine(out[rank], routing: p.routings[rank], rank: rank, hidden: s.hidden, dtype: d) == 0, "rank \(rank)")
