@@ -94,7 +94,7 @@ public final class BenchmarkDriver {
         case .events:
             let marks = try w.streams.map { try events(for: $0, count: 2 * plan.iterations) }
             for i in 0..<plan.iterations {
-                if plan.barrierEachIteration { try syncAll(w); try channel.barrier() }
+                if plan.barrierEachIteration, try !w.enqueueIterationBarrier() { try syncAll(w); try channel.barrier() }
                 if plan.flushL2 { try flushL2(w) }
                 for (s, e) in zip(w.streams, marks) { try e[2 * i].record(on: s) }
                 for _ in 0..<plan.aggregate { try w.enqueue() }

@@ -20,11 +20,17 @@ public protocol Workload: AnyObject {
     func countWrong() throws -> Int64
     /// Reports an error a library raised asynchronously during the timed work (NCCL's).
     func finish() throws
+    /// The per-iteration barrier (`TimingPlan.barrierEachIteration`) enqueued on `streams`, on the
+    /// device, with no host wait (an NVSHMEM barrier on the stream, a one-element all-reduce):
+    /// true when done. Then the host keeps enqueuing and no launch latency enters a sample. False
+    /// (the default): the driver synchronises the streams and meets the other ranks on the host.
+    func enqueueIterationBarrier() throws -> Bool
 }
 
 extension Workload {
     public func prepare() throws {}
     public func finish() throws {}
+    public func enqueueIterationBarrier() throws -> Bool { false }
 }
 
 /// How the driver checks and times one workload.

@@ -44,6 +44,7 @@ final class NormalState {
     let ncount, ring, cring, ctr, sig: DeviceBuffer
     var tokens: Int { plan.routings[rank].tokens }
     let channelBarrier: () throws -> Void
+    let session: NVSHMEMSession
     /// Rows the notify kernel's receive-side buffers are sized for: every source's tokens.
     let maxRows: Int
 
@@ -59,6 +60,7 @@ final class NormalState {
          kernels: NormalKernels, layoutKernels: MoEKernels, session: NVSHMEMSession, barrier: @escaping () throws -> Void) throws {
         self.shape = shape; self.rank = rank; ranks = reference.plans[0].ranks; self.channels = channels; self.config = config
         self.device = device; self.stream = stream; self.kernels = kernels; self.layoutKernels = layoutKernels
+        self.session = session
         channelBarrier = barrier
         plans = reference.plans.map { NormalPlan($0, channels: channels) }
         format = NormalRowFormat(hidden: shape.hidden, dtype: shape.dtype, topK: shape.topK)
@@ -101,6 +103,12 @@ final class NormalState {
         }
     }
 
+    /// The per-iteration barrier on the device (NVSHMEM's barrier_all_on_stream): no host wait.
+    func enqueueIterationBarrier() throws -> Bool {
+        session.barrier(on: stream)
+        return true
+    }
+
     /// Where routing r's top-k ids, weights and notify results are.
     func topk(_ r: Int) -> DeviceAddress { topk.address + r * tokens * shape.topK * 4 }
     func weights(_ r: Int) -> DeviceAddress { weights.address + r * tokens * shape.topK * 4 }
@@ -134,6 +142,7 @@ final class NormalNotifyWorkload: Workload {
     var cycle: RoutingCycle
     init(_ s: NormalState) { state = s; cycle = RoutingCycle(count: s.routingCount) }
     var streams: [GPU.Stream] { [state.stream] }
+    func enqueueIterationBarrier() throws -> Bool { try state.enqueueIterationBarrier() }
     func fill() throws {
         try state.ncount.fill(byte: 0x7F, on: state.stream)
         try state.rbase.fill(byte: 0x7F, on: state.stream)
@@ -171,6 +180,7 @@ final class NormalDispatchWorkload: Workload {
     }
 
     var streams: [GPU.Stream] { [state.stream] }
+    func enqueueIterationBarrier() throws -> Bool { try state.enqueueIterationBarrier() }
     func fill() throws { try state.recv.fill(byte: 0x7F, on: state.stream) }
     /// With one routing the notify ran in setup (the layout is reused); with several, each dispatch
     /// notifies its routing first, inside the time, as a real layer would.
@@ -206,6 +216,7 @@ final class NormalCombineWorkload: Workload {
     }
 
     var streams: [GPU.Stream] { [state.stream] }
+    func enqueueIterationBarrier() throws -> Bool { try state.enqueueIterationBarrier() }
 
     func prepare() throws {
         let s = state

@@ -88,6 +88,7 @@ final class SplitWorkload: Workload {
     }
 
     var streams: [GPU.Stream] { operation.streams }
+    func enqueueIterationBarrier() throws -> Bool { try operation.enqueueIterationBarrier() }
     func prepare() throws { try operation.prepare() }
     func fill() throws {
         try operation.fill()

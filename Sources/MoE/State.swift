@@ -153,6 +153,20 @@ final class MoEState {
         try barrier()
     }
 
+    /// The per-iteration barrier on the stream, on the device: NVSHMEM's barrier_all_on_stream, or
+    /// a one-element in-place ncclAllReduce of zeros (`sig`, unused by the NCCL style otherwise);
+    /// virtual ranks share one stream and need none. False only for the one-GPU layout measurement.
+    func enqueueIterationBarrier() throws -> Bool {
+        switch transport {
+        case .nvshmem(let session): session.barrier(on: stream)
+        case .nccl(let comm):
+            try comm.allReduce(UnsafeRawPointer(sig.pointer()), sig.pointer(), count: 1, type: .float32, op: .sum, stream: stream, label: "moe iteration barrier")
+        case .virtual: break
+        case .local: return false
+        }
+        return true
+    }
+
     func gridFor(_ items: Int) -> Int { max(1, min(4 * device.multiprocessors, (items + 255) / 256)) }
 
     /// Device address of routing `r`'s top-k ids (int32, tokens × k).

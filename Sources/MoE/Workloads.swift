@@ -13,6 +13,7 @@ final class LayoutWorkload: Workload {
     private(set) var cycle: RoutingCycle
     init(_ s: MoEState) { state = s; cycle = RoutingCycle(count: s.routings.count) }
     var streams: [GPU.Stream] { [state.stream] }
+    func enqueueIterationBarrier() throws -> Bool { try state.enqueueIterationBarrier() }
     func fill() throws { try state.counts.fill(byte: 0x7F, on: state.stream) }
     func enqueue() throws { try state.enqueueLayout(routing: cycle.advance()) }
     func countWrong() throws -> Int64 { try state.layoutWrong(routing: cycle.last ?? 0) }
@@ -51,6 +52,7 @@ final class DispatchWorkload: Workload {
     }
 
     var streams: [GPU.Stream] { [state.stream] }
+    func enqueueIterationBarrier() throws -> Bool { try state.enqueueIterationBarrier() }
 
     /// The routing the last enqueue dispatched (combine sends back that one).
     var routing: Int { cycle.last ?? 0 }
@@ -163,6 +165,7 @@ final class CombineWorkload: Workload {
     }
 
     var streams: [GPU.Stream] { [state.stream] }
+    func enqueueIterationBarrier() throws -> Bool { try state.enqueueIterationBarrier() }
 
     /// The routing every combine sends back: the one of the dispatch before it.
     var routing: Int { dispatch.routing }

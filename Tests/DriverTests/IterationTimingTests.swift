@@ -66,6 +66,32 @@ final class SampleChannel: JobChannel {
         #expect(w.calls.filter { $0 == "enqueue" }.count == 2 + 4)
     }
 
+    /// A workload that enqueues the barrier on its stream (NVSHMEM's on-stream barrier): the host
+    /// meets nobody per iteration and enqueues straight on, barrier then operation, every time.
+    @Test func aDeviceBarrierReplacesTheHostBarrier() throws {
+        final class DeviceBarrierWorkload: Workload {
+            var calls: [String] = []
+            var streams: [GPU.Stream] { [] }
+            func fill() throws {}
+            func enqueue() throws { calls.append("enqueue") }
+            func countWrong() throws -> Int64 { 0 }
+            func enqueueIterationBarrier() throws -> Bool { calls.append("barrier"); return true }
+        }
+        let ch = SampleChannel(processes: 1, gathers: [])
+        let d = BenchmarkDriver(channel: ch, watchdog: nil)
+        let w = DeviceBarrierWorkload()
+        var p = TimingPlan()
+        p.strategy = .events; p.iterations = 3; p.warmup = 1; p.check = false; p.barrierEachIteration = true
+        _ = try d.measure(w, p, label: "t")
+        #expect(ch.barriers == 1)  // after the warm-up only
+        #expect(w.calls == ["enqueue", "barrier", "enqueue", "barrier", "enqueue", "barrier", "enqueue"])
+        // Without the per-iteration barrier it is never asked.
+        let again = DeviceBarrierWorkload()
+        p.barrierEachIteration = false
+        _ = try d.measure(again, p, label: "t")
+        #expect(!again.calls.contains("barrier"))
+    }
+
     /// Host timing: each process's loop time is its one sample; -a still combines them.
     @Test func hostTimingKeepsEachProcesssTimeAsOneSample() throws {
         let ch = SampleChannel(processes: 2, gathers: [[[7e6]]])
