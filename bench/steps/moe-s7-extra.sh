@@ -1,4 +1,4 @@
-# Issue 18 (MoE) after session 7, call 2 of 2 on the one GPU lent (about 3 minutes), after
+# Issue 18 (MoE) after session 7, call 2 of 2 on the one GPU lent (about 4 minutes), after
 # bench/steps/moe-s7.sh: what selftest does not cover. Sourced by bench/run-gpu.sh ($G, $N, $R, step):
 #   GPU_RUN_DEADLINE=570 GPUCOMM_GIT_REVISION=<rev> bash bench/run-gpu.sh moe-s7-extra
 # 1. Sharing GPU 0 under MPS (correctness only): nvlink-normal with a 4-row ring at 4 ranks, with
@@ -7,6 +7,8 @@
 # 2. One rank, no sharing: the nccl style on real NCCL (one and three routings), nvlink-normal at the
 #    deepep-normal shape; the layout kernel and the FP8 cast against a device copy (measured, the
 #    only timings here that are results).
+# 3. bench/steps/moe-gpus.sh (the multi-GPU issue's command) with one GPU: every style with --np 1,
+#    then bench/torch_moe.py with one process on the same routing.
 S=$R/moe7x; mkdir -p $S
 export CUDA_MPS_PIPE_DIRECTORY=/tmp/gc-mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/gc-mps-log
 mkdir -p $CUDA_MPS_PIPE_DIRECTORY $CUDA_MPS_LOG_DIRECTORY
@@ -40,3 +42,6 @@ moe_run normal-1rank 90 --np 1 --styles nvlink-normal --preset deepep-normal --t
 timeout 120 $G moe --kernels --preset deepep-ll,deepep-normal,pplx -n 50 -w 5 --cast-tokens 4096 --results $S/kernels.jsonl > $S/kernels.log 2>&1
 echo "moe --kernels rc=$?"
 grep -vE "^#   |^\[gpucomm\]" $S/kernels.log | grep -E "layout|fp8_cast|copy|FP8 cast|wrong elements" | cut -c1-150 | head -24
+
+step "moe7x: the multi-GPU command with one GPU (gpucomm --np 1 every style, then torch_moe.py with one process)"
+MOE_COUNTS=1 MOE_PRESETS=deepep-ll source bench/steps/moe-gpus.sh
