@@ -68,6 +68,24 @@ public final class MoEBench {
         return Int(all.min()!)
     }
 
+    /// The load/store styles' requirement in one line, nil when it holds: every rank reaches every
+    /// PE's symmetric memory by load/store (`unreachable[r]`: rank r's first PE whose `nvshmem_ptr`
+    /// is NULL, or nil).
+    public static func loadStoreProblem(_ unreachable: [Int?]) -> String? {
+        guard let r = unreachable.firstIndex(where: { $0 != nil }), let pe = unreachable[r] else { return nil }
+        return "rank \(r) has no load/store path to PE \(pe) (nvshmem_ptr is NULL): nvlink-ll and nvlink-normal store through it (NVLink/P2P only)"
+    }
+
+    /// `loadStoreProblem` for this job, the same on every rank: a 16-byte symmetric probe's address
+    /// on every PE, gathered. Collective (nvshmem_malloc, the gather): every rank calls it or none.
+    public func loadStoreProblem() throws -> String? {
+        guard let s = session else { return nil }
+        let probe = try s.allocate(bytes: 16)
+        let missing = (0..<ranks).first { s.peerAddress(of: probe, pe: $0) == nil }
+        let all = try channel.allGatherDoubles([Double(missing ?? -1)]).map { $0[0] < 0 ? nil : Int($0[0]) }
+        return Self.loadStoreProblem(all)
+    }
+
     func normal() throws -> NormalKernels {
         if let k = normalKernels { return k }
         guard let s = session else { throw Failure(.unavailable, "style nvlink-normal needs NVSHMEM") }

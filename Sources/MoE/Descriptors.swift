@@ -38,6 +38,10 @@ public enum MoEStyle: String, Sendable, CaseIterable {
 
     public var usesNVSHMEM: Bool { self != .nccl }
 
+    /// Whether the style's kernels store into other PEs through `nvshmem_ptr`, which is NULL for a
+    /// PE with no load/store path (the kernel would fault on it): `MoEBench.loadStoreProblem`.
+    public var needsLoadStore: Bool { self == .nvlinkLL || self == .nvlinkNormal }
+
     /// Parses `all` or a comma-separated list; the error names the bad one and the choices.
     public static func parseList(_ text: String) -> Result<[MoEStyle], MoEUsageError> {
         if text == "all" { return .success(allCases) }

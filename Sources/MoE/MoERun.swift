@@ -74,6 +74,13 @@ public struct MoERun {
         let bench = try driver.armed("moe kernels (compile and load)") {
             try MoEBench(driver: driver, channel: job.channel, device: device, stream: stream, compiler: compiler, rank: rank, ranks: ranks, session: session)
         }
+        // The load/store styles fault on a PE that nvshmem_ptr cannot reach: unavailable named alone, else waived.
+        var unreachable: String?
+        if styles.contains(where: \.needsLoadStore), let why = try bench.loadStoreProblem() {
+            if styles.allSatisfy(\.needsLoadStore) { throw Failure(.unavailable, "moe: \(why)") }
+            unreachable = styles.filter(\.needsLoadStore).map(\.rawValue).joined(separator: ", ") + " waived: " + why
+            styles.removeAll(where: \.needsLoadStore)
+        }
         let blocks = try bench.blocks(requested: command.blocks)
         let channels = styles.contains(.nvlinkNormal) ? try bench.normalChannels(command.normal) : 0
         var info = Provenance.runInfo(inventory: job.inventory, launcher: job.launcher)
@@ -90,6 +97,7 @@ public struct MoERun {
                       + "; ring \(command.normal.ringTokens) rows, tail every \(command.normal.chunkTokens)")
         }
         if let skipped { table.say("# nvlink-normal waived: \(skipped)") }
+        if let unreachable { table.say("# \(unreachable)") }
         if command.split { for l in MoETable.splitLines { table.say(l) } }
         var pplx: [(style: MoEStyle, dtype: MoEDType, rows: [MoEResult])] = []
         for shape in shapes {

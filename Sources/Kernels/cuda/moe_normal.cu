@@ -155,6 +155,7 @@ extern "C" __global__ void gc_moe_normal_notify(const int* topk, int tokens, int
     for (int d = threadIdx.x; d < npes; d += blockDim.x) nvshmemx_signal_op(sig + me, 1, NVSHMEM_SIGNAL_ADD, d);
     for (int s = threadIdx.x; s < npes; s += blockDim.x) {
         nvshmem_signal_wait_until(sig + s, NVSHMEM_CMP_GE, 1);
+        __threadfence_system();  // the poll has no fence: order the ncount loads below after it
         nvshmemx_signal_op(sig + s, (u64)0 - 1, NVSHMEM_SIGNAL_ADD, me);
     }
     __syncthreads();

@@ -59,8 +59,11 @@
 enum { GC_MSG = 0, GC_CNT = 1, GC_ARR = 2, GC_CMSG = 3, GC_CARR = 4 };
 enum { GC_SEND = 1, GC_RECEIVE = 2 };
 
+// nvshmem_signal_wait_until is a volatile poll with no fence after it (unlike nvshmem_uint64_wait_until):
+// the fence makes what the signals released (style 0's count put: recvCount) visible to the loads after it.
 __device__ __forceinline__ void gc_moe_consume(u64* sig, u64 count, int me) {
     nvshmem_signal_wait_until(sig, NVSHMEM_CMP_GE, count);
+    __threadfence_system();
     nvshmemx_signal_op(sig, (u64)0 - count, NVSHMEM_SIGNAL_ADD, me);
 }
 
