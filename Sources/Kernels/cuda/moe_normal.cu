@@ -81,6 +81,15 @@ __device__ __forceinline__ u64 gc_normal_acquire(const u64* p) {
     return v;
 }
 
+// One warp copies `bytes` (a multiple of 16) out of a ring slot. The loads go to L2 (ld.global.cg),
+// never to this SM's L1: a slot is rewritten by another GPU while this kernel runs (the ring wraps),
+// so a line of its earlier contents must not be served from L1.
+__device__ __forceinline__ void gc_ring_read(char* dst, const char* src, u64 bytes) {
+    const int4* s = (const int4*)src;
+    int4* d = (int4*)dst;
+    for (u64 i = threadIdx.x & 31; i < bytes / 16; i += 32) d[i] = __ldcg(s + i);
+}
+
 // A warp's publish: every lane's earlier stores reach every GPU before lane 0 stores v at p.
 __device__ __forceinline__ void gc_normal_publish(u64* p, u64 v) {
     __threadfence_system();
@@ -206,7 +215,7 @@ extern "C" __global__ void gc_moe_normal_dispatch(const bf16* x, const int* topk
             u64 avail = gc_normal_acquire(tail);
             if (avail > end) avail = end;
             if (avail <= done) continue;
-            for (u64 i = done; i < avail; i++) gc_moe_copy(dst + (i - start) * R, slots + (i % Q) * R, R);
+            for (u64 i = done; i < avail; i++) gc_ring_read(dst + (i - start) * R, slots + (i % Q) * R, R);
             gc_normal_publish(head, avail);
             done = avail;
         }
@@ -273,7 +282,7 @@ extern "C" __global__ void gc_moe_normal_combine(const bf16* part, char* cring, 
                 float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
                 for (int b = 0; b < npes; b++) {
                     if (!(m & (1u << b))) continue;
-                    const int4 v = *(const int4*)(cring + ((u64)(c * npes + b) * Q + pos[b] % Q) * rowBytes + (u64)g * 16);
+                    const int4 v = __ldcg((const int4*)(cring + ((u64)(c * npes + b) * Q + pos[b] % Q) * rowBytes + (u64)g * 16));  // L2: the slot is rewritten while we run
                     const unsigned u[4] = {(unsigned)v.x, (unsigned)v.y, (unsigned)v.z, (unsigned)v.w};
                     for (int i = 0; i < 4; i++) { acc[2 * i] += gc_f32(u[i] & 0xFFFF); acc[2 * i + 1] += gc_f32(u[i] >> 16); }
                 }
