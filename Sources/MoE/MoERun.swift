@@ -92,7 +92,7 @@ public struct MoERun {
         table.header("moe  \(ranks) ranks  nccl \(nccl?.version ?? "-")  nvshmem \(session?.lib.version ?? "-")  \(MoETable.timingWords(plan))  check \(plan.check ? 1 : 0)  blocks \(blocks) x 256")
         table.say(MoETable.gridLine(blocks: blocks, threads: 256, multiprocessors: device.multiprocessors, share: multiprocessorShare(device)))
         if channels > 0 {
-            table.say("# nvlink-normal: \(channels) channels, " + MoETable.gridLine(blocks: 2 * channels, threads: 32 * max(ranks, 8), multiprocessors: device.multiprocessors,
+            table.say("# nvlink-normal: \(channels) channels, " + MoETable.gridLine(blocks: 2 * channels, threads: NormalKernels.threads(ranks: ranks), multiprocessors: device.multiprocessors,
                                                                                      share: multiprocessorShare(device)).dropFirst(2)
                       + "; ring \(command.normal.ringTokens) rows, tail every \(command.normal.chunkTokens)")
         }
